@@ -1,0 +1,81 @@
+"""The app factory: the one place where settings, runtime and HTTP layers meet."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, Response, g, request
+from flask_smorest import Api
+
+from service.http import health
+from service.http.admin.heartbeats.views import blueprint as heartbeats_blueprint
+from service.http.admin.tokens.views import blueprint as tokens_blueprint
+from service.http.errors import register_error_handlers
+from service.observability import configure_logging, current_request_id, log_event, set_request_id
+from service.persistence.schema import ensure_current
+from service.runtime import Runtime, build_runtime, set_runtime
+from service.settings import Settings
+
+access_log = logging.getLogger("rolecall.access")
+
+API_BLUEPRINTS = [tokens_blueprint, heartbeats_blueprint]
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
+    settings = settings or (runtime.settings if runtime else Settings.from_env())
+    configure_logging(settings.log_level)
+    runtime = runtime or build_runtime(settings)
+    if settings.check_schema_at_start:
+        ensure_current(runtime.engine)
+    set_runtime(runtime)
+
+    app = Flask("rolecall")
+    app.config.update(
+        API_TITLE="rolecall",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_REDOC_PATH="/docs",
+        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["rolecall"] = runtime
+
+    api = Api(app, spec_kwargs={"info": {"description": "rolecall admin and read APIs"}})
+    api.spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "description": "A rolecall API token"}
+    )
+    api.spec.options["security"] = [{"bearer": []}]
+    for blueprint in API_BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    app.register_blueprint(health.blueprint)
+    register_error_handlers(app)
+    _install_request_hooks(app)
+    return app
+
+
+def _install_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        g.started = time.perf_counter()
+        set_request_id(request.headers.get("X-Request-ID"))
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        elapsed_ms = (time.perf_counter() - g.started) * 1000
+        response.headers["X-Request-ID"] = current_request_id() or ""
+        response.headers["Server-Timing"] = f"app;dur={elapsed_ms:.3f}"
+        if request.path not in {"/healthz", "/readyz"}:
+            log_event(
+                access_log,
+                "request",
+                method=request.method,
+                path=request.path,
+                status=response.status_code,
+                duration_ms=round(elapsed_ms, 3),
+                tenant_id=getattr(g.get("caller"), "tenant_id", None),
+            )
+        return response

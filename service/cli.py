@@ -1,0 +1,179 @@
+"""The `rolecall` command line: migrations, tenants, tokens and the dev server."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+
+import click
+from sqlalchemy import select
+
+from service.domain.errors import DomainError
+from service.persistence import schema
+from service.persistence.db import transaction
+from service.persistence.models import Tenant
+from service.runtime import Runtime, build_runtime
+from service.services import tokens
+from service.settings import Settings, SettingsError
+
+
+def _runtime() -> Runtime:
+    try:
+        return build_runtime(Settings.from_env())
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from error
+
+
+class _DomainErrors(click.Group):
+    """Turns domain errors into a one-line message and exit status 1, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except DomainError as error:
+            raise click.ClickException(error.message) from error
+        except schema.SchemaBehind as error:
+            raise click.ClickException(str(error)) from error
+
+
+@click.group(cls=_DomainErrors)
+def main() -> None:
+    """rolecall: SCIM provisioning and permissions."""
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to the code's schema."""
+    runtime = _runtime()
+    schema.upgrade(runtime.engine, revision)
+    current, _ = schema.current_and_head(runtime.engine)
+    click.echo(f"database at {', '.join(sorted(current))}")
+
+
+@db.command("check")
+def db_check() -> None:
+    """Fail if the database is behind, or the models differ from the migrations."""
+    runtime = _runtime()
+    schema.ensure_current(runtime.engine)
+    schema.check_models_match(runtime.engine)
+    click.echo("schema current; models match migrations")
+
+
+@main.group()
+def tenant() -> None:
+    """Tenants."""
+
+
+@tenant.command("create")
+@click.argument("name")
+def tenant_create(name: str) -> None:
+    """Create a tenant."""
+    runtime = _runtime()
+    schema.ensure_current(runtime.engine)
+    with transaction(runtime.sessions) as session:
+        created = tokens.create_tenant(session, name)
+        click.echo(f"{created.id}\t{created.name}")
+
+
+@tenant.command("list")
+def tenant_list() -> None:
+    """List tenants."""
+    runtime = _runtime()
+    with transaction(runtime.sessions) as session:
+        for row in session.scalars(select(Tenant).order_by(Tenant.name)):
+            click.echo(f"{row.id}\t{row.name}")
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--tenant", "tenant_ref", required=True, help="Tenant name or id")
+@click.option("--kind", type=click.Choice([k.value for k in tokens.TokenKind]), required=True)
+@click.option("--description", default="")
+def token_create(tenant_ref: str, kind: str, description: str) -> None:
+    """Create a token and print it once (the token alone on stdout)."""
+    runtime = _runtime()
+    schema.ensure_current(runtime.engine)
+    with transaction(runtime.sessions) as session:
+        found = tokens.find_tenant(session, tenant_ref)
+        issued = tokens.issue_token(session, found.id, kind, description)
+    click.echo(f"token id {issued.token.id} ({kind}); it is shown this once:", err=True)
+    click.echo(issued.plaintext)
+
+
+@token.command("list")
+@click.option("--tenant", "tenant_ref", required=True, help="Tenant name or id")
+def token_list(tenant_ref: str) -> None:
+    """List a tenant's tokens (never the tokens themselves)."""
+    runtime = _runtime()
+    with transaction(runtime.sessions) as session:
+        found = tokens.find_tenant(session, tenant_ref)
+        for row in tokens.list_tokens(session, found.id):
+            state = (
+                "revoked"
+                if row.revoked_at
+                else (f"expires {row.expires_at}" if row.expires_at else "active")
+            )
+            click.echo(f"{row.id}\t{row.kind}\t{row.prefix}…\t{state}")
+
+
+@token.command("revoke")
+@click.argument("token_id")
+def token_revoke(token_id: str) -> None:
+    """Revoke a token at once."""
+    runtime = _runtime()
+    with transaction(runtime.sessions) as session:
+        tokens.revoke_token(session, token_id)
+    click.echo(f"revoked {token_id}")
+
+
+@token.command("rotate")
+@click.argument("token_id")
+@click.option(
+    "--overlap", default=3600, show_default=True, help="Seconds the old token keeps working"
+)
+def token_rotate(token_id: str, overlap: int) -> None:
+    """Issue a replacement token; the old one works until the overlap ends."""
+    runtime = _runtime()
+    with transaction(runtime.sessions) as session:
+        issued = tokens.rotate_token(session, token_id, timedelta(seconds=overlap))
+    click.echo(f"new token id {issued.token.id}; old one expires in {overlap}s:", err=True)
+    click.echo(issued.plaintext)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def dev(host: str, port: int) -> None:
+    """Migrate, make a demo tenant with three tokens if none exists, and serve."""
+    from service.app import create_app
+
+    settings = Settings.from_env().with_overrides(public_base_url=f"http://{host}:{port}")
+    runtime = build_runtime(settings)
+    schema.upgrade(runtime.engine)
+    with transaction(runtime.sessions) as session:
+        if session.scalar(select(Tenant.id).limit(1)) is None:
+            demo = tokens.create_tenant(session, "demo")
+            click.echo("Created tenant 'demo'. Its tokens, shown this once:")
+            for kind in tokens.TokenKind:
+                issued = tokens.issue_token(session, demo.id, kind.value, "rolecall dev")
+                click.echo(f"  {kind.value:<6} {issued.plaintext}")
+        else:
+            click.echo("Tenants exist already; make tokens with `rolecall token create`.")
+    click.echo(f"SCIM base URL: http://{host}:{port}/scim/v2")
+    click.echo(f"API docs:      http://{host}:{port}/api/docs")
+    app = create_app(runtime=runtime)
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

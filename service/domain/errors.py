@@ -1,0 +1,64 @@
+"""Errors raised by the domain.
+
+The admin and read APIs turn these into JSON bodies in one place, so every
+domain error carries what that place needs: an HTTP status (a class attribute,
+because the kind of error decides it), a machine-readable ``code``, the input
+``field`` it concerns (so a client can highlight it), and a human ``message``.
+
+Codes used by the domain:
+
+- 422 ``ValidationFailed``: ``invalid_key``, ``invalid_value``, ``unknown_scope_type``,
+  ``unknown_parent``, ``cycle``, ``account_type_required``, ``account_type_not_allowed``,
+  ``unknown_area``, ``unknown_level``, ``unknown_role``, ``unknown_scope``,
+  ``scope_type_not_allowed``, ``root_only``, ``not_an_account``
+- 404 ``NotFound``: ``not_found``
+- 409 ``Conflict``: ``duplicate``, ``has_children``, ``catalog_conflict``,
+  and the account rules of seed 001 when an admin makes a direct account assignment:
+  ``mixed_account_types``, ``same_vertical_hierarchy``, ``user_type_mismatch``
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    status: ClassVar[int] = 400
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+    def to_dict(self) -> dict[str, str | int | None]:
+        return {
+            "status": self.status,
+            "code": self.code,
+            "field": self.field,
+            "message": self.message,
+        }
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        return f"{name}(code={self.code!r}, field={self.field!r}, message={self.message!r})"
+
+
+class ValidationFailed(DomainError):
+    """The input is well-formed but breaks a rule of the model."""
+
+    status: ClassVar[int] = 422
+
+
+class NotFound(DomainError):
+    """The thing the request names does not exist."""
+
+    status: ClassVar[int] = 404
+
+
+class Conflict(DomainError):
+    """The request is valid on its own but clashes with the current state."""
+
+    status: ClassVar[int] = 409

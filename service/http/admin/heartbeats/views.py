@@ -1,0 +1,45 @@
+"""Admin API: a round trip through a worker, to see that tasks run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from service.http.auth import requires
+from service.http.context import caller, runtime, unit_of_work
+from service.services import heartbeats
+from service.services.tokens import TokenKind
+from worker.tasks import HEARTBEAT
+
+blueprint = Blueprint(
+    "heartbeats", __name__, url_prefix="/api/v1/heartbeats", description="Worker round trips"
+)
+
+
+class HeartbeatSchema(Schema):
+    id = fields.String()
+    requested_at = fields.DateTime()
+    completed_at = fields.DateTime(allow_none=True)
+    worker = fields.String(allow_none=True)
+
+
+@blueprint.route("", methods=["POST"])
+@blueprint.response(202, HeartbeatSchema)
+@requires(TokenKind.ADMIN)
+def request_heartbeat() -> Any:
+    with unit_of_work() as session:
+        beat = heartbeats.request_heartbeat(session, caller().tenant_id)
+    # Sent after the commit, so the worker always finds the row.
+    runtime().enqueue(HEARTBEAT, heartbeat_id=beat.id)
+    with unit_of_work() as session:
+        return heartbeats.get_heartbeat(session, caller().tenant_id, beat.id)
+
+
+@blueprint.route("/<heartbeat_id>")
+@blueprint.response(200, HeartbeatSchema)
+@requires(TokenKind.ADMIN)
+def get_heartbeat(heartbeat_id: str) -> Any:
+    with unit_of_work() as session:
+        return heartbeats.get_heartbeat(session, caller().tenant_id, heartbeat_id)

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class TokenSchema(Schema):
+    id = fields.String(dump_only=True)
+    kind = fields.String(dump_only=True)
+    prefix = fields.String(
+        dump_only=True, metadata={"description": "First characters, to tell tokens apart"}
+    )
+    description = fields.String(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    expires_at = fields.DateTime(dump_only=True, allow_none=True)
+    revoked_at = fields.DateTime(dump_only=True, allow_none=True)
+    rotated_to_id = fields.String(dump_only=True, allow_none=True)
+
+
+class IssuedTokenSchema(TokenSchema):
+    token = fields.String(
+        dump_only=True, metadata={"description": "The token itself. Shown this once only."}
+    )
+
+
+class TokenCreateSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(["scim", "admin", "read"]))
+    description = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class TokenRotateSchema(Schema):
+    overlap_seconds = fields.Integer(
+        load_default=3600,
+        validate=validate.Range(min=0, max=30 * 24 * 3600),
+        metadata={"description": "How long the old token keeps working"},
+    )

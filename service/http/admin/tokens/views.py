@@ -1,0 +1,70 @@
+"""Admin API: this tenant's API tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from service.http.admin.tokens.schemas import (
+    IssuedTokenSchema,
+    TokenCreateSchema,
+    TokenRotateSchema,
+    TokenSchema,
+)
+from service.http.auth import requires
+from service.http.context import caller, unit_of_work
+from service.services import tokens
+from service.services.tokens import TokenKind
+
+blueprint = Blueprint("tokens", __name__, url_prefix="/api/v1/tokens", description="API tokens")
+
+
+def _issued(issued: tokens.IssuedToken) -> dict[str, Any]:
+    shown = {name: getattr(issued.token, name) for name in TokenSchema().fields}
+    return {**shown, "token": issued.plaintext}
+
+
+@blueprint.route("")
+@blueprint.response(200, TokenSchema(many=True))
+@requires(TokenKind.ADMIN)
+def list_tokens() -> list[Any]:
+    with unit_of_work() as session:
+        return tokens.list_tokens(session, caller().tenant_id)
+
+
+@blueprint.route("", methods=["POST"])
+@blueprint.arguments(TokenCreateSchema)
+@blueprint.response(201, IssuedTokenSchema)
+@requires(TokenKind.ADMIN)
+def create_token(body: dict[str, Any]) -> dict[str, Any]:
+    with unit_of_work() as session:
+        issued = tokens.issue_token(
+            session, caller().tenant_id, body["kind"], body["description"], actor=caller().actor
+        )
+        return _issued(issued)
+
+
+@blueprint.route("/<token_id>", methods=["DELETE"])
+@blueprint.response(204)
+@requires(TokenKind.ADMIN)
+def revoke_token(token_id: str) -> None:
+    with unit_of_work() as session:
+        tokens.revoke_token(session, token_id, caller().tenant_id, actor=caller().actor)
+
+
+@blueprint.route("/<token_id>/rotate", methods=["POST"])
+@blueprint.arguments(TokenRotateSchema)
+@blueprint.response(201, IssuedTokenSchema)
+@requires(TokenKind.ADMIN)
+def rotate_token(body: dict[str, Any], token_id: str) -> dict[str, Any]:
+    with unit_of_work() as session:
+        issued = tokens.rotate_token(
+            session,
+            token_id,
+            timedelta(seconds=body["overlap_seconds"]),
+            caller().tenant_id,
+            actor=caller().actor,
+        )
+        return _issued(issued)

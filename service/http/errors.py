@@ -1,0 +1,122 @@
+"""Errors, one home for every surface.
+
+Admin and read APIs answer in flask-smorest's shape (`code`, `status`, `message`,
+`errors` keyed by field), which its own validation errors already use; SCIM paths
+answer in the SCIM error schema (RFC 7644 §3.12), with `status` as a string.
+An unexpected exception is a 500 without internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from service.domain.errors import DomainError
+
+SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+SCIM_MEDIA_TYPE = "application/scim+json"
+
+log = logging.getLogger("rolecall.http")
+
+
+class HttpError(Exception):
+    status = 400
+    reason = "bad_request"
+    scim_type: str | None = None
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Unauthorized(HttpError):
+    status = 401
+    reason = "unauthorized"
+
+
+class Forbidden(HttpError):
+    status = 403
+    reason = "forbidden"
+
+
+def is_scim_path() -> bool:
+    return request.path.startswith("/scim/")
+
+
+def scim_error(status: int, detail: str, scim_type: str | None = None) -> Response:
+    body: dict[str, Any] = {"schemas": [SCIM_ERROR_SCHEMA], "status": str(status), "detail": detail}
+    if scim_type:
+        body["scimType"] = scim_type
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = SCIM_MEDIA_TYPE
+    return response
+
+
+def api_error(
+    status: int, message: str, reason: str | None = None, field: str | None = None
+) -> Response:
+    body: dict[str, Any] = {
+        "code": status,
+        "status": HTTPStatus(status).phrase,
+        "message": message,
+    }
+    if reason:
+        body["reason"] = reason
+    if field:
+        body["errors"] = {field: [message]}
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def _with_auth_challenge(response: Response, status: int) -> Response:
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="rolecall"'
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HttpError)
+    def _http_error(error: HttpError) -> Response:
+        if is_scim_path():
+            response = scim_error(error.status, error.message, error.scim_type)
+        else:
+            response = api_error(error.status, error.message, error.reason)
+        return _with_auth_challenge(response, error.status)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError) -> Response:
+        if is_scim_path():
+            return scim_error(error.status, error.message)
+        return api_error(error.status, error.message, error.code, error.field)
+
+    @app.errorhandler(HTTPException)
+    def _werkzeug_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        if is_scim_path():
+            return scim_error(status, error.description or HTTPStatus(status).phrase)
+        data = getattr(error, "data", None) or {}
+        body: dict[str, Any] = {
+            "code": status,
+            "status": HTTPStatus(status).phrase,
+            "message": data.get("message") or error.description,
+        }
+        if "messages" in data:  # webargs' per-field validation messages
+            body["errors"] = data["messages"]
+        response = jsonify(body)
+        response.status_code = status
+        for name, value in (data.get("headers") or {}).items():
+            response.headers[name] = value
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if is_scim_path():
+            return scim_error(500, "Internal server error")
+        return api_error(500, "Internal server error")

@@ -1,0 +1,74 @@
+"""Logging and request ids.
+
+Logs are JSON lines from the standard library's logging. A request id is taken
+from `X-Request-ID` (or made) and travels into the tasks a request causes. A
+filter masks anything shaped like a rolecall token or a bearer credential, so a
+secret that reaches a log message by mistake is still never written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import uuid
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+_request_id: ContextVar[str | None] = ContextVar("rolecall_request_id", default=None)
+
+_SECRET_PATTERNS = [
+    re.compile(r"rc_(?:scim|admin|read)_[A-Za-z0-9_\-]{8,}"),
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/\-=]+"),
+    re.compile(r'(?i)("?password"?\s*[:=]\s*)"[^"]*"'),
+]
+
+
+def current_request_id() -> str | None:
+    return _request_id.get()
+
+
+def set_request_id(value: str | None) -> str:
+    request_id = value if value and len(value) <= 64 else uuid.uuid4().hex
+    _request_id.set(request_id)
+    return request_id
+
+
+def redact(text: str) -> str:
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "[redacted]", text)
+    return text
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = getattr(record, "request_id", None) or current_request_id()
+        if request_id:
+            entry["request_id"] = request_id
+        for key, value in getattr(record, "fields", {}).items():
+            entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return redact(json.dumps(entry, default=str))
+
+
+def configure_logging(level: str = "INFO") -> None:
+    root = logging.getLogger()
+    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        root.setLevel(level)
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root.handlers = [handler]
+    root.setLevel(level)
+
+
+def log_event(logger: logging.Logger, message: str, **fields: object) -> None:
+    logger.info(message, extra={"fields": fields})

@@ -1,0 +1,37 @@
+"""Alembic environment. The URL comes from the Config (set by service.persistence.schema)
+or, for the plain `alembic` command, from Settings.from_env()."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+from service.persistence import all_models  # noqa: F401  (registers every table)
+from service.persistence.base import Base
+from service.persistence.db import make_engine
+from service.settings import Settings
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = config.attributes.get("connection")
+if connection is not None:
+    run(connection)
+else:
+    url = config.get_main_option("sqlalchemy.url") or Settings.from_env().database_url
+    engine = make_engine(Settings.from_env().with_overrides(database_url=url))
+    with engine.begin() as conn:
+        run(conn)
+    engine.dispose()

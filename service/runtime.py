@@ -1,0 +1,71 @@
+"""The runtime: every connection-holding object, built once from Settings.
+
+The web app, the CLI and the Celery worker each build one; nothing connects at
+import. Tasks find the runtime of their process through `get_runtime()`: in the
+embedded default (tasks run in-process) that is the web app's own runtime.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import redis
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.cache.redis_client import make_redis
+from service.persistence.db import make_engine, make_session_factory
+from service.settings import Settings
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    redis: redis.Redis
+    celery: Celery
+
+    def enqueue(self, task_name: str, **kwargs: object) -> None:
+        """Send a task by name; with the eager broker it runs here, now."""
+        self.celery.tasks[task_name].apply_async(kwargs=kwargs)
+
+    def close(self) -> None:
+        self.engine.dispose()
+        self.redis.close()
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    from worker.celery_app import make_celery
+
+    engine = make_engine(settings)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        redis=make_redis(settings),
+        celery=make_celery(settings),
+    )
+
+
+_lock = threading.Lock()
+_current: Runtime | None = None
+
+
+def set_runtime(runtime: Runtime) -> None:
+    global _current
+    with _lock:
+        _current = runtime
+
+
+def get_runtime() -> Runtime:
+    global _current
+    with _lock:
+        if _current is None:
+            _current = build_runtime(Settings.from_env())
+        return _current

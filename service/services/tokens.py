@@ -1,0 +1,197 @@
+"""Tenants and their API tokens.
+
+A token is `rc_<kind>_<43 url-safe chars>` (256 random bits). Only its SHA-256 is
+stored; the plaintext is returned once, at creation. Rotation issues a new token
+and lets the old one keep working until the overlap ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.domain.errors import Conflict, NotFound, ValidationFailed
+from service.persistence.base import utcnow
+from service.persistence.models import ApiToken, Tenant
+from service.services.audit import record
+
+
+class TokenKind(StrEnum):
+    SCIM = "scim"
+    ADMIN = "admin"
+    READ = "read"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    plaintext: str
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the tenant and token that authenticated the request."""
+
+    tenant_id: str
+    token_id: str
+    kind: TokenKind
+
+    @property
+    def actor(self) -> str:
+        return f"token:{self.token_id}"
+
+
+def hash_token(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
+
+
+def create_tenant(session: Session, name: str) -> Tenant:
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("invalid_name", "A tenant needs a name", field="name")
+    if session.scalar(select(Tenant.id).where(func.lower(Tenant.name) == name.lower())):
+        raise Conflict("duplicate", f"A tenant named {name!r} exists already", field="name")
+    tenant = Tenant(name=name, settings={})
+    session.add(tenant)
+    session.flush()
+    return tenant
+
+
+def find_tenant(session: Session, name_or_id: str) -> Tenant:
+    tenant = session.scalar(
+        select(Tenant).where(
+            (Tenant.id == name_or_id) | (func.lower(Tenant.name) == name_or_id.lower())
+        )
+    )
+    if tenant is None:
+        raise NotFound("tenant_not_found", f"No tenant {name_or_id!r}", field="tenant")
+    return tenant
+
+
+def _kind(value: str) -> TokenKind:
+    try:
+        return TokenKind(value)
+    except ValueError:
+        raise ValidationFailed(
+            "invalid_kind", "kind must be one of scim, admin, read", field="kind"
+        ) from None
+
+
+def issue_token(
+    session: Session, tenant_id: str, kind: str, description: str = "", actor: str = "cli"
+) -> IssuedToken:
+    token_kind = _kind(kind)
+    plaintext = f"rc_{token_kind.value}_{secrets.token_urlsafe(32)}"
+    token = ApiToken(
+        tenant_id=tenant_id,
+        kind=token_kind.value,
+        token_hash=hash_token(plaintext),
+        prefix=plaintext[:12],
+        description=description,
+    )
+    session.add(token)
+    session.flush()
+    record(session, tenant_id, actor, "token.create", "token", token.id, after=describe(token))
+    return IssuedToken(token, plaintext)
+
+
+def _token_of_tenant(session: Session, token_id: str, tenant_id: str | None) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None or (tenant_id is not None and token.tenant_id != tenant_id):
+        raise NotFound("token_not_found", f"No token {token_id!r}", field="id")
+    return token
+
+
+def revoke_token(
+    session: Session, token_id: str, tenant_id: str | None = None, actor: str = "cli"
+) -> ApiToken:
+    token = _token_of_tenant(session, token_id, tenant_id)
+    if token.revoked_at is None:
+        before = describe(token)
+        token.revoked_at = utcnow()
+        record(
+            session,
+            token.tenant_id,
+            actor,
+            "token.revoke",
+            "token",
+            token.id,
+            before=before,
+            after=describe(token),
+        )
+    return token
+
+
+def rotate_token(
+    session: Session,
+    token_id: str,
+    overlap: timedelta,
+    tenant_id: str | None = None,
+    actor: str = "cli",
+) -> IssuedToken:
+    """A new token of the same kind; the old one keeps working until `overlap` ends."""
+    old = _token_of_tenant(session, token_id, tenant_id)
+    if old.revoked_at is not None:
+        raise Conflict("token_revoked", "A revoked token cannot be rotated", field="id")
+    if overlap < timedelta(0):
+        raise ValidationFailed("invalid_overlap", "overlap must not be negative", field="overlap")
+    issued = issue_token(session, old.tenant_id, old.kind, old.description, actor=actor)
+    before = describe(old)
+    ends = utcnow() + overlap
+    old.expires_at = ends if old.expires_at is None else min(old.expires_at, ends)
+    old.rotated_to_id = issued.token.id
+    record(
+        session,
+        old.tenant_id,
+        actor,
+        "token.rotate",
+        "token",
+        old.id,
+        before=before,
+        after=describe(old),
+    )
+    return issued
+
+
+def list_tokens(session: Session, tenant_id: str) -> list[ApiToken]:
+    return list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.tenant_id == tenant_id).order_by(ApiToken.created_at)
+        )
+    )
+
+
+def authenticate(session: Session, plaintext: str) -> Caller | None:
+    """The caller a presented token stands for, or None if it is unknown, revoked or expired."""
+    digest = hash_token(plaintext)
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    # The lookup is by hash; the constant-time compare guards against any
+    # collation or index surprise making a near-miss match.
+    if token is None or not hmac.compare_digest(token.token_hash, digest):
+        return None
+    if token.revoked_at is not None:
+        return None
+    if token.expires_at is not None and token.expires_at <= utcnow():
+        return None
+    return Caller(tenant_id=token.tenant_id, token_id=token.id, kind=TokenKind(token.kind))
+
+
+def describe(token: ApiToken) -> dict[str, object]:
+    """A token as it may be shown and logged: never the hash or the plaintext."""
+    return {
+        "id": token.id,
+        "kind": token.kind,
+        "prefix": token.prefix,
+        "description": token.description,
+        "created_at": token.created_at.isoformat() if token.created_at else None,
+        "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+        "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
+        "rotated_to_id": token.rotated_to_id,
+    }
