@@ -1,0 +1,182 @@
+"""The real stack for end-to-end tests: `rolecall db upgrade`, a tenant and tokens made
+with the CLI, gunicorn and a Celery worker as separate processes on PostgreSQL and
+Redis. Everything started here is stopped by its PID when the session ends.
+
+Runs when ROLECALL_E2E_DATABASE_URL names an empty PostgreSQL database (.ci/run
+creates one); otherwise the tests are skipped with a message.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=5)
+
+
+@dataclass
+class LiveStack:
+    base_url: str
+    env: dict[str, str]
+    tmp: Path
+    tokens: dict[str, str]
+    tenant: str
+    processes: dict[str, Process] = field(default_factory=dict)
+
+    def auth(self, kind: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[kind]}"}
+
+    def cli(self, *args: str) -> str:
+        done = subprocess.run(
+            [str(BIN / "rolecall"), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise AssertionError(f"rolecall {' '.join(args)} failed: {done.stderr}")
+        return done.stdout
+
+    def start(self, name: str, argv: list[str]) -> Process:
+        log_path = self.tmp / f"{name}.log"
+        handle = log_path.open("wb")
+        popen = subprocess.Popen(
+            argv, env=self.env, stdout=handle, stderr=subprocess.STDOUT, cwd=self.tmp
+        )
+        process = Process(name, popen, log_path)
+        self.processes[name] = process
+        return process
+
+    def start_web(self) -> Process:
+        port = int(self.base_url.rsplit(":", 1)[1])
+        return self.start(
+            "web",
+            [
+                str(BIN / "gunicorn"),
+                "-w",
+                "2",
+                "-k",
+                "sync",
+                "--no-control-socket",
+                "-b",
+                f"127.0.0.1:{port}",
+                "service.app:create_app()",
+            ],
+        )
+
+    def start_worker(self) -> Process:
+        return self.start(
+            "worker",
+            [
+                str(BIN / "celery"),
+                "-A",
+                "worker.celery_app",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "1",
+                "--pool",
+                "prefork",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+        )
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            web = self.processes.get("web")
+            if web and web.popen.poll() is not None:
+                raise AssertionError(f"gunicorn exited early:\n{web.log()}")
+            try:
+                response = requests.get(f"{self.base_url}/readyz", timeout=2)
+                if response.status_code == 200:
+                    return
+                last = response.text
+            except requests.ConnectionError as error:
+                last = str(error)
+            time.sleep(0.2)
+        raise AssertionError(f"service not ready after {timeout}s: {last}")
+
+    def stop_all(self) -> None:
+        for process in reversed(list(self.processes.values())):
+            process.stop()
+
+
+@pytest.fixture(scope="session")
+def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    database_url = os.environ.get("ROLECALL_E2E_DATABASE_URL", "")
+    if not database_url.startswith("postgresql"):
+        pytest.skip("end-to-end tests need ROLECALL_E2E_DATABASE_URL (an empty PostgreSQL db)")
+    redis_url = os.environ.get("ROLECALL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    tmp = tmp_path_factory.mktemp("e2e")
+    env = {
+        **os.environ,
+        "ROLECALL_ENV": "production",
+        "ROLECALL_DATABASE_URL": database_url,
+        "ROLECALL_REDIS_URL": redis_url,
+        "ROLECALL_BROKER_URL": redis_url,
+        "ROLECALL_SECRET_KEY": "e2e-secret-key",
+        "ROLECALL_LOG_LEVEL": "INFO",
+    }
+    stack = LiveStack(
+        base_url=f"http://127.0.0.1:{_free_port()}",
+        env=env,
+        tmp=tmp,
+        tokens={},
+        tenant=f"e2e-{os.getpid()}-{int(time.time())}",
+    )
+    stack.env["ROLECALL_PUBLIC_BASE_URL"] = stack.base_url
+    stack.cli("db", "upgrade")
+    stack.cli("tenant", "create", stack.tenant)
+    for kind in ("scim", "admin", "read"):
+        stack.tokens[kind] = stack.cli(
+            "token", "create", "--tenant", stack.tenant, "--kind", kind
+        ).strip()
+    try:
+        stack.start_web()
+        stack.start_worker()
+        stack.wait_ready()
+        yield stack
+    finally:
+        stack.stop_all()

@@ -1,0 +1,54 @@
+"""Settings come from the environment alone, with embedded defaults that production refuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.settings import Settings, SettingsError
+
+
+def test_the_embedded_defaults_need_no_server() -> None:
+    settings = Settings.from_env({})
+    assert settings.database_is_sqlite
+    assert settings.cache_in_memory
+    assert settings.tasks_eager
+
+
+def test_variables_switch_to_real_backends() -> None:
+    settings = Settings.from_env(
+        {
+            "ROLECALL_DATABASE_URL": "postgresql://db/rolecall",
+            "ROLECALL_REDIS_URL": "redis://cache:6379/0",
+            "ROLECALL_BROKER_URL": "redis://cache:6379/1",
+        }
+    )
+    assert settings.database_url == "postgresql://db/rolecall"
+    assert not settings.cache_in_memory
+    assert not settings.tasks_eager
+
+
+@pytest.mark.parametrize(
+    ("missing", "variable"),
+    [
+        ("ROLECALL_REDIS_URL", "ROLECALL_REDIS_URL"),
+        ("ROLECALL_BROKER_URL", "ROLECALL_BROKER_URL"),
+        ("ROLECALL_DATABASE_URL", "ROLECALL_DATABASE_URL"),
+        ("ROLECALL_SECRET_KEY", "ROLECALL_SECRET_KEY"),
+    ],
+)
+def test_production_refuses_each_embedded_default(missing: str, variable: str) -> None:
+    environ = {
+        "ROLECALL_ENV": "production",
+        "ROLECALL_DATABASE_URL": "postgresql://db/rolecall",
+        "ROLECALL_REDIS_URL": "redis://cache:6379/0",
+        "ROLECALL_BROKER_URL": "redis://cache:6379/1",
+        "ROLECALL_SECRET_KEY": "s3cret",
+    }
+    del environ[missing]
+    with pytest.raises(SettingsError, match=variable):
+        Settings.from_env(environ)
+
+
+def test_an_unknown_environment_is_refused() -> None:
+    with pytest.raises(SettingsError, match="ROLECALL_ENV"):
+        Settings.from_env({"ROLECALL_ENV": "staging"})
