@@ -15,6 +15,7 @@ from service.http.errors import register_error_handlers
 from service.observability import configure_logging, current_request_id, log_event, set_request_id
 from service.persistence.schema import ensure_current
 from service.runtime import Runtime, build_runtime, set_runtime
+from service.scim import views as scim_views
 from service.settings import Settings
 
 access_log = logging.getLogger("rolecall.access")
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blueprint)
+    scim_views.init_app(app, api)
     register_error_handlers(app)
     _install_request_hooks(app)
     return app

@@ -2,3 +2,4 @@
 (for Alembic autogenerate and `alembic check`)."""
 
 from service.persistence import models  # noqa: F401
+from service.persistence import scim_models  # noqa: F401

@@ -1,0 +1,177 @@
+"""What this server says about itself, and the two places it departs from scim2-server.
+
+scim2-server's `ScimService` and `ScimHandler` do the protocol; rolecall changes:
+
+- PATCH answers 200 with the resource (scim2-server answers 204 unless attributes
+  were asked for). The exception is a PATCH that only adds or removes group
+  members without `attributes`/`excludedAttributes`: it answers 204 (RFC 7644
+  §3.5.2 allows it), because returning the group would mean reading every member,
+  which is exactly what that fast path exists to avoid.
+- Such a member-only PATCH is applied in SQL row by row (`SqlStorage.change_members`)
+  instead of reading the group, patching it in memory and writing back the list.
+"""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+from typing import Any, cast
+
+from scim2_models import (
+    AuthenticationScheme,
+    Bulk,
+    ChangePassword,
+    Context,
+    EnterpriseUser,
+    ETag,
+    Filter,
+    Group,
+    Pagination,
+    Patch,
+    PatchOp,
+    Resource,
+    ResourceType,
+    ResponseParameters,
+    ScimProvider,
+    ServiceProviderConfig,
+    Sort,
+    User,
+)
+from scim2_server.handler import ScimHandler
+from scim2_server.requests import ScimRequest
+from scim2_server.responses import ScimResponse
+from scim2_server.routing import Operation
+from scim2_server.service import ScimService
+
+from service.scim.storage import SqlStorage
+
+MAX_OPERATIONS = 1000
+MAX_PAYLOAD_SIZE = 1_048_576
+MAX_RESULTS = 1000
+DEFAULT_PAGE_SIZE = 100
+CURSOR_TIMEOUT = 3600
+
+_MEMBER_VALUE_FILTER = re.compile(r'^members\[\s*value\s+eq\s+"([^"\\]+)"\s*\]$', re.IGNORECASE)
+
+
+def service_provider_config() -> ServiceProviderConfig:
+    return ServiceProviderConfig(
+        documentation_uri="https://github.com/rolecall/rolecall#scim",
+        patch=Patch(supported=True),
+        bulk=Bulk(supported=True, max_operations=MAX_OPERATIONS, max_payload_size=MAX_PAYLOAD_SIZE),
+        filter=Filter(supported=True, max_results=MAX_RESULTS),
+        change_password=ChangePassword(supported=True),
+        sort=Sort(supported=True),
+        etag=ETag(supported=True),
+        pagination=Pagination(
+            cursor=True,
+            index=True,
+            default_pagination_method=Pagination.DefaultPaginationMethod.index,
+            default_page_size=DEFAULT_PAGE_SIZE,
+            max_page_size=MAX_RESULTS,
+            cursor_timeout=CURSOR_TIMEOUT,
+        ),
+        authentication_schemes=[
+            AuthenticationScheme(
+                type=AuthenticationScheme.Type.oauthbearertoken,
+                name="Bearer token",
+                description="A rolecall API token of kind scim, sent as 'Authorization: Bearer'",
+                primary=True,
+            )
+        ],
+    )
+
+
+def build_provider() -> ScimProvider:
+    user_type = ResourceType.from_resource(User[EnterpriseUser])
+    group_type = ResourceType.from_resource(Group)
+    return ScimProvider(
+        models=[User, EnterpriseUser, Group],
+        resource_types=[user_type, group_type],
+        config=service_provider_config(),
+    )
+
+
+class RolecallScimService(ScimService):
+    def patch_response(
+        self,
+        base_url: str,
+        resource: Resource[Any],
+        response_parameters: ResponseParameters[Any],
+    ) -> ScimResponse:
+        published = self.publish(base_url, resource)
+        return self.resource_response(
+            published, Context.RESOURCE_PATCH_RESPONSE, response_parameters
+        )
+
+
+def member_changes(patch_op: PatchOp[Any]) -> tuple[list[str], list[str]] | None:
+    """The members a PATCH adds and removes, when that is all it does; else None."""
+    add: list[str] = []
+    remove: list[str] = []
+    for operation in patch_op.operations or []:
+        path = str(operation.path) if operation.path is not None else ""
+        op = str(operation.op.value if hasattr(operation.op, "value") else operation.op).lower()
+        if path.lower() == "members":
+            values = _member_values(operation.value)
+            if values is None:
+                return None
+            if op == "add":
+                add.extend(values)
+            elif op == "remove" and values:
+                remove.extend(values)
+            else:
+                return None
+        elif op == "remove" and (match := _MEMBER_VALUE_FILTER.match(path)):
+            remove.append(match.group(1))
+        else:
+            return None
+    return add, remove
+
+
+def _member_values(value: Any) -> list[str] | None:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    found: list[str] = []
+    for item in items:
+        member = item.get("value") if isinstance(item, dict) else getattr(item, "value", None)
+        if not isinstance(member, str) or not member:
+            return None
+        found.append(member)
+    return found
+
+
+class RolecallScimHandler(ScimHandler):
+    storage: SqlStorage
+
+    def patch(self, request: ScimRequest) -> ScimResponse:
+        with self.service.provider:
+            target = self.service.route(request, Operation.patch)
+            resource_type = self.service.resource_type_at(cast(str, target.endpoint))
+            self.service.authorize(request, target, resource_type)
+            response_parameters = self.service.read_response_parameters(
+                resource_type, request.query
+            )
+            patch_op = self.service.read_patch(
+                resource_type, request.body, request.header("Content-Type")
+            )
+            resource_id = cast(str, target.resource_id)
+            conditions = self.service.read_conditions(request)
+            changes = member_changes(patch_op) if resource_type.name == "Group" else None
+            with self.storage.operation():
+                if changes is None:
+                    resource = self.patch_resource(resource_type, resource_id, patch_op, conditions)
+                else:
+                    version = self.storage.current_version(resource_type, resource_id)
+                    conditions.check(version, "PATCH")
+                    self.storage.change_members(resource_id, *changes)
+                    if not (
+                        response_parameters.attributes or response_parameters.excluded_attributes
+                    ):
+                        etag = self.storage.current_version(resource_type, resource_id)
+                        return ScimResponse(HTTPStatus.NO_CONTENT, None, {"ETag": etag})
+                    resource = self.storage.get(
+                        resource_type, resource_id, response_parameters=response_parameters
+                    )
+            return self.service.patch_response(request.base_url, resource, response_parameters)

@@ -1,0 +1,461 @@
+"""A scim2-server `ScimStorage` over SQLAlchemy, scoped to one tenant and one session.
+
+scim2-server handles the protocol (validation, PUT and PATCH semantics, ETags,
+bulk, cursors, discovery) and calls this storage to read and write. Writes go
+through the use cases in service.services.scim_users / scim_groups; reads turn
+rows back into scim2-models resources, loading group members and a user's
+groups only when the response keeps them. Filters, sorting and paging run in
+SQL (service.scim.filters). It passes scim2-server's `ScimStorageContract`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, cast
+
+from scim2_models import (
+    InvalidCursorException,
+    Meta,
+    NotFoundException,
+    Resource,
+    ResourceType,
+    ResponseParameters,
+    SearchRequest,
+)
+from scim2_server.storage import ScimStorage, SearchPage
+from sqlalchemy import String, and_, func, literal, or_, select, union, union_all
+from sqlalchemy.orm import Session
+
+from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
+from service.scim.filters import GROUPS, USERS, SqlFilter, Table, sort_expression
+from service.services import scim_groups, scim_users
+from service.services.scim_users import etag
+
+
+def _wants(response_parameters: ResponseParameters[Any] | None, attribute: str) -> bool:
+    """Whether a response keeps an attribute, so that it is worth loading."""
+    if response_parameters is None:
+        return True
+
+    def names(paths: Any) -> list[str]:
+        return [str(p).rpartition(":")[2].lower() for p in paths or []]
+
+    wanted = attribute.lower()
+    if response_parameters.attributes:
+        return any(n.split(".")[0] == wanted for n in names(response_parameters.attributes))
+    # Excluding a sub-attribute (members.display) still returns the attribute.
+    return wanted not in names(response_parameters.excluded_attributes)
+
+
+class SqlStorage(ScimStorage):
+    supports_cursors = True
+
+    def __init__(
+        self,
+        session: Session,
+        tenant_id: str,
+        actor: str,
+        models: dict[str, type[Resource[Any]]],
+    ) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+        self.actor = actor
+        self.models = models
+        self.dialect = session.get_bind().dialect.name
+
+    # -- plumbing -----------------------------------------------------
+
+    @contextmanager
+    def operation(self) -> Iterator[None]:
+        # A savepoint per operation: a failed operation of a bulk request is
+        # undone on its own and the next ones still run (RFC 7644 §3.7).
+        with self.session.begin_nested():
+            yield
+
+    def _table(self, resource_type: ResourceType) -> Table:
+        if resource_type.name == "User":
+            return USERS
+        if resource_type.name == "Group":
+            return GROUPS
+        raise NotFoundException(detail=f"no resource type {resource_type.name!r}")
+
+    def _model(self, table: Table) -> type[Resource[Any]]:
+        return self.models[table.resource_type]
+
+    # -- rows to resources --------------------------------------------
+
+    def _meta(self, table: Table, row: ScimUser | ScimGroup) -> Meta:
+        return Meta(
+            resource_type=table.resource_type,
+            created=row.created,
+            last_modified=row.last_modified,
+            version=etag(row.version),
+        )
+
+    def _users(self, rows: list[ScimUser], with_groups: bool) -> list[Resource[Any]]:
+        groups = self._groups_of([row.id for row in rows]) if with_groups and rows else {}
+        model = self.models["User"]
+        resources = []
+        for row in rows:
+            document = dict(row.document)
+            document["id"] = row.id
+            if groups.get(row.id):
+                document["groups"] = groups[row.id]
+            resource = model.model_validate(document)
+            resource.meta = self._meta(USERS, row)
+            resources.append(resource)
+        return resources
+
+    def _groups(self, rows: list[ScimGroup], with_members: bool) -> list[Resource[Any]]:
+        members = self._members_of([row.id for row in rows]) if with_members and rows else {}
+        model = self.models["Group"]
+        resources = []
+        for row in rows:
+            document = dict(row.document)
+            document["id"] = row.id
+            if members.get(row.id):
+                document["members"] = members[row.id]
+            resource = model.model_validate(document)
+            resource.meta = self._meta(GROUPS, row)
+            resources.append(resource)
+        return resources
+
+    def _members_of(self, group_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        users = (
+            select(
+                ScimGroupMember.group_id,
+                ScimGroupMember.member_id,
+                ScimGroupMember.member_type,
+                ScimUser.display_name.label("display"),
+            )
+            .join(ScimUser, ScimUser.id == ScimGroupMember.member_id)
+            .where(ScimGroupMember.group_id.in_(group_ids), ScimGroupMember.member_type == "User")
+        )
+        groups = (
+            select(
+                ScimGroupMember.group_id,
+                ScimGroupMember.member_id,
+                ScimGroupMember.member_type,
+                ScimGroup.display_name.label("display"),
+            )
+            .join(ScimGroup, ScimGroup.id == ScimGroupMember.member_id)
+            .where(ScimGroupMember.group_id.in_(group_ids), ScimGroupMember.member_type == "Group")
+        )
+        found: dict[str, list[dict[str, Any]]] = {}
+        for group_id, member_id, member_type, display in self.session.execute(
+            union(users, groups).order_by("group_id", "member_id")
+        ):
+            entry: dict[str, Any] = {
+                "value": member_id,
+                "$ref": f"{member_type}s/{member_id}",
+                "type": member_type,
+            }
+            if display:
+                entry["display"] = display
+            found.setdefault(group_id, []).append(entry)
+        return found
+
+    def _groups_of(self, user_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """Direct and indirect groups of each user (RFC 7643 §4.1.2), in one recursive query."""
+        seed = select(
+            ScimGroupMember.member_id.label("user_id"),
+            ScimGroupMember.group_id.label("group_id"),
+            literal(1).label("direct"),
+        ).where(
+            ScimGroupMember.tenant_id == self.tenant_id,
+            ScimGroupMember.member_id.in_(user_ids),
+        )
+        closure = seed.cte("closure", recursive=True)
+        parent = select(
+            closure.c.user_id, ScimGroupMember.group_id, literal(0).label("direct")
+        ).join(ScimGroupMember, ScimGroupMember.member_id == closure.c.group_id)
+        closure = closure.union(parent)
+        rows = self.session.execute(
+            select(
+                closure.c.user_id,
+                closure.c.group_id,
+                func.max(closure.c.direct),
+                ScimGroup.display_name,
+            )
+            .join(ScimGroup, ScimGroup.id == closure.c.group_id)
+            .group_by(closure.c.user_id, closure.c.group_id, ScimGroup.display_name)
+            .order_by(closure.c.user_id, closure.c.group_id)
+        )
+        found: dict[str, list[dict[str, Any]]] = {}
+        for user_id, group_id, direct, display in rows:
+            found.setdefault(user_id, []).append(
+                {
+                    "value": group_id,
+                    "$ref": f"Groups/{group_id}",
+                    "display": display,
+                    "type": "direct" if direct else "indirect",
+                }
+            )
+        return found
+
+    def _load(
+        self, table: Table, resource_id: str, response_parameters: ResponseParameters[Any] | None
+    ) -> Resource[Any]:
+        row = self.session.scalar(
+            select(table.orm).where(
+                table.orm.tenant_id == self.tenant_id, table.orm.id == resource_id
+            )
+        )
+        if row is None:
+            raise NotFoundException(detail=f"{table.resource_type} {resource_id!r} not found")
+        if table is USERS:
+            return self._users([row], _wants(response_parameters, "groups"))[0]  # type: ignore[list-item]
+        return self._groups([row], _wants(response_parameters, "members"))[0]  # type: ignore[list-item]
+
+    # -- ScimStorage --------------------------------------------------
+
+    def get(
+        self,
+        resource_type: ResourceType,
+        resource_id: str,
+        *,
+        response_parameters: ResponseParameters[Any] | None = None,
+    ) -> Resource[Any]:
+        return self._load(self._table(resource_type), resource_id, response_parameters)
+
+    def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
+        table = self._table(resource_type)
+        if table is USERS:
+            row: Any = scim_users.create_user(self.session, self.tenant_id, self.actor, resource)
+        else:
+            row = scim_groups.create_group(self.session, self.tenant_id, self.actor, resource)
+        return self._load(table, row.id, None)
+
+    def update(
+        self,
+        resource_type: ResourceType,
+        resource: Resource[Any],
+        *,
+        expected_version: str | None = None,
+    ) -> Resource[Any]:
+        table = self._table(resource_type)
+        if resource.id is None:
+            raise NotFoundException(detail="the resource has no id")
+        if table is USERS:
+            scim_users.replace_user(
+                self.session, self.tenant_id, self.actor, resource, expected_version
+            )
+        else:
+            scim_groups.replace_group(
+                self.session, self.tenant_id, self.actor, resource, expected_version
+            )
+        return self._load(table, resource.id, None)
+
+    def delete(
+        self, resource_type: ResourceType, resource_id: str, *, expected_version: str | None = None
+    ) -> None:
+        table = self._table(resource_type)
+        if table is USERS:
+            scim_users.delete_user(
+                self.session, self.tenant_id, self.actor, resource_id, expected_version
+            )
+        else:
+            scim_groups.delete_group(
+                self.session, self.tenant_id, self.actor, resource_id, expected_version
+            )
+
+    def change_members(
+        self,
+        group_id: str,
+        add: list[str],
+        remove: list[str],
+        expected_version: str | None = None,
+    ) -> bool:
+        _, changed = scim_groups.change_members(
+            self.session, self.tenant_id, self.actor, group_id, add, remove, expected_version
+        )
+        return changed
+
+    def current_version(self, resource_type: ResourceType, resource_id: str) -> str:
+        table = self._table(resource_type)
+        version = self.session.scalar(
+            select(table.orm.version).where(
+                table.orm.tenant_id == self.tenant_id, table.orm.id == resource_id
+            )
+        )
+        if version is None:
+            raise NotFoundException(detail=f"{table.resource_type} {resource_id!r} not found")
+        return etag(version)
+
+    # -- search -------------------------------------------------------
+    #
+    # A search is one SQL query over (id, resource type, sort value): a plain
+    # SELECT for one resource type, a UNION ALL at the root. Pages are cut from
+    # it in SQL (OFFSET for startIndex, a keyset for cursors), then the page's
+    # rows are loaded by id.
+
+    def search(
+        self,
+        resource_types: list[ResourceType],
+        search_request: SearchRequest[Any],
+        *,
+        position: Any = None,
+    ) -> SearchPage:
+        tables = list(dict.fromkeys(self._table(rt) for rt in resource_types))
+        keys = self._keys(tables, search_request)
+        total = self.session.scalar(select(func.count()).select_from(keys)) or 0
+        count = search_request.count
+        if count == 0:
+            return SearchPage(total, [])
+        descending = (
+            search_request.sort_by is not None
+            and search_request.sort_order == SearchRequest.SortOrder.descending
+        )
+        if search_request.cursor is None:
+            start = (search_request.start_index or 1) - 1
+            query = select(keys.c.id, keys.c.kind, keys.c.s).order_by(*_order(keys, descending))
+            query = query.offset(start)
+            if count is not None:
+                query = query.limit(count)
+            rows = list(self.session.execute(query))
+            return SearchPage(total, self._page(tables, rows, search_request))
+        return self._cursor_page(tables, keys, descending, count, position, total, search_request)
+
+    def _keys(self, tables: list[Table], search_request: SearchRequest[Any]) -> Any:
+        selects = []
+        for index, table in enumerate(tables):
+            if search_request.sort_by is None:
+                sort: Any = literal(None, String())
+            else:
+                sort, _ = sort_expression(
+                    self._model(table), table, self.dialect, str(search_request.sort_by)
+                )
+            query = select(
+                table.orm.id.label("id"), literal(index).label("kind"), sort.label("s")
+            ).where(table.orm.tenant_id == self.tenant_id)
+            if search_request.filter is not None:
+                query = query.where(
+                    SqlFilter(self._model(table), table, self.dialect).compile(
+                        str(search_request.filter)
+                    )
+                )
+            selects.append(query)
+        combined = selects[0] if len(selects) == 1 else union_all(*selects)
+        return combined.subquery("found")
+
+    def _page(
+        self, tables: list[Table], rows: list[Any], search_request: SearchRequest[Any]
+    ) -> list[Resource[Any]]:
+        parameters = ResponseParameters(
+            attributes=search_request.attributes,
+            excluded_attributes=search_request.excluded_attributes,
+        )
+        built: dict[tuple[int, str], Resource[Any]] = {}
+        for index, table in enumerate(tables):
+            ids = [row.id for row in rows if row.kind == index]
+            if not ids:
+                continue
+            loaded = list(
+                self.session.scalars(
+                    select(table.orm).where(
+                        table.orm.tenant_id == self.tenant_id, table.orm.id.in_(ids)
+                    )
+                )
+            )
+            if table is USERS:
+                resources = self._users(loaded, _wants(parameters, "groups"))
+            else:
+                resources = self._groups(loaded, _wants(parameters, "members"))
+            for resource in resources:
+                built[(index, cast(str, resource.id))] = resource
+        return [built[(row.kind, row.id)] for row in rows if (row.kind, row.id) in built]
+
+    # -- cursors (RFC 9865): keyset pages on (value missing, value, id) --
+
+    def _cursor_page(
+        self,
+        tables: list[Table],
+        keys: Any,
+        descending: bool,
+        count: int | None,
+        position: Any,
+        total: int,
+        search_request: SearchRequest[Any],
+    ) -> SearchPage:
+        direction, anchor = ("next", None) if position is None else _read_position(position)
+        # Walking backwards is walking forwards in the opposite order.
+        forward = direction == "next"
+        walk_descending = descending if forward else not descending
+        query = select(keys.c.id, keys.c.kind, keys.c.s)
+        if anchor is not None:
+            query = query.where(_after(keys, anchor, walk_descending))
+        query = query.order_by(*_order(keys, walk_descending))
+        if count is not None:
+            query = query.limit(count + 1)
+        rows = list(self.session.execute(query))
+        more = count is not None and len(rows) > count
+        rows = rows[:count] if count is not None else rows
+        if not forward:
+            rows.reverse()
+        page = SearchPage(total, self._page(tables, rows, search_request))
+        if not rows:
+            return page
+        first, last = _key(rows[0]), _key(rows[-1])
+        if forward:
+            has_next = more
+            has_previous = anchor is not None and self._beyond(keys, first, not descending)
+        else:
+            has_previous = more
+            has_next = self._beyond(keys, last, descending)
+        if has_next:
+            page.next = _position("next", last)
+        if has_previous:
+            page.previous = _position("previous", first)
+        return page
+
+    def _beyond(self, keys: Any, anchor: tuple[bool, Any, str], descending: bool) -> bool:
+        """Whether a row follows the anchor when walking in the given order."""
+        probe = select(keys.c.id).where(_after(keys, anchor, descending)).limit(1)
+        return self.session.scalar(probe) is not None
+
+
+def _order(keys: Any, descending: bool) -> list[Any]:
+    columns = [keys.c.s.is_(None), keys.c.s, keys.c.id]
+    return [c.desc() if descending else c.asc() for c in columns]
+
+
+def _after(keys: Any, anchor: tuple[bool, Any, str], descending: bool) -> Any:
+    """Rows strictly after the anchor, in ascending or descending key order."""
+    missing, value, identifier = anchor
+    sort, ident = keys.c.s, keys.c.id
+    later_id = ident < identifier if descending else ident > identifier
+    if not descending:
+        if missing:
+            return and_(sort.is_(None), later_id)
+        return or_(sort.is_(None), sort > value, and_(sort == value, later_id))
+    if missing:
+        return or_(sort.is_not(None), and_(sort.is_(None), later_id))
+    return and_(sort.is_not(None), or_(sort < value, and_(sort == value, later_id)))
+
+
+def _key(row: Any) -> tuple[bool, Any, str]:
+    return row.s is None, row.s, row.id
+
+
+def _position(direction: str, key: tuple[bool, Any, str]) -> dict[str, Any]:
+    missing, value, identifier = key
+    if isinstance(value, datetime):
+        value = {"datetime": value.isoformat()}
+    return {"d": direction, "k": None if missing else value, "i": identifier}
+
+
+def _read_position(position: Any) -> tuple[str, tuple[bool, Any, str]]:
+    try:
+        direction, value, identifier = position["d"], position["k"], position["i"]
+    except (TypeError, KeyError):
+        raise InvalidCursorException from None
+    if direction not in ("next", "previous") or not isinstance(identifier, str):
+        raise InvalidCursorException
+    if isinstance(value, dict):
+        try:
+            value = datetime.fromisoformat(value["datetime"])
+        except (KeyError, TypeError, ValueError):
+            raise InvalidCursorException from None
+    return direction, (value is None, value, identifier)

@@ -1,0 +1,168 @@
+"""The Flask side of /scim/v2: authenticate, normalise the body, run scim2-server's
+handler over a tenant-scoped SQL storage inside one unit of work, and answer.
+
+A view does no SCIM itself. The scim token decides the tenant; every storage
+query is filtered by it, so another tenant's id is simply not found (404).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from flask_smorest import Api
+from scim2_models import PatchOp, SCIMException, UniquenessException
+from scim2_server.requests import ScimRequest
+from scim2_server.responses import ScimResponse
+from sqlalchemy.exc import IntegrityError
+
+from service.http.auth import requires
+from service.http.context import caller, runtime, unit_of_work
+from service.scim import normalize, openapi
+from service.scim.protocol import RolecallScimHandler, RolecallScimService, build_provider
+from service.scim.storage import SqlStorage
+from service.services.tokens import TokenKind
+
+log = logging.getLogger("rolecall.scim")
+
+BASE_PATH = "/scim/v2"
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+_EXTENSION = "rolecall.scim"
+
+blueprint = Blueprint("scim", __name__, url_prefix=BASE_PATH)
+
+
+def _service() -> RolecallScimService:
+    service = current_app.extensions.get(_EXTENSION)
+    if service is None:
+        service = RolecallScimService(build_provider(), secret=runtime().settings.secret_key)
+        current_app.extensions[_EXTENSION] = service
+    return service
+
+
+def init_app(app: Flask, api: Api | None = None) -> None:
+    """Register /scim/v2, build the SCIM service once, and describe it in the OpenAPI document."""
+    app.register_blueprint(blueprint)
+    with app.app_context():
+        _service()
+    if api is not None:
+        openapi.describe(api.spec, BASE_PATH)
+
+
+def _models(service: RolecallScimService) -> dict[str, Any]:
+    return {rt.name: service.get_model(rt) for rt in service.provider.resource_types}
+
+
+def _normalised_body(service: RolecallScimService, path: str, body: bytes) -> bytes:
+    if not body or request.method not in ("POST", "PUT", "PATCH"):
+        return body
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body  # scim2-models answers invalidSyntax
+    models = _models(service)
+    segments = [s for s in path.split("/") if s]
+    endpoint = segments[0].lower() if segments else ""
+    resource_type = {"users": "User", "groups": "Group"}.get(endpoint)
+    if resource_type is None:
+        if endpoint == "bulk":
+            parsed = _normalised_bulk(parsed, models)
+        return json.dumps(parsed).encode()
+    model = models[resource_type]
+    is_search = len(segments) == 2 and segments[1] == ".search"
+    if request.method == "PATCH":
+        parsed = normalize.patch_body(parsed, model, resource_type, PatchOp[model])  # type: ignore[valid-type]
+    elif not is_search:
+        parsed = normalize.resource_body(parsed, model, resource_type)
+    return json.dumps(parsed).encode()
+
+
+def _normalised_bulk(parsed: Any, models: dict[str, Any]) -> Any:
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("Operations"), list):
+        return parsed
+    for operation in parsed["Operations"]:
+        if not isinstance(operation, dict) or not isinstance(operation.get("path"), str):
+            continue
+        endpoint = operation["path"].strip("/").split("/")[0].lower()
+        resource_type = {"users": "User", "groups": "Group"}.get(endpoint)
+        method = str(operation.get("method", "")).upper()
+        if resource_type is None or "data" not in operation:
+            continue
+        model = models[resource_type]
+        if method == "PATCH":
+            operation["data"] = normalize.patch_body(
+                operation["data"],
+                model,
+                resource_type,
+                PatchOp[model],  # type: ignore[valid-type]
+            )
+        elif method in ("POST", "PUT"):
+            operation["data"] = normalize.resource_body(operation["data"], model, resource_type)
+    return parsed
+
+
+def _to_flask(response: ScimResponse) -> Response:
+    body = b"" if response.body is None else json.dumps(response.body).encode()
+    flask_response = Response(body, status=int(response.status))
+    for name, value in response.headers.items():
+        flask_response.headers[name] = value
+    if response.body is None:
+        flask_response.headers.pop("Content-Type", None)
+    return flask_response
+
+
+def _serve(path: str) -> Response:
+    service = _service()
+    scim_request = ScimRequest(
+        method=request.method,
+        base_url=f"{runtime().settings.public_base_url}{BASE_PATH}",
+        path=f"/{path}",
+        query=request.args.to_dict(),
+        headers=list(request.headers.items()),
+        body=b"",
+    )
+    try:
+        limit = service.max_body_size(scim_request)
+        raw = request.get_data(cache=False)
+        if limit is not None and len(raw) > limit:
+            raw = raw[: limit + 1]
+        scim_request.body = _normalised_body(service, path, raw)
+        who = caller() if g.get("caller") else None
+        with unit_of_work() as session:
+            storage = SqlStorage(
+                session,
+                tenant_id=who.tenant_id if who else "",
+                actor=who.actor if who else "anonymous",
+                models=_models(service),
+            )
+            handler = RolecallScimHandler(service, storage)
+            scim_response = handler.handle(scim_request)
+            if scim_response.status >= 400:
+                # A bulk request whose every operation failed still commits nothing.
+                session.rollback()
+    except IntegrityError:
+        # Two requests raced for one userName or externalId; the loser is told so.
+        scim_response = service.error_response(
+            UniquenessException(detail="a unique attribute value is already taken")
+        )
+    except SCIMException as error:
+        log.info("scim %s %s: %s %s", request.method, request.path, error.status, error)
+        scim_response = service.error_response(error)
+    return _to_flask(scim_response)
+
+
+@blueprint.route("/ServiceProviderConfig", methods=METHODS)
+def service_provider_config() -> Response:
+    # RFC 7644 §4: the configuration is the same for every tenant, and an IdP
+    # may read it before it has a token.
+    return _serve("ServiceProviderConfig")
+
+
+@blueprint.route("", defaults={"path": ""}, methods=METHODS)
+@blueprint.route("/", defaults={"path": ""}, methods=METHODS)
+@blueprint.route("/<path:path>", methods=METHODS)
+@requires(TokenKind.SCIM)
+def dispatch(path: str) -> Response:
+    return _serve(path)

@@ -1,0 +1,187 @@
+"""Use cases on SCIM users: create, replace, delete.
+
+Each takes the session of the request's unit of work and writes everything a
+change implies (the row, its indexed copies, membership clean-up, the audit
+event) in that one transaction. Resources arrive already validated by
+scim2-models; the document stored is the resource as SCIM JSON without the
+attributes that live elsewhere (id, meta, password, groups).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+from scim2_models import (
+    NotFoundException,
+    PreconditionFailedException,
+    Resource,
+    UniquenessException,
+)
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from service.persistence.base import new_id, utcnow
+from service.persistence.scim_models import ScimGroupMember, ScimUser
+from service.services.audit import record
+
+# Attributes kept outside the stored document.
+_NOT_STORED = ("id", "meta", "password", "groups")
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, dklen=32, **_SCRYPT)
+    encoded = base64.b64encode(salt + digest).decode("ascii")
+    return f"scrypt$16384$8$1${encoded}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    _, n, r, p, encoded = stored.split("$")
+    raw = base64.b64decode(encoded)
+    salt, digest = raw[:16], raw[16:]
+    candidate = hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, dklen=len(digest), n=int(n), r=int(r), p=int(p)
+    )
+    return hmac.compare_digest(candidate, digest)
+
+
+def document_of(resource: Resource[Any]) -> dict[str, Any]:
+    dumped = resource.model_dump()
+    for key in _NOT_STORED:
+        dumped.pop(key, None)
+    return dumped
+
+
+def summary(user: ScimUser) -> dict[str, Any]:
+    """What the audit log keeps of a user: identifiers and state, not the profile."""
+    return {
+        "userName": user.user_name,
+        "externalId": user.external_id,
+        "active": user.active,
+        "userType": user.user_type,
+    }
+
+
+def _apply_columns(row: ScimUser, resource: Any, document: dict[str, Any]) -> None:
+    row.user_name = resource.user_name
+    row.user_name_lower = resource.user_name.lower()
+    row.external_id = resource.external_id
+    row.display_name = resource.display_name
+    row.active = True if resource.active is None else bool(resource.active)
+    row.user_type = resource.user_type
+    row.given_name = resource.name.given_name if resource.name else None
+    row.family_name = resource.name.family_name if resource.name else None
+    row.document = document
+
+
+def _check_unique(session: Session, tenant_id: str, resource: Any, own_id: str | None) -> None:
+    clash = select(ScimUser.id).where(
+        ScimUser.tenant_id == tenant_id,
+        ScimUser.user_name_lower == resource.user_name.lower(),
+    )
+    if own_id is not None:
+        clash = clash.where(ScimUser.id != own_id)
+    if session.scalar(clash.limit(1)) is not None:
+        raise UniquenessException(
+            detail=f"userName {resource.user_name!r} is already taken", attribute="userName"
+        )
+    if resource.external_id is not None:
+        clash = select(ScimUser.id).where(
+            ScimUser.tenant_id == tenant_id, ScimUser.external_id == resource.external_id
+        )
+        if own_id is not None:
+            clash = clash.where(ScimUser.id != own_id)
+        if session.scalar(clash.limit(1)) is not None:
+            raise UniquenessException(
+                detail=f"externalId {resource.external_id!r} is already taken",
+                attribute="externalId",
+            )
+
+
+def get_user(session: Session, tenant_id: str, user_id: str) -> ScimUser:
+    user = session.scalar(
+        select(ScimUser).where(ScimUser.tenant_id == tenant_id, ScimUser.id == user_id)
+    )
+    if user is None:
+        raise NotFoundException(detail=f"User {user_id!r} not found")
+    return user
+
+
+def create_user(session: Session, tenant_id: str, actor: str, resource: Any) -> ScimUser:
+    _check_unique(session, tenant_id, resource, None)
+    now = utcnow()
+    row = ScimUser(id=new_id(), tenant_id=tenant_id, created=now, last_modified=now, version=1)
+    _apply_columns(row, resource, document_of(resource))
+    if resource.password:
+        row.password_hash = hash_password(resource.password)
+    session.add(row)
+    session.flush()
+    record(session, tenant_id, actor, "scim.user.create", "scim_user", row.id, after=summary(row))
+    return row
+
+
+def replace_user(
+    session: Session,
+    tenant_id: str,
+    actor: str,
+    resource: Any,
+    expected_version: str | None = None,
+) -> ScimUser:
+    """Store the whole new state of a user; a state equal to the stored one changes nothing."""
+    row = get_user(session, tenant_id, resource.id)
+    if expected_version is not None and etag(row.version) != expected_version:
+        raise PreconditionFailedException
+    document = document_of(resource)
+    password_changed = bool(resource.password) and not (
+        row.password_hash and verify_password(resource.password, row.password_hash)
+    )
+    if document == row.document and not password_changed:
+        return row
+    _check_unique(session, tenant_id, resource, row.id)
+    before = summary(row)
+    _apply_columns(row, resource, document)
+    if password_changed:
+        row.password_hash = hash_password(resource.password)
+    row.last_modified = utcnow()
+    row.version += 1
+    session.flush()
+    action = "scim.user.deactivate" if before["active"] and not row.active else "scim.user.update"
+    record(
+        session, tenant_id, actor, action, "scim_user", row.id, before=before, after=summary(row)
+    )
+    return row
+
+
+def delete_user(
+    session: Session, tenant_id: str, actor: str, user_id: str, expected_version: str | None = None
+) -> None:
+    row = get_user(session, tenant_id, user_id)
+    if expected_version is not None and etag(row.version) != expected_version:
+        raise PreconditionFailedException
+    before = summary(row)
+    session.execute(
+        delete(ScimGroupMember).where(
+            ScimGroupMember.tenant_id == tenant_id, ScimGroupMember.member_id == user_id
+        )
+    )
+    session.delete(row)
+    session.flush()
+    record(session, tenant_id, actor, "scim.user.delete", "scim_user", user_id, before=before)
+
+
+def count_users(session: Session, tenant_id: str) -> int:
+    return (
+        session.scalar(
+            select(func.count()).select_from(ScimUser).where(ScimUser.tenant_id == tenant_id)
+        )
+        or 0
+    )
+
+
+def etag(version: int) -> str:
+    return f'W/"{version}"'
