@@ -8,6 +8,7 @@ import time
 from flask import Flask, Response, g, request
 from flask_smorest import Api
 
+from service import metrics
 from service.http import health
 from service.http.admin.heartbeats.views import blueprint as heartbeats_blueprint
 from service.http.admin.tokens.views import blueprint as tokens_blueprint
@@ -67,7 +68,9 @@ def _install_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def _finish(response: Response) -> Response:
-        elapsed_ms = (time.perf_counter() - g.started) * 1000
+        elapsed = time.perf_counter() - g.started
+        elapsed_ms = elapsed * 1000
+        _count(response.status_code, elapsed)
         response.headers["X-Request-ID"] = current_request_id() or ""
         response.headers["Server-Timing"] = f"app;dur={elapsed_ms:.3f}"
         if request.path not in {"/healthz", "/readyz"}:
@@ -81,3 +84,14 @@ def _install_request_hooks(app: Flask) -> None:
                 tenant_id=getattr(g.get("caller"), "tenant_id", None),
             )
         return response
+
+
+def _count(status: int, elapsed: float) -> None:
+    endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+    metrics.http_requests.labels(request.method, endpoint, str(status)).inc()
+    metrics.http_duration.labels(request.method, endpoint).observe(elapsed)
+    if request.path.startswith("/scim/"):
+        resource, operation = metrics.scim_operation(request.method, request.path)
+        outcome = "success" if status < 400 else ("client_error" if status < 500 else "error")
+        idp = metrics.idp_from_user_agent(request.headers.get("User-Agent"))
+        metrics.scim_operations.labels(idp, resource, operation, outcome).inc()

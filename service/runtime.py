@@ -31,9 +31,16 @@ class Runtime:
     redis: redis.Redis
     celery: Celery
 
-    def enqueue(self, task_name: str, **kwargs: object) -> None:
-        """Send a task by name; with the eager broker it runs here, now."""
-        self.celery.tasks[task_name].apply_async(kwargs=kwargs)
+    def send(
+        self, task_name: str, kwargs: dict[str, object], request_id: str | None = None
+    ) -> None:
+        """Send a task by name; with the eager broker it runs here, now.
+
+        The request id travels as a message header, so the worker's log lines
+        carry the id of the request that caused them."""
+        self.celery.tasks[task_name].apply_async(
+            kwargs=kwargs, headers={"rolecall_request_id": request_id}
+        )
 
     def close(self) -> None:
         self.engine.dispose()

@@ -39,6 +39,7 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:8000"
     database_pool_size: int = 5
     check_schema_at_start: bool = True
+    worker_metrics_port: int | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -60,6 +61,9 @@ class Settings:
             public_base_url=get("PUBLIC_BASE_URL", defaults.public_base_url).rstrip("/"),
             database_pool_size=int(get("DATABASE_POOL_SIZE", str(defaults.database_pool_size))),
             check_schema_at_start=_bool(env.get("ROLECALL_CHECK_SCHEMA"), True),
+            worker_metrics_port=int(env["ROLECALL_WORKER_METRICS_PORT"])
+            if env.get("ROLECALL_WORKER_METRICS_PORT")
+            else None,
         )
         settings.validate(secret_given="ROLECALL_SECRET_KEY" in env)
         return settings

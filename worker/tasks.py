@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 
 from celery import Celery
 
+from service.observability import log_event
 from service.runtime import get_runtime
-from service.services import heartbeats
+from service.services import heartbeats, relay
 
-HEARTBEAT = "rolecall.heartbeat"
+HEARTBEAT = heartbeats.HEARTBEAT_TASK
+OUTBOX_SWEEP = "rolecall.outbox.sweep"
+
+log = logging.getLogger("rolecall.tasks")
 
 
-def heartbeat(heartbeat_id: str) -> None:
-    heartbeats.complete_heartbeat(get_runtime().sessions, heartbeat_id, worker=socket.gethostname())
+def heartbeat(tenant_id: str, object_id: str) -> None:
+    heartbeats.complete_heartbeat(get_runtime().sessions, object_id, worker=socket.gethostname())
+    log_event(log, "heartbeat completed", tenant_id=tenant_id, heartbeat_id=object_id)
+
+
+def outbox_sweep() -> int:
+    return relay.relay(get_runtime())
 
 
 def register(app: Celery) -> None:
     app.task(name=HEARTBEAT, acks_late=True, ignore_result=True)(heartbeat)
+    app.task(name=OUTBOX_SWEEP, acks_late=True, ignore_result=True)(outbox_sweep)

@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from flask import current_app, g
 from sqlalchemy.orm import Session
 
-from service.persistence.db import transaction
 from service.runtime import Runtime
+from service.services import relay
 from service.services.tokens import Caller
 
 
@@ -19,8 +19,9 @@ def runtime() -> Runtime:
 
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back on an exception."""
-    with transaction(runtime().sessions) as session:
+    """One transaction: committed when the block ends, rolled back on an exception;
+    the work it recorded in the outbox is sent after the commit."""
+    with relay.unit_of_work(runtime()) as session:
         yield session
 
 

@@ -1,11 +1,13 @@
-"""Liveness and readiness."""
+"""Liveness, readiness and metrics."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
+from service import metrics
 from service.http.context import runtime
+from service.services.relay import outbox_lag_seconds
 
 blueprint = Blueprint("health", __name__)
 
@@ -55,3 +57,14 @@ def readyz() -> tuple[Response, int]:
     if failing:
         body["failing"] = failing
     return jsonify(body), 200 if not failing else 503
+
+
+@blueprint.get("/metrics")
+def prometheus_metrics() -> Response:
+    try:
+        with runtime().sessions() as session:
+            metrics.outbox_lag.set(outbox_lag_seconds(session))
+    except Exception:  # a scrape still answers while the database is down
+        metrics.outbox_lag.set(float("nan"))
+    body, content_type = metrics.render()
+    return Response(body, content_type=content_type)

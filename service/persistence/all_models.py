@@ -3,3 +3,4 @@
 
 from service.persistence import models  # noqa: F401
 from service.persistence import scim_models  # noqa: F401
+from service.persistence import outbox  # noqa: F401

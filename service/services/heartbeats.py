@@ -9,12 +9,17 @@ from service.domain.errors import NotFound
 from service.persistence.base import utcnow
 from service.persistence.db import transaction
 from service.persistence.models import Heartbeat
+from service.persistence.outbox import emit
+
+
+HEARTBEAT_TASK = "rolecall.heartbeat"
 
 
 def request_heartbeat(session: Session, tenant_id: str) -> Heartbeat:
     beat = Heartbeat(tenant_id=tenant_id)
     session.add(beat)
     session.flush()
+    emit(session, tenant_id, HEARTBEAT_TASK, beat.id)
     return beat
 
 

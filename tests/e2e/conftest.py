@@ -77,8 +77,12 @@ class LiveStack:
     def start(self, name: str, argv: list[str]) -> Process:
         log_path = self.tmp / f"{name}.log"
         handle = log_path.open("wb")
+        # Each kind of process keeps its Prometheus samples in a directory of its own.
+        metrics_dir = self.tmp / f"metrics-{name}"
+        metrics_dir.mkdir(exist_ok=True)
+        env = {**self.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
         popen = subprocess.Popen(
-            argv, env=self.env, stdout=handle, stderr=subprocess.STDOUT, cwd=self.tmp
+            argv, env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=self.tmp
         )
         process = Process(name, popen, log_path)
         self.processes[name] = process
@@ -90,6 +94,8 @@ class LiveStack:
             "web",
             [
                 str(BIN / "gunicorn"),
+                "--config",
+                str(Path(__file__).parents[2] / "deploy" / "gunicorn.conf.py"),
                 "-w",
                 "2",
                 "-k",
@@ -102,24 +108,34 @@ class LiveStack:
         )
 
     def start_worker(self) -> Process:
-        return self.start(
-            "worker",
-            [
-                str(BIN / "celery"),
-                "-A",
-                "worker.celery_app",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "1",
-                "--pool",
-                "prefork",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-        )
+        celery = [str(BIN / "celery"), "-A", "worker.celery_app"]
+        return self.start("worker", [
+            *celery, "worker", "--loglevel", "INFO", "--queues", "permissions,invitations",
+            "--concurrency", "1", "--pool", "prefork",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ])  # fmt: skip
+
+    def start_beat(self) -> Process:
+        celery = [str(BIN / "celery"), "-A", "worker.celery_app"]
+        return self.start("beat", [
+            *celery, "beat", "--loglevel", "INFO", "--schedule", str(self.tmp / "beat-schedule"),
+        ])  # fmt: skip
+
+    def start_broker(self) -> Process:
+        """A Redis of this stack's own as the broker, so a test can stop and restart it."""
+        port = self.env["ROLECALL_BROKER_URL"].rsplit(":", 1)[1].split("/")[0]
+        process = self.start("broker", [
+            "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no",
+        ])  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", int(port)), timeout=0.5):
+                    return process
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError(f"broker did not start:\n{process.log()}")
 
     def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -155,9 +171,10 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
         "ROLECALL_ENV": "production",
         "ROLECALL_DATABASE_URL": database_url,
         "ROLECALL_REDIS_URL": redis_url,
-        "ROLECALL_BROKER_URL": redis_url,
+        "ROLECALL_BROKER_URL": f"redis://127.0.0.1:{_free_port()}/0",
         "ROLECALL_SECRET_KEY": "e2e-secret-key",
         "ROLECALL_LOG_LEVEL": "INFO",
+        "ROLECALL_WORKER_METRICS_PORT": str(_free_port()),
     }
     stack = LiveStack(
         base_url=f"http://127.0.0.1:{_free_port()}",
@@ -174,8 +191,10 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
             "token", "create", "--tenant", stack.tenant, "--kind", kind
         ).strip()
     try:
+        stack.start_broker()
         stack.start_web()
         stack.start_worker()
+        stack.start_beat()
         stack.wait_ready()
         yield stack
     finally:

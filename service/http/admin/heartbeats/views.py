@@ -8,10 +8,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from service.http.auth import requires
-from service.http.context import caller, runtime, unit_of_work
+from service.http.context import caller, unit_of_work
 from service.services import heartbeats
 from service.services.tokens import TokenKind
-from worker.tasks import HEARTBEAT
 
 blueprint = Blueprint(
     "heartbeats", __name__, url_prefix="/api/v1/heartbeats", description="Worker round trips"
@@ -31,8 +30,6 @@ class HeartbeatSchema(Schema):
 def request_heartbeat() -> Any:
     with unit_of_work() as session:
         beat = heartbeats.request_heartbeat(session, caller().tenant_id)
-    # Sent after the commit, so the worker always finds the row.
-    runtime().enqueue(HEARTBEAT, heartbeat_id=beat.id)
     with unit_of_work() as session:
         return heartbeats.get_heartbeat(session, caller().tenant_id, beat.id)
 

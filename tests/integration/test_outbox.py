@@ -1,0 +1,113 @@
+"""The transactional outbox: work is recorded with the change, coalesced, and sent
+after the commit; a broker outage delays it but loses nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from service.observability import set_request_id
+from service.persistence.db import transaction
+from service.persistence.outbox import OutboxRecord, emit
+from service.runtime import Runtime
+from service.services import relay
+from tests.conftest import TenantKeys
+
+
+class RecordingBroker:
+    """Stands in for Celery's publish: records sends, or fails like a broker that is down."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, object], str | None]] = []
+        self.down = False
+
+    def __call__(self, task: str, kwargs: dict[str, object], request_id: str | None = None) -> None:
+        if self.down:
+            raise ConnectionError("broker unreachable")
+        self.sent.append((task, kwargs, request_id))
+
+
+@pytest.fixture
+def broker(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingBroker]:
+    fake = RecordingBroker()
+    monkeypatch.setattr(runtime, "send", fake)
+    yield fake
+
+
+def pending(runtime: Runtime) -> list[OutboxRecord]:
+    with transaction(runtime.sessions) as session:
+        return list(
+            session.scalars(select(OutboxRecord).where(OutboxRecord.dispatched_at.is_(None)))
+        )
+
+
+def test_work_is_sent_after_the_change_commits(
+    runtime: Runtime, tenant: TenantKeys, broker: RecordingBroker
+) -> None:
+    set_request_id("request-42")
+    with relay.unit_of_work(runtime) as session:
+        emit(session, tenant.id, "rolecall.heartbeat", "object-1", {"extra": 1})
+        assert broker.sent == []  # nothing leaves before the commit
+    assert broker.sent == [
+        (
+            "rolecall.heartbeat",
+            {"tenant_id": tenant.id, "object_id": "object-1", "extra": 1},
+            "request-42",
+        )
+    ]
+    assert pending(runtime) == []
+
+
+def test_a_rolled_back_change_sends_nothing(
+    runtime: Runtime, tenant: TenantKeys, broker: RecordingBroker
+) -> None:
+    with pytest.raises(RuntimeError), relay.unit_of_work(runtime) as session:
+        emit(session, tenant.id, "rolecall.heartbeat", "object-1")
+        raise RuntimeError("the change failed")
+    assert broker.sent == []
+    assert pending(runtime) == []
+
+
+def test_a_burst_of_changes_to_one_object_leaves_one_pending_row(
+    runtime: Runtime, tenant: TenantKeys, broker: RecordingBroker
+) -> None:
+    broker.down = True
+    for _ in range(100):
+        with relay.unit_of_work(runtime) as session:
+            emit(session, tenant.id, "rolecall.heartbeat", "user-1")
+    with relay.unit_of_work(runtime) as session:
+        emit(session, tenant.id, "rolecall.heartbeat", "user-2")
+    assert sorted(row.object_id for row in pending(runtime)) == ["user-1", "user-2"]
+
+    broker.down = False
+    assert relay.relay(runtime) == 2
+    assert [kwargs["object_id"] for _, kwargs, _ in broker.sent] == ["user-1", "user-2"]
+
+
+def test_work_committed_while_the_broker_is_down_is_sent_by_the_sweep(
+    runtime: Runtime, tenant: TenantKeys, broker: RecordingBroker
+) -> None:
+    broker.down = True
+    with relay.unit_of_work(runtime) as session:
+        emit(session, tenant.id, "rolecall.heartbeat", "object-1")
+    [left] = pending(runtime)
+    assert left.attempts == 1 and "ConnectionError" in (left.last_error or "")
+    with transaction(runtime.sessions) as session:
+        assert relay.outbox_lag_seconds(session) >= 0.0
+
+    assert relay.relay(runtime) == 0  # still down: still pending
+    broker.down = False
+    assert relay.relay(runtime) == 1
+    assert pending(runtime) == []
+    assert relay.relay(runtime) == 0  # sent once only
+
+
+def test_a_new_change_after_dispatch_records_new_work(
+    runtime: Runtime, tenant: TenantKeys, broker: RecordingBroker
+) -> None:
+    for _ in range(2):
+        with relay.unit_of_work(runtime) as session:
+            emit(session, tenant.id, "rolecall.heartbeat", "object-1")
+    assert len(broker.sent) == 2
