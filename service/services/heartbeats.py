@@ -11,7 +11,6 @@ from service.persistence.db import transaction
 from service.persistence.models import Heartbeat
 from service.persistence.outbox import emit
 
-
 HEARTBEAT_TASK = "rolecall.heartbeat"
 
 
