@@ -1,6 +1,7 @@
 """Imports every module that declares tables, so Base.metadata is complete
-(for Alembic autogenerate and `alembic check`)."""
+(for Alembic autogenerate and `alembic check`). Keep the list sorted."""
 
-from service.persistence import models  # noqa: F401
-from service.persistence import scim_models  # noqa: F401
-from service.persistence import outbox  # noqa: F401
+# ruff: noqa: F401, I001
+from service.persistence import models
+from service.persistence import outbox
+from service.persistence import scim_models
