@@ -130,9 +130,7 @@ def token_list(tenant_ref: str) -> None:
 @click.argument("token_id")
 def token_revoke(token_id: str) -> None:
     """Revoke a token at once."""
-    runtime = _runtime()
-    with transaction(runtime.sessions) as session:
-        tokens.revoke_token(session, token_id)
+    tokens.revoke(_runtime(), token_id)
     click.echo(f"revoked {token_id}")
 
 
@@ -143,9 +141,7 @@ def token_revoke(token_id: str) -> None:
 )
 def token_rotate(token_id: str, overlap: int) -> None:
     """Issue a replacement token; the old one works until the overlap ends."""
-    runtime = _runtime()
-    with transaction(runtime.sessions) as session:
-        issued = tokens.rotate_token(session, token_id, timedelta(seconds=overlap))
+    issued = tokens.rotate(_runtime(), token_id, timedelta(seconds=overlap))
     click.echo(f"new token id {issued.token.id}; old one expires in {overlap}s:", err=True)
     click.echo(issued.plaintext)
 

@@ -15,6 +15,7 @@ import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.cache.permission_cache import PermissionCache
 from service.cache.redis_client import make_redis
 from service.persistence.db import make_engine, make_session_factory
 from service.settings import Settings
@@ -30,6 +31,7 @@ class Runtime:
     sessions: sessionmaker[Session]
     redis: redis.Redis
     celery: Celery
+    cache: PermissionCache
 
     def send(
         self, task_name: str, kwargs: dict[str, object], request_id: str | None = None
@@ -51,12 +53,14 @@ def build_runtime(settings: Settings) -> Runtime:
     from worker.celery_app import make_celery
 
     engine = make_engine(settings)
+    client = make_redis(settings)
     return Runtime(
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
-        redis=make_redis(settings),
+        redis=client,
         celery=make_celery(settings),
+        cache=PermissionCache(client, settings.redis_key_prefix),
     )
 
 

@@ -10,7 +10,7 @@ from flask import g, request
 
 from service.http.context import runtime
 from service.http.errors import Forbidden, Unauthorized
-from service.services.tokens import TokenKind, authenticate
+from service.services.tokens import TokenKind, authenticate_cached
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,8 +32,7 @@ def requires(*kinds: TokenKind) -> Callable[[F], F]:
             presented = _presented_token()
             if presented is None:
                 raise Unauthorized("A bearer token is required")
-            with runtime().sessions() as session:
-                caller = authenticate(session, presented)
+            caller = authenticate_cached(runtime(), presented)
             if caller is None:
                 raise Unauthorized("The token is unknown, revoked or expired")
             if caller.kind not in kinds:

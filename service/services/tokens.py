@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,10 +18,15 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from service.cache.permission_cache import CachedToken
 from service.domain.errors import Conflict, NotFound, ValidationFailed
 from service.persistence.base import utcnow
+from service.persistence.db import transaction
 from service.persistence.models import ApiToken, Tenant
+from service.runtime import Runtime
 from service.services.audit import record
+
+log = logging.getLogger("rolecall.tokens")
 
 
 class TokenKind(StrEnum):
@@ -195,3 +201,70 @@ def describe(token: ApiToken) -> dict[str, object]:
         "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
         "rotated_to_id": token.rotated_to_id,
     }
+
+
+# -- with the cache: what the HTTP layer and the CLI call -----------------------------
+
+
+def _caller_of(token: CachedToken) -> Caller | None:
+    if token.expires_at and token.expires_at <= utcnow().timestamp():
+        return None
+    return Caller(tenant_id=token.tenant_id, token_id=token.token_id, kind=TokenKind(token.kind))
+
+
+def authenticate_cached(runtime: Runtime, plaintext: str) -> Caller | None:
+    """`authenticate`, answered from Redis when it can be.
+
+    A token found in the database is remembered for a few minutes; revoking or
+    rotating it forgets it at once (`revoke`, `rotate`). When Redis is down the
+    database answers alone."""
+    digest = hash_token(plaintext)
+    try:
+        cached = runtime.cache.cached_token(digest)
+    except Exception:  # Redis down: fall through to the database
+        cached = None
+    if cached is not None:
+        return _caller_of(cached)
+    with runtime.sessions() as session:
+        caller = authenticate(session, plaintext)
+        token = session.get(ApiToken, caller.token_id) if caller else None
+    if caller is not None and token is not None:
+        entry = CachedToken(
+            caller.tenant_id,
+            caller.kind.value,
+            caller.token_id,
+            token.expires_at.timestamp() if token.expires_at else 0.0,
+        )
+        try:
+            runtime.cache.remember_token(digest, entry)
+        except Exception:
+            log.warning("token cache unavailable; authenticated from the database")
+    return caller
+
+
+def _forget(runtime: Runtime, token_hash: str) -> None:
+    # The change is committed; a cached copy must not outlive it.
+    runtime.cache.forget_token(token_hash)
+
+
+def revoke(
+    runtime: Runtime, token_id: str, tenant_id: str | None = None, actor: str = "cli"
+) -> ApiToken:
+    with transaction(runtime.sessions) as session:
+        token = revoke_token(session, token_id, tenant_id, actor)
+    _forget(runtime, token.token_hash)
+    return token
+
+
+def rotate(
+    runtime: Runtime,
+    token_id: str,
+    overlap: timedelta,
+    tenant_id: str | None = None,
+    actor: str = "cli",
+) -> IssuedToken:
+    with transaction(runtime.sessions) as session:
+        issued = rotate_token(session, token_id, overlap, tenant_id, actor)
+        old_hash = session.get(ApiToken, token_id).token_hash  # type: ignore[union-attr]
+    _forget(runtime, old_hash)
+    return issued

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import redis
+from dataclasses import replace
+
 from flask import Flask
 from flask.testing import FlaskClient
 
 from service.app import create_app
+from service.cache.permission_cache import PermissionCache
+from service.cache.redis_client import connect
 from service.runtime import Runtime
 from tests.conftest import TenantKeys
 
@@ -23,8 +26,8 @@ def test_readyz_reports_every_dependency(client: FlaskClient) -> None:
 
 def test_readyz_names_a_redis_that_is_down(runtime: Runtime) -> None:
     # A Redis client pointed at a port where nothing listens stands in for a stopped server.
-    down = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
-    broken = Runtime(runtime.settings, runtime.engine, runtime.sessions, down, runtime.celery)
+    down = connect("redis://127.0.0.1:1/0", timeout=0.2)
+    broken = replace(runtime, redis=down, cache=PermissionCache(down, "test:"))
     app: Flask = create_app(runtime=broken)
     response = app.test_client().get("/readyz")
     assert response.status_code == 503

@@ -165,3 +165,38 @@ def test_no_token_appears_in_the_logs(
         assert secret not in formatted
         assert secret not in written.err and secret not in written.out
     assert "[redacted]" in formatted
+
+
+def test_a_used_token_is_answered_from_the_cache_until_it_is_revoked(
+    client: FlaskClient, tenant: TenantKeys, runtime: Runtime
+) -> None:
+    digest = hash_token(tenant.admin)
+    assert runtime.cache.cached_token(digest) is None
+    assert client.get("/api/v1/tokens", headers=tenant.auth("admin")).status_code == 200
+    cached = runtime.cache.cached_token(digest)
+    assert cached is not None and cached.tenant_id == tenant.id and cached.kind == "admin"
+
+    created = client.post("/api/v1/tokens", json={"kind": "admin"}, headers=tenant.auth("admin"))
+    client.delete(f"/api/v1/tokens/{cached.token_id}", headers=bearer(created.json["token"]))
+    assert runtime.cache.cached_token(digest) is None
+    # A request that read the database before the revocation cannot cache it again.
+    from service.cache.permission_cache import CachedToken
+
+    assert not runtime.cache.remember_token(digest, CachedToken(tenant.id, "admin", "x", 0.0))
+    assert client.get("/api/v1/tokens", headers=tenant.auth("admin")).status_code == 401
+
+
+def test_tokens_are_checked_against_the_database_when_redis_is_down(
+    runtime: Runtime, tenant: TenantKeys
+) -> None:
+    from dataclasses import replace
+
+    from service.app import create_app
+    from service.cache.permission_cache import PermissionCache
+    from service.cache.redis_client import connect
+
+    down = connect("redis://127.0.0.1:1/0", timeout=0.2)
+    app = create_app(runtime=replace(runtime, redis=down, cache=PermissionCache(down, "t:")))
+    client = app.test_client()
+    assert client.get("/api/v1/tokens", headers=tenant.auth("admin")).status_code == 200
+    assert client.get("/api/v1/tokens", headers=bearer("rc_admin_unknown")).status_code == 401

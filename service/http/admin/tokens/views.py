@@ -14,7 +14,7 @@ from service.http.admin.tokens.schemas import (
     TokenSchema,
 )
 from service.http.auth import requires
-from service.http.context import caller, unit_of_work
+from service.http.context import caller, runtime, unit_of_work
 from service.services import tokens
 from service.services.tokens import TokenKind
 
@@ -50,8 +50,7 @@ def create_token(body: dict[str, Any]) -> dict[str, Any]:
 @blueprint.response(204)
 @requires(TokenKind.ADMIN)
 def revoke_token(token_id: str) -> None:
-    with unit_of_work() as session:
-        tokens.revoke_token(session, token_id, caller().tenant_id, actor=caller().actor)
+    tokens.revoke(runtime(), token_id, caller().tenant_id, actor=caller().actor)
 
 
 @blueprint.route("/<token_id>/rotate", methods=["POST"])
@@ -59,12 +58,11 @@ def revoke_token(token_id: str) -> None:
 @blueprint.response(201, IssuedTokenSchema)
 @requires(TokenKind.ADMIN)
 def rotate_token(body: dict[str, Any], token_id: str) -> dict[str, Any]:
-    with unit_of_work() as session:
-        issued = tokens.rotate_token(
-            session,
-            token_id,
-            timedelta(seconds=body["overlap_seconds"]),
-            caller().tenant_id,
-            actor=caller().actor,
-        )
-        return _issued(issued)
+    issued = tokens.rotate(
+        runtime(),
+        token_id,
+        timedelta(seconds=body["overlap_seconds"]),
+        caller().tenant_id,
+        actor=caller().actor,
+    )
+    return _issued(issued)

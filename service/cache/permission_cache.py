@@ -1,0 +1,236 @@
+"""The versioned permission cache in Redis.
+
+Each user's effective permission set lives in one hash,
+`{prefix}perm:{tenant}:{user}` with fields `v` (version), `body` (the JSON apps
+read), `un` (lower-cased userName) and `ex` (externalId). Aliases
+`{prefix}refu:{tenant}:{username}` and `{prefix}refx:{tenant}:{externalId}`
+point at the user id, so apps may ask by any of the three.
+
+Rules, each enforced inside Redis by a Lua script so no interleaving of
+processes can break them:
+- a write never replaces a set with a higher version (`store`);
+- a deprovisioning write is an empty set at a fresh version, so a recompute
+  that started before it cannot bring the old set back (`store` again);
+- a read authenticates the token and fetches every set it needs in one round
+  trip (`read`): the hot path of the read API is a single EVALSHA.
+
+Versions are microseconds of the database clock taken before the data was read
+(see service.services.permission_sets), so a higher version never holds older data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+_STORE = """
+local current = redis.call('HGET', KEYS[1], 'v')
+if current and tonumber(current) > tonumber(ARGV[1]) then
+  return 0
+end
+local old_un = redis.call('HGET', KEYS[1], 'un')
+local old_ex = redis.call('HGET', KEYS[1], 'ex')
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'body', ARGV[2], 'un', ARGV[3], 'ex', ARGV[4])
+if tonumber(ARGV[6]) > 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[6])
+end
+local base = ARGV[5]
+if old_un and old_un ~= '' and old_un ~= ARGV[3] then
+  redis.call('DEL', base .. 'refu:' .. old_un)
+end
+if old_ex and old_ex ~= '' and old_ex ~= ARGV[4] then
+  redis.call('DEL', base .. 'refx:' .. old_ex)
+end
+if ARGV[3] ~= '' then redis.call('SET', base .. 'refu:' .. ARGV[3], ARGV[7]) end
+if ARGV[4] ~= '' then redis.call('SET', base .. 'refx:' .. ARGV[4], ARGV[7]) end
+return 1
+"""
+
+# A revoked or changed token leaves a tombstone for longer than a cached token lives,
+# so a request that read the database just before the change cannot cache it again.
+_REMEMBER_TOKEN = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
+
+# ARGV: prefix, token hash, then (ref, lower-cased ref) pairs, then '--', then scope ids.
+# Returns: token record (or false), one body per ref (or false), one ancestor list per scope.
+_READ = """
+local prefix = ARGV[1]
+local token = redis.call('GET', prefix .. 'tok:' .. ARGV[2])
+if not token then return {false} end
+local tenant = string.match(token, '^([^|]+)')
+local base = prefix .. 'perm:' .. tenant .. ':'
+local out = {token}
+local i = 3
+while i <= #ARGV and ARGV[i] ~= '--' do
+  local ref, lowered = ARGV[i], ARGV[i + 1]
+  local body = redis.call('HGET', base .. ref, 'body')
+  if not body then
+    local id = redis.call('GET', prefix .. 'refu:' .. tenant .. ':' .. lowered)
+    if id and redis.call('HGET', base .. id, 'un') == lowered then
+      body = redis.call('HGET', base .. id, 'body')
+    else
+      id = redis.call('GET', prefix .. 'refx:' .. tenant .. ':' .. ref)
+      if id and redis.call('HGET', base .. id, 'ex') == ref then
+        body = redis.call('HGET', base .. id, 'body')
+      end
+    end
+  end
+  out[#out + 1] = body or false
+  i = i + 2
+end
+i = i + 1
+while i <= #ARGV do
+  out[#out + 1] = redis.call('GET', prefix .. 'anc:' .. tenant .. ':' .. ARGV[i]) or false
+  i = i + 1
+end
+return out
+"""
+
+
+@dataclass(frozen=True)
+class CachedToken:
+    tenant_id: str
+    kind: str
+    token_id: str
+    expires_at: float  # epoch seconds; 0 when the token does not expire
+
+    def encode(self) -> str:
+        return f"{self.tenant_id}|{self.kind}|{self.token_id}|{self.expires_at}"
+
+    @classmethod
+    def decode(cls, raw: bytes | str) -> CachedToken:
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        tenant_id, kind, token_id, expires = text.split("|")
+        return cls(tenant_id, kind, token_id, float(expires))
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    token: CachedToken | None
+    bodies: list[bytes | None]
+    ancestors: dict[str, tuple[str, ...] | None]
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    tenant_id: str
+    user_id: str
+    version: int
+    body: str  # JSON, as apps receive it
+    user_name: str = ""
+    external_id: str = ""
+
+
+class PermissionCache:
+    """Versioned permission sets, cached tokens and scope ancestors in one Redis."""
+
+    TOKEN_TTL_SECONDS = 300
+
+    def __init__(self, client: redis.Redis, prefix: str, entry_ttl_seconds: int = 0) -> None:
+        self.redis = client
+        self.prefix = prefix
+        self.entry_ttl_seconds = entry_ttl_seconds
+        self._store = client.register_script(_STORE)
+        self._read = client.register_script(_READ)
+        self._remember_token = client.register_script(_REMEMBER_TOKEN)
+
+    def _perm_key(self, tenant_id: str, user_id: str) -> str:
+        return f"{self.prefix}perm:{tenant_id}:{user_id}"
+
+    # -- permission sets -------------------------------------------------------------
+
+    def store(self, entry: CacheEntry) -> bool:
+        """Write `entry` unless a newer version is cached; True when written."""
+        return bool(self._store(keys=[self._perm_key(entry.tenant_id, entry.user_id)],
+                                args=self._store_args(entry)))
+
+    def store_many(self, entries: Sequence[CacheEntry]) -> list[bool]:
+        """`store` for a batch in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for entry in entries:
+            self._store(keys=[self._perm_key(entry.tenant_id, entry.user_id)],
+                        args=self._store_args(entry), client=pipe)
+        return [bool(result) for result in pipe.execute()]
+
+    def _store_args(self, entry: CacheEntry) -> list[Any]:
+        return [
+            entry.version,
+            entry.body,
+            entry.user_name.lower(),
+            entry.external_id,
+            f"{self.prefix}",
+            self.entry_ttl_seconds,
+            entry.user_id,
+        ]
+
+    def version_of(self, tenant_id: str, user_id: str) -> int | None:
+        raw = self.redis.hget(self._perm_key(tenant_id, user_id), "v")
+        return int(raw) if raw is not None else None
+
+    def body_of(self, tenant_id: str, user_id: str) -> dict[str, Any] | None:
+        raw = self.redis.hget(self._perm_key(tenant_id, user_id), "body")
+        return json.loads(raw) if raw is not None else None
+
+    def evict(self, tenant_id: str, user_id: str) -> None:
+        """Forget a set (as Redis eviction would); the next read computes it again."""
+        self.redis.delete(self._perm_key(tenant_id, user_id))
+
+    # -- tokens ----------------------------------------------------------------------
+
+    def remember_token(self, token_hash: str, token: CachedToken) -> bool:
+        keys = [f"{self.prefix}tok:{token_hash}", f"{self.prefix}tokdead:{token_hash}"]
+        return bool(self._remember_token(keys=keys, args=[token.encode(), self.TOKEN_TTL_SECONDS]))
+
+    def forget_token(self, token_hash: str) -> None:
+        """After a token is revoked or its expiry changed: drop it and keep it out."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(f"{self.prefix}tokdead:{token_hash}", 1, ex=self.TOKEN_TTL_SECONDS * 2)
+        pipe.delete(f"{self.prefix}tok:{token_hash}")
+        pipe.execute()
+
+    def cached_token(self, token_hash: str) -> CachedToken | None:
+        raw = self.redis.get(f"{self.prefix}tok:{token_hash}")
+        return CachedToken.decode(raw) if raw is not None else None
+
+    # -- scope ancestors -------------------------------------------------------------
+
+    def store_ancestors(self, tenant_id: str, ancestors: dict[str, tuple[str, ...]]) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        for scope_id, chain in ancestors.items():
+            pipe.set(f"{self.prefix}anc:{tenant_id}:{scope_id}", ",".join(chain))
+        pipe.execute()
+
+    def forget_ancestors(self, tenant_id: str, scope_ids: Iterable[str]) -> None:
+        keys = [f"{self.prefix}anc:{tenant_id}:{scope_id}" for scope_id in scope_ids]
+        if keys:
+            self.redis.delete(*keys)
+
+    # -- the read path ---------------------------------------------------------------
+
+    def read(self, token_hash: str, refs: Sequence[str], scopes: Sequence[str] = ()) -> ReadResult:
+        """One round trip: the token's record, each ref's set, each scope's ancestors."""
+        args: list[str] = [self.prefix, token_hash]
+        for ref in refs:
+            args.extend((ref, ref.lower()))
+        args.append("--")
+        args.extend(scopes)
+        reply = self._read(args=args)
+        if not reply or reply[0] is None:
+            return ReadResult(None, [None] * len(refs), dict.fromkeys(scopes))
+        bodies = list(reply[1 : 1 + len(refs)])
+        raw_ancestors = reply[1 + len(refs) :]
+        ancestors: dict[str, tuple[str, ...] | None] = {}
+        for scope_id, raw in zip(scopes, raw_ancestors, strict=True):
+            if raw is None:
+                ancestors[scope_id] = None
+            else:
+                text = raw.decode()
+                ancestors[scope_id] = tuple(text.split(",")) if text else ()
+        return ReadResult(CachedToken.decode(reply[0]), bodies, ancestors)
