@@ -204,8 +204,9 @@ def patch_body(
             fixed.extend(_split_member_removal(operation))
             continue
         if isinstance(path, str) and not _known_path(operation, patch_model):
+            # Kept: under rolecall's ScimPolicy it changes nothing, and a PATCH
+            # made only of such operations is then a no-op rather than a 400.
             log.info("ignored PATCH of unknown %s attribute %s", resource_type, path)
-            continue
         fixed.append(operation)
     body["Operations"] = fixed
     return body

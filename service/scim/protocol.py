@@ -32,6 +32,7 @@ from scim2_models import (
     Resource,
     ResourceType,
     ResponseParameters,
+    ScimPolicy,
     ScimProvider,
     ServiceProviderConfig,
     Sort,
@@ -52,6 +53,17 @@ DEFAULT_PAGE_SIZE = 100
 CURSOR_TIMEOUT = 3600
 
 _MEMBER_VALUE_FILTER = re.compile(r'^members\[\s*value\s+eq\s+"([^"\\]+)"\s*\]$', re.IGNORECASE)
+
+
+# scim2-models' own tolerances for what IdPs send, behind service.scim.normalize:
+# unknown attributes dropped (the normaliser logs the top-level ones first), a
+# `remove` carrying a value list (Entra), and a replace through a value filter
+# that matches nothing creates the entry (Entra's emails[type eq "work"].value).
+POLICY = ScimPolicy(
+    unknown=ScimPolicy.Unknown.ignore,
+    remove_value_as_filter=ScimPolicy.RemoveValue.apply,
+    unmatched_path_filter=ScimPolicy.UnmatchedPathFilter.create,
+)
 
 
 def service_provider_config() -> ServiceProviderConfig:
@@ -89,6 +101,7 @@ def build_provider() -> ScimProvider:
         models=[User, EnterpriseUser, Group],
         resource_types=[user_type, group_type],
         config=service_provider_config(),
+        policy=POLICY,
     )
 
 
