@@ -10,8 +10,19 @@ from flask_smorest import Api
 
 from service import metrics
 from service.http import health
+from service.http.admin.areas.views import blueprint as areas_blueprint
+from service.http.admin.assignments.views import blueprint as assignments_blueprint
+from service.http.admin.audit.views import blueprint as audit_blueprint
+from service.http.admin.catalogs.views import blueprint as catalogs_blueprint
+from service.http.admin.conflicts.views import blueprint as conflicts_blueprint
 from service.http.admin.heartbeats.views import blueprint as heartbeats_blueprint
+from service.http.admin.mappings.views import blueprint as mappings_blueprint
+from service.http.admin.permission_settings.views import blueprint as permission_settings_blueprint
+from service.http.admin.roles.views import blueprint as roles_blueprint
+from service.http.admin.scopes.views import blueprint as scopes_blueprint
+from service.http.admin.scopes.views import types_blueprint as scope_types_blueprint
 from service.http.admin.tokens.views import blueprint as tokens_blueprint
+from service.http.admin.users.views import blueprint as users_blueprint
 from service.http.errors import register_error_handlers
 from service.observability import configure_logging, current_request_id, log_event, set_request_id
 from service.persistence.schema import ensure_current
@@ -21,7 +32,21 @@ from service.settings import Settings
 
 access_log = logging.getLogger("rolecall.access")
 
-API_BLUEPRINTS = [tokens_blueprint, heartbeats_blueprint]
+API_BLUEPRINTS = [
+    tokens_blueprint,
+    heartbeats_blueprint,
+    scope_types_blueprint,
+    scopes_blueprint,
+    areas_blueprint,
+    roles_blueprint,
+    mappings_blueprint,
+    assignments_blueprint,
+    conflicts_blueprint,
+    catalogs_blueprint,
+    permission_settings_blueprint,
+    users_blueprint,
+    audit_blueprint,
+]
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:

@@ -146,6 +146,49 @@ def token_rotate(token_id: str, overlap: int) -> None:
     click.echo(issued.plaintext)
 
 
+@main.group()
+def catalog() -> None:
+    """Preset catalogs of areas and roles."""
+
+
+@catalog.command("list")
+def catalog_list() -> None:
+    """List the shipped catalogs."""
+    from service.services import catalogs
+
+    for item in catalogs.list_catalogs():
+        click.echo(f"{item.key}\t{len(item.areas)} areas\t{len(item.roles)} roles\t{item.name}")
+
+
+@catalog.command("load")
+@click.argument("name")
+@click.option("--tenant", "tenant_ref", required=True, help="Tenant name or id")
+@click.option("--overwrite", is_flag=True, help="Restore areas and roles the tenant edited")
+def catalog_load(name: str, tenant_ref: str, overwrite: bool) -> None:
+    """Load a catalog into a tenant; loading it again changes nothing."""
+    from service.services import catalogs
+
+    runtime = _runtime()
+    schema.ensure_current(runtime.engine)
+    with transaction(runtime.sessions) as session:
+        found = tokens.find_tenant(session, tenant_ref)
+        plan = catalogs.load_catalog(session, found.id, name, overwrite=overwrite, actor="cli")
+    if not plan.changes_anything:
+        click.echo(f"{name}: nothing changed (already loaded)")
+        return
+    click.echo(
+        f"{name}: created {len(plan.create_areas)} areas and {len(plan.create_roles)} roles, "
+        f"updated {len(plan.update_areas)} areas and {len(plan.update_roles)} roles"
+    )
+    if plan.declare_scope_types:
+        click.echo(f"declared scope types: {', '.join(plan.declare_scope_types)}")
+    if plan.set_default_role:
+        click.echo(f"default role: {plan.set_default_role}")
+    kept = [*plan.kept_areas, *plan.kept_roles]
+    if kept:
+        click.echo(f"kept as edited (use --overwrite to restore): {', '.join(kept)}")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

@@ -4,4 +4,5 @@
 # ruff: noqa: F401, I001
 from service.persistence import models
 from service.persistence import outbox
+from service.persistence import permission_models
 from service.persistence import scim_models

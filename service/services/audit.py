@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.persistence.models import AuditEvent
+from service.services.listing import paginate
 
 
 def record(
@@ -34,3 +37,38 @@ def record(
     )
     session.add(event)
     return event
+
+
+def list_events(
+    session: Session,
+    tenant_id: str,
+    *,
+    page: int,
+    per_page: int,
+    action: str | None = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[list[AuditEvent], int]:
+    """One page of the tenant's events, newest first; ``action`` ending in '.' is a prefix."""
+    query = select(AuditEvent).where(AuditEvent.tenant_id == tenant_id)
+    if action is not None:
+        query = query.where(
+            AuditEvent.action.startswith(action, autoescape=True)
+            if action.endswith(".")
+            else AuditEvent.action == action
+        )
+    if target_type is not None:
+        query = query.where(AuditEvent.target_type == target_type)
+    if target_id is not None:
+        query = query.where(AuditEvent.target_id == target_id)
+    if actor is not None:
+        query = query.where(AuditEvent.actor == actor)
+    if since is not None:
+        query = query.where(AuditEvent.occurred_at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.occurred_at < until)
+    query = query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    return paginate(session, query, page, per_page)

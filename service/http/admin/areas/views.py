@@ -1,0 +1,71 @@
+"""Admin API: permission areas, each a capability with ordered levels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from flask_smorest.pagination import PaginationParameters
+
+from service.http.admin.areas.schemas import AreaQuerySchema, AreaSchema, AreaUpdateSchema
+from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE
+from service.http.auth import requires
+from service.http.context import caller, unit_of_work
+from service.services import areas
+from service.services.tokens import TokenKind
+
+blueprint = Blueprint(
+    "areas", __name__, url_prefix="/api/v1/areas", description="Permission areas and their levels"
+)
+
+
+@blueprint.route("")
+@blueprint.arguments(AreaQuerySchema, location="query")
+@blueprint.response(200, AreaSchema(many=True))
+@blueprint.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+@requires(TokenKind.ADMIN)
+def list_areas(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
+    with unit_of_work() as session:
+        rows, total = areas.list_areas(
+            session,
+            caller().tenant_id,
+            page=pagination_parameters.page,
+            per_page=pagination_parameters.page_size,
+            **query,
+        )
+    pagination_parameters.item_count = total
+    return rows
+
+
+@blueprint.route("", methods=["POST"])
+@blueprint.arguments(AreaSchema)
+@blueprint.response(201, AreaSchema)
+@requires(TokenKind.ADMIN)
+def create_area(body: dict[str, Any]) -> Any:
+    with unit_of_work() as session:
+        return areas.create_area(session, caller().tenant_id, body, caller().actor)
+
+
+@blueprint.route("/<key>")
+@blueprint.response(200, AreaSchema)
+@requires(TokenKind.ADMIN)
+def get_area(key: str) -> Any:
+    with unit_of_work() as session:
+        return areas.get_area(session, caller().tenant_id, key)
+
+
+@blueprint.route("/<key>", methods=["PATCH"])
+@blueprint.arguments(AreaUpdateSchema)
+@blueprint.response(200, AreaSchema)
+@requires(TokenKind.ADMIN)
+def update_area(body: dict[str, Any], key: str) -> Any:
+    with unit_of_work() as session:
+        return areas.update_area(session, caller().tenant_id, key, body, caller().actor)
+
+
+@blueprint.route("/<key>", methods=["DELETE"])
+@blueprint.response(204)
+@requires(TokenKind.ADMIN)
+def delete_area(key: str) -> None:
+    with unit_of_work() as session:
+        areas.delete_area(session, caller().tenant_id, key, caller().actor)

@@ -1,0 +1,80 @@
+"""Admin API: direct assignments, a role given to a user at a scope by an admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from flask_smorest.pagination import PaginationParameters
+
+from service.http.admin.assignments.schemas import (
+    AssignmentCreateSchema,
+    AssignmentQuerySchema,
+    AssignmentSchema,
+)
+from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE
+from service.http.auth import requires
+from service.http.context import caller, unit_of_work
+from service.persistence.permission_models import AssignmentRow
+from service.services import assignments
+from service.services.tokens import TokenKind
+
+blueprint = Blueprint(
+    "assignments",
+    __name__,
+    url_prefix="/api/v1/assignments",
+    description="Direct assignments made by admins",
+)
+
+
+def _shown(row: AssignmentRow, role_key: str) -> dict[str, Any]:
+    return {**assignments.describe_assignment(row, role_key), "created_at": row.created_at}
+
+
+@blueprint.route("")
+@blueprint.arguments(AssignmentQuerySchema, location="query")
+@blueprint.response(200, AssignmentSchema(many=True))
+@blueprint.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+@requires(TokenKind.ADMIN)
+def list_assignments(
+    query: dict[str, Any], pagination_parameters: PaginationParameters
+) -> list[dict[str, Any]]:
+    with unit_of_work() as session:
+        rows, total = assignments.list_assignments(
+            session,
+            caller().tenant_id,
+            page=pagination_parameters.page,
+            per_page=pagination_parameters.page_size,
+            **query,
+        )
+    pagination_parameters.item_count = total
+    return [_shown(row, key) for row, key in rows]
+
+
+@blueprint.route("", methods=["POST"])
+@blueprint.arguments(AssignmentCreateSchema)
+@blueprint.response(201, AssignmentSchema)
+@requires(TokenKind.ADMIN)
+def create_assignment(body: dict[str, Any]) -> dict[str, Any]:
+    with unit_of_work() as session:
+        row, key = assignments.create_assignment(
+            session, caller().tenant_id, actor=caller().actor, **body
+        )
+        return _shown(row, key)
+
+
+@blueprint.route("/<assignment_id>")
+@blueprint.response(200, AssignmentSchema)
+@requires(TokenKind.ADMIN)
+def get_assignment(assignment_id: str) -> dict[str, Any]:
+    with unit_of_work() as session:
+        row, key = assignments.get_assignment(session, caller().tenant_id, assignment_id)
+        return _shown(row, key)
+
+
+@blueprint.route("/<assignment_id>", methods=["DELETE"])
+@blueprint.response(204)
+@requires(TokenKind.ADMIN)
+def delete_assignment(assignment_id: str) -> None:
+    with unit_of_work() as session:
+        assignments.delete_assignment(session, caller().tenant_id, assignment_id, caller().actor)

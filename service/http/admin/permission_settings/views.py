@@ -1,0 +1,43 @@
+"""Admin API: the tenant's default role and account rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from service.http.admin.permission_settings.schemas import (
+    PermissionSettingsSchema,
+    PermissionSettingsUpdateSchema,
+)
+from service.http.auth import requires
+from service.http.context import caller, unit_of_work
+from service.services import permission_settings
+from service.services.tokens import TokenKind
+
+blueprint = Blueprint(
+    "permission_settings",
+    __name__,
+    url_prefix="/api/v1/settings/permissions",
+    description="The tenant's default role and account rules",
+)
+
+
+@blueprint.route("")
+@blueprint.response(200, PermissionSettingsSchema)
+@requires(TokenKind.ADMIN)
+def get_settings() -> dict[str, Any]:
+    with unit_of_work() as session:
+        return permission_settings.get_settings(session, caller().tenant_id)
+
+
+@blueprint.route("", methods=["PUT"])
+@blueprint.arguments(PermissionSettingsUpdateSchema)
+@blueprint.response(200, PermissionSettingsSchema)
+@requires(TokenKind.ADMIN)
+def update_settings(body: dict[str, Any]) -> dict[str, Any]:
+    """Fields left out of the body are left as they are."""
+    with unit_of_work() as session:
+        return permission_settings.update_settings(
+            session, caller().tenant_id, actor=caller().actor, **body
+        )

@@ -1,0 +1,112 @@
+"""Admin API: the scope tree, and the scope types a tenant declares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from flask_smorest.pagination import PaginationParameters
+
+from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE
+from service.http.admin.scopes.schemas import (
+    ScopeCreateSchema,
+    ScopeDeleteQuerySchema,
+    ScopeDeletionSchema,
+    ScopeQuerySchema,
+    ScopeSchema,
+    ScopeTypeSchema,
+    ScopeUpdateSchema,
+)
+from service.http.auth import requires
+from service.http.context import caller, unit_of_work
+from service.services import scopes
+from service.services.tokens import TokenKind
+
+blueprint = Blueprint("scopes", __name__, url_prefix="/api/v1/scopes", description="The scope tree")
+types_blueprint = Blueprint(
+    "scope_types",
+    __name__,
+    url_prefix="/api/v1/scope-types",
+    description="Scope types: the built-in ones and those the tenant declares",
+)
+
+
+@blueprint.route("")
+@blueprint.arguments(ScopeQuerySchema, location="query")
+@blueprint.response(200, ScopeSchema(many=True))
+@blueprint.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+@requires(TokenKind.ADMIN)
+def list_scopes(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
+    with unit_of_work() as session:
+        rows, total = scopes.list_scopes(
+            session,
+            caller().tenant_id,
+            page=pagination_parameters.page,
+            per_page=pagination_parameters.page_size,
+            **query,
+        )
+    pagination_parameters.item_count = total
+    return rows
+
+
+@blueprint.route("", methods=["POST"])
+@blueprint.arguments(ScopeCreateSchema)
+@blueprint.response(201, ScopeSchema)
+@requires(TokenKind.ADMIN)
+def create_scope(body: dict[str, Any]) -> Any:
+    with unit_of_work() as session:
+        return scopes.create_scope(session, caller().tenant_id, actor=caller().actor, **body)
+
+
+@blueprint.route("/<scope_id>")
+@blueprint.response(200, ScopeSchema)
+@requires(TokenKind.ADMIN)
+def get_scope(scope_id: str) -> Any:
+    with unit_of_work() as session:
+        return scopes.get_scope(session, caller().tenant_id, scope_id)
+
+
+@blueprint.route("/<scope_id>", methods=["PATCH"])
+@blueprint.arguments(ScopeUpdateSchema)
+@blueprint.response(200, ScopeSchema)
+@requires(TokenKind.ADMIN)
+def update_scope(body: dict[str, Any], scope_id: str) -> Any:
+    with unit_of_work() as session:
+        return scopes.update_scope(session, caller().tenant_id, scope_id, body, caller().actor)
+
+
+@blueprint.route("/<scope_id>", methods=["DELETE"])
+@blueprint.arguments(ScopeDeleteQuerySchema, location="query")
+@blueprint.response(200, ScopeDeletionSchema)
+@requires(TokenKind.ADMIN)
+def delete_scope(query: dict[str, Any], scope_id: str) -> dict[str, Any]:
+    with unit_of_work() as session:
+        deleted = scopes.delete_scope(
+            session, caller().tenant_id, scope_id, cascade=query["cascade"], actor=caller().actor
+        )
+        return deleted.to_dict()
+
+
+@types_blueprint.route("")
+@types_blueprint.response(200, ScopeTypeSchema(many=True))
+@requires(TokenKind.ADMIN)
+def list_scope_types() -> list[dict[str, Any]]:
+    with unit_of_work() as session:
+        return scopes.list_scope_types(session, caller().tenant_id)
+
+
+@types_blueprint.route("", methods=["POST"])
+@types_blueprint.arguments(ScopeTypeSchema)
+@types_blueprint.response(201, ScopeTypeSchema)
+@requires(TokenKind.ADMIN)
+def declare_scope_type(body: dict[str, Any]) -> dict[str, Any]:
+    with unit_of_work() as session:
+        return scopes.declare_scope_type(session, caller().tenant_id, body["key"], caller().actor)
+
+
+@types_blueprint.route("/<key>", methods=["DELETE"])
+@types_blueprint.response(204)
+@requires(TokenKind.ADMIN)
+def remove_scope_type(key: str) -> None:
+    with unit_of_work() as session:
+        scopes.remove_scope_type(session, caller().tenant_id, key, caller().actor)

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+
+class PermissionsQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    scope = fields.String(
+        metadata={"description": "Also resolve every area's level at this scope (inherited too)"}
+    )
+
+
+class AssignmentOutSchema(Schema):
+    role_key = fields.String()
+    scope_id = fields.String()
+    source = fields.String(metadata={"description": "direct, mapping or default"})
+    mapping_id = fields.String(allow_none=True)
+    via_groups = fields.List(fields.String())
+
+
+class AccountConflictSchema(Schema):
+    account_id = fields.String()
+    origin = fields.String()
+    rule = fields.String()
+    message = fields.String()
+    blocking_account_id = fields.String(allow_none=True)
+    blocking_origin = fields.String(allow_none=True)
+
+
+class AtScopeSchema(Schema):
+    scope_id = fields.String()
+    areas = fields.Dict(
+        keys=fields.String(), values=fields.String(), metadata={"description": "area -> level"}
+    )
+
+
+class UserPermissionsSchema(Schema):
+    user_id = fields.String()
+    user_name = fields.String(allow_none=True)
+    active = fields.Boolean()
+    user_type = fields.String(allow_none=True)
+    model_version = fields.Integer()
+    accounts = fields.List(fields.String())
+    areas = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Levels, lowest first, of every area the user holds"},
+    )
+    scopes = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(),
+        metadata={"description": "Scope id -> area -> {level, inherits, inherited_level?}"},
+    )
+    assignments = fields.List(fields.Nested(AssignmentOutSchema))
+    conflicts = fields.List(fields.Nested(AccountConflictSchema))
+    at_scope = fields.Nested(AtScopeSchema, allow_none=True)
+
+
+class ExplainQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    area = fields.String(required=True, validate=validate.Length(min=1))
+    level = fields.String(required=True, validate=validate.Length(min=1))
+    scope = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class ChainSchema(Schema):
+    source = fields.String()
+    role_key = fields.String()
+    role_name = fields.String()
+    granted_at = fields.String()
+    level = fields.String()
+    inherited = fields.Boolean()
+    mapping_id = fields.String(allow_none=True)
+    via_groups = fields.List(fields.String())
+
+
+class RefusedChainSchema(Schema):
+    chain = fields.Nested(ChainSchema)
+    conflict = fields.Nested(AccountConflictSchema)
+
+
+class ExplanationSchema(Schema):
+    user_id = fields.String()
+    active = fields.Boolean()
+    area = fields.String()
+    level = fields.String()
+    scope_id = fields.String()
+    allowed = fields.Boolean()
+    outcome = fields.String(
+        metadata={
+            "description": "granted, level_too_low, refused_by_account_conflict "
+            "or no_assignment_reaches_scope"
+        }
+    )
+    effective_level = fields.String(allow_none=True)
+    granting = fields.List(fields.Nested(ChainSchema))
+    weaker = fields.List(fields.Nested(ChainSchema))
+    not_reaching = fields.List(fields.Nested(ChainSchema))
+    refused = fields.List(fields.Nested(RefusedChainSchema))
+    summary = fields.String()

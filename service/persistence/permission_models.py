@@ -1,0 +1,168 @@
+"""Tables of the permission model: scope types, scopes, areas, roles, mappings,
+direct assignments, and the per-tenant settings row that carries the model version.
+
+Rows are the storage shape only; :mod:`service.services.permission_model` turns a
+tenant's rows into the domain's objects. Derived things (mapped assignments,
+account conflicts, effective permissions) are never stored: they are computed
+from these rows and the SCIM tables, so they cannot go stale.
+
+Scopes, roles and areas are referenced by foreign keys without ON DELETE
+actions: the service decides what a delete takes with it (and audits it), and
+the database refuses anything it forgot.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.persistence.base import Base, created_at, uuid_pk
+
+
+def _tenant_fk() -> Mapped[str]:
+    return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+
+
+class ScopeTypeRow(Base):
+    """A scope type a tenant declared beyond the built-in ones."""
+
+    __tablename__ = "permission_scope_types"
+
+    id: Mapped[str] = uuid_pk()
+    tenant_id: Mapped[str] = _tenant_fk()
+    key: Mapped[str] = mapped_column(String(128), nullable=False)
+    created_at: Mapped[datetime] = created_at()
+
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+
+
+class ScopeRow(Base):
+    __tablename__ = "permission_scopes"
+
+    id: Mapped[str] = uuid_pk()
+    tenant_id: Mapped[str] = _tenant_fk()
+    type: Mapped[str] = mapped_column(String(128), nullable=False)
+    name: Mapped[str] = mapped_column(String(300), nullable=False)
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("permission_scopes.id"))
+    account_type: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = created_at()
+
+    __table_args__ = (
+        Index("ix_permission_scopes_tenant_parent", "tenant_id", "parent_id"),
+        Index("ix_permission_scopes_tenant_type", "tenant_id", "type"),
+    )
+
+
+class AreaRow(Base):
+    __tablename__ = "permission_areas"
+
+    id: Mapped[str] = uuid_pk()
+    tenant_id: Mapped[str] = _tenant_fk()
+    key: Mapped[str] = mapped_column(String(128), nullable=False)
+    name: Mapped[str] = mapped_column(String(300), nullable=False)
+    levels: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    category: Mapped[str | None] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_at: Mapped[datetime] = created_at()
+
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+
+
+class RoleRow(Base):
+    __tablename__ = "permission_roles"
+
+    id: Mapped[str] = uuid_pk()
+    tenant_id: Mapped[str] = _tenant_fk()
+    key: Mapped[str] = mapped_column(String(128), nullable=False)
+    name: Mapped[str] = mapped_column(String(300), nullable=False)
+    grants: Mapped[dict[str, str]] = mapped_column(JSON, nullable=False)
+    # NULL means "any": a JSON null and an empty list must not be confused.
+    allowed_scope_types: Mapped[list[str] | None] = mapped_column(JSON)
+    allowed_account_types: Mapped[list[str] | None] = mapped_column(JSON)
+    reaches_descendants: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    root_only: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_at: Mapped[datetime] = created_at()
+
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+
+
+class MappingRow(Base):
+    """Members of the IdP group named by (group_kind, group_value) get a role at a scope.
+
+    The group is named, not referenced, so the mapping can exist before the group.
+    ``group_value_lower`` serves the case-insensitive displayName match.
+    ``created_at`` is the mapping's age, which decides account conflicts.
+    """
+
+    __tablename__ = "permission_mappings"
+
+    id: Mapped[str] = uuid_pk()
+    tenant_id: Mapped[str] = _tenant_fk()
+    group_kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    group_value: Mapped[str] = mapped_column(String(300), nullable=False)
+    group_value_lower: Mapped[str] = mapped_column(String(300), nullable=False)
+    role_id: Mapped[str] = mapped_column(ForeignKey("permission_roles.id"), nullable=False)
+    scope_id: Mapped[str] = mapped_column(ForeignKey("permission_scopes.id"), nullable=False)
+    assign_account: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_by: Mapped[str] = mapped_column(String(80), nullable=False)
+    created_at: Mapped[datetime] = created_at()
+
+    __table_args__ = (
+        Index(
+            "ix_permission_mappings_tenant_group", "tenant_id", "group_kind", "group_value_lower"
+        ),
+        Index("ix_permission_mappings_tenant_role", "tenant_id", "role_id"),
+        Index("ix_permission_mappings_tenant_scope", "tenant_id", "scope_id"),
+    )
+
+
+class AssignmentRow(Base):
+    """A role an admin gave a user at a scope; with ``assign_account`` also membership
+    of that account.
+
+    ``user_id`` is a SCIM user id kept as a plain string: assignments are made by
+    the permission model's use cases, which check the user exists, and a user
+    deleted by the IdP simply has no permissions (the computation finds no row).
+    """
+
+    __tablename__ = "permission_assignments"
+
+    id: Mapped[str] = uuid_pk()
+    tenant_id: Mapped[str] = _tenant_fk()
+    user_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    role_id: Mapped[str] = mapped_column(ForeignKey("permission_roles.id"), nullable=False)
+    scope_id: Mapped[str] = mapped_column(ForeignKey("permission_scopes.id"), nullable=False)
+    assign_account: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_by: Mapped[str] = mapped_column(String(80), nullable=False)
+    created_at: Mapped[datetime] = created_at()
+
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "user_id", "role_id", "scope_id"),
+        Index("ix_permission_assignments_tenant_user", "tenant_id", "user_id"),
+        Index("ix_permission_assignments_tenant_role", "tenant_id", "role_id"),
+        Index("ix_permission_assignments_tenant_scope", "tenant_id", "scope_id"),
+    )
+
+
+class PermissionSettingsRow(Base):
+    """One row per tenant: default role, account rules, and the model version.
+
+    ``model_version`` goes up in the same transaction as every change to scopes,
+    scope types, areas, roles, mappings or these settings, so a loaded snapshot
+    of the model is reusable for exactly as long as the number is unchanged. The
+    UPDATE that bumps it also serialises concurrent model changes per tenant.
+    """
+
+    __tablename__ = "permission_settings"
+
+    tenant_id: Mapped[str] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    default_role_id: Mapped[str | None] = mapped_column(ForeignKey("permission_roles.id"))
+    # NULL: seed 001's rules, the domain's default.
+    account_rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    model_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

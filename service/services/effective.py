@@ -1,0 +1,570 @@
+"""Effective permissions of users, computed from the database.
+
+This is the one place that turns rows into a user's permission set: the admin
+API, the read API and the cache's recompute tasks all call
+:func:`compute_user_permissions` or :func:`compute_many`. What is shared by every
+user of a tenant (scope tree, areas, roles, mappings, default role, account
+rules) comes from the versioned :class:`TenantModel`; what is the user's own
+(the user row, direct groups, the nested groups above them, direct assignments)
+is read with a fixed, small number of set-based queries, whatever the number of
+groups or users:
+
+1. the user rows (active flag and userType),
+2. direct group memberships, with the groups' names,
+3. the nesting edges above those groups (one recursive query), with names,
+4. direct assignments.
+
+An inactive or deleted user has an empty set: deprovisioning must take effect
+even if rows that would grant something are still there.
+
+The ``users_affected_by_*`` functions answer "whose set may have changed" after
+a change, for fan-out; they over-approximate rather than miss anyone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Mapping as MappingOf
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, literal, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from service.domain import (
+    AccountConflict,
+    AccountRequest,
+    Assignment,
+    AssignmentSource,
+    EffectivePermissions,
+    Explanation,
+    GroupGraph,
+    GroupRecord,
+    GroupRef,
+    GroupRefKind,
+    Mapping,
+    NotFound,
+    UserAssignments,
+    UserType,
+    compute_effective_permissions,
+    derive_user_assignments,
+    explain,
+)
+from service.persistence.permission_models import AssignmentRow, ScopeRow
+from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
+from service.services.permission_model import TenantModel, load_model
+
+__all__ = [
+    "ConflictRecord",
+    "UserPermissionResult",
+    "account_conflicts",
+    "compute_many",
+    "compute_user_permissions",
+    "explain_user",
+    "resolve_user_ref",
+    "user_type_of",
+    "users_affected_by_group",
+    "users_affected_by_mapping",
+    "users_affected_by_role",
+    "users_affected_by_scope",
+]
+
+# Keeps each IN list well below SQLite's and PostgreSQL's bound-parameter limits.
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class UserPermissionResult:
+    """One user's computed permissions, with what explains them.
+
+    ``exists`` is false for a user id with no SCIM row (deleted, or never
+    provisioned); ``active`` is false for that and for ``active: false``. Either
+    way ``permissions`` is empty. ``groups`` holds every group the user is in,
+    directly or through nesting, for naming them in explanations.
+    """
+
+    tenant_id: str
+    user_id: str
+    model_version: int
+    exists: bool
+    active: bool
+    user_type: UserType | None
+    permissions: EffectivePermissions
+    assignments: UserAssignments
+    groups: MappingOf[str, GroupRecord]
+
+    @property
+    def group_names(self) -> dict[str, str]:
+        return {gid: g.display_name for gid, g in self.groups.items()}
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON form apps read: the permission set plus its version."""
+        return {
+            "tenant_id": self.tenant_id,
+            "user_id": self.user_id,
+            "model_version": self.model_version,
+            "active": self.active,
+            "accounts": list(self.assignments.account_ids),
+            **{k: v for k, v in self.permissions.to_dict().items() if k != "user_id"},
+        }
+
+
+def user_type_of(raw: str | None) -> UserType | None:
+    """Seed 001's user type from SCIM ``userType``; None when it is none of the four.
+
+    IdPs send free text ("Customer", "Partner Users", "self-registered"), so the
+    comparison ignores case, punctuation and a trailing "user(s)". An unknown type
+    means only the account rules that do not depend on the type apply.
+    """
+    if not raw:
+        return None
+    norm = re.sub(r"[^a-z]+", "_", raw.lower()).strip("_")
+    norm = norm.removesuffix("_users").removesuffix("_user")
+    try:
+        return UserType(norm)
+    except ValueError:
+        return None
+
+
+def _empty(
+    tenant_id: str, user_id: str, version: int, exists: bool, user_type: UserType | None
+) -> UserPermissionResult:
+    return UserPermissionResult(
+        tenant_id=tenant_id,
+        user_id=user_id,
+        model_version=version,
+        exists=exists,
+        active=False,
+        user_type=user_type,
+        permissions=EffectivePermissions(user_id, {}, {}),
+        assignments=UserAssignments(user_id, (), (), (), ()),
+        groups={},
+    )
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+@dataclass
+class _Batch:
+    """What the queries found for a batch of users."""
+
+    users: dict[str, tuple[bool, UserType | None]]
+    direct_groups: dict[str, list[str]]
+    groups: dict[str, GroupRecord]
+    edges: list[tuple[str, str]]
+    direct: dict[str, list[tuple[str, str, bool, datetime]]]
+
+
+def _read_batch(
+    session: Session, tenant_id: str, user_ids: Sequence[str], model: TenantModel
+) -> _Batch:
+    users: dict[str, tuple[bool, UserType | None]] = {}
+    for uid, active, raw_type in session.execute(
+        select(ScimUser.id, ScimUser.active, ScimUser.user_type).where(
+            ScimUser.tenant_id == tenant_id, ScimUser.id.in_(user_ids)
+        )
+    ):
+        users[uid] = (bool(active), user_type_of(raw_type))
+    live = [uid for uid, (active, _) in users.items() if active]
+    batch = _Batch(users, {}, {}, [], {})
+    if not live:
+        return batch
+
+    member = aliased(ScimGroupMember)
+    for uid, gid, name, external_id in session.execute(
+        select(member.member_id, ScimGroup.id, ScimGroup.display_name, ScimGroup.external_id)
+        .join(ScimGroup, ScimGroup.id == member.group_id)
+        .where(
+            member.tenant_id == tenant_id,
+            member.member_type == "User",
+            member.member_id.in_(live),
+        )
+    ):
+        batch.direct_groups.setdefault(uid, []).append(gid)
+        batch.groups[gid] = GroupRecord(gid, name, external_id)
+
+    if batch.groups:
+        reach = _groups_above(tenant_id, live)
+        edge = aliased(ScimGroupMember)
+        for member_gid, gid, name, external_id in session.execute(
+            select(edge.member_id, ScimGroup.id, ScimGroup.display_name, ScimGroup.external_id)
+            .join(ScimGroup, ScimGroup.id == edge.group_id)
+            .where(
+                edge.tenant_id == tenant_id,
+                edge.member_type == "Group",
+                edge.member_id.in_(select(reach.c.gid)),
+            )
+        ):
+            batch.edges.append((member_gid, gid))
+            batch.groups[gid] = GroupRecord(gid, name, external_id)
+
+    role_key = model.role_keys_by_id
+    for uid, role_id, scope_id, assign_account, created in session.execute(
+        select(
+            AssignmentRow.user_id,
+            AssignmentRow.role_id,
+            AssignmentRow.scope_id,
+            AssignmentRow.assign_account,
+            AssignmentRow.created_at,
+        ).where(AssignmentRow.tenant_id == tenant_id, AssignmentRow.user_id.in_(live))
+    ):
+        key = role_key.get(role_id)
+        if key is not None:
+            batch.direct.setdefault(uid, []).append((key, scope_id, assign_account, created))
+    return batch
+
+
+def _groups_above(tenant_id: str, user_ids: Sequence[str]):  # type: ignore[no-untyped-def]
+    """A recursive CTE of every group the users are in, directly or through nesting.
+
+    UNION (not UNION ALL) drops groups already reached, so a cycle of nested
+    groups ends the recursion instead of looping.
+    """
+    start = aliased(ScimGroupMember)
+    reach = (
+        select(start.group_id.label("gid"))
+        .where(
+            start.tenant_id == tenant_id,
+            start.member_type == "User",
+            start.member_id.in_(user_ids),
+        )
+        .cte("reach", recursive=True)
+    )
+    up = aliased(ScimGroupMember)
+    return reach.union(
+        select(up.group_id).where(
+            up.tenant_id == tenant_id,
+            up.member_type == "Group",
+            up.member_id == reach.c.gid,
+        )
+    )
+
+
+def _compute_one(
+    tenant_id: str,
+    user_id: str,
+    model: TenantModel,
+    batch: _Batch,
+    graph: GroupGraph,
+) -> UserPermissionResult:
+    found = batch.users.get(user_id)
+    if found is None:
+        return _empty(tenant_id, user_id, model.version, False, None)
+    active, user_type = found
+    if not active:
+        return _empty(tenant_id, user_id, model.version, True, user_type)
+    direct_rows = batch.direct.get(user_id, ())
+    derived = derive_user_assignments(
+        user_id,
+        tree=model.tree,
+        roles=model.roles,
+        user_type=user_type,
+        direct_group_ids=batch.direct_groups.get(user_id, ()),
+        groups=batch.groups,
+        graph=graph,
+        mappings=model.mapping_index,
+        direct=[
+            Assignment(user_id, key, scope_id, AssignmentSource.DIRECT)
+            for key, scope_id, _, _ in direct_rows
+        ],
+        direct_accounts=[
+            AccountRequest(scope_id, since=created)
+            for _, scope_id, assign_account, created in direct_rows
+            if assign_account
+        ],
+        default_role_key=model.default_role_key,
+        account_rules=model.account_rules,
+        mapping_since=model.mapping_since,
+    )
+    permissions = compute_effective_permissions(
+        derived.assignments, model.roles, model.areas, model.tree, user_id=user_id
+    )
+    reached = {
+        gid: batch.groups[gid]
+        for a in (*derived.assignments, *(r.assignment for r in derived.refused))
+        for gid in a.via_groups
+        if gid in batch.groups
+    }
+    for gid in batch.direct_groups.get(user_id, ()):
+        reached[gid] = batch.groups[gid]
+    return UserPermissionResult(
+        tenant_id=tenant_id,
+        user_id=user_id,
+        model_version=model.version,
+        exists=True,
+        active=True,
+        user_type=user_type,
+        permissions=permissions,
+        assignments=derived,
+        groups=reached,
+    )
+
+
+def compute_user_permissions(
+    session: Session, tenant_id: str, user_id: str, model: TenantModel | None = None
+) -> UserPermissionResult:
+    """The effective permissions of one user, now."""
+    return compute_many(session, tenant_id, [user_id], model)[user_id]
+
+
+def compute_many(
+    session: Session,
+    tenant_id: str,
+    user_ids: Iterable[str],
+    model: TenantModel | None = None,
+) -> dict[str, UserPermissionResult]:
+    """The effective permissions of many users, four queries per 500 users.
+
+    Every id asked for gets an answer; an unknown id gets an empty set, which is
+    what a cache must store for a user the IdP has deleted.
+    """
+    model = model or load_model(session, tenant_id)
+    ids = list(dict.fromkeys(user_ids))
+    out: dict[str, UserPermissionResult] = {}
+    for chunk in _chunks(ids):
+        batch = _read_batch(session, tenant_id, chunk, model)
+        graph = GroupGraph(batch.edges)
+        for uid in chunk:
+            out[uid] = _compute_one(tenant_id, uid, model, batch, graph)
+    return out
+
+
+# -- resolving a user reference ----------------------------------------------------
+
+
+def resolve_user_ref(session: Session, tenant_id: str, ref: str) -> str:
+    """The SCIM id of the user ``ref`` names: its id, userName (any case) or externalId.
+
+    When one string matches different users in different ways, the id wins, then
+    userName, then externalId, so the answer never depends on row order.
+    """
+    ref = ref.strip()
+    if ref:
+        rows = session.execute(
+            select(ScimUser.id, ScimUser.user_name_lower, ScimUser.external_id)
+            .where(
+                ScimUser.tenant_id == tenant_id,
+                or_(
+                    ScimUser.id == ref,
+                    ScimUser.user_name_lower == ref.lower(),
+                    ScimUser.external_id == ref,
+                ),
+            )
+            .limit(3)
+        ).all()
+
+        def rank(row: tuple[str, str, str | None]) -> int:
+            return 0 if row[0] == ref else (1 if row[1] == ref.lower() else 2)
+
+        if rows:
+            return min(rows, key=rank)[0]
+    raise NotFound("not_found", f"no user with id, userName or externalId {ref!r}", "user")
+
+
+# -- fan-out -----------------------------------------------------------------------
+
+
+def _users_in_groups(session: Session, tenant_id: str, group_ids: Select) -> set[str]:
+    """Users who are members of the given groups or of any group nested in them."""
+    start = aliased(ScimGroupMember)
+    down = (
+        select(ScimGroup.id.label("gid"))
+        .where(ScimGroup.tenant_id == tenant_id, ScimGroup.id.in_(group_ids))
+        .cte("down", recursive=True)
+    )
+    nested = aliased(ScimGroupMember)
+    down = down.union(
+        select(nested.member_id).where(
+            nested.tenant_id == tenant_id,
+            nested.member_type == "Group",
+            nested.group_id == down.c.gid,
+        )
+    )
+    return set(
+        session.scalars(
+            select(start.member_id)
+            .distinct()
+            .where(
+                start.tenant_id == tenant_id,
+                start.member_type == "User",
+                start.group_id.in_(select(down.c.gid)),
+            )
+        )
+    )
+
+
+def _groups_matching(tenant_id: str, refs: Iterable[GroupRef]) -> Select:
+    by_kind: dict[GroupRefKind, set[str]] = {k: set() for k in GroupRefKind}
+    for ref in refs:
+        value = ref.value.lower() if ref.kind is GroupRefKind.DISPLAY_NAME else ref.value
+        by_kind[ref.kind].add(value)
+    conditions = []
+    if by_kind[GroupRefKind.ID]:
+        conditions.append(ScimGroup.id.in_(by_kind[GroupRefKind.ID]))
+    if by_kind[GroupRefKind.EXTERNAL_ID]:
+        conditions.append(ScimGroup.external_id.in_(by_kind[GroupRefKind.EXTERNAL_ID]))
+    if by_kind[GroupRefKind.DISPLAY_NAME]:
+        conditions.append(ScimGroup.display_name_lower.in_(by_kind[GroupRefKind.DISPLAY_NAME]))
+    if not conditions:
+        return select(ScimGroup.id).where(literal(False))
+    return select(ScimGroup.id).where(ScimGroup.tenant_id == tenant_id, or_(*conditions))
+
+
+def users_affected_by_group(session: Session, tenant_id: str, group_id: str) -> set[str]:
+    """Every user in the group, directly or through groups nested in it.
+
+    Call it before deleting a group (or removing a nested group from it): after
+    that, the membership rows that connect the users are gone.
+    """
+    return _users_in_groups(session, tenant_id, select(literal(group_id)))
+
+
+def users_affected_by_mapping(
+    session: Session, tenant_id: str, mapping: Mapping | GroupRef
+) -> set[str]:
+    """Every user in a group the mapping names (by id, externalId or displayName).
+
+    For a changed mapping, call it with the old and the new group reference.
+    """
+    ref = mapping.group if isinstance(mapping, Mapping) else mapping
+    return _users_in_groups(session, tenant_id, _groups_matching(tenant_id, [ref]))
+
+
+def _direct_holders(session: Session, tenant_id: str, *conditions: object) -> set[str]:
+    return set(
+        session.scalars(
+            select(AssignmentRow.user_id)
+            .distinct()
+            .where(AssignmentRow.tenant_id == tenant_id, *conditions)  # type: ignore[arg-type]
+        )
+    )
+
+
+def users_affected_by_role(
+    session: Session, tenant_id: str, role_key: str, model: TenantModel | None = None
+) -> set[str]:
+    """Everyone who holds the role directly or through a mapping; for the tenant's
+    default role, everyone who holds anything (that is where the default lands)."""
+    model = model or load_model(session, tenant_id)
+    if role_key == model.default_role_key:
+        mappings = list(model.mappings)
+        direct = _direct_holders(session, tenant_id)
+    else:
+        role_id = model.role_ids.get(role_key)
+        mappings = [m for m in model.mappings if m.role_key == role_key]
+        direct = (
+            set()
+            if role_id is None
+            else _direct_holders(session, tenant_id, AssignmentRow.role_id == role_id)
+        )
+    if not mappings:
+        return direct
+    refs = [m.group for m in mappings]
+    return direct | _users_in_groups(session, tenant_id, _groups_matching(tenant_id, refs))
+
+
+def users_affected_by_scope(
+    session: Session, tenant_id: str, scope_id: str, model: TenantModel | None = None
+) -> set[str]:
+    """Everyone holding something at the scope or below it (moving or deleting it can
+    change their account conflicts and which roles still fit). Call it before a
+    delete, with the model from before."""
+    model = model or load_model(session, tenant_id)
+    subtree = {scope_id}
+    if scope_id in model.tree:
+        subtree.update(model.tree.descendants(scope_id))
+    below = (
+        select(ScopeRow.id)
+        .where(ScopeRow.tenant_id == tenant_id, ScopeRow.id == scope_id)
+        .cte("below", recursive=True)
+    )
+    child = aliased(ScopeRow)
+    below = below.union(
+        select(child.id).where(child.tenant_id == tenant_id, child.parent_id == below.c.id)
+    )
+    direct = _direct_holders(session, tenant_id, AssignmentRow.scope_id.in_(select(below.c.id)))
+    refs = [m.group for m in model.mappings if m.scope_id in subtree]
+    if not refs:
+        return direct
+    return direct | _users_in_groups(session, tenant_id, _groups_matching(tenant_id, refs))
+
+
+# -- explain and conflicts -----------------------------------------------------------
+
+
+def explain_user(
+    session: Session,
+    tenant_id: str,
+    user_id: str,
+    area: str,
+    level: str,
+    scope_id: str,
+    model: TenantModel | None = None,
+) -> tuple[Explanation, UserPermissionResult]:
+    """Why the user has (or lacks) ``area`` at ``level`` on ``scope_id``, from the same
+    computation that produces the permission set, so the two never disagree."""
+    model = model or load_model(session, tenant_id)
+    result = compute_user_permissions(session, tenant_id, user_id, model)
+    explanation = explain(
+        user_id,
+        area,
+        level,
+        scope_id,
+        assignments=result.assignments.assignments,
+        roles=model.roles,
+        areas=model.areas,
+        tree=model.tree,
+        refused=result.assignments.refused,
+        group_names=result.group_names,
+    )
+    return explanation, result
+
+
+@dataclass(frozen=True)
+class ConflictRecord:
+    """An account request refused for a user, with the mapping that made it, if any."""
+
+    user_id: str
+    conflict: AccountConflict
+    mapping: Mapping | None
+
+
+def account_conflicts(
+    session: Session, tenant_id: str, model: TenantModel | None = None
+) -> list[ConflictRecord]:
+    """Every current account conflict of the tenant, derived now.
+
+    Only users with an account request can have one: those with a direct
+    assignment that assigns an account, and those in a group that a mapping with
+    ``assign_account`` names. Nothing is stored, so a conflict whose cause went
+    away is simply not found any more.
+    """
+    model = model or load_model(session, tenant_id)
+    candidates = _direct_holders(session, tenant_id, AssignmentRow.assign_account.is_(True))
+    refs = [m.group for m in model.mappings if m.assign_account]
+    if refs:
+        candidates |= _users_in_groups(session, tenant_id, _groups_matching(tenant_id, refs))
+    by_id = {m.id: m for m in model.mappings}
+    out: list[ConflictRecord] = []
+    for uid, result in sorted(compute_many(session, tenant_id, sorted(candidates), model).items()):
+        for conflict in result.assignments.conflicts:
+            out.append(ConflictRecord(uid, conflict, by_id.get(conflict.origin)))
+    return out
+
+
+def user_names(session: Session, tenant_id: str, user_ids: Iterable[str]) -> dict[str, str]:
+    """userName by SCIM id, for showing users in lists."""
+    ids = list(dict.fromkeys(user_ids))
+    out: dict[str, str] = {}
+    for chunk in _chunks(ids):
+        rows = session.execute(
+            select(ScimUser.id, ScimUser.user_name).where(
+                ScimUser.tenant_id == tenant_id, ScimUser.id.in_(chunk)
+            )
+        )
+        out.update((uid, name) for uid, name in rows)
+    return out

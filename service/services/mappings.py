@@ -1,0 +1,164 @@
+"""Use cases for mappings: "members of IdP group G get role R at scope S".
+
+A mapping names its group by SCIM id, externalId or displayName and is stored
+without a reference to a group row, so it can be made before the IdP pushes the
+group; the computation matches it when the group arrives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.domain import GroupRef, GroupRefKind, Mapping, NotFound, validate_mapping
+from service.persistence.permission_models import MappingRow, RoleRow
+from service.persistence.scim_models import ScimGroup
+from service.services.audit import record
+from service.services.listing import paginate
+from service.services.permission_model import bump_model_version, load_model
+
+
+def describe_mapping(row: MappingRow, role_key: str) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "group": {"kind": row.group_kind, "value": row.group_value},
+        "role_key": role_key,
+        "scope_id": row.scope_id,
+        "assign_account": row.assign_account,
+        "created_by": row.created_by,
+        "created_at": row.created_at.isoformat() if row.created_at else None,
+    }
+
+
+def get_mapping(session: Session, tenant_id: str, mapping_id: str) -> tuple[MappingRow, str]:
+    found = session.execute(
+        select(MappingRow, RoleRow.key)
+        .join(RoleRow, RoleRow.id == MappingRow.role_id)
+        .where(MappingRow.tenant_id == tenant_id, MappingRow.id == mapping_id)
+    ).first()
+    if found is None:
+        raise NotFound("not_found", f"no mapping {mapping_id!r}", "mapping_id")
+    return found[0], found[1]
+
+
+def list_mappings(
+    session: Session,
+    tenant_id: str,
+    *,
+    page: int,
+    per_page: int,
+    role_key: str | None = None,
+    scope_id: str | None = None,
+    group_kind: str | None = None,
+    group_value: str | None = None,
+    assign_account: bool | None = None,
+) -> tuple[list[tuple[MappingRow, str]], int]:
+    query = (
+        select(MappingRow, RoleRow.key)
+        .join(RoleRow, RoleRow.id == MappingRow.role_id)
+        .where(MappingRow.tenant_id == tenant_id)
+    )
+    if role_key is not None:
+        query = query.where(RoleRow.key == role_key)
+    if scope_id is not None:
+        query = query.where(MappingRow.scope_id == scope_id)
+    if group_kind is not None:
+        query = query.where(MappingRow.group_kind == group_kind)
+    if group_value is not None:
+        query = query.where(MappingRow.group_value_lower == group_value.lower())
+    if assign_account is not None:
+        query = query.where(MappingRow.assign_account == assign_account)
+    query = query.order_by(MappingRow.created_at, MappingRow.id)
+    return paginate(session, query, page, per_page, scalars=False)
+
+
+def _validated(session: Session, tenant_id: str, mapping_id: str, data: dict[str, Any]) -> Mapping:
+    group = data.get("group") or {}
+    ref = GroupRef(group.get("kind", ""), str(group.get("value", "")).strip())
+    mapping = Mapping(
+        mapping_id, ref, data["role_key"], data["scope_id"], bool(data.get("assign_account"))
+    )
+    model = load_model(session, tenant_id, use_cache=False)
+    validate_mapping(mapping, model.roles, model.tree)
+    return mapping
+
+
+def _write(session: Session, tenant_id: str, row: MappingRow, mapping: Mapping) -> None:
+    row.group_kind = mapping.group.kind.value
+    row.group_value = mapping.group.value
+    row.group_value_lower = mapping.group.value.lower()
+    role_id = session.scalar(
+        select(RoleRow.id).where(RoleRow.tenant_id == tenant_id, RoleRow.key == mapping.role_key)
+    )
+    assert role_id is not None  # validate_mapping checked the role exists
+    row.role_id = role_id
+    row.scope_id = mapping.scope_id
+    row.assign_account = mapping.assign_account
+
+
+def create_mapping(
+    session: Session, tenant_id: str, data: dict[str, Any], actor: str
+) -> tuple[MappingRow, str]:
+    bump_model_version(session, tenant_id)
+    row = MappingRow(tenant_id=tenant_id, created_by=actor)
+    mapping = _validated(session, tenant_id, "new", data)
+    _write(session, tenant_id, row, mapping)
+    session.add(row)
+    session.flush()
+    after = describe_mapping(row, mapping.role_key)
+    record(session, tenant_id, actor, "mapping.create", "mapping", row.id, after=after)
+    return row, mapping.role_key
+
+
+def update_mapping(
+    session: Session, tenant_id: str, mapping_id: str, changes: dict[str, Any], actor: str
+) -> tuple[MappingRow, str]:
+    """Change a mapping in place; it keeps its age, which decides account conflicts."""
+    bump_model_version(session, tenant_id)
+    row, role_key = get_mapping(session, tenant_id, mapping_id)
+    before = describe_mapping(row, role_key)
+    mapping = _validated(session, tenant_id, mapping_id, {**before, **changes})
+    _write(session, tenant_id, row, mapping)
+    session.flush()
+    after = describe_mapping(row, mapping.role_key)
+    record(
+        session, tenant_id, actor, "mapping.update", "mapping", row.id, before=before, after=after
+    )
+    return row, mapping.role_key
+
+
+def delete_mapping(session: Session, tenant_id: str, mapping_id: str, actor: str) -> Mapping:
+    """Delete a mapping; returns it, so the caller can find the users it covered."""
+    bump_model_version(session, tenant_id)
+    row, role_key = get_mapping(session, tenant_id, mapping_id)
+    before = describe_mapping(row, role_key)
+    gone = Mapping(
+        row.id,
+        GroupRef(GroupRefKind(row.group_kind), row.group_value),
+        role_key,
+        row.scope_id,
+        row.assign_account,
+    )
+    session.delete(row)
+    session.flush()
+    record(session, tenant_id, actor, "mapping.delete", "mapping", mapping_id, before=before)
+    return gone
+
+
+def matching_groups(session: Session, tenant_id: str, ref: GroupRef) -> list[dict[str, Any]]:
+    """The groups a mapping's reference names right now (none, before the IdP sends it)."""
+    query = select(ScimGroup.id, ScimGroup.display_name, ScimGroup.external_id).where(
+        ScimGroup.tenant_id == tenant_id
+    )
+    if ref.kind is GroupRefKind.ID:
+        query = query.where(ScimGroup.id == ref.value)
+    elif ref.kind is GroupRefKind.EXTERNAL_ID:
+        query = query.where(ScimGroup.external_id == ref.value)
+    else:
+        query = query.where(ScimGroup.display_name_lower == ref.value.lower())
+    return [
+        {"id": gid, "display_name": name, "external_id": ext}
+        for gid, name, ext in session.execute(query.order_by(ScimGroup.id))
+    ]

@@ -1,0 +1,288 @@
+"""A tenant's permission model as domain objects, loaded from its rows and reused
+while its version is unchanged.
+
+Building the model of a large tenant (10,000 scopes) takes a noticeable part of a
+millisecond per thousand scopes; recomputing thousands of users must not rebuild
+it for each. Every change to the model bumps ``permission_settings.model_version``
+in its own transaction (:func:`bump_model_version`), so a snapshot keyed by
+``(tenant_id, version)`` is valid for as long as that version is current.
+
+Two rules keep the cache honest:
+
+- a snapshot is cached only when the version read before loading equals the
+  version read after it, so a change committed while the rows were being read
+  never lands under the older number;
+- a session that has itself changed the model (and not committed yet) never
+  caches, since a rollback would leave a snapshot of changes that never happened.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from service.domain import (
+    SEED_001_RULES,
+    AccountRules,
+    AccountType,
+    GroupRef,
+    Mapping,
+    MappingIndex,
+    PermissionArea,
+    Role,
+    Scope,
+    ScopeTree,
+    ValidationFailed,
+)
+from service.persistence.permission_models import (
+    AreaRow,
+    MappingRow,
+    PermissionSettingsRow,
+    RoleRow,
+    ScopeRow,
+    ScopeTypeRow,
+)
+
+_CHANGED_KEY = "rolecall_permission_model_changed"
+
+
+@dataclass(frozen=True)
+class TenantModel:
+    """Everything about a tenant's permission model that is shared by all its users."""
+
+    tenant_id: str
+    version: int
+    tree: ScopeTree
+    areas: dict[str, PermissionArea]
+    roles: dict[str, Role]
+    mappings: tuple[Mapping, ...]
+    mapping_since: dict[str, datetime]
+    default_role_key: str | None
+    account_rules: AccountRules
+    declared_scope_types: tuple[str, ...]
+    role_ids: dict[str, str]
+    mapping_index: MappingIndex = field(init=False, repr=False, compare=False)
+    role_keys_by_id: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mapping_index", MappingIndex(self.mappings))
+        object.__setattr__(self, "role_keys_by_id", {v: k for k, v in self.role_ids.items()})
+
+
+# -- converting rows -----------------------------------------------------------
+
+
+def scope_from_row(row: ScopeRow) -> Scope:
+    return Scope(
+        row.id,
+        row.type,
+        row.name,
+        row.parent_id,
+        None if row.account_type is None else AccountType(row.account_type),
+    )
+
+
+def area_from_row(row: AreaRow) -> PermissionArea:
+    return PermissionArea(
+        key=row.key,
+        name=row.name,
+        levels=tuple(row.levels),
+        category=row.category,
+        description=row.description,
+    )
+
+
+def role_from_row(row: RoleRow) -> Role:
+    return Role(
+        key=row.key,
+        name=row.name,
+        grants=dict(row.grants),
+        allowed_scope_types=None
+        if row.allowed_scope_types is None
+        else frozenset(row.allowed_scope_types),
+        reaches_descendants=row.reaches_descendants,
+        description=row.description,
+        allowed_account_types=None
+        if row.allowed_account_types is None
+        else frozenset(AccountType(t) for t in row.allowed_account_types),
+        root_only=row.root_only,
+    )
+
+
+def mapping_from_row(row: MappingRow, role_key: str) -> Mapping:
+    return Mapping(
+        row.id,
+        GroupRef(row.group_kind, row.group_value),
+        role_key,
+        row.scope_id,
+        row.assign_account,
+    )
+
+
+def rules_from_json(raw: dict[str, object] | None) -> AccountRules:
+    if raw is None:
+        return SEED_001_RULES
+    try:
+        return AccountRules.from_dict(raw)
+    except ValueError as exc:
+        raise ValidationFailed("invalid_value", str(exc), "account_rules") from None
+
+
+# -- the version -----------------------------------------------------------------
+
+
+def settings_row(session: Session, tenant_id: str) -> PermissionSettingsRow:
+    """The tenant's settings row, created on first use."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # Insert-or-ignore, so two first writers of one tenant do not collide.
+    session.execute(
+        insert(PermissionSettingsRow)
+        .values(tenant_id=tenant_id, model_version=0)
+        .on_conflict_do_nothing(index_elements=["tenant_id"])
+    )
+    row = session.get(PermissionSettingsRow, tenant_id)
+    assert row is not None
+    return row
+
+
+def current_version(session: Session, tenant_id: str) -> int:
+    version = session.scalar(
+        select(PermissionSettingsRow.model_version).where(
+            PermissionSettingsRow.tenant_id == tenant_id
+        )
+    )
+    return version or 0
+
+
+def bump_model_version(session: Session, tenant_id: str) -> int:
+    """Start a change of the tenant's model: bump its version and return the new one.
+
+    Call it before reading the model for validation: on PostgreSQL the UPDATE
+    holds the row lock until commit, so two concurrent changes of one tenant
+    (say, two moves that together would make a cycle) validate one after the
+    other, each against the other's result.
+    """
+    row = settings_row(session, tenant_id)
+    session.execute(
+        update(PermissionSettingsRow)
+        .where(PermissionSettingsRow.tenant_id == tenant_id)
+        .values(model_version=PermissionSettingsRow.model_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.info.setdefault(_CHANGED_KEY, set()).add(tenant_id)
+    session.expire(row)
+    return current_version(session, tenant_id)
+
+
+def changed_in_session(session: Session, tenant_id: str) -> bool:
+    return tenant_id in session.info.get(_CHANGED_KEY, set())
+
+
+# -- loading ---------------------------------------------------------------------
+
+
+class ModelCache:
+    """A small LRU of loaded models, keyed by (tenant_id, version); thread-safe."""
+
+    def __init__(self, capacity: int = 32) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[tuple[str, int], TenantModel] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, tenant_id: str, version: int) -> TenantModel | None:
+        with self._lock:
+            model = self._items.get((tenant_id, version))
+            if model is not None:
+                self._items.move_to_end((tenant_id, version))
+            return model
+
+    def put(self, model: TenantModel) -> None:
+        with self._lock:
+            for key in [k for k in self._items if k[0] == model.tenant_id]:
+                if key[1] < model.version:
+                    del self._items[key]
+            self._items[(model.tenant_id, model.version)] = model
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+model_cache = ModelCache()
+
+
+def load_model(session: Session, tenant_id: str, *, use_cache: bool = True) -> TenantModel:
+    """The tenant's model at its current version, from the cache when possible."""
+    caching = use_cache and not changed_in_session(session, tenant_id)
+    version = current_version(session, tenant_id)
+    if caching:
+        cached = model_cache.get(tenant_id, version)
+        if cached is not None:
+            return cached
+    model = _build(session, tenant_id, version)
+    if caching and current_version(session, tenant_id) == version:
+        model_cache.put(model)
+    return model
+
+
+def _build(session: Session, tenant_id: str, version: int) -> TenantModel:
+    declared = tuple(
+        session.scalars(
+            select(ScopeTypeRow.key)
+            .where(ScopeTypeRow.tenant_id == tenant_id)
+            .order_by(ScopeTypeRow.key)
+        )
+    )
+    scope_rows = session.execute(
+        select(
+            ScopeRow.id, ScopeRow.type, ScopeRow.name, ScopeRow.parent_id, ScopeRow.account_type
+        ).where(ScopeRow.tenant_id == tenant_id)
+    )
+    tree = ScopeTree(
+        (
+            Scope(sid, stype, name, parent, None if acct is None else AccountType(acct))
+            for sid, stype, name, parent, acct in scope_rows
+        ),
+        declared,
+    )
+    areas = {
+        row.key: area_from_row(row)
+        for row in session.scalars(select(AreaRow).where(AreaRow.tenant_id == tenant_id))
+    }
+    role_rows = list(session.scalars(select(RoleRow).where(RoleRow.tenant_id == tenant_id)))
+    roles = {row.key: role_from_row(row) for row in role_rows}
+    role_ids = {row.key: row.id for row in role_rows}
+    key_of = {row.id: row.key for row in role_rows}
+    mapping_rows = list(
+        session.scalars(select(MappingRow).where(MappingRow.tenant_id == tenant_id))
+    )
+    mappings = tuple(mapping_from_row(row, key_of[row.role_id]) for row in mapping_rows)
+    since = {row.id: row.created_at for row in mapping_rows}
+    settings = session.get(PermissionSettingsRow, tenant_id)
+    default_role = None
+    rules = SEED_001_RULES
+    if settings is not None:
+        default_role = key_of.get(settings.default_role_id or "")
+        rules = rules_from_json(settings.account_rules)
+    return TenantModel(
+        tenant_id=tenant_id,
+        version=version,
+        tree=tree,
+        areas=areas,
+        roles=roles,
+        mappings=mappings,
+        mapping_since=since,
+        default_role_key=default_role,
+        account_rules=rules,
+        declared_scope_types=declared,
+        role_ids=role_ids,
+    )

@@ -1,0 +1,161 @@
+"""service.services.effective: the functions the cache and the read API call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from service.domain import GroupRef, GroupRefKind, NotFound, UserType
+from service.persistence.db import transaction
+from service.runtime import Runtime
+from service.services import effective
+from service.services.permission_model import load_model, model_cache
+from tests.conftest import TenantKeys
+from tests.permissions.conftest import Admin, Directory
+
+
+@contextmanager
+def counted(runtime: Runtime) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(runtime.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", count)
+
+
+@pytest.fixture
+def world(admin: Admin, directory: Directory) -> dict[str, str]:
+    admin.load("reporting")
+    org = admin.scope("organization", "Org")
+    folder = admin.scope("folder", "F", org)
+    users = {f"u{i}": directory.user(f"u{i}@example.com", external_id=f"ext-{i}") for i in range(6)}
+    team = directory.group("Team", users=[users["u0"], users["u1"]])
+    dept = directory.group("Dept", groups=[team], users=[users["u2"]])
+    directory.group("Loop", groups=[dept])  # Dept is in Loop, Loop in Dept: a cycle
+    directory.add(dept, directory.group("Loop2", groups=[dept]), "Group")
+    directory.group("Other", users=[users["u3"]])
+    admin.map("Dept", "edit", folder)
+    admin.map("Other", "share", org)
+    admin.assign("u4@example.com", "manage", org)
+    return {"org": org, "folder": folder, "team": team, "dept": dept, **users}
+
+
+def test_one_user_costs_four_queries_with_the_model_loaded(
+    runtime: Runtime, tenant: TenantKeys, world: dict[str, str]
+) -> None:
+    with transaction(runtime.sessions) as session:
+        model = load_model(session, tenant.id)
+        with counted(runtime) as statements:
+            result = effective.compute_user_permissions(session, tenant.id, world["u0"], model)
+
+    assert len(statements) == 4
+    assert result.active and result.exists
+    assert result.model_version == model.version
+    assert result.permissions.level_at(world["folder"], "edit", model.tree) == "granted"
+    assert {g.display_name for g in result.groups.values()} >= {"Team", "Dept"}
+
+
+def test_a_batch_costs_the_same_four_queries_and_agrees_with_one_at_a_time(
+    runtime: Runtime, tenant: TenantKeys, world: dict[str, str]
+) -> None:
+    ids = [world[f"u{i}"] for i in range(6)] + ["no-such-user"]
+    with transaction(runtime.sessions) as session:
+        model = load_model(session, tenant.id)
+        with counted(runtime) as statements:
+            many = effective.compute_many(session, tenant.id, ids, model)
+        one_by_one = {
+            uid: effective.compute_user_permissions(session, tenant.id, uid, model) for uid in ids
+        }
+
+    assert len(statements) == 4
+    assert set(many) == set(ids)
+    for uid in ids:
+        assert many[uid].permissions.to_dict() == one_by_one[uid].permissions.to_dict()
+    assert many["no-such-user"].exists is False and not many["no-such-user"].permissions
+    assert not many[world["u5"]].permissions
+
+
+def test_the_model_is_reused_until_its_version_changes(
+    runtime: Runtime, admin: Admin, tenant: TenantKeys, world: dict[str, str]
+) -> None:
+    model_cache.clear()
+    with transaction(runtime.sessions) as session:
+        first = load_model(session, tenant.id)
+        again = load_model(session, tenant.id)
+    admin.scope("folder", "New", world["org"])
+    with transaction(runtime.sessions) as session:
+        after = load_model(session, tenant.id)
+
+    assert again is first
+    assert after.version == first.version + 1
+    assert len(after.tree) == len(first.tree) + 1
+
+
+def test_users_affected_by_a_group_include_nested_members_and_survive_cycles(
+    runtime: Runtime, tenant: TenantKeys, world: dict[str, str]
+) -> None:
+    with transaction(runtime.sessions) as session:
+        by_dept = effective.users_affected_by_group(session, tenant.id, world["dept"])
+        by_team = effective.users_affected_by_group(session, tenant.id, world["team"])
+
+    assert by_dept == {world["u0"], world["u1"], world["u2"]}
+    assert by_team == {world["u0"], world["u1"]}
+
+
+def test_users_affected_by_mappings_roles_and_scopes(
+    runtime: Runtime, tenant: TenantKeys, world: dict[str, str]
+) -> None:
+    with transaction(runtime.sessions) as session:
+        mapping = effective.users_affected_by_mapping(
+            session, tenant.id, GroupRef(GroupRefKind.DISPLAY_NAME, "other")
+        )
+        edit = effective.users_affected_by_role(session, tenant.id, "edit")
+        manage = effective.users_affected_by_role(session, tenant.id, "manage")
+        default = effective.users_affected_by_role(session, tenant.id, "view")
+        folder = effective.users_affected_by_scope(session, tenant.id, world["folder"])
+        org = effective.users_affected_by_scope(session, tenant.id, world["org"])
+
+    in_dept = {world["u0"], world["u1"], world["u2"]}
+    assert mapping == {world["u3"]}
+    assert edit == in_dept
+    assert manage == {world["u4"]}
+    assert default == in_dept | {world["u3"], world["u4"]}
+    assert folder == in_dept
+    assert org == in_dept | {world["u3"], world["u4"]}
+
+
+def test_a_user_is_found_by_id_user_name_in_any_case_or_external_id(
+    runtime: Runtime, tenant: TenantKeys, world: dict[str, str]
+) -> None:
+    with transaction(runtime.sessions) as session:
+        found = {
+            effective.resolve_user_ref(session, tenant.id, ref)
+            for ref in (world["u1"], "U1@Example.COM", "ext-1")
+        }
+        with pytest.raises(NotFound):
+            effective.resolve_user_ref(session, tenant.id, "nobody")
+
+    assert found == {world["u1"]}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Customer", UserType.CUSTOMER),
+        ("Partner Users", UserType.PARTNER),
+        ("self-registered", UserType.SELF_REGISTERED),
+        ("Producer User", UserType.PRODUCER),
+        ("Employee", None),
+        (None, None),
+    ],
+)
+def test_scim_user_types_are_read_leniently(raw: str | None, expected: UserType | None) -> None:
+    assert effective.user_type_of(raw) is expected
