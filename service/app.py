@@ -24,6 +24,7 @@ from service.http.admin.scopes.views import types_blueprint as scope_types_bluep
 from service.http.admin.tokens.views import blueprint as tokens_blueprint
 from service.http.admin.users.views import blueprint as users_blueprint
 from service.http.errors import register_error_handlers
+from service.http.read.views import blueprint as read_blueprint
 from service.observability import configure_logging, current_request_id, log_event, set_request_id
 from service.persistence.schema import ensure_current
 from service.runtime import Runtime, build_runtime, set_runtime
@@ -45,6 +46,7 @@ API_BLUEPRINTS = [
     catalogs_blueprint,
     permission_settings_blueprint,
     users_blueprint,
+    read_blueprint,
     audit_blueprint,
 ]
 

@@ -13,7 +13,7 @@ from service.persistence import schema
 from service.persistence.db import transaction
 from service.persistence.models import Tenant
 from service.runtime import Runtime, build_runtime
-from service.services import tokens
+from service.services import relay, tokens
 from service.settings import Settings, SettingsError
 
 
@@ -170,7 +170,7 @@ def catalog_load(name: str, tenant_ref: str, overwrite: bool) -> None:
 
     runtime = _runtime()
     schema.ensure_current(runtime.engine)
-    with transaction(runtime.sessions) as session:
+    with relay.unit_of_work(runtime) as session:
         found = tokens.find_tenant(session, tenant_ref)
         plan = catalogs.load_catalog(session, found.id, name, overwrite=overwrite, actor="cli")
     if not plan.changes_anything:

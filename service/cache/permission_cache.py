@@ -38,15 +38,15 @@ redis.call('HSET', KEYS[1], 'v', ARGV[1], 'body', ARGV[2], 'un', ARGV[3], 'ex', 
 if tonumber(ARGV[6]) > 0 then
   redis.call('EXPIRE', KEYS[1], ARGV[6])
 end
-local base = ARGV[5]
+local by_name, by_external = ARGV[5], ARGV[8]
 if old_un and old_un ~= '' and old_un ~= ARGV[3] then
-  redis.call('DEL', base .. 'refu:' .. old_un)
+  redis.call('DEL', by_name .. old_un)
 end
 if old_ex and old_ex ~= '' and old_ex ~= ARGV[4] then
-  redis.call('DEL', base .. 'refx:' .. old_ex)
+  redis.call('DEL', by_external .. old_ex)
 end
-if ARGV[3] ~= '' then redis.call('SET', base .. 'refu:' .. ARGV[3], ARGV[7]) end
-if ARGV[4] ~= '' then redis.call('SET', base .. 'refx:' .. ARGV[4], ARGV[7]) end
+if ARGV[3] ~= '' then redis.call('SET', by_name .. ARGV[3], ARGV[7]) end
+if ARGV[4] ~= '' then redis.call('SET', by_external .. ARGV[4], ARGV[7]) end
 return 1
 """
 
@@ -165,9 +165,10 @@ class PermissionCache:
             entry.body,
             entry.user_name.lower(),
             entry.external_id,
-            f"{self.prefix}",
+            f"{self.prefix}refu:{entry.tenant_id}:",
             self.entry_ttl_seconds,
             entry.user_id,
+            f"{self.prefix}refx:{entry.tenant_id}:",
         ]
 
     def version_of(self, tenant_id: str, user_id: str) -> int | None:

@@ -62,3 +62,13 @@ class Conflict(DomainError):
     """The request is valid on its own but clashes with the current state."""
 
     status: ClassVar[int] = 409
+
+
+class Unavailable(DomainError):
+    """A dependency (database, cache) could not answer: the caller should retry.
+    Never turned into a yes: permission answers fail closed."""
+
+    status = 503
+
+    def __init__(self, message: str = "temporarily unavailable; retry shortly") -> None:
+        super().__init__("unavailable", message)

@@ -26,6 +26,7 @@ from service.domain import (
 )
 from service.persistence.permission_models import AssignmentRow, RoleRow
 from service.persistence.scim_models import ScimUser
+from service.services import propagation
 from service.services.audit import record
 from service.services.effective import resolve_user_ref, user_type_of
 from service.services.listing import paginate
@@ -132,6 +133,7 @@ def create_assignment(
     session.flush()
     after = describe_assignment(row, role_key)
     record(session, tenant_id, actor, "assignment.create", "assignment", row.id, after=after)
+    propagation.user_changed(session, tenant_id, user_id)
     return row, role_key
 
 
@@ -172,4 +174,5 @@ def delete_assignment(session: Session, tenant_id: str, assignment_id: str, acto
     record(
         session, tenant_id, actor, "assignment.delete", "assignment", assignment_id, before=before
     )
+    propagation.user_changed(session, tenant_id, before["user_id"])
     return before["user_id"]

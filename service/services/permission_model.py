@@ -48,6 +48,7 @@ from service.persistence.permission_models import (
     ScopeRow,
     ScopeTypeRow,
 )
+from service.services import propagation
 
 _CHANGED_KEY = "rolecall_permission_model_changed"
 
@@ -178,6 +179,9 @@ def bump_model_version(session: Session, tenant_id: str) -> int:
     )
     session.info.setdefault(_CHANGED_KEY, set()).add(tenant_id)
     session.expire(row)
+    # Any change to the shared model can move anyone's permissions: recompute the
+    # tenant after the commit (coalesced, in batches; see service.services.propagation).
+    propagation.model_changed(session, tenant_id)
     return current_version(session, tenant_id)
 
 

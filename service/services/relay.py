@@ -19,8 +19,39 @@ from service.persistence.base import utcnow
 from service.persistence.db import transaction
 from service.persistence.outbox import OutboxRecord, claim_pending, pending_keys
 from service.runtime import Runtime
+from service.services.propagation import COALESCED
 
 log = logging.getLogger("rolecall.relay")
+
+
+QUEUED_TTL_SECONDS = 120
+
+
+def _queued_key(runtime: Runtime, task: str, tenant_id: str, object_id: str) -> str:
+    return f"{runtime.settings.redis_key_prefix}queued:{task}:{tenant_id}:{object_id}"
+
+
+def already_queued(runtime: Runtime, row: OutboxRecord) -> bool:
+    """True when a run of the same coalescing task for the same object waits in the
+    queue: it will read the state this row's change left, so no second run is needed.
+
+    The flag is cleared by the task as it starts (`started`), so a change that
+    lands while it runs still gets a run of its own. If Redis cannot say, send."""
+    if row.task not in COALESCED:
+        return False
+    key = _queued_key(runtime, row.task, row.tenant_id, row.object_id)
+    try:
+        return not runtime.redis.set(key, 1, nx=True, ex=QUEUED_TTL_SECONDS)
+    except Exception:
+        return False
+
+
+def started(runtime: Runtime, task: str, tenant_id: str, object_id: str) -> None:
+    """Called by a coalescing task before it reads anything."""
+    try:
+        runtime.redis.delete(_queued_key(runtime, task, tenant_id, object_id))
+    except Exception:
+        log.warning("could not clear the queued flag of %s", task)
 
 
 def relay(runtime: Runtime, keys: set[tuple[str, str, str]] | None = None) -> int:
@@ -29,6 +60,9 @@ def relay(runtime: Runtime, keys: set[tuple[str, str, str]] | None = None) -> in
     with transaction(runtime.sessions) as session:
         for row in claim_pending(session, keys):
             row.attempts += 1
+            if already_queued(runtime, row):
+                row.dispatched_at = utcnow()
+                continue
             try:
                 runtime.send(
                     row.task,
@@ -37,6 +71,8 @@ def relay(runtime: Runtime, keys: set[tuple[str, str, str]] | None = None) -> in
                 )
             except Exception as error:  # the broker is down: the sweep retries later
                 row.last_error = f"{type(error).__name__}: {error}"[:1000]
+                if row.task in COALESCED:
+                    started(runtime, row.task, row.tenant_id, row.object_id)
                 log_event(log, "outbox dispatch failed", task=row.task, error=type(error).__name__)
                 break
             row.dispatched_at = utcnow()

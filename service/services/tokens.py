@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.cache.permission_cache import CachedToken
-from service.domain.errors import Conflict, NotFound, ValidationFailed
+from service.domain.errors import Conflict, NotFound, Unavailable, ValidationFailed
 from service.persistence.base import utcnow
 from service.persistence.db import transaction
 from service.persistence.models import ApiToken, Tenant
@@ -225,9 +225,13 @@ def authenticate_cached(runtime: Runtime, plaintext: str) -> Caller | None:
         cached = None
     if cached is not None:
         return _caller_of(cached)
-    with runtime.sessions() as session:
-        caller = authenticate(session, plaintext)
-        token = session.get(ApiToken, caller.token_id) if caller else None
+    try:
+        with runtime.sessions() as session:
+            caller = authenticate(session, plaintext)
+            token = session.get(ApiToken, caller.token_id) if caller else None
+    except Exception as error:  # neither Redis nor the database can vouch for the token
+        log.error("token check failed on the database: %s", type(error).__name__)
+        raise Unavailable("authentication is unavailable; retry shortly") from error
     if caller is not None and token is not None:
         entry = CachedToken(
             caller.tenant_id,

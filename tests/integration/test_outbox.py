@@ -111,3 +111,32 @@ def test_a_new_change_after_dispatch_records_new_work(
         with relay.unit_of_work(runtime) as session:
             emit(session, tenant.id, "rolecall.heartbeat", "object-1")
     assert len(broker.sent) == 2
+
+
+def test_a_hundred_changes_to_one_user_queue_one_recompute(
+    runtime: Runtime, tenant: TenantKeys, broker: RecordingBroker
+) -> None:
+    from service.services import propagation
+
+    for _ in range(100):
+        with relay.unit_of_work(runtime) as session:
+            propagation.user_changed(session, tenant.id, "user-1")
+    assert [task for task, _, _ in broker.sent] == [propagation.RECOMPUTE_USER]
+    assert pending(runtime) == []  # the others were absorbed, not left behind
+
+    # Once the queued run starts, a further change needs (and gets) a run of its own.
+    relay.started(runtime, propagation.RECOMPUTE_USER, tenant.id, "user-1")
+    with relay.unit_of_work(runtime) as session:
+        propagation.user_changed(session, tenant.id, "user-1")
+    assert len(broker.sent) == 2
+
+
+def test_lists_of_users_are_never_absorbed_into_each_other(
+    runtime: Runtime, tenant: TenantKeys, broker: RecordingBroker
+) -> None:
+    from service.services import propagation
+
+    for ids in (["a", "b"], ["c"]):
+        with relay.unit_of_work(runtime) as session:
+            propagation.users_changed(session, tenant.id, ids)
+    assert [kwargs["user_ids"] for _, kwargs, _ in broker.sent] == [["a", "b"], ["c"]]

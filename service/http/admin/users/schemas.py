@@ -10,6 +10,12 @@ class PermissionsQuerySchema(Schema):
     scope = fields.String(
         metadata={"description": "Also resolve every area's level at this scope (inherited too)"}
     )
+    min_version = fields.Integer(
+        metadata={
+            "description": "Answer from a set computed at or after this version (microseconds "
+            "of the database clock); an older cached set is recomputed first"
+        }
+    )
 
 
 class AssignmentOutSchema(Schema):

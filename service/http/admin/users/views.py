@@ -1,8 +1,8 @@
-"""Admin API: a user's effective permissions, and why they have (or lack) one.
+"""Admin API: why a user has (or lacks) a permission, and the live permissions body.
 
-The bodies are built by functions separate from the views, so that the read API
-can serve the same permissions document to ``read`` tokens (from the cache)
-without a second copy of its shape.
+`GET /api/v1/users/{ref}/permissions` itself is served by service.http.read for
+both kinds of token: `read` tokens get the cached set, `admin` tokens get
+`permissions_body`, computed from the database with its assignments and conflicts.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from service.domain import NotFound
 from service.http.admin.users.schemas import (
     ExplainQuerySchema,
     ExplanationSchema,
-    PermissionsQuerySchema,
-    UserPermissionsSchema,
 )
 from service.http.auth import requires
 from service.http.context import caller, unit_of_work
@@ -52,16 +50,6 @@ def permissions_body(
         "conflicts": [c.to_dict() for c in result.assignments.conflicts],
         "at_scope": at_scope,
     }
-
-
-@blueprint.route("/<ref>/permissions")
-@blueprint.arguments(PermissionsQuerySchema, location="query")
-@blueprint.response(200, UserPermissionsSchema)
-@requires(TokenKind.ADMIN)
-def get_permissions(query: dict[str, Any], ref: str) -> dict[str, Any]:
-    """ref is the user's SCIM id, userName or externalId."""
-    with unit_of_work() as session:
-        return permissions_body(session, caller().tenant_id, ref, query.get("scope"))
 
 
 @blueprint.route("/<ref>/explain")

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class CheckSchema(Schema):
+    user = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=300),
+        metadata={"description": "SCIM id, userName or externalId"},
+    )
+    area = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    level = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    scope = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class CheckRequestSchema(Schema):
+    checks = fields.List(
+        fields.Nested(CheckSchema), required=True, validate=validate.Length(min=1, max=500)
+    )
+    min_version = fields.Integer(
+        load_default=None,
+        metadata={"description": "Answer from a set at least this new (microseconds)"},
+    )
+
+
+class CheckResultSchema(Schema):
+    user = fields.String()
+    area = fields.String()
+    level = fields.String()
+    scope = fields.String()
+    allowed = fields.Boolean()
+    version = fields.Integer(metadata={"description": "Version of the set that answered"})
+    reason = fields.String(metadata={"description": "Why it is false, when not just denied"})
+
+
+class CheckResponseSchema(Schema):
+    results = fields.List(fields.Nested(CheckResultSchema))

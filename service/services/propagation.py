@@ -1,0 +1,47 @@
+"""What a change implies for cached permission sets, recorded in the outbox.
+
+Every change that can alter someone's permissions calls one of these in its own
+transaction; the recompute runs after the commit (service.services.relay). Most
+keys coalesce: a burst of changes to one user or group costs one or two runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy.orm import Session
+
+from service.persistence.outbox import emit
+
+RECOMPUTE_USER = "rolecall.permissions.recompute_user"
+RECOMPUTE_GROUP = "rolecall.permissions.recompute_group"
+RECOMPUTE_USERS = "rolecall.permissions.recompute_users"
+RECOMPUTE_TENANT = "rolecall.permissions.recompute_tenant"
+
+# Tasks whose run reads the current state of one object: while one is queued, a
+# further change to the same object needs no further run (see relay.coalesce).
+COALESCED = frozenset({RECOMPUTE_USER, RECOMPUTE_GROUP, RECOMPUTE_TENANT})
+
+
+def user_changed(session: Session, tenant_id: str, user_id: str) -> None:
+    emit(session, tenant_id, RECOMPUTE_USER, user_id)
+
+
+def group_changed(session: Session, tenant_id: str, group_id: str) -> None:
+    """The group's members (direct and nested) must be recomputed."""
+    emit(session, tenant_id, RECOMPUTE_GROUP, group_id)
+
+
+def users_changed(session: Session, tenant_id: str, user_ids: Iterable[str]) -> None:
+    """A fixed list of users, e.g. members removed from a group or of a deleted group,
+    whom the group's own recompute can no longer reach."""
+    ids = sorted(set(user_ids))
+    if ids:
+        emit(session, tenant_id, RECOMPUTE_USERS, uuid.uuid4().hex, {"user_ids": ids})
+
+
+def model_changed(session: Session, tenant_id: str) -> None:
+    """Scopes, areas, roles, mappings or the default role changed: every user of the
+    tenant is recomputed, in batches."""
+    emit(session, tenant_id, RECOMPUTE_TENANT, tenant_id)

@@ -1,0 +1,48 @@
+"""Permission recompute tasks (the `permissions` queue). Thin: ids in, one use case."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from service.runtime import get_runtime
+from service.services import permission_sets, propagation, relay
+
+BATCH = permission_sets.RECOMPUTE_BATCH
+
+
+def recompute_user(tenant_id: str, object_id: str) -> int:
+    runtime = get_runtime()
+    relay.started(runtime, propagation.RECOMPUTE_USER, tenant_id, object_id)
+    return permission_sets.recompute_users(runtime, tenant_id, [object_id])
+
+
+def recompute_users(tenant_id: str, object_id: str, user_ids: list[str]) -> int:
+    return permission_sets.recompute_users(get_runtime(), tenant_id, user_ids)
+
+
+def recompute_group(tenant_id: str, object_id: str) -> int:
+    runtime = get_runtime()
+    relay.started(runtime, propagation.RECOMPUTE_GROUP, tenant_id, object_id)
+    return permission_sets.recompute_group(runtime, tenant_id, object_id)
+
+
+def recompute_tenant(tenant_id: str, object_id: str) -> int:
+    runtime = get_runtime()
+    relay.started(runtime, propagation.RECOMPUTE_TENANT, tenant_id, object_id)
+    return permission_sets.recompute_tenant(runtime, tenant_id)
+
+
+def register(app: Celery) -> None:
+    options = {
+        "acks_late": True,
+        "ignore_result": True,
+        # Recomputes are idempotent: a transient database or Redis error retries.
+        "autoretry_for": (ConnectionError, TimeoutError, OSError),
+        "retry_backoff": True,
+        "retry_backoff_max": 60,
+        "max_retries": 8,
+    }
+    app.task(name=propagation.RECOMPUTE_USER, **options)(recompute_user)
+    app.task(name=propagation.RECOMPUTE_USERS, **options)(recompute_users)
+    app.task(name=propagation.RECOMPUTE_GROUP, **options)(recompute_group)
+    app.task(name=propagation.RECOMPUTE_TENANT, **options)(recompute_tenant)
