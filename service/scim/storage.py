@@ -26,7 +26,7 @@ from scim2_models import (
 )
 from scim2_server.storage import ScimStorage, SearchPage
 from sqlalchemy import String, and_, func, literal, or_, select, union, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
 from service.scim.filters import GROUPS, USERS, SqlFilter, Table, sort_expression
@@ -64,13 +64,18 @@ class SqlStorage(ScimStorage):
         self.actor = actor
         self.models = models
         self.dialect = session.get_bind().dialect.name
+        self.in_bulk = False
 
     # -- plumbing -----------------------------------------------------
 
     @contextmanager
     def operation(self) -> Iterator[None]:
-        # A savepoint per operation: a failed operation of a bulk request is
-        # undone on its own and the next ones still run (RFC 7644 §3.7).
+        # In a bulk request, a savepoint per operation: a failed operation is
+        # undone on its own and the next ones still run (RFC 7644 §3.7). A single
+        # request needs none: the unit of work rolls the whole request back.
+        if not self.in_bulk:
+            yield
+            return
         with self.session.begin_nested():
             yield
 
@@ -158,42 +163,74 @@ class SqlStorage(ScimStorage):
         return found
 
     def _groups_of(self, user_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-        """Direct and indirect groups of each user (RFC 7643 §4.1.2), in one recursive query."""
-        seed = select(
-            ScimGroupMember.member_id.label("user_id"),
-            ScimGroupMember.group_id.label("group_id"),
-            literal(1).label("direct"),
-        ).where(
-            ScimGroupMember.tenant_id == self.tenant_id,
-            ScimGroupMember.member_id.in_(user_ids),
+        """Direct and indirect groups of each user (RFC 7643 §4.1.2).
+
+        One indexed query for the direct groups, then one per level of nesting
+        for the groups those belong to; without nested groups that is two
+        point lookups, which is cheaper than planning a recursive CTE.
+        """
+        direct: dict[str, set[str]] = {}
+        names: dict[str, str] = {}
+        nested: set[str] = set()
+        parent_link = aliased(ScimGroupMember)
+        has_parent = (
+            select(literal(1)).where(parent_link.member_id == ScimGroupMember.group_id).exists()
         )
-        closure = seed.cte("closure", recursive=True)
-        parent = select(
-            closure.c.user_id, ScimGroupMember.group_id, literal(0).label("direct")
-        ).join(ScimGroupMember, ScimGroupMember.member_id == closure.c.group_id)
-        closure = closure.union(parent)
-        rows = self.session.execute(
+        for user_id, group_id, display, in_a_group in self.session.execute(
             select(
-                closure.c.user_id,
-                closure.c.group_id,
-                func.max(closure.c.direct),
+                ScimGroupMember.member_id,
+                ScimGroupMember.group_id,
                 ScimGroup.display_name,
+                has_parent,
             )
-            .join(ScimGroup, ScimGroup.id == closure.c.group_id)
-            .group_by(closure.c.user_id, closure.c.group_id, ScimGroup.display_name)
-            .order_by(closure.c.user_id, closure.c.group_id)
-        )
-        found: dict[str, list[dict[str, Any]]] = {}
-        for user_id, group_id, direct, display in rows:
-            found.setdefault(user_id, []).append(
+            .join(ScimGroup, ScimGroup.id == ScimGroupMember.group_id)
+            .where(
+                ScimGroupMember.tenant_id == self.tenant_id,
+                ScimGroupMember.member_id.in_(user_ids),
+            )
+        ):
+            direct.setdefault(user_id, set()).add(group_id)
+            names[group_id] = display
+            if in_a_group:
+                nested.add(group_id)
+        parents: dict[str, set[str]] = {}
+        frontier = nested
+        seen = set(names)
+        while frontier:
+            found = self.session.execute(
+                select(ScimGroupMember.member_id, ScimGroupMember.group_id, ScimGroup.display_name)
+                .join(ScimGroup, ScimGroup.id == ScimGroupMember.group_id)
+                .where(
+                    ScimGroupMember.tenant_id == self.tenant_id,
+                    ScimGroupMember.member_id.in_(frontier),
+                )
+            ).all()
+            frontier = set()
+            for child, parent, display in found:
+                parents.setdefault(child, set()).add(parent)
+                names[parent] = display
+                if parent not in seen:
+                    seen.add(parent)
+                    frontier.add(parent)
+        result: dict[str, list[dict[str, Any]]] = {}
+        for user_id, groups in direct.items():
+            closure: set[str] = set()
+            stack = [parent for group in groups for parent in parents.get(group, ())]
+            while stack:
+                group = stack.pop()
+                if group not in closure:
+                    closure.add(group)
+                    stack.extend(parents.get(group, ()))
+            result[user_id] = [
                 {
-                    "value": group_id,
-                    "$ref": f"Groups/{group_id}",
-                    "display": display,
-                    "type": "direct" if direct else "indirect",
+                    "value": group,
+                    "$ref": f"Groups/{group}",
+                    "display": names[group],
+                    "type": "direct" if group in groups else "indirect",
                 }
-            )
-        return found
+                for group in sorted(groups | closure)
+            ]
+        return result
 
     def _load(
         self, table: Table, resource_id: str, response_parameters: ResponseParameters[Any] | None
@@ -223,10 +260,11 @@ class SqlStorage(ScimStorage):
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
         table = self._table(resource_type)
         if table is USERS:
-            row: Any = scim_users.create_user(self.session, self.tenant_id, self.actor, resource)
-        else:
-            row = scim_groups.create_group(self.session, self.tenant_id, self.actor, resource)
-        return self._load(table, row.id, None)
+            user = scim_users.create_user(self.session, self.tenant_id, self.actor, resource)
+            # A new user is in no group yet: nothing to read back.
+            return self._users([user], with_groups=False)[0]
+        group = scim_groups.create_group(self.session, self.tenant_id, self.actor, resource)
+        return self._groups([group], with_members=bool(resource.members))[0]  # type: ignore[attr-defined]
 
     def update(
         self,
@@ -264,7 +302,7 @@ class SqlStorage(ScimStorage):
     def change_members(
         self,
         group_id: str,
-        add: list[str],
+        add: dict[str, str | None],
         remove: list[str],
         expected_version: str | None = None,
     ) -> bool:
@@ -299,6 +337,8 @@ class SqlStorage(ScimStorage):
         position: Any = None,
     ) -> SearchPage:
         tables = list(dict.fromkeys(self._table(rt) for rt in resource_types))
+        if len(tables) == 1 and search_request.cursor is None and search_request.count != 0:
+            return self._index_page(tables[0], search_request)
         keys = self._keys(tables, search_request)
         total = self.session.scalar(select(func.count()).select_from(keys)) or 0
         count = search_request.count
@@ -317,6 +357,52 @@ class SqlStorage(ScimStorage):
             rows = list(self.session.execute(query))
             return SearchPage(total, self._page(tables, rows, search_request))
         return self._cursor_page(tables, keys, descending, count, position, total, search_request)
+
+    def _index_page(self, table: Table, search_request: SearchRequest[Any]) -> SearchPage:
+        """One resource type paged by startIndex: the rows and the total in one query."""
+        condition = table.orm.tenant_id == self.tenant_id
+        if search_request.filter is not None:
+            condition = and_(
+                condition,
+                SqlFilter(self._model(table), table, self.dialect).compile(
+                    str(search_request.filter)
+                ),
+            )
+        order: list[Any] = [table.orm.id]
+        if search_request.sort_by is not None:
+            sort, _ = sort_expression(
+                self._model(table), table, self.dialect, str(search_request.sort_by)
+            )
+            order = [sort.is_(None), sort, table.orm.id]
+        descending = search_request.sort_order == SearchRequest.SortOrder.descending
+        if search_request.sort_by is not None and descending:
+            order = [key.desc() for key in order]
+        query = (
+            select(table.orm, func.count().over().label("total"))
+            .where(condition)
+            .order_by(*order)
+            .offset((search_request.start_index or 1) - 1)
+        )
+        if search_request.count is not None:
+            query = query.limit(search_request.count)
+        rows = list(self.session.execute(query))
+        if rows:
+            total = rows[0].total
+        else:
+            # Past the last page the window has no row to carry the total.
+            total = self.session.scalar(
+                select(func.count()).select_from(table.orm).where(condition)
+            )
+        loaded = [row[0] for row in rows]
+        parameters = ResponseParameters(
+            attributes=search_request.attributes,
+            excluded_attributes=search_request.excluded_attributes,
+        )
+        if table is USERS:
+            resources = self._users(loaded, _wants(parameters, "groups"))
+        else:
+            resources = self._groups(loaded, _wants(parameters, "members"))
+        return SearchPage(total or 0, resources)
 
     def _keys(self, tables: list[Table], search_request: SearchRequest[Any]) -> Any:
         selects = []

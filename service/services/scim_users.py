@@ -21,7 +21,7 @@ from scim2_models import (
     Resource,
     UniquenessException,
 )
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from service.persistence.base import new_id, utcnow
@@ -80,23 +80,22 @@ def _apply_columns(row: ScimUser, resource: Any, document: dict[str, Any]) -> No
 
 
 def _check_unique(session: Session, tenant_id: str, resource: Any, own_id: str | None) -> None:
-    clash = select(ScimUser.id).where(
-        ScimUser.tenant_id == tenant_id,
-        ScimUser.user_name_lower == resource.user_name.lower(),
+    """userName (compared lower-cased) and externalId are unique per tenant; one query."""
+    user_name = resource.user_name.lower()
+    condition = ScimUser.user_name_lower == user_name
+    if resource.external_id is not None:
+        condition = or_(condition, ScimUser.external_id == resource.external_id)
+    query = select(ScimUser.user_name_lower, ScimUser.external_id).where(
+        ScimUser.tenant_id == tenant_id, condition
     )
     if own_id is not None:
-        clash = clash.where(ScimUser.id != own_id)
-    if session.scalar(clash.limit(1)) is not None:
-        raise UniquenessException(
-            detail=f"userName {resource.user_name!r} is already taken", attribute="userName"
-        )
-    if resource.external_id is not None:
-        clash = select(ScimUser.id).where(
-            ScimUser.tenant_id == tenant_id, ScimUser.external_id == resource.external_id
-        )
-        if own_id is not None:
-            clash = clash.where(ScimUser.id != own_id)
-        if session.scalar(clash.limit(1)) is not None:
+        query = query.where(ScimUser.id != own_id)
+    for taken_name, taken_external_id in session.execute(query.limit(2)):
+        if taken_name == user_name:
+            raise UniquenessException(
+                detail=f"userName {resource.user_name!r} is already taken", attribute="userName"
+            )
+        if resource.external_id is not None and taken_external_id == resource.external_id:
             raise UniquenessException(
                 detail=f"externalId {resource.external_id!r} is already taken",
                 attribute="externalId",
