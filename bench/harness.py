@@ -26,14 +26,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Collects Server-Timing "app;dur=X" of every response; prints its percentiles.
 _TIMING_LUA = """
-local times = {}
-local n = 0
+times = {}
+n = 0
+errors = 0
 wrk.method = os.getenv("BENCH_METHOD") or "GET"
 wrk.body = os.getenv("BENCH_BODY")
 wrk.headers["Authorization"] = os.getenv("BENCH_AUTH")
 wrk.headers["Content-Type"] = os.getenv("BENCH_CONTENT_TYPE") or "application/json"
 response = function(status, headers, body)
-  if status >= 400 then errors = (errors or 0) + 1 end
+  if status >= 400 then errors = errors + 1 end
   local timing = headers["Server-Timing"]
   if timing then
     local dur = string.match(timing, "dur=([%d%.]+)")

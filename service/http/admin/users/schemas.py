@@ -3,21 +3,6 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 
-class PermissionsQuerySchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    scope = fields.String(
-        metadata={"description": "Also resolve every area's level at this scope (inherited too)"}
-    )
-    min_version = fields.Integer(
-        metadata={
-            "description": "Answer from a set computed at or after this version (microseconds "
-            "of the database clock); an older cached set is recomputed first"
-        }
-    )
-
-
 class AssignmentOutSchema(Schema):
     role_key = fields.String()
     scope_id = fields.String()

@@ -1,0 +1,186 @@
+"""Cached permission reads against their baselines (issue 6, ../shared/BENCHMARKS.md).
+
+Starts PostgreSQL-backed rolecall under gunicorn (-w 2 -k sync) beside a bare Flask
+app doing one Redis GET of a ~2 KB value (and the same with no Redis call), loads
+each with wrk -t1 -c16 (3 s warm-up, 3 x 10 s runs) and prints requests/s, client
+p99, server time (Server-Timing) and the ratios. Needs PostgreSQL and Redis on
+127.0.0.1; uses its own database (created and dropped) and Redis db 11.
+
+    python bench/bench_read.py [--seconds 10] [--users 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import gunicorn, load
+from service.persistence import schema
+from service.persistence.base import new_id, utcnow
+from service.persistence.db import transaction
+from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
+from service.runtime import build_runtime
+from service.services import catalogs, permission_sets, tokens
+from service.services.permission_model import load_model
+from service.settings import Settings
+
+DATABASE = "rolecall_bench_read"
+DATABASE_URL = f"postgresql://postgres@127.0.0.1:5432/{DATABASE}"
+REDIS_URL = "redis://127.0.0.1:6379/11"
+
+
+def seed(users: int) -> tuple[dict[str, str], list[str], list[str]]:
+    """A reporting tenant: 200 folders, 20 groups mapped to rights, users in 3 groups each."""
+    settings = Settings(
+        environment="test", database_url=DATABASE_URL, redis_url=REDIS_URL, secret_key="bench"
+    )
+    runtime = build_runtime(settings)
+    runtime.redis.flushdb()
+    schema.upgrade(runtime.engine)
+    with transaction(runtime.sessions) as session:
+        tenant = tokens.create_tenant(session, "bench")
+        keys = {
+            k.value: tokens.issue_token(session, tenant.id, k.value).plaintext
+            for k in tokens.TokenKind
+        }
+        tenant_id = tenant.id
+    from service.services import mappings, scopes
+
+    with transaction(runtime.sessions) as session:
+        catalogs.load_catalog(session, tenant_id, "reporting", actor="bench")
+        org = scopes.create_scope(
+            session,
+            tenant_id,
+            type="organization",
+            name="Org",
+            parent_id=None,
+            account_type=None,
+            actor="bench",
+        )
+        folders = [
+            scopes.create_scope(
+                session,
+                tenant_id,
+                type="folder",
+                name=f"Folder {i}",
+                parent_id=org.id,
+                account_type=None,
+                actor="bench",
+            ).id
+            for i in range(200)
+        ]
+        for g in range(20):
+            mapping = {
+                "group": {"kind": "displayName", "value": f"Group {g}"},
+                "role_key": random.choice(["view", "edit", "share", "manage"]),
+                "scope_id": folders[g * 10],
+                "assign_account": False,
+            }
+            mappings.create_mapping(session, tenant_id, mapping, actor="bench")
+    now = utcnow()
+    user_ids = [new_id() for _ in range(users)]
+    group_ids = [new_id() for _ in range(20)]
+    with transaction(runtime.sessions) as session:
+        session.add_all(
+            ScimGroup(
+                id=gid,
+                tenant_id=tenant_id,
+                display_name=f"Group {g}",
+                display_name_lower=f"group {g}",
+                document={},
+                created=now,
+                last_modified=now,
+            )
+            for g, gid in enumerate(group_ids)
+        )
+        session.add_all(
+            ScimUser(
+                id=uid,
+                tenant_id=tenant_id,
+                user_name=f"user{i}@bench.example",
+                user_name_lower=f"user{i}@bench.example",
+                active=True,
+                document={},
+                created=now,
+                last_modified=now,
+            )
+            for i, uid in enumerate(user_ids)
+        )
+        session.flush()
+        session.add_all(
+            ScimGroupMember(tenant_id=tenant_id, group_id=gid, member_id=uid, member_type="User")
+            for uid in user_ids
+            for gid in random.sample(group_ids, 3)
+        )
+    permission_sets.recompute_users(runtime, tenant_id, user_ids)
+    with transaction(runtime.sessions) as session:
+        load_model(session, tenant_id)
+    runtime.close()
+    return keys, user_ids, folders
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--users", type=int, default=2000)
+    args = parser.parse_args()
+
+    subprocess.run(
+        ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DATABASE], check=True
+    )
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DATABASE], check=True)
+    try:
+        keys, user_ids, folders = seed(args.users)
+        user = user_ids[7]
+        check_body = json.dumps(
+            {"checks": [{"user": user, "area": "view", "level": "granted", "scope": folders[10]}]}
+        )
+        env = {
+            "ROLECALL_ENV": "production",
+            "ROLECALL_DATABASE_URL": DATABASE_URL,
+            "ROLECALL_REDIS_URL": REDIS_URL,
+            "ROLECALL_BROKER_URL": REDIS_URL,
+            "ROLECALL_SECRET_KEY": "bench",
+            "ROLECALL_LOG_LEVEL": "WARNING",
+        }
+        auth = f"Bearer {keys['read']}"
+        results = {}
+        with gunicorn("bench.baseline_apps:redis_get()", {"BENCH_REDIS_URL": REDIS_URL}) as url:
+            results["baseline: bare Flask, no I/O"] = load(f"{url}/noop", seconds=args.seconds)
+            results["baseline: bare Flask + one Redis GET"] = load(
+                f"{url}/redis", seconds=args.seconds
+            )
+        with gunicorn("service.app:create_app()", env) as url:
+            results["rolecall GET /users/{id}/permissions"] = load(
+                f"{url}/api/v1/users/{user}/permissions", auth=auth, seconds=args.seconds
+            )
+            results["rolecall POST /check (one check)"] = load(
+                f"{url}/api/v1/check",
+                auth=auth,
+                method="POST",
+                body=check_body,
+                seconds=args.seconds,
+            )
+        baseline = results["baseline: bare Flask + one Redis GET"].median_rps
+        floor = results["baseline: bare Flask, no I/O"].median_rps
+        print(f"users seeded: {args.users}; runs: 3 x {args.seconds}s after a 3s warm-up")
+        for name, result in results.items():
+            print(f"{name}: {result.describe()}")
+        for name in ("rolecall GET /users/{id}/permissions", "rolecall POST /check (one check)"):
+            median = results[name].median_rps
+            print(f"ratio {name} / Redis-GET baseline: {median / baseline:.2f} (target >= 0.70)")
+            print(f"ratio {name} / no-I/O floor: {median / floor:.2f}")
+    finally:
+        subprocess.run(
+            ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DATABASE], check=False
+        )
+
+
+if __name__ == "__main__":
+    main()
