@@ -16,6 +16,8 @@ from service.http.admin.audit.views import blueprint as audit_blueprint
 from service.http.admin.catalogs.views import blueprint as catalogs_blueprint
 from service.http.admin.conflicts.views import blueprint as conflicts_blueprint
 from service.http.admin.heartbeats.views import blueprint as heartbeats_blueprint
+from service.http.admin.invitations.views import blueprint as invitations_blueprint
+from service.http.admin.jobs.views import blueprint as jobs_blueprint
 from service.http.admin.mappings.views import blueprint as mappings_blueprint
 from service.http.admin.permission_settings.views import blueprint as permission_settings_blueprint
 from service.http.admin.roles.views import blueprint as roles_blueprint
@@ -24,6 +26,7 @@ from service.http.admin.scopes.views import types_blueprint as scope_types_bluep
 from service.http.admin.tokens.views import blueprint as tokens_blueprint
 from service.http.admin.users.views import blueprint as users_blueprint
 from service.http.errors import register_error_handlers
+from service.http.invitations_public.views import blueprint as invitations_public_blueprint
 from service.http.read.views import blueprint as read_blueprint
 from service.observability import configure_logging, current_request_id, log_event, set_request_id
 from service.persistence.schema import ensure_current
@@ -48,6 +51,9 @@ API_BLUEPRINTS = [
     users_blueprint,
     read_blueprint,
     audit_blueprint,
+    invitations_blueprint,
+    jobs_blueprint,
+    invitations_public_blueprint,
 ]
 
 

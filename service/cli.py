@@ -189,6 +189,73 @@ def catalog_load(name: str, tenant_ref: str, overwrite: bool) -> None:
         click.echo(f"kept as edited (use --overwrite to restore): {', '.join(kept)}")
 
 
+@main.command("invite")
+@click.option("--tenant", "tenant_ref", required=True, help="Tenant name or id")
+@click.option("--all-or-nothing", is_flag=True, help="Invite no one if any row is invalid")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Follow the job")
+@click.argument("file", type=click.File("rb"))
+def invite(tenant_ref: str, all_or_nothing: bool, wait: bool, file: click.utils.LazyFile) -> None:
+    """Invite everyone in a CSV file (header: email,name[,role,scope][,account]).
+
+    Submits a bulk-invite job exactly as the API does, shows its progress, then a
+    summary. With tasks run in-process (the embedded default) the job is done by
+    the time it is submitted."""
+    import time
+
+    from service.runtime import set_runtime
+    from service.services import bulk_invites, jobs, relay
+
+    runtime = _runtime()
+    schema.ensure_current(runtime.engine)
+    set_runtime(runtime)  # in-process tasks must use this runtime's database
+    rows = bulk_invites.parse_csv(file.read())
+    with transaction(runtime.sessions) as session:
+        tenant_id = tokens.find_tenant(session, tenant_ref).id
+    with relay.unit_of_work(runtime) as session:
+        job_id = bulk_invites.submit(
+            session,
+            tenant_id,
+            rows,
+            actor="cli:invite",
+            source="csv",
+            all_or_nothing=all_or_nothing,
+        ).id
+    click.echo(f"job {job_id}: {len(rows)} rows", err=True)
+    for row in rows:
+        if row.problem:
+            click.echo(f"  line {row.line}: {row.problem}", err=True)
+
+    def read() -> dict[str, object]:
+        with transaction(runtime.sessions) as session:
+            return jobs.describe(session, jobs.get_job(session, tenant_id, job_id))
+
+    state = read()
+    totals: dict[str, int] = state["totals"]  # type: ignore[assignment]
+    if runtime.settings.tasks_eager and state["status"] != "completed":
+        # In-process tasks ran already; what is left has no worker to finish it.
+        raise click.ClickException(
+            f"job {job_id} stopped with {totals['queued'] + totals['processing']} rows to do; "
+            "see the log above"
+        )
+    if wait:
+        with click.progressbar(length=totals["valid"], label="Inviting", file=sys.stderr) as bar:
+            shown = 0
+            while True:
+                totals = state["totals"]  # type: ignore[assignment]
+                done = totals["sent"] + totals["failed"] + totals["skipped"]
+                bar.update(done - shown)
+                shown = done
+                if state["status"] == "completed":
+                    break
+                time.sleep(0.5)
+                state = read()
+    click.echo(
+        f"{state['status']}: {totals['sent']} sent, {totals['skipped']} skipped (already "
+        f"invited), {totals['failed']} failed, {totals['invalid']} invalid, "
+        f"{totals['queued'] + totals['processing']} still to do"
+    )
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

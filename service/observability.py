@@ -20,6 +20,7 @@ _request_id: ContextVar[str | None] = ContextVar("rolecall_request_id", default=
 
 _SECRET_PATTERNS = [
     re.compile(r"rc_(?:scim|admin|read)_[A-Za-z0-9_\-]{8,}"),
+    re.compile(r"rci_[A-Za-z0-9_\-]{8,}"),  # invitation tokens (in the accept URL's path)
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/\-=]+"),
     re.compile(r'(?i)("?password"?\s*[:=]\s*)"[^"]*"'),
 ]

@@ -40,6 +40,24 @@ class Settings:
     database_pool_size: int = 5
     check_schema_at_start: bool = True
     worker_metrics_port: int | None = None
+    # Invitation mail: `folder` (the embedded default: one .eml file per message),
+    # `smtp` (smtplib) or `http` (an email API called with requests).
+    mailer: str = "folder"
+    mail_folder: str = "rolecall-mail"
+    mail_from: str = "rolecall <no-reply@rolecall.invalid>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_security: str = "none"
+    smtp_timeout_seconds: float = 10.0
+    mail_http_url: str | None = None
+    mail_http_token: str | None = field(default=None, repr=False)
+    invitation_ttl_hours: int = 168
+    invitation_rate_per_minute: int = 600
+    invitation_retry_base_seconds: float = 5.0
+    invitation_max_attempts: int = 6
+    invitation_send_lease_seconds: int = 300
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -64,6 +82,34 @@ class Settings:
             worker_metrics_port=int(env["ROLECALL_WORKER_METRICS_PORT"])
             if env.get("ROLECALL_WORKER_METRICS_PORT")
             else None,
+            mailer=get("MAILER", defaults.mailer).lower(),
+            mail_folder=get("MAIL_FOLDER", defaults.mail_folder),
+            mail_from=get("MAIL_FROM", defaults.mail_from),
+            smtp_host=get("SMTP_HOST", defaults.smtp_host),
+            smtp_port=int(get("SMTP_PORT", str(defaults.smtp_port))),
+            smtp_username=env.get("ROLECALL_SMTP_USERNAME") or None,
+            smtp_password=env.get("ROLECALL_SMTP_PASSWORD") or None,
+            smtp_security=get("SMTP_SECURITY", defaults.smtp_security).lower(),
+            smtp_timeout_seconds=float(
+                get("SMTP_TIMEOUT_SECONDS", str(defaults.smtp_timeout_seconds))
+            ),
+            mail_http_url=env.get("ROLECALL_MAIL_HTTP_URL") or None,
+            mail_http_token=env.get("ROLECALL_MAIL_HTTP_TOKEN") or None,
+            invitation_ttl_hours=int(
+                get("INVITATION_TTL_HOURS", str(defaults.invitation_ttl_hours))
+            ),
+            invitation_rate_per_minute=int(
+                get("INVITATION_RATE_PER_MINUTE", str(defaults.invitation_rate_per_minute))
+            ),
+            invitation_retry_base_seconds=float(
+                get("INVITATION_RETRY_BASE_SECONDS", str(defaults.invitation_retry_base_seconds))
+            ),
+            invitation_max_attempts=int(
+                get("INVITATION_MAX_ATTEMPTS", str(defaults.invitation_max_attempts))
+            ),
+            invitation_send_lease_seconds=int(
+                get("INVITATION_SEND_LEASE_SECONDS", str(defaults.invitation_send_lease_seconds))
+            ),
         )
         settings.validate(secret_given="ROLECALL_SECRET_KEY" in env)
         return settings
@@ -87,6 +133,7 @@ class Settings:
     def validate(self, secret_given: bool = True) -> None:
         if self.environment not in {"development", "test", "production"}:
             raise SettingsError("ROLECALL_ENV must be development, test or production")
+        self._validate_mail()
         if self.is_production:
             if self.cache_in_memory:
                 raise SettingsError("ROLECALL_REDIS_URL must name a real Redis in production")
@@ -96,6 +143,24 @@ class Settings:
                 raise SettingsError("ROLECALL_DATABASE_URL must not be SQLite in production")
             if not secret_given:
                 raise SettingsError("ROLECALL_SECRET_KEY must be set in production")
+
+    def _validate_mail(self) -> None:
+        # The folder mailer stays allowed in production: it is a pickup directory an
+        # MTA can drain, and the shipped manifests configure no mail server yet.
+        if self.mailer not in {"folder", "smtp", "http"}:
+            raise SettingsError("ROLECALL_MAILER must be folder, smtp or http")
+        if self.smtp_security not in {"none", "starttls", "tls"}:
+            raise SettingsError("ROLECALL_SMTP_SECURITY must be none, starttls or tls")
+        if self.mailer == "http" and not self.mail_http_url:
+            raise SettingsError("ROLECALL_MAIL_HTTP_URL is required when ROLECALL_MAILER=http")
+        if self.smtp_username and not self.smtp_password:
+            raise SettingsError("ROLECALL_SMTP_PASSWORD is required with ROLECALL_SMTP_USERNAME")
+        if self.invitation_ttl_hours < 1:
+            raise SettingsError("ROLECALL_INVITATION_TTL_HOURS must be at least 1")
+        if self.invitation_rate_per_minute < 1:
+            raise SettingsError("ROLECALL_INVITATION_RATE_PER_MINUTE must be at least 1")
+        if self.invitation_max_attempts < 1:
+            raise SettingsError("ROLECALL_INVITATION_MAX_ATTEMPTS must be at least 1")
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

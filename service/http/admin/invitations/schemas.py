@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from service.persistence.invitation_models import INVITATION_STATUSES
+
+
+class DeliverySchema(Schema):
+    attempt = fields.Integer()
+    send_round = fields.Integer()
+    at = fields.DateTime()
+    outcome = fields.String(
+        metadata={"description": "sent, deferred (will retry), failed, or reclaimed"}
+    )
+    smtp_code = fields.Integer(allow_none=True)
+    detail = fields.String(allow_none=True)
+
+
+class InvitationSchema(Schema):
+    id = fields.String()
+    user_id = fields.String(allow_none=True)
+    email = fields.String()
+    display_name = fields.String()
+    status = fields.String(
+        metadata={"description": "pending, sending, sent, accepted, expired, revoked or failed"}
+    )
+    failure_reason = fields.String(allow_none=True)
+    send_round = fields.Integer()
+    attempts = fields.Integer()
+    inviter = fields.String()
+    expires_at = fields.DateTime()
+    sent_at = fields.DateTime(allow_none=True)
+    accepted_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+    job_id = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class InvitationDetailSchema(InvitationSchema):
+    deliveries = fields.List(fields.Nested(DeliverySchema))
+
+
+class InvitationPageSchema(Schema):
+    items = fields.List(fields.Nested(InvitationSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class InvitationQuerySchema(Schema):
+    status = fields.String(validate=validate.OneOf(INVITATION_STATUSES))
+    email = fields.String(validate=validate.Length(max=320))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class InvitationCreateSchema(Schema):
+    user_id = fields.String(validate=validate.Length(max=36))
+    email = fields.Email(validate=validate.Length(max=320))
+    name = fields.String(load_default="", validate=validate.Length(max=300))
+    inviter = fields.String(
+        validate=validate.Length(max=200),
+        metadata={"description": "Shown in the email as who invited them"},
+    )
+
+    @validates_schema
+    def _one_of(self, data: dict[str, object], **_: object) -> None:
+        if bool(data.get("user_id")) == bool(data.get("email")):
+            raise ValidationError("Give either user_id (an existing user) or email", "email")
+
+
+class InvitationSettingsSchema(Schema):
+    ttl_hours = fields.Integer(validate=validate.Range(min=1, max=24 * 365))
+    invite_scim_users = fields.Boolean(
+        metadata={"description": "Invite users as an IdP provisions them"}
+    )
+    rate_limit_per_minute = fields.Integer(validate=validate.Range(min=1, max=1_000_000))
+
+
+class TemplateSchema(Schema):
+    subject = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=50_000))
+    html = fields.String(required=True, validate=validate.Length(min=1, max=200_000))
+    fields_allowed = fields.List(fields.String(), dump_only=True)
+
+
+class BulkQuerySchema(Schema):
+    all_or_nothing = fields.Boolean(load_default=False)

@@ -1,0 +1,244 @@
+"""Admin API: invitations, their tenant settings and template, and bulk invites."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, request, url_for
+from flask_smorest import Blueprint
+
+from service.http.admin.invitations.schemas import (
+    BulkQuerySchema,
+    InvitationCreateSchema,
+    InvitationDetailSchema,
+    InvitationPageSchema,
+    InvitationQuerySchema,
+    InvitationSchema,
+    InvitationSettingsSchema,
+    TemplateSchema,
+)
+from service.http.admin.jobs.schemas import JobSubmittedSchema
+from service.http.auth import requires
+from service.http.context import caller, runtime, unit_of_work
+from service.http.errors import HttpError
+from service.mail import template as templates
+from service.services import bulk_invites, invitations, jobs
+from service.services.tokens import TokenKind
+
+blueprint = Blueprint(
+    "invitations", __name__, url_prefix="/api/v1/invitations", description="Invitations"
+)
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_ERRORS_SHOWN = 1000
+
+
+class PayloadTooLarge(HttpError):
+    status = 413
+    reason = "too_large"
+
+
+class UnsupportedMediaType(HttpError):
+    status = 415
+    reason = "unsupported_media_type"
+
+
+def _detail(session: Any, invitation: Any) -> dict[str, Any]:
+    shown = {name: getattr(invitation, name) for name in InvitationSchema().fields}
+    shown["status"] = invitations.shown_status(invitation)
+    shown["deliveries"] = invitations.deliveries(session, invitation)
+    return shown
+
+
+def _summary(invitation: Any) -> dict[str, Any]:
+    shown = {name: getattr(invitation, name) for name in InvitationSchema().fields}
+    shown["status"] = invitations.shown_status(invitation)
+    return shown
+
+
+@blueprint.route("")
+@blueprint.arguments(InvitationQuerySchema, location="query")
+@blueprint.response(200, InvitationPageSchema)
+@requires(TokenKind.ADMIN)
+def list_invitations(query: dict[str, Any]) -> dict[str, Any]:
+    with unit_of_work() as session:
+        items, total = invitations.list_invitations(
+            session,
+            caller().tenant_id,
+            page=query["page"],
+            per_page=query["per_page"],
+            status=query.get("status"),
+            email=query.get("email"),
+        )
+        return {
+            "items": [_summary(item) for item in items],
+            "page": query["page"],
+            "per_page": query["per_page"],
+            "total": total,
+        }
+
+
+@blueprint.route("", methods=["POST"])
+@blueprint.arguments(InvitationCreateSchema)
+@blueprint.response(201, InvitationDetailSchema)
+@requires(TokenKind.ADMIN)
+def create_invitation(body: dict[str, Any]) -> dict[str, Any]:
+    with unit_of_work() as session:
+        created = invitations.create_invitation(
+            session,
+            caller().tenant_id,
+            actor=caller().actor,
+            defaults=runtime().settings,
+            user_id=body.get("user_id"),
+            email=body.get("email"),
+            name=body.get("name", ""),
+            inviter_name=body.get("inviter"),
+        )
+    # Read again: with tasks run in-process the invitation may have been sent already.
+    with unit_of_work() as session:
+        return _detail(session, invitations.get_invitation(session, caller().tenant_id, created.id))
+
+
+@blueprint.route("/<invitation_id>")
+@blueprint.response(200, InvitationDetailSchema)
+@requires(TokenKind.ADMIN)
+def get_invitation(invitation_id: str) -> dict[str, Any]:
+    with unit_of_work() as session:
+        found = invitations.get_invitation(session, caller().tenant_id, invitation_id)
+        return _detail(session, found)
+
+
+@blueprint.route("/<invitation_id>/resend", methods=["POST"])
+@blueprint.response(202, InvitationDetailSchema)
+@requires(TokenKind.ADMIN)
+def resend_invitation(invitation_id: str) -> dict[str, Any]:
+    with unit_of_work() as session:
+        invitations.resend(
+            session, caller().tenant_id, invitation_id, caller().actor, runtime().settings
+        )
+    with unit_of_work() as session:
+        found = invitations.get_invitation(session, caller().tenant_id, invitation_id)
+        return _detail(session, found)
+
+
+@blueprint.route("/<invitation_id>/revoke", methods=["POST"])
+@blueprint.response(200, InvitationDetailSchema)
+@requires(TokenKind.ADMIN)
+def revoke_invitation(invitation_id: str) -> dict[str, Any]:
+    with unit_of_work() as session:
+        revoked = invitations.revoke(session, caller().tenant_id, invitation_id, caller().actor)
+        return _detail(session, revoked)
+
+
+@blueprint.route("/settings")
+@blueprint.response(200, InvitationSettingsSchema)
+@requires(TokenKind.ADMIN)
+def get_settings() -> Any:
+    with unit_of_work() as session:
+        return invitations.tenant_settings(session, caller().tenant_id, runtime().settings)
+
+
+@blueprint.route("/settings", methods=["PUT", "PATCH"])
+@blueprint.arguments(InvitationSettingsSchema)
+@blueprint.response(200, InvitationSettingsSchema)
+@requires(TokenKind.ADMIN)
+def put_settings(body: dict[str, Any]) -> Any:
+    with unit_of_work() as session:
+        return invitations.update_tenant_settings(
+            session, caller().tenant_id, body, caller().actor, runtime().settings
+        )
+
+
+def _template_body(template: templates.InvitationTemplate) -> dict[str, Any]:
+    return {**template.parts(), "fields_allowed": list(templates.FIELDS)}
+
+
+@blueprint.route("/template")
+@blueprint.response(200, TemplateSchema)
+@requires(TokenKind.ADMIN)
+def get_template() -> dict[str, Any]:
+    with unit_of_work() as session:
+        return _template_body(invitations.get_template(session, caller().tenant_id))
+
+
+@blueprint.route("/template", methods=["PUT"])
+@blueprint.arguments(TemplateSchema)
+@blueprint.response(200, TemplateSchema)
+@requires(TokenKind.ADMIN)
+def put_template(body: dict[str, Any]) -> dict[str, Any]:
+    """Save the tenant's template; a field outside `fields_allowed` is refused with 422."""
+    template = templates.InvitationTemplate(body["subject"], body["text"], body["html"])
+    with unit_of_work() as session:
+        saved = invitations.put_template(session, caller().tenant_id, template, caller().actor)
+        return _template_body(saved)
+
+
+def _bulk_rows() -> tuple[list[bulk_invites.InputRow], str]:
+    if (request.content_length or 0) > MAX_UPLOAD_BYTES:
+        raise PayloadTooLarge(f"The upload is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+    mimetype = request.mimetype
+    if mimetype == "application/json":
+        body = request.get_json(silent=True)
+        if body is None:
+            raise bulk_invites.BulkInputError("invalid_json", "The body is not valid JSON", "rows")
+        rows = body.get("rows") if isinstance(body, dict) else body
+        return bulk_invites.parse_json(rows), "json"
+    if mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise bulk_invites.BulkInputError(
+                "missing_file", "Send the CSV as the form field `file`", "file"
+            )
+        return bulk_invites.parse_csv(upload.read(MAX_UPLOAD_BYTES + 1)), "csv"
+    if mimetype in {"text/csv", "text/plain", "application/csv"}:
+        return bulk_invites.parse_csv(request.get_data(cache=False)), "csv"
+    raise UnsupportedMediaType(
+        'Send JSON ({"rows": [...]}), text/csv, or multipart/form-data with a `file`'
+    )
+
+
+@blueprint.route("/bulk", methods=["POST"])
+@blueprint.arguments(BulkQuerySchema, location="query")
+@blueprint.response(202, JobSubmittedSchema)
+@blueprint.doc(
+    description=(
+        'Invite many people at once. The body is JSON `{"rows": [{"email", "name", '
+        '"role"?, "scope"?, "account"?}]}`, a CSV (`text/csv`, or multipart form field '
+        "`file`) whose header names `email,name[,role,scope][,account]`. Every bad row is "
+        "reported with its line and reason; the good rows go ahead unless "
+        "`all_or_nothing=true`. Answers at once with the job; follow it at /api/v1/jobs/{id}."
+    ),
+    requestBody={
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/csv": {"schema": {"type": "string"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+        }
+    },
+)
+@requires(TokenKind.ADMIN)
+def bulk_invite(query: dict[str, Any]) -> Response | dict[str, Any]:
+    rows, source = _bulk_rows()
+    with unit_of_work() as session:
+        job = bulk_invites.submit(
+            session,
+            caller().tenant_id,
+            rows,
+            actor=caller().actor,
+            source=source,
+            all_or_nothing=query["all_or_nothing"],
+        )
+    with unit_of_work() as session:
+        found = jobs.get_job(session, caller().tenant_id, job.id)
+        body = jobs.describe(session, found)
+        invalid, _ = jobs.rows_page(
+            session, found, page=1, per_page=MAX_ERRORS_SHOWN, status="invalid"
+        )
+        body["errors"] = [jobs.describe_row(row) for row in invalid]
+    location = url_for("jobs.get_job", job_id=job.id)
+    return body, 202, {"Location": location}  # type: ignore[return-value]

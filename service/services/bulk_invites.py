@@ -1,0 +1,431 @@
+"""Bulk invites: a CSV file or JSON rows become a job whose rows are invited in batches.
+
+Input is checked row by row when it is submitted: every bad row is kept with its
+line number and reason (status `invalid`), and the good rows go ahead, unless the
+caller asked for all or nothing. A file-level problem (not UTF-8, no header, an
+unknown column) refuses the whole file with one clear message.
+
+The good rows are cut into batches; each batch is one task on the invitations
+queue (`rolecall.invitations.bulk_batch`, recorded in the outbox with the job).
+A batch task first turns its queued rows into invitations in one transaction, a
+row for a user who holds a live (or accepted) invitation becoming `skipped`, then
+delivers them through service.services.invitation_delivery with one mail
+connection. Run again, a batch finds nothing queued and only finishes delivering,
+so resubmitting a file, or a batch delivered twice by Celery, invites nobody twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import ValidationError, validate
+from pydantic import ValidationError as ModelError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from service.domain.errors import DomainError, ValidationFailed
+from service.persistence.db import transaction
+from service.persistence.invitation_models import Invitation, Job, JobRow
+from service.persistence.outbox import emit
+from service.runtime import Runtime
+from service.services import invitation_delivery, invitations, jobs
+from service.services.audit import record
+from service.settings import Settings
+
+BATCH_TASK = "rolecall.invitations.bulk_batch"
+BATCH_SIZE = 100
+MAX_ROWS = 100_000
+COLUMNS = ("email", "name", "role", "scope", "account")
+REQUIRED_COLUMNS = ("email", "name")
+ROLES_UNAVAILABLE = (
+    "roles are not available yet: this rolecall cannot make direct role assignments; "
+    "leave role, scope and account empty"
+)
+
+_is_email = validate.Email()
+
+
+@dataclass
+class InputRow:
+    line: int
+    email: str = ""
+    name: str = ""
+    role: str | None = None
+    scope: str | None = None
+    account: str | None = None
+    problem: str | None = None
+
+
+class BulkInputError(ValidationFailed):
+    """The input as a whole cannot be read; nothing was submitted."""
+
+
+# Parsing --------------------------------------------------------------------------
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise BulkInputError(
+            "bad_encoding",
+            f"The file is not UTF-8: byte 0x{data[error.start]:02x} on line {line} "
+            "cannot be decoded. Save it as UTF-8 and submit it again.",
+            field="file",
+        ) from None
+
+
+def _clean(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def parse_csv(data: bytes) -> list[InputRow]:
+    text = _decode(data)
+    if not text.strip():
+        raise BulkInputError("empty_file", "The file is empty", field="file")
+    try:
+        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = [cell.strip().lower() for cell in next(reader)]
+    _check_header(header)
+    rows: list[InputRow] = []
+    for cells in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(rows) >= MAX_ROWS:
+            raise BulkInputError(
+                "too_many_rows", f"A job takes at most {MAX_ROWS} rows", field="file"
+            )
+        row = InputRow(line=line)
+        if len(cells) != len(header):
+            row.email = cells[0].strip() if cells else ""
+            row.problem = f"expected {len(header)} fields ({', '.join(header)}), found {len(cells)}"
+        else:
+            values = dict(zip(header, cells, strict=True))
+            _fill(row, values)
+        rows.append(row)
+    return rows
+
+
+def _check_header(header: list[str]) -> None:
+    if any("@" in cell for cell in header):
+        raise BulkInputError(
+            "missing_header",
+            "The first line looks like data, not a header; the first line must name the "
+            f"columns: {','.join(REQUIRED_COLUMNS)}[,role,scope][,account]",
+            field="file",
+        )
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if missing:
+        raise BulkInputError(
+            "missing_header",
+            f"The header lacks the column(s) {', '.join(missing)}; it must name "
+            f"{','.join(REQUIRED_COLUMNS)}[,role,scope][,account]",
+            field="file",
+        )
+    unknown = [name for name in header if name not in COLUMNS]
+    if unknown:
+        raise BulkInputError(
+            "unknown_column",
+            f"Unknown column(s) {', '.join(repr(n) for n in unknown)}; "
+            f"allowed: {', '.join(COLUMNS)}",
+            field="file",
+        )
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if duplicated:
+        raise BulkInputError(
+            "duplicate_column", f"Column(s) named twice: {', '.join(duplicated)}", field="file"
+        )
+
+
+def _fill(row: InputRow, values: dict[str, Any]) -> None:
+    row.email = _clean(values.get("email")) or ""
+    row.name = _clean(values.get("name")) or ""
+    row.role = _clean(values.get("role"))
+    row.scope = _clean(values.get("scope"))
+    row.account = _clean(values.get("account"))
+
+
+def parse_json(items: Any) -> list[InputRow]:
+    if not isinstance(items, list):
+        raise BulkInputError("invalid_rows", "`rows` must be a list of objects", field="rows")
+    if len(items) > MAX_ROWS:
+        raise BulkInputError("too_many_rows", f"A job takes at most {MAX_ROWS} rows", field="rows")
+    rows: list[InputRow] = []
+    for index, item in enumerate(items, start=1):
+        row = InputRow(line=index)
+        if not isinstance(item, dict):
+            row.problem = "each row must be an object with email and name"
+        else:
+            unknown = sorted(set(item) - set(COLUMNS))
+            _fill(row, item)
+            if unknown:
+                row.problem = f"unknown field(s) {', '.join(unknown)}"
+        rows.append(row)
+    return rows
+
+
+# Validation -----------------------------------------------------------------------
+
+
+def _assignments_available() -> bool:
+    try:
+        from service.services import assignments
+    except ImportError:
+        return False
+    return hasattr(assignments, "create_assignment")
+
+
+def _email_problem(address: str) -> str | None:
+    """Why the address cannot be invited, by the same rule SCIM users' emails obey."""
+    from scim2_models import Email
+
+    try:
+        _is_email(address)
+        Email(value=address)
+    except ValidationError:
+        return f"{address!r} is not a valid email address"
+    except ModelError as error:
+        detail = str(error.errors()[0].get("msg", "")) if error.errors() else ""
+        detail = detail.removeprefix("value is not a valid email address: ")
+        return f"{address!r} is not a valid email address: {detail}"[:500]
+    return None
+
+
+def validate_rows(rows: list[InputRow]) -> None:
+    """Set `problem` on every bad row: invalid email, duplicates, role without scope."""
+    seen: dict[str, int] = {}
+    roles_available = _assignments_available()
+    for row in rows:
+        if row.problem:
+            continue
+        if not row.email:
+            row.problem = "email is empty"
+            continue
+        problem = _email_problem(row.email)
+        if problem:
+            row.problem = problem
+            continue
+        if len(row.email) > 320 or len(row.name) > 300:
+            row.problem = "email or name is too long"
+            continue
+        key = row.email.lower()
+        if key in seen:
+            row.problem = f"duplicate of line {seen[key]} ({row.email})"
+            continue
+        seen[key] = row.line
+        if row.role or row.scope or row.account:
+            if not roles_available:
+                row.problem = ROLES_UNAVAILABLE
+            elif not row.role:
+                row.problem = "a scope or account needs a role to grant there"
+            elif not (row.scope or row.account):
+                row.problem = f"role {row.role!r} needs a scope or an account"
+            elif row.scope and row.account and row.scope != row.account:
+                row.problem = "give either a scope or an account, not both"
+
+
+# Submitting -----------------------------------------------------------------------
+
+
+def submit(
+    session: Session,
+    tenant_id: str,
+    rows: list[InputRow],
+    *,
+    actor: str,
+    source: str,
+    all_or_nothing: bool = False,
+) -> Job:
+    """Record the job and its rows, and the batch tasks in the outbox, in one transaction."""
+    if not rows:
+        raise BulkInputError("no_rows", "There are no rows to invite", field="file")
+    validate_rows(rows)
+    bad = [row for row in rows if row.problem]
+    if bad and all_or_nothing:
+        listed = "; ".join(f"line {row.line}: {row.problem}" for row in bad[:20])
+        more = f" (and {len(bad) - 20} more)" if len(bad) > 20 else ""
+        raise ValidationFailed(
+            "invalid_rows",
+            f"{len(bad)} of {len(rows)} rows are invalid and all_or_nothing is set, so no "
+            f"one was invited: {listed}{more}",
+            field="rows",
+        )
+    good = [row for row in rows if not row.problem]
+    batches = (len(good) + BATCH_SIZE - 1) // BATCH_SIZE
+    job = Job(
+        tenant_id=tenant_id,
+        kind="bulk_invite",
+        actor=actor,
+        source=source,
+        total_rows=len(rows),
+        invalid_rows=len(bad),
+        batches=batches,
+    )
+    session.add(job)
+    session.flush()
+    good_index = 0
+    mappings: list[dict[str, Any]] = []
+    for row in rows:
+        batch = None
+        if not row.problem:
+            batch = good_index // BATCH_SIZE
+            good_index += 1
+        mappings.append(
+            {
+                "job_id": job.id,
+                "line": row.line,
+                "tenant_id": tenant_id,
+                "batch": batch,
+                "email": row.email[:320],
+                "name": row.name[:300],
+                "role": row.role,
+                "scope": row.scope,
+                "account": row.account,
+                "status": "invalid" if row.problem else "queued",
+                "reason": row.problem,
+            }
+        )
+    session.execute(JobRow.__table__.insert(), mappings)
+    for batch in range(batches):
+        emit(
+            session, tenant_id, BATCH_TASK, f"{job.id}:{batch}", {"job_id": job.id, "batch": batch}
+        )
+    if not batches:
+        job.finished_at = job.created_at
+    record(
+        session,
+        tenant_id,
+        actor,
+        "invitation.bulk.submit",
+        "job",
+        job.id,
+        after={"rows": len(rows), "invalid": len(bad), "source": source},
+    )
+    return job
+
+
+# Processing -----------------------------------------------------------------------
+
+
+def _assign(session: Session, tenant_id: str, user_id: str, row: JobRow, actor: str) -> None:
+    from service.services import assignments
+
+    assignments.create_assignment(
+        session,
+        tenant_id,
+        user=user_id,
+        role_key=row.role or "",
+        scope_id=row.scope or row.account or "",
+        assign_account=bool(row.account),
+        actor=actor,
+    )
+
+
+def _prepare(session: Session, tenant_id: str, job: Job, batch: int, settings: Settings) -> None:
+    """Turn the batch's queued rows into invitations (or skips), in this transaction."""
+    rows = list(
+        session.scalars(
+            select(JobRow)
+            .where(JobRow.job_id == job.id, JobRow.batch == batch, JobRow.status == "queued")
+            .order_by(JobRow.line)
+            .with_for_update()
+        )
+    )
+    if not rows:
+        return
+    ttl = invitations.tenant_settings(session, tenant_id, settings).ttl_hours
+    for row in rows:
+        user = invitations.find_user_by_email(session, tenant_id, row.email)
+        if user is not None:
+            existing = invitations.live_invitation(session, tenant_id, user.id)
+            if existing is None:
+                existing = session.scalar(
+                    select(Invitation)
+                    .where(
+                        Invitation.tenant_id == tenant_id,
+                        Invitation.user_id == user.id,
+                        Invitation.status == "accepted",
+                    )
+                    .limit(1)
+                )
+            if existing is not None:
+                row.status = "skipped"
+                row.invitation_id = existing.id
+                row.reason = f"already invited ({invitations.shown_status(existing)})"
+                continue
+        else:
+            try:
+                user = invitations.create_user_for_email(
+                    session, tenant_id, row.email, row.name, job.actor
+                )
+            except (ModelError, DomainError) as error:
+                row.status = "failed"
+                row.reason = f"the user could not be created: {error}"[:1000]
+                continue
+            # The SCIM create path may invite provisioned users itself; adopt that one.
+            adopted = invitations.live_invitation(session, tenant_id, user.id)
+            if adopted is not None:
+                row.status = "processing"
+                row.invitation_id = adopted.id
+                continue
+        if row.role:
+            try:
+                _assign(session, tenant_id, user.id, row, job.actor)
+            except DomainError as error:
+                row.status = "failed"
+                row.reason = f"role assignment refused: {error.message}"
+                continue
+        invitation = invitations.new_invitation(
+            session,
+            tenant_id,
+            user,
+            actor=job.actor,
+            inviter_name=invitations.DEFAULT_INVITER,
+            ttl_hours=ttl,
+            job_id=job.id,
+            send=False,
+        )
+        row.status = "processing"
+        row.invitation_id = invitation.id
+
+
+def process_batch(
+    runtime: Runtime, tenant_id: str, job_id: str, batch: int, holder: str
+) -> invitation_delivery.DeliveryReport:
+    """One batch of a job: prepare its rows, then deliver them."""
+    try:
+        with transaction(runtime.sessions) as session:
+            job = session.get(Job, job_id)
+            if job is None or job.tenant_id != tenant_id:
+                return invitation_delivery.DeliveryReport()
+            _prepare(session, tenant_id, job, batch, runtime.settings)
+    except IntegrityError:
+        # Another job invited one of these people a moment ago; run again to skip them.
+        report = invitation_delivery.DeliveryReport()
+        report.later(0.5)
+        return report
+    with transaction(runtime.sessions) as session:
+        pending_ids = list(
+            session.scalars(
+                select(JobRow.invitation_id).where(
+                    JobRow.job_id == job_id, JobRow.batch == batch, JobRow.status == "processing"
+                )
+            )
+        )
+    report = invitation_delivery.deliver(runtime, tenant_id, [i for i in pending_ids if i], holder)
+    with transaction(runtime.sessions) as session:
+        jobs.finish_if_done(session, job_id)
+    return report

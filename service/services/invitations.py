@@ -1,0 +1,644 @@
+"""Use cases on invitations: create, resend, revoke, accept, tenant settings and template.
+
+Tokens. A token is `rci_` + 43 url-safe characters: the HMAC-SHA256, under the
+deployment's ROLECALL_SECRET_KEY, of the invitation id, its send round and a random
+nonce. The database keeps the nonce and the SHA-256 of the token, never the token:
+reading the database alone does not give a working link (that needs the secret
+key too), and accepting needs only the hash. The worker derives the token when it
+sends, so a message sent again after a lost worker carries the same link and the
+same Message-ID; a resend starts a new round with a new nonce, so the old link
+stops working. Whoever holds the link holds the invitation, so the token appears
+only in the email and in the URL the person follows (the log filter masks `rci_`).
+
+Statuses: pending (waiting for a worker) -> sending (a worker holds it) -> sent
+-> accepted; or expired, revoked, failed. pending, sending and sent are "live":
+a tenant has at most one live invitation per user (a partial unique index), so
+inviting a user twice, or submitting the same file twice, never sends twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from service import metrics
+from service.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
+from service.mail import template as templates
+from service.persistence.base import utcnow
+from service.persistence.invitation_models import (
+    LIVE_STATUSES,
+    Invitation,
+    InvitationDelivery,
+    InvitationSettings,
+    JobRow,
+)
+from service.persistence.models import Tenant
+from service.persistence.outbox import emit
+from service.persistence.scim_models import ScimUser
+from service.services.audit import record
+from service.settings import Settings
+
+SEND_TASK = "rolecall.invitations.send"
+TOKEN_PREFIX = "rci_"
+DEFAULT_INVITER = "An administrator"
+PROVISIONING_INVITER = "Your organization"
+
+
+class InvitationGone(DomainError):
+    """The token was valid once but no longer is (used, expired, revoked, failed)."""
+
+    status = 410
+
+
+@dataclass(frozen=True)
+class TenantInvitationSettings:
+    ttl_hours: int
+    invite_scim_users: bool
+    rate_limit_per_minute: int
+
+
+# Tokens ---------------------------------------------------------------------------
+
+
+def derive_token(secret_key: str, invitation_id: str, send_round: int, nonce: str) -> str:
+    digest = hmac.new(
+        secret_key.encode("utf-8"),
+        f"rolecall-invitation:{invitation_id}:{send_round}:{nonce}".encode(),
+        hashlib.sha256,
+    ).digest()
+    return TOKEN_PREFIX + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(16)
+
+
+def message_id(invitation: Invitation, domain: str) -> str:
+    """Deterministic per invitation and round: the same message sent again keeps it,
+    so a receiving system that collapses duplicates by Message-ID collapses ours."""
+    return f"<invitation.{invitation.id}.{invitation.send_round}@{domain}>"
+
+
+# Tenant settings and template -----------------------------------------------------
+
+
+def _settings_row(session: Session, tenant_id: str) -> InvitationSettings | None:
+    return session.get(InvitationSettings, tenant_id)
+
+
+def tenant_settings(
+    session: Session, tenant_id: str, defaults: Settings
+) -> TenantInvitationSettings:
+    row = _settings_row(session, tenant_id)
+    return TenantInvitationSettings(
+        ttl_hours=(row.ttl_hours if row and row.ttl_hours else defaults.invitation_ttl_hours),
+        invite_scim_users=bool(row and row.invite_scim_users),
+        rate_limit_per_minute=(
+            row.rate_limit_per_minute
+            if row and row.rate_limit_per_minute
+            else defaults.invitation_rate_per_minute
+        ),
+    )
+
+
+def update_tenant_settings(
+    session: Session,
+    tenant_id: str,
+    changes: dict[str, Any],
+    actor: str,
+    defaults: Settings,
+) -> TenantInvitationSettings:
+    before = tenant_settings(session, tenant_id, defaults)
+    row = _settings_row(session, tenant_id) or InvitationSettings(
+        tenant_id=tenant_id, invite_scim_users=False
+    )
+    for name in ("ttl_hours", "invite_scim_users", "rate_limit_per_minute"):
+        if name in changes:
+            setattr(row, name, changes[name])
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    after = tenant_settings(session, tenant_id, defaults)
+    record(
+        session,
+        tenant_id,
+        actor,
+        "invitation.settings.update",
+        "invitation_settings",
+        tenant_id,
+        before=before.__dict__,
+        after=after.__dict__,
+    )
+    return after
+
+
+def get_template(session: Session, tenant_id: str) -> templates.InvitationTemplate:
+    row = _settings_row(session, tenant_id)
+    default = templates.InvitationTemplate()
+    if row is None:
+        return default
+    return templates.InvitationTemplate(
+        subject=row.template_subject or default.subject,
+        text=row.template_text or default.text,
+        html=row.template_html or default.html,
+    )
+
+
+def put_template(
+    session: Session, tenant_id: str, template: templates.InvitationTemplate, actor: str
+) -> templates.InvitationTemplate:
+    """Store the tenant's template; one naming an unknown field is refused now, not at send."""
+    try:
+        templates.validate(template)
+    except templates.TemplateProblem as problem:
+        raise ValidationFailed("invalid_template", problem.message, field=problem.part) from None
+    row = _settings_row(session, tenant_id) or InvitationSettings(
+        tenant_id=tenant_id, invite_scim_users=False
+    )
+    before = get_template(session, tenant_id)
+    row.template_subject = template.subject
+    row.template_text = template.text
+    row.template_html = template.html
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        tenant_id,
+        actor,
+        "invitation.template.update",
+        "invitation_settings",
+        tenant_id,
+        before=before.parts(),
+        after=template.parts(),
+    )
+    return template
+
+
+# Reading --------------------------------------------------------------------------
+
+
+def is_expired(invitation: Invitation, now: datetime | None = None) -> bool:
+    return invitation.status in ("pending", "sent") and invitation.expires_at <= (now or utcnow())
+
+
+def shown_status(invitation: Invitation) -> str:
+    """The status as a person sees it: a sent invitation past its expiry is expired."""
+    return (
+        "expired" if invitation.status == "sent" and is_expired(invitation) else invitation.status
+    )
+
+
+def get_invitation(session: Session, tenant_id: str, invitation_id: str) -> Invitation:
+    invitation = session.scalar(
+        select(Invitation).where(Invitation.tenant_id == tenant_id, Invitation.id == invitation_id)
+    )
+    if invitation is None:
+        raise NotFound("not_found", f"No invitation {invitation_id!r}", field="id")
+    return invitation
+
+
+def deliveries(session: Session, invitation: Invitation) -> list[InvitationDelivery]:
+    return list(
+        session.scalars(
+            select(InvitationDelivery)
+            .where(InvitationDelivery.invitation_id == invitation.id)
+            .order_by(InvitationDelivery.id)
+        )
+    )
+
+
+def list_invitations(
+    session: Session,
+    tenant_id: str,
+    *,
+    page: int,
+    per_page: int,
+    status: str | None = None,
+    email: str | None = None,
+) -> tuple[list[Invitation], int]:
+    from sqlalchemy import func
+
+    query = select(Invitation).where(Invitation.tenant_id == tenant_id)
+    now = utcnow()
+    if status == "expired":
+        query = query.where(
+            or_(
+                Invitation.status == "expired",
+                (Invitation.status == "sent") & (Invitation.expires_at <= now),
+            )
+        )
+    elif status == "sent":
+        query = query.where(Invitation.status == "sent", Invitation.expires_at > now)
+    elif status is not None:
+        query = query.where(Invitation.status == status)
+    if email:
+        query = query.where(Invitation.email_lower == email.strip().lower())
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Invitation.created_at.desc(), Invitation.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return list(rows), total
+
+
+# Creating -------------------------------------------------------------------------
+
+
+def email_of(user: ScimUser) -> str | None:
+    """The user's primary email, else the first one, else a userName that is an address."""
+    emails = [e for e in (user.document or {}).get("emails") or [] if isinstance(e, dict)]
+    chosen = next((e for e in emails if e.get("primary") and e.get("value")), None) or next(
+        (e for e in emails if e.get("value")), None
+    )
+    if chosen:
+        return str(chosen["value"])
+    return user.user_name if "@" in user.user_name else None
+
+
+def live_invitation(session: Session, tenant_id: str, user_id: str) -> Invitation | None:
+    """The user's live invitation; one that has run past its expiry is marked expired first."""
+    invitation = session.scalar(
+        select(Invitation)
+        .where(
+            Invitation.tenant_id == tenant_id,
+            Invitation.user_id == user_id,
+            Invitation.status.in_(LIVE_STATUSES),
+        )
+        .with_for_update()
+    )
+    if invitation is not None and is_expired(invitation):
+        _set_status(invitation, "expired")
+        session.flush()
+        return None
+    return invitation
+
+
+def _set_status(invitation: Invitation, status: str, reason: str | None = None) -> None:
+    invitation.status = status
+    invitation.updated_at = utcnow()
+    if reason is not None:
+        invitation.failure_reason = reason[:2000]
+    if status not in ("sending",):
+        invitation.sending_by = None
+        invitation.lease_until = None
+    metrics.invitations.labels(status).inc()
+
+
+def describe(invitation: Invitation) -> dict[str, Any]:
+    return {
+        "id": invitation.id,
+        "user_id": invitation.user_id,
+        "email": invitation.email,
+        "status": invitation.status,
+        "send_round": invitation.send_round,
+        "expires_at": invitation.expires_at.isoformat(),
+    }
+
+
+def new_invitation(
+    session: Session,
+    tenant_id: str,
+    user: ScimUser,
+    *,
+    actor: str,
+    inviter_name: str,
+    ttl_hours: int,
+    job_id: str | None = None,
+    send: bool = True,
+) -> Invitation:
+    """Insert a pending invitation for a user who has no live one; the caller checked."""
+    email = email_of(user)
+    if email is None:
+        raise ValidationFailed(
+            "no_email", f"User {user.user_name!r} has no email address to invite", field="user_id"
+        )
+    now = utcnow()
+    invitation = Invitation(
+        tenant_id=tenant_id,
+        user_id=user.id,
+        email=email,
+        email_lower=email.lower(),
+        display_name=user.display_name or "",
+        status="pending",
+        send_round=1,
+        attempts=0,
+        transient_failures=0,
+        expires_at=now + timedelta(hours=ttl_hours),
+        inviter=actor,
+        inviter_name=inviter_name[:200],
+        job_id=job_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(invitation)
+    session.flush()
+    metrics.invitations.labels("pending").inc()
+    record(
+        session,
+        tenant_id,
+        actor,
+        "invitation.create",
+        "invitation",
+        invitation.id,
+        after=describe(invitation),
+    )
+    if send:
+        emit(session, tenant_id, SEND_TASK, invitation.id)
+    return invitation
+
+
+def _find_user(session: Session, tenant_id: str, user_id: str) -> ScimUser:
+    user = session.scalar(
+        select(ScimUser).where(ScimUser.tenant_id == tenant_id, ScimUser.id == user_id)
+    )
+    if user is None:
+        raise NotFound("unknown_user", f"No user {user_id!r}", field="user_id")
+    return user
+
+
+def find_user_by_email(session: Session, tenant_id: str, email: str) -> ScimUser | None:
+    return session.scalar(
+        select(ScimUser).where(
+            ScimUser.tenant_id == tenant_id, ScimUser.user_name_lower == email.lower()
+        )
+    )
+
+
+def create_user_for_email(
+    session: Session, tenant_id: str, email: str, name: str, actor: str
+) -> ScimUser:
+    """A new user whose userName is the address: through the SCIM use case, so the
+    user is stored, indexed and audited exactly as one an IdP pushes."""
+    from scim2_models import Email, Name, User
+
+    from service.services import scim_users
+
+    display = name.strip() or email
+    given = display.split()[0] if name.strip() else None
+    resource = User(
+        user_name=email,
+        display_name=display,
+        emails=[Email(value=email, primary=True)],
+        name=Name(formatted=display, given_name=given),
+    )
+    return scim_users.create_user(session, tenant_id, actor, resource)
+
+
+def create_invitation(
+    session: Session,
+    tenant_id: str,
+    *,
+    actor: str,
+    defaults: Settings,
+    user_id: str | None = None,
+    email: str | None = None,
+    name: str = "",
+    inviter_name: str | None = None,
+) -> Invitation:
+    """Invite an existing user (by id) or an address (making the user if it is new).
+
+    A user with a live invitation already gets 409 naming it, never a second one."""
+    if user_id:
+        user = _find_user(session, tenant_id, user_id)
+    elif email:
+        user = find_user_by_email(session, tenant_id, email) or create_user_for_email(
+            session, tenant_id, email, name, actor
+        )
+    else:
+        raise ValidationFailed("missing_user", "Give user_id or email", field="email")
+    existing = live_invitation(session, tenant_id, user.id)
+    if existing is not None:
+        raise Conflict(
+            "already_invited",
+            f"User {user.user_name!r} has a live invitation already ({existing.id}, "
+            f"{existing.status}); resend or revoke it",
+            field="user_id",
+        )
+    ttl = tenant_settings(session, tenant_id, defaults).ttl_hours
+    return new_invitation(
+        session,
+        tenant_id,
+        user,
+        actor=actor,
+        inviter_name=inviter_name or DEFAULT_INVITER,
+        ttl_hours=ttl,
+    )
+
+
+def invite_on_provision(
+    session: Session, tenant_id: str, user_id: str, actor: str
+) -> Invitation | None:
+    """Called by the SCIM create path, in its transaction: invite the new user when the
+    tenant enabled invitations for provisioned users, the user is active, has an email
+    and holds no live invitation. Otherwise does nothing and returns None."""
+    row = _settings_row(session, tenant_id)
+    if row is None or not row.invite_scim_users:
+        return None
+    user = session.scalar(
+        select(ScimUser).where(ScimUser.tenant_id == tenant_id, ScimUser.id == user_id)
+    )
+    if user is None or not user.active or email_of(user) is None:
+        return None
+    if live_invitation(session, tenant_id, user.id) is not None:
+        return None
+    ttl = row.ttl_hours or _default_ttl()
+    return new_invitation(
+        session, tenant_id, user, actor=actor, inviter_name=PROVISIONING_INVITER, ttl_hours=ttl
+    )
+
+
+def _default_ttl() -> int:
+    from service.runtime import get_runtime
+
+    return get_runtime().settings.invitation_ttl_hours
+
+
+def _settle_job_rows(session: Session, invitation_id: str, status: str, reason: str | None) -> None:
+    session.execute(
+        update(JobRow)
+        .where(JobRow.invitation_id == invitation_id, JobRow.status == "processing")
+        .values(status=status, reason=reason)
+    )
+
+
+def revoke(session: Session, tenant_id: str, invitation_id: str, actor: str) -> Invitation:
+    invitation = session.scalar(
+        select(Invitation)
+        .where(Invitation.tenant_id == tenant_id, Invitation.id == invitation_id)
+        .with_for_update()
+    )
+    if invitation is None:
+        raise NotFound("not_found", f"No invitation {invitation_id!r}", field="id")
+    if invitation.status in ("accepted", "revoked"):
+        raise Conflict(
+            "not_revocable", f"The invitation is {invitation.status}; it cannot be revoked"
+        )
+    _revoke(session, invitation, actor)
+    return invitation
+
+
+def _revoke(session: Session, invitation: Invitation, actor: str) -> None:
+    before = describe(invitation)
+    _set_status(invitation, "revoked")
+    invitation.revoked_at = utcnow()
+    _settle_job_rows(session, invitation.id, "failed", "revoked before it was sent")
+    record(
+        session,
+        invitation.tenant_id,
+        actor,
+        "invitation.revoke",
+        "invitation",
+        invitation.id,
+        before=before,
+        after=describe(invitation),
+    )
+
+
+def revoke_pending_for_user(session: Session, tenant_id: str, user_id: str, actor: str) -> int:
+    """Called by the SCIM deprovisioning paths (DELETE, active=false), in their
+    transaction: revoke every live invitation of the user, so its link stops working.
+    A message a worker is handing over right now may still arrive; its link is dead."""
+    found = list(
+        session.scalars(
+            select(Invitation)
+            .where(
+                Invitation.tenant_id == tenant_id,
+                Invitation.user_id == user_id,
+                Invitation.status.in_(LIVE_STATUSES),
+            )
+            .with_for_update()
+        )
+    )
+    for invitation in found:
+        _revoke(session, invitation, actor)
+    return len(found)
+
+
+def resend(
+    session: Session, tenant_id: str, invitation_id: str, actor: str, defaults: Settings
+) -> Invitation:
+    """Send again with a new link (the old one stops working) and a fresh expiry."""
+    invitation = session.scalar(
+        select(Invitation)
+        .where(Invitation.tenant_id == tenant_id, Invitation.id == invitation_id)
+        .with_for_update()
+    )
+    if invitation is None:
+        raise NotFound("not_found", f"No invitation {invitation_id!r}", field="id")
+    if invitation.status in ("pending", "sending"):
+        raise Conflict("already_queued", "The invitation is queued for delivery already")
+    if invitation.status in ("accepted", "revoked"):
+        raise Conflict(
+            "not_resendable",
+            f"The invitation is {invitation.status}; create a new one instead",
+        )
+    if invitation.user_id and invitation.status in ("expired", "failed"):
+        other = live_invitation(session, tenant_id, invitation.user_id)
+        if other is not None and other.id != invitation.id:
+            raise Conflict("already_invited", f"The user has a newer live invitation ({other.id})")
+    before = describe(invitation)
+    ttl = tenant_settings(session, tenant_id, defaults).ttl_hours
+    invitation.send_round += 1
+    invitation.token_hash = None
+    invitation.token_nonce = None
+    invitation.transient_failures = 0
+    invitation.failure_reason = None
+    invitation.sent_at = None
+    invitation.expires_at = utcnow() + timedelta(hours=ttl)
+    _set_status(invitation, "pending")
+    session.flush()
+    record(
+        session,
+        tenant_id,
+        actor,
+        "invitation.resend",
+        "invitation",
+        invitation.id,
+        before=before,
+        after=describe(invitation),
+    )
+    emit(session, tenant_id, SEND_TASK, invitation.id)
+    return invitation
+
+
+# The person's side ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenView:
+    invitation: Invitation
+    tenant_name: str
+    state: str  # "open", or why it is not: accepted, expired, revoked, failed
+
+
+def _by_token(session: Session, token: str, lock: bool) -> Invitation:
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        raise NotFound("unknown_invitation", "This invitation link is not valid")
+    query = select(Invitation).where(Invitation.token_hash == hash_token(token))
+    if lock:
+        query = query.with_for_update()
+    invitation = session.scalar(query)
+    if invitation is None:
+        raise NotFound("unknown_invitation", "This invitation link is not valid")
+    return invitation
+
+
+def _state(invitation: Invitation) -> str:
+    if invitation.status in ("accepted", "revoked", "failed", "expired"):
+        return invitation.status
+    if invitation.expires_at <= utcnow():
+        return "expired"
+    return "open"
+
+
+GONE_MESSAGES = {
+    "accepted": "This invitation has been used already.",
+    "expired": "This invitation has expired. Ask the person who invited you to send a new one.",
+    "revoked": "This invitation was withdrawn.",
+    "failed": "This invitation is no longer valid. Ask for a new one.",
+}
+
+
+def view_token(session: Session, token: str) -> TokenView:
+    invitation = _by_token(session, token, lock=False)
+    tenant = session.get(Tenant, invitation.tenant_id)
+    return TokenView(invitation, tenant.name if tenant else "", _state(invitation))
+
+
+def accept(session: Session, token: str) -> Invitation:
+    """Mark the invitation accepted, once. Under a row lock, so of two concurrent
+    accepts exactly one succeeds; later uses get InvitationGone (410)."""
+    invitation = _by_token(session, token, lock=True)
+    state = _state(invitation)
+    if state == "expired" and invitation.status != "expired":
+        _set_status(invitation, "expired")
+    if state != "open":
+        raise InvitationGone(f"invitation_{state}", GONE_MESSAGES[state])
+    before = describe(invitation)
+    _set_status(invitation, "accepted")
+    invitation.accepted_at = utcnow()
+    record(
+        session,
+        invitation.tenant_id,
+        f"invitee:{invitation.user_id}",
+        "invitation.accept",
+        "invitation",
+        invitation.id,
+        before=before,
+        after=describe(invitation),
+    )
+    return invitation

@@ -1,0 +1,157 @@
+"""Jobs: long admin-triggered work (a bulk invite) with exact totals and per-row results.
+
+Totals are counted from the job's rows in SQL whenever they are read, and each row
+moves through its states in the same transaction as the invitation it concerns, so
+the totals are exact however often a batch task runs again. A job is finished when
+no row is queued or processing; whichever task settles the last row records the time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from service.domain.errors import NotFound
+from service.persistence.base import utcnow
+from service.persistence.invitation_models import Job, JobRow
+
+OPEN_ROW_STATUSES = ("queued", "processing")
+
+
+@dataclass(frozen=True)
+class Totals:
+    rows: int
+    invalid: int
+    queued: int
+    processing: int
+    sent: int
+    failed: int
+    skipped: int
+
+    @property
+    def done(self) -> int:
+        return self.sent + self.failed + self.skipped
+
+    @property
+    def valid(self) -> int:
+        return self.rows - self.invalid
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "rows": self.rows,
+            "valid": self.valid,
+            "invalid": self.invalid,
+            "queued": self.queued,
+            "processing": self.processing,
+            "sent": self.sent,
+            "failed": self.failed,
+            "skipped": self.skipped,
+        }
+
+
+def get_job(session: Session, tenant_id: str, job_id: str) -> Job:
+    job = session.scalar(select(Job).where(Job.tenant_id == tenant_id, Job.id == job_id))
+    if job is None:
+        raise NotFound("not_found", f"No job {job_id!r}", field="id")
+    return job
+
+
+def totals(session: Session, job: Job) -> Totals:
+    counts: dict[str, int] = {
+        status: count
+        for status, count in session.execute(
+            select(JobRow.status, func.count())
+            .where(JobRow.job_id == job.id)
+            .group_by(JobRow.status)
+        )
+    }
+    return Totals(
+        rows=job.total_rows,
+        invalid=counts.get("invalid", 0),
+        queued=counts.get("queued", 0),
+        processing=counts.get("processing", 0),
+        sent=counts.get("sent", 0),
+        failed=counts.get("failed", 0),
+        skipped=counts.get("skipped", 0),
+    )
+
+
+def status_of(job: Job, counted: Totals) -> str:
+    if counted.queued + counted.processing == 0:
+        return "completed"
+    if counted.done == 0 and counted.processing == 0:
+        return "queued"
+    return "running"
+
+
+def finish_if_done(session: Session, job_id: str) -> bool:
+    still_open = session.scalar(
+        select(func.count())
+        .select_from(JobRow)
+        .where(JobRow.job_id == job_id, JobRow.status.in_(OPEN_ROW_STATUSES))
+    )
+    if still_open:
+        return False
+    session.execute(
+        update(Job).where(Job.id == job_id, Job.finished_at.is_(None)).values(finished_at=utcnow())
+    )
+    return True
+
+
+def rows_page(
+    session: Session,
+    job: Job,
+    *,
+    page: int,
+    per_page: int,
+    status: str | None = None,
+) -> tuple[list[JobRow], int]:
+    query = select(JobRow).where(JobRow.job_id == job.id)
+    if status:
+        query = query.where(JobRow.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(JobRow.line).limit(per_page).offset((page - 1) * per_page)
+    )
+    return list(rows), total
+
+
+def list_jobs(
+    session: Session, tenant_id: str, *, page: int, per_page: int
+) -> tuple[list[Job], int]:
+    query = select(Job).where(Job.tenant_id == tenant_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Job.created_at.desc(), Job.id).limit(per_page).offset((page - 1) * per_page)
+    )
+    return list(rows), total
+
+
+def describe_row(row: JobRow) -> dict[str, Any]:
+    return {
+        "line": row.line,
+        "email": row.email,
+        "name": row.name,
+        "role": row.role,
+        "scope": row.scope,
+        "account": row.account,
+        "status": row.status,
+        "reason": row.reason,
+        "invitation_id": row.invitation_id,
+    }
+
+
+def describe(session: Session, job: Job) -> dict[str, Any]:
+    counted = totals(session, job)
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": status_of(job, counted),
+        "source": job.source,
+        "created_at": job.created_at,
+        "finished_at": job.finished_at,
+        "totals": counted.as_dict(),
+    }
