@@ -90,5 +90,8 @@ class ScimGroupMember(Base):
     )
     member_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     member_type: Mapped[str] = mapped_column(String(5), nullable=False)
+    # The display the IdP sent with the member, echoed back; when it sent none,
+    # reads show the member's own displayName.
+    display: Mapped[str | None] = mapped_column(String(300))
 
     __table_args__ = (Index("ix_scim_group_members_member_id", "member_id"),)

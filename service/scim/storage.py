@@ -133,7 +133,7 @@ class SqlStorage(ScimStorage):
                 ScimGroupMember.group_id,
                 ScimGroupMember.member_id,
                 ScimGroupMember.member_type,
-                ScimUser.display_name.label("display"),
+                func.coalesce(ScimGroupMember.display, ScimUser.display_name).label("display"),
             )
             .join(ScimUser, ScimUser.id == ScimGroupMember.member_id)
             .where(ScimGroupMember.group_id.in_(group_ids), ScimGroupMember.member_type == "User")
@@ -143,7 +143,7 @@ class SqlStorage(ScimStorage):
                 ScimGroupMember.group_id,
                 ScimGroupMember.member_id,
                 ScimGroupMember.member_type,
-                ScimGroup.display_name.label("display"),
+                func.coalesce(ScimGroupMember.display, ScimGroup.display_name).label("display"),
             )
             .join(ScimGroup, ScimGroup.id == ScimGroupMember.member_id)
             .where(ScimGroupMember.group_id.in_(group_ids), ScimGroupMember.member_type == "Group")

@@ -8,7 +8,7 @@ that stay are never deleted and re-added.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from scim2_models import (
@@ -18,7 +18,7 @@ from scim2_models import (
     Resource,
     UniquenessException,
 )
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from service.persistence.base import new_id, utcnow
@@ -42,6 +42,11 @@ def summary(group: ScimGroup) -> dict[str, Any]:
 
 def member_ids(resource: Any) -> list[str]:
     return [m.value for m in resource.members or [] if m.value]
+
+
+def member_displays(resource: Any) -> dict[str, str | None]:
+    """Member id -> the display the IdP sent with it (None when it sent none)."""
+    return {m.value: m.display for m in resource.members or [] if m.value}
 
 
 def get_group(session: Session, tenant_id: str, group_id: str) -> ScimGroup:
@@ -119,26 +124,52 @@ def _resolve_members(
     return types
 
 
-def _existing(session: Session, group_id: str, ids: list[str] | None = None) -> set[str]:
-    query = select(ScimGroupMember.member_id).where(ScimGroupMember.group_id == group_id)
+def _existing(
+    session: Session, group_id: str, ids: list[str] | None = None
+) -> dict[str, str | None]:
+    """The direct members among `ids` (all of them when None), with their displays."""
+    query = select(ScimGroupMember.member_id, ScimGroupMember.display).where(
+        ScimGroupMember.group_id == group_id
+    )
     if ids is None:
-        return set(session.scalars(query))
-    found: set[str] = set()
+        return {member: display for member, display in session.execute(query)}
+    found: dict[str, str | None] = {}
     for start in range(0, len(ids), 500):
-        found.update(
-            session.scalars(query.where(ScimGroupMember.member_id.in_(ids[start : start + 500])))
-        )
+        chunk = ids[start : start + 500]
+        rows = session.execute(query.where(ScimGroupMember.member_id.in_(chunk)))
+        found.update((member, display) for member, display in rows)
     return found
 
 
-def _insert_members(session: Session, tenant_id: str, group_id: str, types: dict[str, str]) -> None:
+def _insert_members(
+    session: Session,
+    tenant_id: str,
+    group_id: str,
+    types: dict[str, str],
+    displays: Mapping[str, str | None],
+) -> None:
     if types:
         session.execute(
             insert(ScimGroupMember),
             [
-                {"tenant_id": tenant_id, "group_id": group_id, "member_id": m, "member_type": t}
-                for m, t in types.items()
+                {
+                    "tenant_id": tenant_id,
+                    "group_id": group_id,
+                    "member_id": member,
+                    "member_type": kind,
+                    "display": displays.get(member),
+                }
+                for member, kind in types.items()
             ],
+        )
+
+
+def _redisplay(session: Session, group_id: str, displays: Mapping[str, str | None]) -> None:
+    for member, display in displays.items():
+        session.execute(
+            update(ScimGroupMember)
+            .where(ScimGroupMember.group_id == group_id, ScimGroupMember.member_id == member)
+            .values(display=display)
         )
 
 
@@ -165,7 +196,7 @@ def create_group(session: Session, tenant_id: str, actor: str, resource: Any) ->
     types = _resolve_members(session, tenant_id, row.id, member_ids(resource))
     session.add(row)
     session.flush()
-    _insert_members(session, tenant_id, row.id, types)
+    _insert_members(session, tenant_id, row.id, types, member_displays(resource))
     record(
         session,
         tenant_id,
@@ -189,18 +220,22 @@ def replace_group(
     if expected_version is not None and etag(row.version) != expected_version:
         raise PreconditionFailedException
     document = document_of(resource)
-    wanted = list(dict.fromkeys(member_ids(resource)))
+    displays = member_displays(resource)
     current = _existing(session, row.id)
-    added = [m for m in wanted if m not in current]
-    removed = sorted(current - set(wanted))
-    if document == row.document and not added and not removed:
+    added = [m for m in displays if m not in current]
+    removed = sorted(set(current) - set(displays))
+    redisplayed = {
+        m: d for m, d in displays.items() if m in current and d is not None and current[m] != d
+    }
+    if document == row.document and not added and not removed and not redisplayed:
         return row
     _check_unique(session, tenant_id, resource, row.id)
     before = summary(row)
     types = _resolve_members(session, tenant_id, row.id, added)
     _apply_columns(row, resource, document)
     _delete_members(session, row.id, removed)
-    _insert_members(session, tenant_id, row.id, types)
+    _insert_members(session, tenant_id, row.id, types, displays)
+    _redisplay(session, row.id, redisplayed)
     _touch(row)
     session.flush()
     record(
@@ -221,11 +256,11 @@ def change_members(
     tenant_id: str,
     actor: str,
     group_id: str,
-    add: Iterable[str] = (),
+    add: Mapping[str, str | None],
     remove: Iterable[str] = (),
     expected_version: str | None = None,
 ) -> tuple[ScimGroup, bool]:
-    """Add and remove direct members without reading the member list.
+    """Add (id -> display) and remove direct members without reading the member list.
 
     Re-adding a member or removing an absent one changes nothing. Returns the
     group and whether anything changed.
@@ -233,16 +268,16 @@ def change_members(
     row = get_group(session, tenant_id, group_id)
     if expected_version is not None and etag(row.version) != expected_version:
         raise PreconditionFailedException
-    to_add = list(dict.fromkeys(add))
-    to_remove = [m for m in dict.fromkeys(remove) if m not in set(to_add)]
-    present = _existing(session, group_id, to_add) if to_add else set()
+    to_add = list(add)
+    to_remove = [m for m in dict.fromkeys(remove) if m not in add]
+    present = _existing(session, group_id, to_add) if to_add else {}
     new = [m for m in to_add if m not in present]
     types = _resolve_members(session, tenant_id, group_id, new)
     gone = sorted(_existing(session, group_id, to_remove)) if to_remove else []
     if not types and not gone:
         return row, False
     _delete_members(session, group_id, gone)
-    _insert_members(session, tenant_id, group_id, types)
+    _insert_members(session, tenant_id, group_id, types, add)
     _touch(row)
     session.flush()
     record(

@@ -130,3 +130,25 @@ def test_a_group_cannot_contain_itself(scim: Scim) -> None:
         [{"op": "add", "path": "members", "value": [{"value": group["id"]}]}],
     )
     assert_scim_error(response, 400, "invalidValue")
+
+
+def test_the_display_an_idp_sends_with_a_member_is_echoed_back(scim: Scim) -> None:
+    alice = scim.create_user("alice", displayName="Alice")["id"]
+    bob = scim.create_user("bob", displayName="Bob")["id"]
+    group = scim.post(
+        "/Groups",
+        {
+            "schemas": [GROUP_SCHEMA],
+            "displayName": "G",
+            "members": [{"value": alice, "display": "Alice from the IdP"}, {"value": bob}],
+        },
+    ).json
+    displays = {m["value"]: m["display"] for m in group["members"]}
+    assert displays == {alice: "Alice from the IdP", bob: "Bob"}
+    carol = scim.create_user("carol")["id"]
+    scim.patch(
+        f"/Groups/{group['id']}",
+        [{"op": "add", "path": "members", "value": [{"value": carol, "display": "C"}]}],
+    )
+    members = scim.get(f"/Groups/{group['id']}").json["members"]
+    assert {m["value"]: m.get("display") for m in members}[carol] == "C"
