@@ -25,6 +25,7 @@ from service.http.admin.scopes.views import blueprint as scopes_blueprint
 from service.http.admin.scopes.views import types_blueprint as scope_types_blueprint
 from service.http.admin.tokens.views import blueprint as tokens_blueprint
 from service.http.admin.users.views import blueprint as users_blueprint
+from service.http.admin.webhooks.views import blueprint as webhooks_blueprint
 from service.http.errors import register_error_handlers
 from service.http.invitations_public.views import blueprint as invitations_public_blueprint
 from service.http.read.views import blueprint as read_blueprint
@@ -50,6 +51,7 @@ API_BLUEPRINTS = [
     permission_settings_blueprint,
     users_blueprint,
     read_blueprint,
+    webhooks_blueprint,
     audit_blueprint,
     invitations_blueprint,
     jobs_blueprint,

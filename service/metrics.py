@@ -54,7 +54,8 @@ outbox_lag = Gauge(
 )
 deprovision_to_cache_clear = Histogram(
     "rolecall_deprovision_cache_clear_seconds",
-    "Time from a deprovisioning SCIM request's arrival to the user's cached permissions being gone",
+    "Time from a deprovisioning change (SCIM DELETE or active: false) to the user's cached "
+    "permissions being gone",
     buckets=FAST_BUCKETS,
 )
 

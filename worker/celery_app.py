@@ -45,7 +45,10 @@ def make_celery(settings: Settings) -> Celery:
         task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5},
         task_queues=[Queue(PERMISSIONS_QUEUE), Queue(INVITATIONS_QUEUE)],
         task_default_queue=PERMISSIONS_QUEUE,
-        task_routes={"rolecall.invitations.*": {"queue": INVITATIONS_QUEUE}},
+        task_routes={
+            "rolecall.invitations.*": {"queue": INVITATIONS_QUEUE},
+            "rolecall.webhooks.*": {"queue": INVITATIONS_QUEUE},
+        },
         beat_schedule={
             "outbox-sweep": {"task": "rolecall.outbox.sweep", "schedule": SWEEP_INTERVAL_SECONDS},
         },

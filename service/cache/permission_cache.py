@@ -8,7 +8,8 @@ point at the user id, so apps may ask by any of the three.
 
 Rules, each enforced inside Redis by a Lua script so no interleaving of
 processes can break them:
-- a write never replaces a set with a higher version (`store`);
+- a write never replaces a set with a higher version (`store`), and says whether
+  the permissions themselves changed (for webhooks);
 - a deprovisioning write is an empty set at a fresh version, so a recompute
   that started before it cannot bring the old set back (`store` again);
 - a read authenticates the token and fetches every set it needs in one round
@@ -23,6 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any
 
 import redis
@@ -34,7 +36,9 @@ if current and tonumber(current) > tonumber(ARGV[1]) then
 end
 local old_un = redis.call('HGET', KEYS[1], 'un')
 local old_ex = redis.call('HGET', KEYS[1], 'ex')
-redis.call('HSET', KEYS[1], 'v', ARGV[1], 'body', ARGV[2], 'un', ARGV[3], 'ex', ARGV[4])
+local old_digest = redis.call('HGET', KEYS[1], 'h')
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'body', ARGV[2], 'un', ARGV[3], 'ex', ARGV[4],
+           'h', ARGV[9])
 if tonumber(ARGV[6]) > 0 then
   redis.call('EXPIRE', KEYS[1], ARGV[6])
 end
@@ -47,7 +51,8 @@ if old_ex and old_ex ~= '' and old_ex ~= ARGV[4] then
 end
 if ARGV[3] ~= '' then redis.call('SET', by_name .. ARGV[3], ARGV[7]) end
 if ARGV[4] ~= '' then redis.call('SET', by_external .. ARGV[4], ARGV[7]) end
-return 1
+if old_digest == ARGV[9] then return 1 end
+return 2
 """
 
 # A revoked or changed token leaves a tombstone for longer than a cached token lives,
@@ -94,6 +99,15 @@ return out
 """
 
 
+class StoreResult(IntEnum):
+    REFUSED = 0  # a newer version is cached; nothing written
+    SAME = 1  # written; the permissions are what they were
+    CHANGED = 2  # written; the permissions differ from the previous set
+
+    def __bool__(self) -> bool:
+        return self is not StoreResult.REFUSED
+
+
 @dataclass(frozen=True)
 class CachedToken:
     tenant_id: str
@@ -126,6 +140,7 @@ class CacheEntry:
     body: str  # JSON, as apps receive it
     user_name: str = ""
     external_id: str = ""
+    digest: str = ""  # of the permissions alone, without version and time
 
 
 class PermissionCache:
@@ -146,18 +161,21 @@ class PermissionCache:
 
     # -- permission sets -------------------------------------------------------------
 
-    def store(self, entry: CacheEntry) -> bool:
-        """Write `entry` unless a newer version is cached; True when written."""
-        return bool(self._store(keys=[self._perm_key(entry.tenant_id, entry.user_id)],
-                                args=self._store_args(entry)))
+    def store(self, entry: CacheEntry) -> StoreResult:
+        """Write `entry` unless a newer version is cached."""
+        key = self._perm_key(entry.tenant_id, entry.user_id)
+        return StoreResult(self._store(keys=[key], args=self._store_args(entry)))
 
-    def store_many(self, entries: Sequence[CacheEntry]) -> list[bool]:
+    def store_many(self, entries: Sequence[CacheEntry]) -> list[StoreResult]:
         """`store` for a batch in one round trip."""
         pipe = self.redis.pipeline(transaction=False)
         for entry in entries:
-            self._store(keys=[self._perm_key(entry.tenant_id, entry.user_id)],
-                        args=self._store_args(entry), client=pipe)
-        return [bool(result) for result in pipe.execute()]
+            self._store(
+                keys=[self._perm_key(entry.tenant_id, entry.user_id)],
+                args=self._store_args(entry),
+                client=pipe,
+            )
+        return [StoreResult(result) for result in pipe.execute()]
 
     def _store_args(self, entry: CacheEntry) -> list[Any]:
         return [
@@ -169,6 +187,7 @@ class PermissionCache:
             self.entry_ttl_seconds,
             entry.user_id,
             f"{self.prefix}refx:{entry.tenant_id}:",
+            entry.digest,
         ]
 
     def version_of(self, tenant_id: str, user_id: str) -> int | None:

@@ -7,3 +7,4 @@ from service.persistence import models
 from service.persistence import outbox
 from service.persistence import permission_models
 from service.persistence import scim_models
+from service.persistence import webhook_models

@@ -13,6 +13,7 @@ Rules this module keeps (DESIGN.md, "Rules that keep it correct"):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -25,13 +26,13 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from service import metrics
-from service.cache.permission_cache import CachedToken, CacheEntry
+from service.cache.permission_cache import CachedToken, CacheEntry, StoreResult
 from service.domain import EffectivePermissions
 from service.domain.errors import DomainError, NotFound, Unavailable
 from service.persistence.db import transaction
 from service.persistence.scim_models import ScimUser
 from service.runtime import Runtime
-from service.services import effective, propagation
+from service.services import effective, propagation, relay, webhooks
 from service.services.permission_model import TenantModel, load_model
 from service.services.tokens import Caller, TokenKind, authenticate_cached, hash_token
 
@@ -83,8 +84,12 @@ def _entries(
     }
     entries = []
     for user_id in user_ids:
-        body = {"version": version, "computed_at": _iso(version), **results[user_id].to_dict()}
+        content = results[user_id].to_dict()
+        body = {"version": version, "computed_at": _iso(version), **content}
         user_name, external_id = names.get(user_id, ("", ""))
+        digest = hashlib.sha1(
+            json.dumps(content, sort_keys=True).encode(), usedforsecurity=False
+        ).hexdigest()
         entries.append(
             CacheEntry(
                 tenant_id,
@@ -93,9 +98,20 @@ def _entries(
                 json.dumps(body, separators=(",", ":")),
                 user_name,
                 external_id,
+                digest,
             )
         )
     return entries
+
+
+def _announce(
+    runtime: Runtime, tenant_id: str, entries: Sequence[CacheEntry], results: Sequence[StoreResult]
+) -> None:
+    """Tell the tenant's webhooks about the sets whose permissions changed."""
+    changed = [e.user_id for e, r in zip(entries, results, strict=True) if r is StoreResult.CHANGED]
+    if changed:
+        with relay.unit_of_work(runtime) as session:
+            webhooks.changes_recorded(session, tenant_id, changed)
 
 
 def recompute_users(runtime: Runtime, tenant_id: str, user_ids: Iterable[str]) -> int:
@@ -109,7 +125,9 @@ def recompute_users(runtime: Runtime, tenant_id: str, user_ids: Iterable[str]) -
             version = clock_version(session)  # before any data is read
             model = load_model(session, tenant_id)
             entries = _entries(session, tenant_id, chunk, model, version)
-        written += sum(runtime.cache.store_many(entries))
+        results = runtime.cache.store_many(entries)
+        written += sum(1 for result in results if result)
+        _announce(runtime, tenant_id, entries, results)
         _remember_ancestors(runtime, model)
     return written
 
@@ -158,21 +176,23 @@ def _remember_ancestors(runtime: Runtime, model: TenantModel) -> None:
     runtime.redis.set(marker, model.version)
 
 
-def deprovision(runtime: Runtime, tenant_id: str, user_id: str) -> int:
+def deprovision(runtime: Runtime, tenant_id: str, user_id: str, since: float | None = None) -> int:
     """Make the user's cached set empty now, at a version no earlier recompute can beat.
 
     Called by the deprovisioning request after its commit; raises Unavailable when
-    Redis cannot be written, so the IdP retries instead of believing it done."""
-    started = time.perf_counter()
+    Redis cannot be written, so the IdP retries instead of believing it done.
+    `since` (a perf_counter reading) is when the deprovisioning change was made."""
+    started = time.perf_counter() if since is None else since
     with transaction(runtime.sessions) as session:
         version = clock_version(session)
         entry = _entries(session, tenant_id, [user_id], load_model(session, tenant_id), version)[0]
     try:
-        runtime.cache.store(entry)
+        result = runtime.cache.store(entry)
     except Exception as error:
         log.error("could not clear cached permissions of a deprovisioned user")
         raise Unavailable("the permission cache could not be cleared; retry") from error
     metrics.deprovision_to_cache_clear.observe(time.perf_counter() - started)
+    _announce(runtime, tenant_id, [entry], [result])
     return version
 
 
@@ -227,7 +247,7 @@ def _from_database(
         raise Unavailable("permissions are unavailable; retry shortly") from error
     if store and entries:
         try:
-            runtime.cache.store_many(entries)
+            _announce(runtime, caller.tenant_id, entries, runtime.cache.store_many(entries))
             _remember_ancestors(runtime, model)
         except Exception:
             log.warning("permission cache unavailable; answered from the database")

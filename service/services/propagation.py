@@ -7,6 +7,7 @@ keys coalesce: a burst of changes to one user or group costs one or two runs.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable
 
@@ -20,12 +21,23 @@ RECOMPUTE_USERS = "rolecall.permissions.recompute_users"
 RECOMPUTE_TENANT = "rolecall.permissions.recompute_tenant"
 
 # Tasks whose run reads the current state of one object: while one is queued, a
-# further change to the same object needs no further run (see relay.coalesce).
+# further change to the same object needs no further run (see relay.already_queued).
 COALESCED = frozenset({RECOMPUTE_USER, RECOMPUTE_GROUP, RECOMPUTE_TENANT})
 
 
 def user_changed(session: Session, tenant_id: str, user_id: str) -> None:
     emit(session, tenant_id, RECOMPUTE_USER, user_id)
+
+
+def user_deprovisioned(session: Session, tenant_id: str, user_id: str) -> None:
+    """Deleted or `active: false`: readers must see an empty set as soon as the request
+    that did it returns, not when a worker gets to it."""
+    from service.services import permission_sets, relay
+
+    since = time.perf_counter()
+    relay.after_commit(
+        session, lambda runtime: permission_sets.deprovision(runtime, tenant_id, user_id, since)
+    )
 
 
 def group_changed(session: Session, tenant_id: str, group_id: str) -> None:

@@ -8,7 +8,7 @@ dispatched only once the broker accepted its task.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import func, select
@@ -74,7 +74,9 @@ def relay(runtime: Runtime, keys: set[tuple[str, str, str]] | None = None) -> in
                 if row.task in COALESCED:
                     started(runtime, row.task, row.tenant_id, row.object_id)
                 log_event(log, "outbox dispatch failed", task=row.task, error=type(error).__name__)
-                break
+                if runtime.settings.tasks_eager:
+                    continue  # in-process, the task itself failed: the others may still run
+                break  # the broker is down: the rest would fail the same way
             row.dispatched_at = utcnow()
             row.last_error = None
             sent += 1
@@ -91,11 +93,25 @@ def outbox_lag_seconds(session: Session) -> float:
     return max(0.0, (utcnow() - oldest).total_seconds())
 
 
+AFTER_COMMIT = "rolecall_after_commit"
+
+
+def after_commit(session: Session, action: Callable[[Runtime], object]) -> None:
+    """Run `action` once this unit of work has committed, before the request returns
+    (for effects that must not wait for a worker, such as clearing a deprovisioned
+    user's cached permissions)."""
+    session.info.setdefault(AFTER_COMMIT, []).append(action)
+
+
 @contextmanager
 def unit_of_work(runtime: Runtime) -> Iterator[Session]:
-    """One transaction; after it commits, the work it recorded in the outbox is sent."""
+    """One transaction; after it commits, its after-commit actions run and the work it
+    recorded in the outbox is sent."""
     with transaction(runtime.sessions) as session:
         yield session
         keys = pending_keys(session)
+        actions = session.info.pop(AFTER_COMMIT, [])
+    for action in actions:
+        action(runtime)
     if keys:
         relay(runtime, keys)

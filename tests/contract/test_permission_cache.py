@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import fakeredis
 import pytest
 
-from service.cache.permission_cache import CachedToken, CacheEntry, PermissionCache
+from service.cache.permission_cache import CachedToken, CacheEntry, PermissionCache, StoreResult
 from service.cache.redis_client import connect
 
 BACKENDS = ["fake"] + (["redis"] if os.environ.get("ROLECALL_TEST_REDIS_URL") else [])
@@ -72,7 +72,17 @@ def test_racing_writers_end_with_the_highest_version(cache: PermissionCache) -> 
 def test_a_batch_store_applies_the_rule_per_entry(cache: PermissionCache) -> None:
     cache.store(entry(50, user="u2"))
     written = cache.store_many([entry(10, user="u1"), entry(40, user="u2")])
-    assert written == [True, False]
+    assert written == [StoreResult.CHANGED, StoreResult.REFUSED]
+
+
+def test_a_write_says_whether_the_permissions_changed(cache: PermissionCache) -> None:
+    def with_digest(version: int, digest: str) -> CacheEntry:
+        return CacheEntry("t1", "u1", version, "{}", digest=digest)
+
+    assert cache.store(with_digest(1, "a")) is StoreResult.CHANGED
+    assert cache.store(with_digest(2, "a")) is StoreResult.SAME
+    assert cache.store(with_digest(3, "b")) is StoreResult.CHANGED
+    assert cache.store(with_digest(2, "c")) is StoreResult.REFUSED
 
 
 def test_a_read_authenticates_and_fetches_by_id_username_or_external_id(

@@ -149,7 +149,7 @@ class LiveStack:
                 if response.status_code == 200:
                     return
                 last = response.text
-            except requests.ConnectionError as error:
+            except requests.RequestException as error:  # not listening yet, or still booting
                 last = str(error)
             time.sleep(0.2)
         raise AssertionError(f"service not ready after {timeout}s: {last}")
