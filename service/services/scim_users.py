@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from service.persistence.base import new_id, utcnow
 from service.persistence.scim_models import ScimGroupMember, ScimUser
+from service.services import invitations, propagation
 from service.services.audit import record
 
 # Attributes kept outside the stored document.
@@ -121,6 +122,8 @@ def create_user(session: Session, tenant_id: str, actor: str, resource: Any) -> 
     session.add(row)
     session.flush()
     record(session, tenant_id, actor, "scim.user.create", "scim_user", row.id, after=summary(row))
+    propagation.user_changed(session, tenant_id, row.id)
+    invitations.invite_on_provision(session, tenant_id, row.id, actor)
     return row
 
 
@@ -149,11 +152,23 @@ def replace_user(
     row.last_modified = utcnow()
     row.version += 1
     session.flush()
-    action = "scim.user.deactivate" if before["active"] and not row.active else "scim.user.update"
+    deactivated = before["active"] and not row.active
+    action = "scim.user.deactivate" if deactivated else "scim.user.update"
     record(
         session, tenant_id, actor, action, "scim_user", row.id, before=before, after=summary(row)
     )
+    if deactivated:
+        _deprovisioned(session, tenant_id, row.id, actor)
+    else:
+        propagation.user_changed(session, tenant_id, row.id)
     return row
+
+
+def _deprovisioned(session: Session, tenant_id: str, user_id: str, actor: str) -> None:
+    """`active: false` or DELETE: no permissions from the moment the request returns,
+    and no invitation link that still works."""
+    propagation.user_deprovisioned(session, tenant_id, user_id)
+    invitations.revoke_pending_for_user(session, tenant_id, user_id, actor)
 
 
 def delete_user(
@@ -163,6 +178,7 @@ def delete_user(
     if expected_version is not None and etag(row.version) != expected_version:
         raise PreconditionFailedException
     before = summary(row)
+    _deprovisioned(session, tenant_id, user_id, actor)
     session.execute(
         delete(ScimGroupMember).where(
             ScimGroupMember.tenant_id == tenant_id, ScimGroupMember.member_id == user_id
