@@ -20,6 +20,7 @@ from service.http.admin.invitations.views import blueprint as invitations_bluepr
 from service.http.admin.jobs.views import blueprint as jobs_blueprint
 from service.http.admin.mappings.views import blueprint as mappings_blueprint
 from service.http.admin.permission_settings.views import blueprint as permission_settings_blueprint
+from service.http.admin.recomputes.views import blueprint as recomputes_blueprint
 from service.http.admin.roles.views import blueprint as roles_blueprint
 from service.http.admin.scopes.views import blueprint as scopes_blueprint
 from service.http.admin.scopes.views import types_blueprint as scope_types_blueprint
@@ -52,6 +53,7 @@ API_BLUEPRINTS = [
     users_blueprint,
     read_blueprint,
     webhooks_blueprint,
+    recomputes_blueprint,
     audit_blueprint,
     invitations_blueprint,
     jobs_blueprint,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from datetime import timedelta
 
 import click
@@ -257,6 +259,40 @@ def invite(tenant_ref: str, all_or_nothing: bool, wait: bool, file: click.utils.
 
 
 @main.command()
+@click.option("--tenant", "tenant_ref", required=True, help="Tenant name or id")
+@click.option("--user", "user_ref", default=None, help="Only this user (id, userName, externalId)")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Follow the job's progress")
+def recompute(tenant_ref: str, user_ref: str | None, wait: bool) -> None:
+    """Recompute cached permission sets of a tenant (or one user) as a job."""
+    from service.services import recompute_jobs
+
+    runtime = _runtime()
+    schema.ensure_current(runtime.engine)
+    with transaction(runtime.sessions) as session:
+        tenant_id = tokens.find_tenant(session, tenant_ref).id
+    with relay.unit_of_work(runtime) as session:
+        job_id = recompute_jobs.start(session, tenant_id, "cli", user_ref).id
+    click.echo(f"recompute job {job_id}", err=True)
+    with transaction(runtime.sessions) as session:
+        state = recompute_jobs.describe(session, tenant_id, job_id)
+    if wait:
+        with click.progressbar(length=state["total_users"], label="users") as bar:
+            shown = 0
+            while True:
+                with transaction(runtime.sessions) as session:
+                    state = recompute_jobs.describe(session, tenant_id, job_id)
+                bar.update(state["done_users"] - shown)
+                shown = state["done_users"]
+                if state["status"] == "finished":
+                    break
+                time.sleep(0.5)
+    click.echo(
+        f"{state['status']}: {state['done_users']} of {state['total_users']} users recomputed "
+        f"in {state['done_batches']} of {state['batches']} batches"
+    )
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 def dev(host: str, port: int) -> None:
@@ -278,7 +314,21 @@ def dev(host: str, port: int) -> None:
     click.echo(f"SCIM base URL: http://{host}:{port}/scim/v2")
     click.echo(f"API docs:      http://{host}:{port}/api/docs")
     app = create_app(runtime=runtime)
+    if settings.tasks_eager:
+        # No beat process here: this thread sweeps the outbox as beat would.
+        threading.Thread(target=_sweep_forever, args=(runtime,), daemon=True).start()
     app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+def _sweep_forever(runtime: Runtime) -> None:
+    from worker.celery_app import SWEEP_INTERVAL_SECONDS
+
+    while True:
+        time.sleep(SWEEP_INTERVAL_SECONDS)
+        try:
+            relay.relay(runtime)
+        except Exception as error:  # keep sweeping; the next round may succeed
+            click.echo(f"outbox sweep failed: {type(error).__name__}", err=True)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import Celery
 
 from service.runtime import get_runtime
-from service.services import permission_sets, propagation, relay
+from service.services import permission_sets, propagation, recompute_jobs, relay
 
 BATCH = permission_sets.RECOMPUTE_BATCH
 
@@ -32,6 +32,10 @@ def recompute_tenant(tenant_id: str, object_id: str) -> int:
     return permission_sets.recompute_tenant(runtime, tenant_id)
 
 
+def recompute_batch(tenant_id: str, object_id: str) -> int:
+    return recompute_jobs.run_batch(get_runtime(), tenant_id, object_id)
+
+
 def register(app: Celery) -> None:
     options = {
         "acks_late": True,
@@ -46,3 +50,4 @@ def register(app: Celery) -> None:
     app.task(name=propagation.RECOMPUTE_USERS, **options)(recompute_users)
     app.task(name=propagation.RECOMPUTE_GROUP, **options)(recompute_group)
     app.task(name=propagation.RECOMPUTE_TENANT, **options)(recompute_tenant)
+    app.task(name=recompute_jobs.RECOMPUTE_BATCH, **options)(recompute_batch)

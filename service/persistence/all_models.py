@@ -6,5 +6,6 @@ from service.persistence import invitation_models
 from service.persistence import models
 from service.persistence import outbox
 from service.persistence import permission_models
+from service.persistence import recompute_models
 from service.persistence import scim_models
 from service.persistence import webhook_models

@@ -1,0 +1,59 @@
+"""Admin API: recompute a tenant's (or one user's) cached permission sets, as a job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from service.http.auth import requires
+from service.http.context import caller, unit_of_work
+from service.services import recompute_jobs
+from service.services.tokens import TokenKind
+
+blueprint = Blueprint(
+    "recomputes",
+    __name__,
+    url_prefix="/api/v1/recomputes",
+    description="Full or partial recomputes of cached permission sets",
+)
+
+
+class RecomputeRequestSchema(Schema):
+    user = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=300),
+        metadata={"description": "Only this user (id, userName or externalId); else everyone"},
+    )
+
+
+class RecomputeJobSchema(Schema):
+    id = fields.String()
+    status = fields.String(metadata={"description": "running or finished"})
+    user = fields.String(allow_none=True)
+    total_users = fields.Integer()
+    done_users = fields.Integer()
+    batches = fields.Integer()
+    done_batches = fields.Integer()
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+
+
+@blueprint.route("", methods=["POST"])
+@blueprint.arguments(RecomputeRequestSchema)
+@blueprint.response(202, RecomputeJobSchema)
+@requires(TokenKind.ADMIN)
+def start(body: dict[str, Any]) -> dict[str, Any]:
+    with unit_of_work() as session:
+        job = recompute_jobs.start(session, caller().tenant_id, caller().actor, body["user"])
+    with unit_of_work() as session:
+        return recompute_jobs.describe(session, caller().tenant_id, job.id)
+
+
+@blueprint.route("/<job_id>")
+@blueprint.response(200, RecomputeJobSchema)
+@requires(TokenKind.ADMIN)
+def get(job_id: str) -> dict[str, Any]:
+    with unit_of_work() as session:
+        return recompute_jobs.describe(session, caller().tenant_id, job_id)
