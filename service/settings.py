@@ -40,6 +40,9 @@ class Settings:
     database_pool_size: int = 5
     check_schema_at_start: bool = True
     worker_metrics_port: int | None = None
+    # How long a task taken by a worker that died unacknowledged waits before the
+    # Redis broker hands it to another worker (kombu's default is an hour).
+    broker_visibility_timeout: int = 300
     # Invitation mail: `folder` (the embedded default: one .eml file per message),
     # `smtp` (smtplib) or `http` (an email API called with requests).
     mailer: str = "folder"
@@ -79,6 +82,9 @@ class Settings:
             public_base_url=get("PUBLIC_BASE_URL", defaults.public_base_url).rstrip("/"),
             database_pool_size=int(get("DATABASE_POOL_SIZE", str(defaults.database_pool_size))),
             check_schema_at_start=_bool(env.get("ROLECALL_CHECK_SCHEMA"), True),
+            broker_visibility_timeout=int(
+                get("BROKER_VISIBILITY_TIMEOUT", str(defaults.broker_visibility_timeout))
+            ),
             worker_metrics_port=int(env["ROLECALL_WORKER_METRICS_PORT"])
             if env.get("ROLECALL_WORKER_METRICS_PORT")
             else None,

@@ -24,7 +24,7 @@ class FolderSession(MailSession):
             self.folder.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
             with os.fdopen(handle, "wb") as stream:
-                stream.write(message.to_email().as_bytes())
+                stream.write(message.as_bytes())
             os.replace(temporary, self.folder / name)
         except OSError as error:
             raise TransientMailError(

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr, parseaddr
 from types import TracebackType
 
 from service.persistence.base import utcnow
@@ -21,18 +25,47 @@ class OutgoingMessage:
     message_id: str
     headers: dict[str, str] = field(default_factory=dict)
 
-    def to_email(self) -> EmailMessage:
-        message = EmailMessage()
-        message["From"] = self.sender
-        message["To"] = self.recipient
-        message["Subject"] = self.subject
+    def to_email(self) -> Message:
+        """multipart/alternative (text, then HTML), UTF-8, headers RFC 2047-encoded when
+        not ASCII. Built with the compat32 MIME classes: several times faster than
+        EmailMessage, and a bulk job builds one per invitation."""
+        message = MIMEMultipart("alternative")
+        message["From"] = _address(self.sender)
+        message["To"] = _address(self.recipient)
+        message["Subject"] = _header(self.subject)
         message["Message-ID"] = self.message_id
         message["Date"] = format_datetime(utcnow())
         for name, value in self.headers.items():
-            message[name] = value
-        message.set_content(self.text)
-        message.add_alternative(self.html, subtype="html")
+            message[name] = _header(value)
+        message.attach(MIMEText(self.text, "plain", "utf-8"))
+        message.attach(MIMEText(self.html, "html", "utf-8"))
         return message
+
+    def as_bytes(self) -> bytes:
+        # CRLF line ends: smtplib passes bytes through as they are.
+        return self.to_email().as_bytes(policy=_WIRE)
+
+    @property
+    def envelope_sender(self) -> str:
+        return parseaddr(self.sender)[1]
+
+    @property
+    def envelope_recipient(self) -> str:
+        return parseaddr(self.recipient)[1] or self.recipient
+
+
+_WIRE = compat32.clone(linesep="\r\n")
+
+
+def _header(value: str) -> str:
+    return value if value.isascii() else Header(value, "utf-8").encode()
+
+
+def _address(value: str) -> str:
+    name, address = parseaddr(value)
+    if not name or name.isascii():
+        return value
+    return formataddr((name, address), charset="utf-8")
 
 
 @dataclass(frozen=True)

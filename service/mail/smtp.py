@@ -59,7 +59,11 @@ class SmtpSession(MailSession):
         try:
             if self.connection is None:
                 self.connection = self._connect()
-            refused = self.connection.send_message(message.to_email())
+            recipient = message.envelope_recipient
+            options = [] if recipient.isascii() else ["SMTPUTF8"]
+            refused = self.connection.sendmail(
+                message.envelope_sender, [recipient], message.as_bytes(), mail_options=options
+            )
         except smtplib.SMTPRecipientsRefused as error:
             code, reply = next(iter(error.recipients.values()))
             raise _by_code(code, reply, "recipient refused") from error

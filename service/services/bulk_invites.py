@@ -29,8 +29,9 @@ from sqlalchemy.orm import Session
 
 from service.domain.errors import DomainError, ValidationFailed
 from service.persistence.db import transaction
-from service.persistence.invitation_models import Invitation, Job, JobRow
+from service.persistence.invitation_models import LIVE_STATUSES, Invitation, Job, JobRow
 from service.persistence.outbox import emit
+from service.persistence.scim_models import ScimUser
 from service.runtime import Runtime
 from service.services import invitation_delivery, invitations, jobs
 from service.services.audit import record
@@ -335,7 +336,10 @@ def _assign(session: Session, tenant_id: str, user_id: str, row: JobRow, actor: 
 
 
 def _prepare(session: Session, tenant_id: str, job: Job, batch: int, settings: Settings) -> None:
-    """Turn the batch's queued rows into invitations (or skips), in this transaction."""
+    """Turn the batch's queued rows into invitations (or skips), in this transaction.
+
+    Users and their invitations are looked up for the whole batch at once; a row
+    whose user holds a live or accepted invitation is skipped."""
     rows = list(
         session.scalars(
             select(JobRow)
@@ -347,40 +351,45 @@ def _prepare(session: Session, tenant_id: str, job: Job, batch: int, settings: S
     if not rows:
         return
     ttl = invitations.tenant_settings(session, tenant_id, settings).ttl_hours
+    users = {
+        user.user_name_lower: user
+        for user in session.scalars(
+            select(ScimUser).where(
+                ScimUser.tenant_id == tenant_id,
+                ScimUser.user_name_lower.in_([row.email.lower() for row in rows]),
+            )
+        )
+    }
+    created: set[str] = set()
     for row in rows:
-        user = invitations.find_user_by_email(session, tenant_id, row.email)
-        if user is not None:
-            existing = invitations.live_invitation(session, tenant_id, user.id)
-            if existing is None:
-                existing = session.scalar(
-                    select(Invitation)
-                    .where(
-                        Invitation.tenant_id == tenant_id,
-                        Invitation.user_id == user.id,
-                        Invitation.status == "accepted",
-                    )
-                    .limit(1)
-                )
-            if existing is not None:
-                row.status = "skipped"
-                row.invitation_id = existing.id
-                row.reason = f"already invited ({invitations.shown_status(existing)})"
-                continue
-        else:
-            try:
-                user = invitations.create_user_for_email(
-                    session, tenant_id, row.email, row.name, job.actor
-                )
-            except (ModelError, DomainError) as error:
-                row.status = "failed"
-                row.reason = f"the user could not be created: {error}"[:1000]
-                continue
-            # The SCIM create path may invite provisioned users itself; adopt that one.
-            adopted = invitations.live_invitation(session, tenant_id, user.id)
-            if adopted is not None:
-                row.status = "processing"
-                row.invitation_id = adopted.id
-                continue
+        if row.email.lower() in users:
+            continue
+        try:
+            user = invitations.create_user_for_email(
+                session, tenant_id, row.email, row.name, job.actor
+            )
+        except (ModelError, DomainError) as error:
+            row.status = "failed"
+            row.reason = f"the user could not be created: {error}"[:1000]
+            continue
+        users[user.user_name_lower] = user
+        created.add(user.id)
+    held = _invitations_held(session, tenant_id, [user.id for user in users.values()])
+    for row in rows:
+        if row.status != "queued":
+            continue
+        user = users[row.email.lower()]
+        existing = held.get(user.id)
+        if existing is not None and user.id in created:
+            # The SCIM create path invited the new user itself; that is this row's invitation.
+            row.status = "processing"
+            row.invitation_id = existing.id
+            continue
+        if existing is not None:
+            row.status = "skipped"
+            row.invitation_id = existing.id
+            row.reason = f"already invited ({invitations.shown_status(existing)})"
+            continue
         if row.role:
             try:
                 _assign(session, tenant_id, user.id, row, job.actor)
@@ -400,6 +409,32 @@ def _prepare(session: Session, tenant_id: str, job: Job, batch: int, settings: S
         )
         row.status = "processing"
         row.invitation_id = invitation.id
+
+
+def _invitations_held(
+    session: Session, tenant_id: str, user_ids: list[str]
+) -> dict[str, Invitation]:
+    """Each user's live invitation, else an accepted one; live ones past expiry expire."""
+    held: dict[str, Invitation] = {}
+    if not user_ids:
+        return held
+    found = session.scalars(
+        select(Invitation)
+        .where(
+            Invitation.tenant_id == tenant_id,
+            Invitation.user_id.in_(user_ids),
+            Invitation.status.in_((*LIVE_STATUSES, "accepted")),
+        )
+        .with_for_update()
+    )
+    for invitation in found:
+        assert invitation.user_id is not None
+        if invitation.status in LIVE_STATUSES and invitations.is_expired(invitation):
+            invitations._set_status(invitation, "expired")
+            continue
+        if invitation.status in LIVE_STATUSES or invitation.user_id not in held:
+            held[invitation.user_id] = invitation
+    return held
 
 
 def process_batch(

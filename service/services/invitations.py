@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from service import metrics
 from service.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from service.mail import template as templates
-from service.persistence.base import utcnow
+from service.persistence.base import new_id, utcnow
 from service.persistence.invitation_models import (
     LIVE_STATUSES,
     Invitation,
@@ -328,6 +328,7 @@ def new_invitation(
         )
     now = utcnow()
     invitation = Invitation(
+        id=new_id(),
         tenant_id=tenant_id,
         user_id=user.id,
         email=email,
@@ -345,7 +346,6 @@ def new_invitation(
         updated_at=now,
     )
     session.add(invitation)
-    session.flush()
     metrics.invitations.labels("pending").inc()
     record(
         session,

@@ -216,3 +216,17 @@ def test_jobs_are_private_to_their_tenant(
         client.get(f"/api/v1/jobs/{submitted['id']}", headers=other.auth("admin")).status_code
         == 404
     )
+
+
+def test_a_tenant_that_invites_provisioned_users_still_mails_each_row_once(
+    admin: Callable[..., Any], inbox: Inbox
+) -> None:
+    admin("PUT", "/api/v1/invitations/settings", json={"invite_scim_users": True})
+    submitted = post_csv(admin, CSV).get_json()
+    totals = job(admin, submitted["id"])["totals"]
+    assert (totals["sent"], totals["skipped"]) == (3, 0)
+    assert sorted(inbox.recipients()) == [
+        "ada@example.com",
+        "alan@example.com",
+        "grace@example.com",
+    ]

@@ -153,12 +153,13 @@ def test_the_tenant_rate_limit_defers_the_rest_and_drops_nothing(
 
 def test_the_rate_limiter_counts_per_tenant_and_per_minute() -> None:
     limiter = invitation_delivery.RateLimiter(fakeredis.FakeRedis(), "t:")
-    assert limiter.wait_for("a", 2, 120.0) is None
-    assert limiter.wait_for("a", 2, 121.0) is None
-    wait = limiter.wait_for("a", 2, 150.0)
-    assert wait is not None and 29.9 < wait < 30.2
-    assert limiter.wait_for("b", 2, 150.0) is None
-    assert limiter.wait_for("a", 2, 181.0) is None
+    assert limiter.take("a", 3, 120.0, 2)[0] == 2
+    granted, wait = limiter.take("a", 3, 150.0, 5)
+    assert granted == 1
+    assert 29.9 < wait < 30.2
+    assert limiter.take("a", 3, 151.0, 1)[0] == 0
+    assert limiter.take("b", 3, 150.0, 3)[0] == 3
+    assert limiter.take("a", 3, 181.0, 3)[0] == 3
 
 
 # The mailer contract --------------------------------------------------------------

@@ -366,3 +366,19 @@ def test_the_token_never_reaches_a_log_line(
     lines = [formatter.format(record) for record in caplog.records]
     assert any("/invitations/" in line for line in lines)
     assert not any(token in line for line in lines)
+
+
+def test_names_outside_ascii_arrive_intact(admin: Callable[..., Any], inbox: Inbox) -> None:
+    admin(
+        "PUT",
+        "/api/v1/invitations/template",
+        json={
+            "subject": "Willkommen, $given_name",
+            "text": "$display_name $accept_url",
+            "html": "x",
+        },
+    )
+    invite(admin, "zoe@example.com", name="Zoë Ünal")
+    [message] = inbox.to("zoe@example.com")
+    assert message["Subject"] == "Willkommen, Zoë"
+    assert inbox.text(message).startswith("Zoë Ünal http")
