@@ -39,7 +39,11 @@ def make_celery(settings: Settings) -> Celery:
         result_backend=None,
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"socket_connect_timeout": 2, "socket_timeout": 5},
+        broker_transport_options={
+            "socket_connect_timeout": 2,
+            "socket_timeout": 5,
+            "visibility_timeout": settings.broker_visibility_timeout,
+        },
         # A publish while the broker is down fails fast; the outbox sweep retries it.
         broker_connection_timeout=2,
         task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5},

@@ -17,9 +17,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
+
+from service.cache.permission_cache import PermissionCache
+from service.cache.redis_client import connect
 
 BIN = Path(sys.executable).parent
 
@@ -107,12 +111,13 @@ class LiveStack:
             ],
         )
 
-    def start_worker(self) -> Process:
+    def start_worker(self, name: str = "worker", *extra: str) -> Process:
         celery = [str(BIN / "celery"), "-A", "worker.celery_app"]
-        return self.start("worker", [
+        options = ["--concurrency", "1", *extra] if "--concurrency" not in extra else list(extra)
+        return self.start(name, [
             *celery, "worker", "--loglevel", "INFO", "--queues", "permissions,invitations",
-            "--concurrency", "1", "--pool", "prefork",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "--pool", "prefork", "--without-gossip", "--without-mingle", "--without-heartbeat",
+            *options,
         ])  # fmt: skip
 
     def start_beat(self) -> Process:
@@ -121,10 +126,10 @@ class LiveStack:
             *celery, "beat", "--loglevel", "INFO", "--schedule", str(self.tmp / "beat-schedule"),
         ])  # fmt: skip
 
-    def start_broker(self) -> Process:
-        """A Redis of this stack's own as the broker, so a test can stop and restart it."""
-        port = self.env["ROLECALL_BROKER_URL"].rsplit(":", 1)[1].split("/")[0]
-        process = self.start("broker", [
+    def start_redis(self, name: str, url_variable: str) -> Process:
+        """A Redis of this stack's own (the broker, the cache), so a test can stop it."""
+        port = self.env[url_variable].rsplit(":", 1)[1].split("/")[0]
+        process = self.start(name, [
             "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
             "--appendonly", "no",
         ])  # fmt: skip
@@ -135,7 +140,23 @@ class LiveStack:
                     return process
             except OSError:
                 time.sleep(0.05)
-        raise AssertionError(f"broker did not start:\n{process.log()}")
+        raise AssertionError(f"{name} did not start:\n{process.log()}")
+
+    def start_broker(self) -> Process:
+        return self.start_redis("broker", "ROLECALL_BROKER_URL")
+
+    def start_cache(self) -> Process:
+        return self.start_redis("cache", "ROLECALL_REDIS_URL")
+
+    def cache(self) -> PermissionCache:
+        """The stack's permission cache, read directly (to see what the worker wrote)."""
+        return PermissionCache(connect(self.env["ROLECALL_REDIS_URL"]), "rolecall:")
+
+    def api(self, method: str, path: str, kind: str = "admin", **kwargs: Any) -> Any:
+        response = requests.request(
+            method, f"{self.base_url}{path}", headers=self.auth(kind), timeout=30, **kwargs
+        )
+        return response
 
     def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -164,17 +185,17 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     database_url = os.environ.get("ROLECALL_E2E_DATABASE_URL", "")
     if not database_url.startswith("postgresql"):
         pytest.skip("end-to-end tests need ROLECALL_E2E_DATABASE_URL (an empty PostgreSQL db)")
-    redis_url = os.environ.get("ROLECALL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     tmp = tmp_path_factory.mktemp("e2e")
     env = {
         **os.environ,
         "ROLECALL_ENV": "production",
         "ROLECALL_DATABASE_URL": database_url,
-        "ROLECALL_REDIS_URL": redis_url,
+        "ROLECALL_REDIS_URL": f"redis://127.0.0.1:{_free_port()}/0",
         "ROLECALL_BROKER_URL": f"redis://127.0.0.1:{_free_port()}/0",
         "ROLECALL_SECRET_KEY": "e2e-secret-key",
         "ROLECALL_LOG_LEVEL": "INFO",
         "ROLECALL_WORKER_METRICS_PORT": str(_free_port()),
+        "ROLECALL_BROKER_VISIBILITY_TIMEOUT": "5",
     }
     stack = LiveStack(
         base_url=f"http://127.0.0.1:{_free_port()}",
@@ -184,13 +205,14 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
         tenant=f"e2e-{os.getpid()}-{int(time.time())}",
     )
     stack.env["ROLECALL_PUBLIC_BASE_URL"] = stack.base_url
-    stack.cli("db", "upgrade")
-    stack.cli("tenant", "create", stack.tenant)
-    for kind in ("scim", "admin", "read"):
-        stack.tokens[kind] = stack.cli(
-            "token", "create", "--tenant", stack.tenant, "--kind", kind
-        ).strip()
     try:
+        stack.start_cache()  # the CLI's runtime connects to it too
+        stack.cli("db", "upgrade")
+        stack.cli("tenant", "create", stack.tenant)
+        for kind in ("scim", "admin", "read"):
+            stack.tokens[kind] = stack.cli(
+                "token", "create", "--tenant", stack.tenant, "--kind", kind
+            ).strip()
         stack.start_broker()
         stack.start_web()
         stack.start_worker()
