@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import click
 from sqlalchemy import select
@@ -256,6 +258,35 @@ def invite(tenant_ref: str, all_or_nothing: bool, wait: bool, file: click.utils.
         f"invited), {totals['failed']} failed, {totals['invalid']} invalid, "
         f"{totals['queued'] + totals['processing']} still to do"
     )
+
+
+def openapi_document() -> str:
+    """The OpenAPI document as the code generates it (no database needed)."""
+    from service.app import create_app
+
+    settings = Settings(database_url="sqlite://", check_schema_at_start=False)
+    app = create_app(settings)
+    document = app.test_client().get("/api/openapi.json").get_json()
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+OPENAPI_PATH = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Fail if openapi/openapi.json is stale")
+def openapi(check: bool) -> None:
+    """Write the generated OpenAPI document to openapi/openapi.json."""
+    document = openapi_document()
+    if check:
+        current = OPENAPI_PATH.read_text() if OPENAPI_PATH.exists() else ""
+        if current != document:
+            raise click.ClickException("openapi/openapi.json is stale: run `rolecall openapi`")
+        click.echo("openapi/openapi.json is current")
+        return
+    OPENAPI_PATH.parent.mkdir(exist_ok=True)
+    OPENAPI_PATH.write_text(document)
+    click.echo(f"wrote {OPENAPI_PATH}")
 
 
 @main.command()
