@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import redis
 import requests
 from flask import Flask, Response, request
 from sqlalchemy import JSON, Column, DateTime, MetaData, String, Table, create_engine
@@ -51,8 +52,13 @@ from sqlalchemy import JSON, Column, DateTime, MetaData, String, Table, create_e
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
-DATABASE = "rolecall_bench_scim"
+DATABASE = os.environ.get("BENCH_SCIM_DATABASE", "rolecall_bench_scim")
 REDIS_URL = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/12")
+# Tasks go to a broker, as in production, so that a request pays for recording and
+# sending its recompute, not for running it (with the default eager broker a PATCH
+# on a 10,000-member group would recompute 10,000 users inside the request). No
+# worker consumes this queue; it is emptied before and after the run.
+BROKER_URL = os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/13")
 USERS = 100_000
 GROUPS = 2_000
 BIG_GROUPS = 100
@@ -336,6 +342,8 @@ def main() -> None:
     args = parser.parse_args()
 
     wrk = ensure_wrk()
+    broker = redis.Redis.from_url(BROKER_URL)
+    broker.flushdb()
     database_url = fresh_database()
     started = time.perf_counter()
     data = load(database_url)
@@ -351,6 +359,7 @@ def main() -> None:
         "ROLECALL_ENV": "development",
         "ROLECALL_DATABASE_URL": database_url,
         "ROLECALL_REDIS_URL": REDIS_URL,
+        "ROLECALL_BROKER_URL": BROKER_URL,
         "ROLECALL_SECRET_KEY": "bench-secret",
         "ROLECALL_LOG_LEVEL": "INFO",
         "ROLECALL_DATABASE_POOL_SIZE": "4",
@@ -521,6 +530,7 @@ def main() -> None:
     errors = sum(r["errors"] for r in scim_create + baseline_insert)
     emit("non-2xx responses during the write runs", errors, "responses")
     shutil.rmtree(tmp, ignore_errors=True)
+    broker.flushdb()
 
 
 if __name__ == "__main__":

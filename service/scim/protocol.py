@@ -47,7 +47,9 @@ from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
 from scim2_server.routing import Operation
 from scim2_server.service import ScimService
+from scim2_server.storage import search_page
 
+from service.scim.render import Renderer
 from service.scim.storage import SqlStorage
 
 MAX_OPERATIONS = 1000
@@ -126,6 +128,7 @@ class RolecallScimService(ScimService):
             *(ResponseParameters[model] for model in models),
             SearchRequest[union],
         ]
+        self.renderer = Renderer(self)
 
     def patch_response(
         self,
@@ -180,7 +183,106 @@ def _member_values(value: Any) -> dict[str, str | None] | None:
 
 
 class RolecallScimHandler(ScimHandler):
+    """scim2-server's handler, with responses to creates, reads and searches built
+    from the stored rows by service.scim.render when it covers the request (input is
+    still validated by scim2-models; only the output skips the round trip)."""
+
     storage: SqlStorage
+    service: RolecallScimService
+
+    def create(self, request: ScimRequest) -> ScimResponse:
+        with self.service.provider:
+            target = self.service.route(request, Operation.create)
+            resource_type = self.service.resource_type_at(cast(str, target.endpoint))
+            self.service.authorize(request, target, resource_type)
+            resource = self.service.read_creation(
+                resource_type, request.body, request.header("Content-Type")
+            )
+            with self.storage.operation():
+                record = self.storage.create_record(resource_type, resource)
+            renderer = self.service.renderer
+            headers = renderer.headers(request.base_url, record)
+            headers["Location"] = headers["Content-Location"]
+            body = renderer.resource(request.base_url, record)
+            return ScimResponse(HTTPStatus.CREATED, body, headers)
+
+    def query(self, request: ScimRequest) -> ScimResponse:
+        with self.service.provider:
+            target = self.service.route(request, Operation.query)
+            resource_type = self.service.resource_type_at(cast(str, target.endpoint))
+            self.service.authorize(request, target, resource_type)
+            response_parameters = self.service.read_response_parameters(
+                resource_type, request.query
+            )
+            renderer = self.service.renderer
+            if target.me or not renderer.supports(resource_type.name, response_parameters):
+                return super().query(request)
+            with self.storage.operation():
+                record = self.storage.get_record(
+                    resource_type,
+                    cast(str, target.resource_id),
+                    with_related=renderer.wants_related(resource_type.name, response_parameters),
+                )
+            headers = renderer.headers(request.base_url, record)
+            if not self.service.read_conditions(request).check(headers["ETag"], "GET"):
+                # RFC 9110 §15.4.5: a 304 carries the ETag a 200 would have
+                return ScimResponse(HTTPStatus.NOT_MODIFIED, None, {"ETag": headers["ETag"]})
+            excluded = renderer.excluded(resource_type.name, response_parameters)
+            return ScimResponse(
+                HTTPStatus.OK, renderer.resource(request.base_url, record, excluded), headers
+            )
+
+    def search(self, request: ScimRequest) -> ScimResponse:
+        with self.service.provider:
+            target = self.service.route(request, Operation.search)
+            resource_types = self.service.searched_types(target.endpoint)
+            authorized = self.service.authorized_types(request, target, resource_types)
+            search_request, position = self.service.read_search_query(resource_types, request.query)
+            return self._search(request, resource_types, authorized, search_request, position)
+
+    def search_with_body(self, request: ScimRequest) -> ScimResponse:
+        with self.service.provider:
+            target = self.service.route(request, Operation.search_with_body)
+            resource_types = self.service.searched_types(target.endpoint)
+            authorized = self.service.authorized_types(request, target, resource_types)
+            search_request, position = self.service.read_search_body(
+                resource_types, request.body, request.header("Content-Type")
+            )
+            return self._search(request, resource_types, authorized, search_request, position)
+
+    def _search(
+        self,
+        request: ScimRequest,
+        resource_types: list[ResourceType],
+        authorized: list[ResourceType],
+        search_request: SearchRequest[Any],
+        position: Any,
+    ) -> ScimResponse:
+        renderer = self.service.renderer
+        if (
+            len(authorized) == 1
+            and search_request.cursor is None
+            and search_request.count != 0
+            and renderer.supports(authorized[0].name, search_request)
+        ):
+            name = authorized[0].name
+            with self.storage.operation():
+                total, records = self.storage.search_records(
+                    authorized[0],
+                    search_request,
+                    with_related=renderer.wants_related(name, search_request),
+                )
+            body = renderer.list_response(
+                request.base_url,
+                total,
+                search_request.start_index,
+                records,
+                renderer.excluded(name, search_request),
+            )
+            return ScimResponse(HTTPStatus.OK, body)
+        with self.storage.operation():
+            page = search_page(self.storage, authorized, search_request, position=position)
+        return self.service.search_response(request.base_url, resource_types, page, search_request)
 
     def bulk(self, request: ScimRequest) -> ScimResponse:
         self.storage.in_bulk = True

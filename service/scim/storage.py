@@ -25,13 +25,61 @@ from scim2_models import (
     SearchRequest,
 )
 from scim2_server.storage import ScimStorage, SearchPage
-from sqlalchemy import String, and_, func, literal, or_, select, union, union_all
+from sqlalchemy import String, and_, bindparam, func, literal, or_, select, union, union_all
 from sqlalchemy.orm import Session, aliased
 
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
 from service.scim.filters import GROUPS, USERS, SqlFilter, Table, sort_expression
+from service.scim.render import Record
 from service.services import scim_groups, scim_users
 from service.services.scim_users import etag
+
+# Statements run on every read, built once: building a select costs more Python
+# time than PostgreSQL takes to answer it.
+_TENANT, _IDS = bindparam("tenant_id"), bindparam("ids", expanding=True)
+_BY_ID = {
+    table.resource_type: select(table.orm).where(
+        table.orm.tenant_id == _TENANT, table.orm.id == bindparam("id")
+    )
+    for table in (USERS, GROUPS)
+}
+_member_user = (
+    select(
+        ScimGroupMember.group_id,
+        ScimGroupMember.member_id,
+        ScimGroupMember.member_type,
+        func.coalesce(ScimGroupMember.display, ScimUser.display_name).label("display"),
+    )
+    .join(ScimUser, ScimUser.id == ScimGroupMember.member_id)
+    .where(ScimGroupMember.group_id.in_(_IDS), ScimGroupMember.member_type == "User")
+)
+_member_group = (
+    select(
+        ScimGroupMember.group_id,
+        ScimGroupMember.member_id,
+        ScimGroupMember.member_type,
+        func.coalesce(ScimGroupMember.display, ScimGroup.display_name).label("display"),
+    )
+    .join(ScimGroup, ScimGroup.id == ScimGroupMember.member_id)
+    .where(ScimGroupMember.group_id.in_(_IDS), ScimGroupMember.member_type == "Group")
+)
+_MEMBERS_OF = union(_member_user, _member_group).order_by("group_id", "member_id")
+_parent_link = aliased(ScimGroupMember)
+_DIRECT_GROUPS = (
+    select(
+        ScimGroupMember.member_id,
+        ScimGroupMember.group_id,
+        ScimGroup.display_name,
+        select(literal(1)).where(_parent_link.member_id == ScimGroupMember.group_id).exists(),
+    )
+    .join(ScimGroup, ScimGroup.id == ScimGroupMember.group_id)
+    .where(ScimGroupMember.tenant_id == _TENANT, ScimGroupMember.member_id.in_(_IDS))
+)
+_PARENT_GROUPS = (
+    select(ScimGroupMember.member_id, ScimGroupMember.group_id, ScimGroup.display_name)
+    .join(ScimGroup, ScimGroup.id == ScimGroupMember.group_id)
+    .where(ScimGroupMember.tenant_id == _TENANT, ScimGroupMember.member_id.in_(_IDS))
+)
 
 
 def _wants(response_parameters: ResponseParameters[Any] | None, attribute: str) -> bool:
@@ -99,58 +147,40 @@ class SqlStorage(ScimStorage):
             version=etag(row.version),
         )
 
-    def _users(self, rows: list[ScimUser], with_groups: bool) -> list[Resource[Any]]:
-        groups = self._groups_of([row.id for row in rows]) if with_groups and rows else {}
-        model = self.models["User"]
+    def _records(self, table: Table, rows: list[Any], with_related: bool) -> list[Record]:
+        """Rows with a group's members or a user's groups, read in one go for the page."""
+        related: dict[str, list[dict[str, Any]]] = {}
+        if with_related and rows:
+            ids = [row.id for row in rows]
+            related = self._groups_of(ids) if table is USERS else self._members_of(ids)
+        return [Record(table.resource_type, row, related.get(row.id)) for row in rows]
+
+    def _resources(self, records: list[Record]) -> list[Resource[Any]]:
+        """Records as scim2-models resources, for scim2-server's own paths (PUT, PATCH,
+        the storage contract); responses to reads and creates are built by
+        service.scim.render instead."""
         resources = []
-        for row in rows:
-            document = dict(row.document)
-            document["id"] = row.id
-            if groups.get(row.id):
-                document["groups"] = groups[row.id]
-            resource = model.model_validate(document)
-            resource.meta = self._meta(USERS, row)
+        for record in records:
+            table = USERS if record.resource_type == "User" else GROUPS
+            document = dict(record.row.document)
+            document["id"] = record.row.id
+            if record.related:
+                document["members" if table is GROUPS else "groups"] = record.related
+            resource = self.models[record.resource_type].model_validate(document)
+            resource.meta = self._meta(table, record.row)
             resources.append(resource)
         return resources
+
+    def _users(self, rows: list[ScimUser], with_groups: bool) -> list[Resource[Any]]:
+        return self._resources(self._records(USERS, rows, with_groups))
 
     def _groups(self, rows: list[ScimGroup], with_members: bool) -> list[Resource[Any]]:
-        members = self._members_of([row.id for row in rows]) if with_members and rows else {}
-        model = self.models["Group"]
-        resources = []
-        for row in rows:
-            document = dict(row.document)
-            document["id"] = row.id
-            if members.get(row.id):
-                document["members"] = members[row.id]
-            resource = model.model_validate(document)
-            resource.meta = self._meta(GROUPS, row)
-            resources.append(resource)
-        return resources
+        return self._resources(self._records(GROUPS, rows, with_members))
 
     def _members_of(self, group_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-        users = (
-            select(
-                ScimGroupMember.group_id,
-                ScimGroupMember.member_id,
-                ScimGroupMember.member_type,
-                func.coalesce(ScimGroupMember.display, ScimUser.display_name).label("display"),
-            )
-            .join(ScimUser, ScimUser.id == ScimGroupMember.member_id)
-            .where(ScimGroupMember.group_id.in_(group_ids), ScimGroupMember.member_type == "User")
-        )
-        groups = (
-            select(
-                ScimGroupMember.group_id,
-                ScimGroupMember.member_id,
-                ScimGroupMember.member_type,
-                func.coalesce(ScimGroupMember.display, ScimGroup.display_name).label("display"),
-            )
-            .join(ScimGroup, ScimGroup.id == ScimGroupMember.member_id)
-            .where(ScimGroupMember.group_id.in_(group_ids), ScimGroupMember.member_type == "Group")
-        )
         found: dict[str, list[dict[str, Any]]] = {}
         for group_id, member_id, member_type, display in self.session.execute(
-            union(users, groups).order_by("group_id", "member_id")
+            _MEMBERS_OF, {"ids": group_ids}
         ):
             entry: dict[str, Any] = {
                 "value": member_id,
@@ -172,22 +202,8 @@ class SqlStorage(ScimStorage):
         direct: dict[str, set[str]] = {}
         names: dict[str, str] = {}
         nested: set[str] = set()
-        parent_link = aliased(ScimGroupMember)
-        has_parent = (
-            select(literal(1)).where(parent_link.member_id == ScimGroupMember.group_id).exists()
-        )
         for user_id, group_id, display, in_a_group in self.session.execute(
-            select(
-                ScimGroupMember.member_id,
-                ScimGroupMember.group_id,
-                ScimGroup.display_name,
-                has_parent,
-            )
-            .join(ScimGroup, ScimGroup.id == ScimGroupMember.group_id)
-            .where(
-                ScimGroupMember.tenant_id == self.tenant_id,
-                ScimGroupMember.member_id.in_(user_ids),
-            )
+            _DIRECT_GROUPS, {"tenant_id": self.tenant_id, "ids": user_ids}
         ):
             direct.setdefault(user_id, set()).add(group_id)
             names[group_id] = display
@@ -198,12 +214,7 @@ class SqlStorage(ScimStorage):
         seen = set(names)
         while frontier:
             found = self.session.execute(
-                select(ScimGroupMember.member_id, ScimGroupMember.group_id, ScimGroup.display_name)
-                .join(ScimGroup, ScimGroup.id == ScimGroupMember.group_id)
-                .where(
-                    ScimGroupMember.tenant_id == self.tenant_id,
-                    ScimGroupMember.member_id.in_(frontier),
-                )
+                _PARENT_GROUPS, {"tenant_id": self.tenant_id, "ids": list(frontier)}
             ).all()
             frontier = set()
             for child, parent, display in found:
@@ -235,16 +246,42 @@ class SqlStorage(ScimStorage):
     def _load(
         self, table: Table, resource_id: str, response_parameters: ResponseParameters[Any] | None
     ) -> Resource[Any]:
+        related = "groups" if table is USERS else "members"
+        return self._resources(
+            [self._record(table, resource_id, _wants(response_parameters, related))]
+        )[0]
+
+    def _record(self, table: Table, resource_id: str, with_related: bool) -> Record:
         row = self.session.scalar(
-            select(table.orm).where(
-                table.orm.tenant_id == self.tenant_id, table.orm.id == resource_id
-            )
+            _BY_ID[table.resource_type], {"tenant_id": self.tenant_id, "id": resource_id}
         )
         if row is None:
             raise NotFoundException(detail=f"{table.resource_type} {resource_id!r} not found")
+        return self._records(table, [row], with_related)[0]
+
+    # -- records: what service.scim.render turns into responses --------
+
+    def get_record(
+        self, resource_type: ResourceType, resource_id: str, *, with_related: bool
+    ) -> Record:
+        return self._record(self._table(resource_type), resource_id, with_related)
+
+    def create_record(self, resource_type: ResourceType, resource: Resource[Any]) -> Record:
+        table = self._table(resource_type)
         if table is USERS:
-            return self._users([row], _wants(response_parameters, "groups"))[0]  # type: ignore[list-item]
-        return self._groups([row], _wants(response_parameters, "members"))[0]  # type: ignore[list-item]
+            user = scim_users.create_user(self.session, self.tenant_id, self.actor, resource)
+            # A new user is in no group yet: nothing to read back.
+            return Record(USERS.resource_type, user)
+        group = scim_groups.create_group(self.session, self.tenant_id, self.actor, resource)
+        return self._records(GROUPS, [group], bool(resource.members))[0]  # type: ignore[attr-defined]
+
+    def search_records(
+        self, resource_type: ResourceType, search_request: SearchRequest[Any], *, with_related: bool
+    ) -> tuple[int, list[Record]]:
+        """One resource type paged by startIndex (no cursor, a count other than 0)."""
+        table = self._table(resource_type)
+        total, rows = self._index_rows(table, search_request)
+        return total, self._records(table, rows, with_related)
 
     # -- ScimStorage --------------------------------------------------
 
@@ -258,13 +295,7 @@ class SqlStorage(ScimStorage):
         return self._load(self._table(resource_type), resource_id, response_parameters)
 
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
-        table = self._table(resource_type)
-        if table is USERS:
-            user = scim_users.create_user(self.session, self.tenant_id, self.actor, resource)
-            # A new user is in no group yet: nothing to read back.
-            return self._users([user], with_groups=False)[0]
-        group = scim_groups.create_group(self.session, self.tenant_id, self.actor, resource)
-        return self._groups([group], with_members=bool(resource.members))[0]  # type: ignore[attr-defined]
+        return self._resources([self.create_record(resource_type, resource)])[0]
 
     def update(
         self,
@@ -360,6 +391,18 @@ class SqlStorage(ScimStorage):
 
     def _index_page(self, table: Table, search_request: SearchRequest[Any]) -> SearchPage:
         """One resource type paged by startIndex: the rows and the total in one query."""
+        total, rows = self._index_rows(table, search_request)
+        parameters = ResponseParameters(
+            attributes=search_request.attributes,
+            excluded_attributes=search_request.excluded_attributes,
+        )
+        related = "groups" if table is USERS else "members"
+        records = self._records(table, rows, _wants(parameters, related))
+        return SearchPage(total, self._resources(records))
+
+    def _index_rows(
+        self, table: Table, search_request: SearchRequest[Any]
+    ) -> tuple[int, list[Any]]:
         condition = table.orm.tenant_id == self.tenant_id
         if search_request.filter is not None:
             condition = and_(
@@ -393,16 +436,7 @@ class SqlStorage(ScimStorage):
             total = self.session.scalar(
                 select(func.count()).select_from(table.orm).where(condition)
             )
-        loaded = [row[0] for row in rows]
-        parameters = ResponseParameters(
-            attributes=search_request.attributes,
-            excluded_attributes=search_request.excluded_attributes,
-        )
-        if table is USERS:
-            resources = self._users(loaded, _wants(parameters, "groups"))
-        else:
-            resources = self._groups(loaded, _wants(parameters, "members"))
-        return SearchPage(total or 0, resources)
+        return total or 0, [row[0] for row in rows]
 
     def _keys(self, tables: list[Table], search_request: SearchRequest[Any]) -> Any:
         selects = []

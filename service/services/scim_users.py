@@ -22,7 +22,8 @@ from scim2_models import (
     UniquenessException,
 )
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from service.persistence.base import new_id, utcnow
 from service.persistence.scim_models import ScimGroupMember, ScimUser
@@ -103,6 +104,32 @@ def _check_unique(session: Session, tenant_id: str, resource: Any, own_id: str |
             )
 
 
+_COLUMNS = tuple(attribute.key for attribute in ScimUser.__mapper__.column_attrs)
+_INSERTS = {
+    "postgresql": postgresql.insert(ScimUser).on_conflict_do_nothing().returning(ScimUser.id),
+    "sqlite": sqlite.insert(ScimUser).on_conflict_do_nothing().returning(ScimUser.id),
+}
+
+
+def _insert_unique(session: Session, tenant_id: str, row: ScimUser, resource: Any) -> None:
+    """Insert a new user, letting the unique indexes on (tenant, lower(userName)) and
+    (tenant, externalId) decide: one round trip, and a clash (ON CONFLICT DO NOTHING)
+    leaves the transaction usable, unlike an IntegrityError. Only on a clash is the
+    taken attribute looked up, to name it in the 409."""
+    statement = _INSERTS.get(session.get_bind().dialect.name)
+    if statement is None:  # another database: check first, then let the ORM insert
+        _check_unique(session, tenant_id, resource, None)
+        session.add(row)
+        session.flush()
+        return
+    if session.execute(statement, {key: getattr(row, key) for key in _COLUMNS}).first() is None:
+        _check_unique(session, tenant_id, resource, None)
+        raise UniquenessException(detail="a unique attribute value is already taken")
+    # The row is stored: the session tracks it as loaded, without inserting it again.
+    make_transient_to_detached(row)
+    session.add(row)
+
+
 def get_user(session: Session, tenant_id: str, user_id: str) -> ScimUser:
     user = session.scalar(
         select(ScimUser).where(ScimUser.tenant_id == tenant_id, ScimUser.id == user_id)
@@ -113,14 +140,11 @@ def get_user(session: Session, tenant_id: str, user_id: str) -> ScimUser:
 
 
 def create_user(session: Session, tenant_id: str, actor: str, resource: Any) -> ScimUser:
-    _check_unique(session, tenant_id, resource, None)
     now = utcnow()
     row = ScimUser(id=new_id(), tenant_id=tenant_id, created=now, last_modified=now, version=1)
     _apply_columns(row, resource, document_of(resource))
-    if resource.password:
-        row.password_hash = hash_password(resource.password)
-    session.add(row)
-    session.flush()
+    row.password_hash = hash_password(resource.password) if resource.password else None
+    _insert_unique(session, tenant_id, row, resource)
     record(session, tenant_id, actor, "scim.user.create", "scim_user", row.id, after=summary(row))
     propagation.user_changed(session, tenant_id, row.id)
     invitations.invite_on_provision(session, tenant_id, row.id, actor)
