@@ -38,6 +38,7 @@ def _test_settings(tmp_dir: Path) -> Settings:
         redis_key_prefix="rolecall-test:",
         secret_key="test-secret-key-not-for-production",
         public_base_url="http://localhost",
+        mail_folder=str(tmp_dir / "mail"),
     )
 
 
