@@ -239,3 +239,23 @@ def test_other_parameters_are_left_to_the_library(query: dict[str, str]) -> None
     parameters = ResponseParameters[service.get_model(service.get_resource_type("User"))]
     assert not service.renderer.supports("User", parameters.model_validate(query))
     assert isinstance(SearchRequest, type)
+
+
+def test_a_search_reads_each_users_groups_as_a_read_by_id_does(
+    runtime: Runtime, population: dict[str, Any]
+) -> None:
+    # The page's query brings the direct groups as JSON; a read by id queries them.
+    service = _service()
+    resource_type = service.get_resource_type("User")
+    models = {rt.name: service.get_model(rt) for rt in service.provider.resource_types}
+    with transaction(runtime.sessions) as session:
+        storage = SqlStorage(session, population["tenant"], "test", models)  # type: ignore[arg-type]
+        search_request, _ = service.read_search_query([resource_type], {})
+        _, records = storage.search_records(resource_type, search_request, with_related=True)
+        assert {record.row.id for record in records} == set(population["User"])
+        with_groups = 0
+        for record in records:
+            alone = storage.get_record(resource_type, record.row.id, with_related=True)
+            assert record.related == alone.related
+            with_groups += bool(record.related)
+    assert with_groups == 4  # direct and, through "inner" in "outer", indirect groups
