@@ -110,7 +110,7 @@ def _install_request_hooks(app: Flask) -> None:
         _count(response.status_code, elapsed)
         response.headers["X-Request-ID"] = current_request_id() or ""
         response.headers["Server-Timing"] = f"app;dur={elapsed_ms:.3f}"
-        if request.path not in {"/healthz", "/readyz"}:
+        if access_log.isEnabledFor(logging.INFO) and request.path not in _QUIET_PATHS:
             log_event(
                 access_log,
                 "request",
@@ -123,10 +123,12 @@ def _install_request_hooks(app: Flask) -> None:
         return response
 
 
+_QUIET_PATHS = frozenset({"/healthz", "/readyz"})
+
+
 def _count(status: int, elapsed: float) -> None:
     endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-    metrics.http_requests.labels(request.method, endpoint, str(status)).inc()
-    metrics.http_duration.labels(request.method, endpoint).observe(elapsed)
+    metrics.observe_request(request.method, endpoint, status, elapsed)
     if request.path.startswith("/scim/"):
         resource, operation = metrics.scim_operation(request.method, request.path)
         outcome = "success" if status < 400 else ("client_error" if status < 500 else "error")

@@ -8,8 +8,10 @@ workers expose theirs the same way on ROLECALL_WORKER_METRICS_PORT.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -42,6 +44,9 @@ cache_lookups = Counter(
     "Permission cache lookups: hit, miss (computed and stored) or fallback (Redis down)",
     ["result"],
 )
+cache_hits = cache_lookups.labels("hit")
+cache_misses = cache_lookups.labels("miss")
+cache_fallbacks = cache_lookups.labels("fallback")
 tasks = Counter("rolecall_tasks_total", "Tasks run, by outcome", ["task", "outcome"])
 task_duration = Histogram(
     "rolecall_task_duration_seconds", "Task run time", ["task"], buckets=FAST_BUCKETS
@@ -58,6 +63,22 @@ deprovision_to_cache_clear = Histogram(
     "permissions being gone",
     buckets=FAST_BUCKETS,
 )
+
+@functools.cache
+def _request_series(method: str, endpoint: str, status: int) -> tuple[Any, Any]:
+    # Looking a labelled child up costs more than using it; the label sets are few
+    # (endpoints are route templates), so each pair is looked up once per process.
+    return (
+        http_requests.labels(method, endpoint, str(status)),
+        http_duration.labels(method, endpoint),
+    )
+
+
+def observe_request(method: str, endpoint: str, status: int, seconds: float) -> None:
+    count, duration = _request_series(method, endpoint, status)
+    count.inc()
+    duration.observe(seconds)
+
 
 _IDP_PATTERNS = [
     ("entra", re.compile(r"azure|entra|microsoft|aad", re.I)),

@@ -271,7 +271,7 @@ def read_sets(
     try:
         cached = runtime.cache.read(digest, refs, scopes)
     except Exception:
-        metrics.cache_lookups.labels("fallback").inc()
+        metrics.cache_fallbacks.inc()
         caller = _authorise(None, authenticate_cached(runtime, presented_token))
         bodies, ancestors = _from_database(runtime, caller, refs, scopes, store=False)
         return caller, list(bodies), ancestors
@@ -290,9 +290,9 @@ def read_sets(
         bodies = [b if b is not None and _version_of(b) >= min_version else None for b in bodies]
     missing = [i for i, body in enumerate(bodies) if body is None]
     missing_scopes = [s for s, chain in ancestors.items() if chain is None]
-    metrics.cache_lookups.labels("hit").inc(len(refs) - len(missing))
+    metrics.cache_hits.inc(len(refs) - len(missing))
     if missing or missing_scopes:
-        metrics.cache_lookups.labels("miss").inc(len(missing))
+        metrics.cache_misses.inc(len(missing))
         fresh, fresh_ancestors = _from_database(
             runtime, caller, [refs[i] for i in missing], missing_scopes
         )

@@ -248,3 +248,18 @@ def test_with_redis_and_the_database_down_the_answer_is_503_never_allowed(
     read_response = read(client, tenant, USER)
     assert read_response.status_code == 503
     assert read_response.json["reason"] == "unavailable"
+
+
+def test_an_unusual_check_body_gets_the_schemas_field_errors(
+    client: FlaskClient, tenant: TenantKeys, reporting: Reporting
+) -> None:
+    valid = {"user": USER, "area": "edit", "level": "granted", "scope": reporting.folder}
+    extra = client.post(
+        "/api/v1/check", headers=tenant.auth("read"), json={"checks": [{**valid, "colour": "blue"}]}
+    )
+    assert extra.status_code == 422
+    assert "colour" in extra.json["errors"]["json"]["checks"]["0"]
+    empty = client.post("/api/v1/check", headers=tenant.auth("read"), json={"checks": []})
+    assert empty.status_code == 422 and "checks" in empty.json["errors"]["json"]
+    newer = check(client, tenant, valid, min_version=1)
+    assert newer.status_code == 200 and newer.json["results"][0]["allowed"] is True
