@@ -16,6 +16,7 @@ from kombu import Queue
 from prometheus_client import REGISTRY, multiprocess
 
 from service import metrics
+from service.cache.redis_client import celery_broker
 from service.observability import configure_logging, set_request_id
 from service.settings import Settings
 
@@ -27,8 +28,9 @@ SWEEP_INTERVAL_SECONDS = 5.0
 def make_celery(settings: Settings) -> Celery:
     app = Celery("rolecall", set_as_current=False)
     eager = settings.tasks_eager
+    broker_url, sentinel_options = celery_broker(settings.broker_url)
     app.conf.update(
-        broker_url="memory://" if eager else settings.broker_url,
+        broker_url="memory://" if eager else broker_url,
         task_always_eager=eager,
         task_eager_propagates=True,
         task_acks_late=True,
@@ -43,6 +45,7 @@ def make_celery(settings: Settings) -> Celery:
             "socket_connect_timeout": 2,
             "socket_timeout": 5,
             "visibility_timeout": settings.broker_visibility_timeout,
+            **sentinel_options,
         },
         # A publish while the broker is down fails fast; the outbox sweep retries it.
         broker_connection_timeout=2,
