@@ -8,6 +8,8 @@ after their transaction commits; a periodic sweep sends whatever was left.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from service.observability import current_request_id
-from service.persistence.base import Base, UtcDateTime, created_at
+from service.persistence.base import Base, UtcDateTime, created_at, utcnow
 
 SESSION_KEY = "rolecall_outbox_keys"
 
@@ -57,6 +59,32 @@ class OutboxRecord(Base):
     )
 
 
+@dataclass(frozen=True)
+class Emitted:
+    """A row this transaction inserted, to be sent once it has committed."""
+
+    id: int
+    tenant_id: str
+    task: str
+    object_id: str
+    payload: dict[str, Any]
+    request_id: str | None
+
+
+@functools.cache
+def _insert_statement(dialect: str) -> Any:
+    # Built once per dialect: constructing it is a noticeable part of a SCIM write.
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(OutboxRecord)
+        .on_conflict_do_nothing(
+            index_elements=["tenant_id", "task", "object_id"],
+            index_where=text("dispatched_at IS NULL"),
+        )
+        .returning(OutboxRecord.id)
+    )
+
+
 def emit(
     session: Session,
     tenant_id: str,
@@ -67,7 +95,8 @@ def emit(
     """Record that `task` must run for `object_id` once this transaction commits.
 
     A pending row for the same key absorbs this one (the task reads current state
-    when it runs, so one run covers every change before it)."""
+    when it runs, so one run covers every change before it); only a row this
+    transaction inserted is sent by it after the commit."""
     values = {
         "tenant_id": tenant_id,
         "task": task,
@@ -75,49 +104,31 @@ def emit(
         "payload": payload or {},
         "request_id": current_request_id(),
         "attempts": 0,
+        "created_at": utcnow(),
     }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(OutboxRecord)
-        .values(**values)
-        .on_conflict_do_nothing(
-            index_elements=["tenant_id", "task", "object_id"],
-            index_where=text("dispatched_at IS NULL"),
+    statement = _insert_statement(session.get_bind().dialect.name)
+    row_id = session.execute(statement, values).scalar()
+    if row_id is not None:
+        session.info.setdefault(SESSION_KEY, []).append(
+            Emitted(row_id, tenant_id, task, object_id, values["payload"], values["request_id"])
         )
+
+
+def emitted(session: Session) -> list[Emitted]:
+    """The rows this session inserted; the relay sends them after commit."""
+    return session.info.pop(SESSION_KEY, [])
+
+
+def claim_pending(session: Session, limit: int = 500) -> list[OutboxRecord]:
+    """Lock the oldest undispatched rows for sending (the periodic sweep).
+
+    SKIP LOCKED lets several sweeps run at once without sending a row twice."""
+    query = (
+        select(OutboxRecord)
+        .where(OutboxRecord.dispatched_at.is_(None))
+        .order_by(OutboxRecord.id)
+        .limit(limit)
     )
-    session.execute(statement)
-    session.info.setdefault(SESSION_KEY, set()).add((tenant_id, task, object_id))
-
-
-def pending_keys(session: Session) -> set[tuple[str, str, str]]:
-    """The keys this session emitted; the relay sends them after commit."""
-    return session.info.pop(SESSION_KEY, set())
-
-
-def claim_pending(
-    session: Session, keys: set[tuple[str, str, str]] | None = None, limit: int = 500
-) -> list[OutboxRecord]:
-    """Lock undispatched rows for sending: the given keys, or the oldest `limit`.
-
-    SKIP LOCKED lets several relays (web processes, the sweep) run at once
-    without sending a row twice."""
-    query = select(OutboxRecord).where(OutboxRecord.dispatched_at.is_(None))
-    if keys is not None:
-        if not keys:
-            return []
-        tenant_ids = {k[0] for k in keys}
-        tasks = {k[1] for k in keys}
-        object_ids = {k[2] for k in keys}
-        query = query.where(
-            OutboxRecord.tenant_id.in_(tenant_ids),
-            OutboxRecord.task.in_(tasks),
-            OutboxRecord.object_id.in_(object_ids),
-        )
-    query = query.order_by(OutboxRecord.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    rows = list(session.scalars(query))
-    if keys is not None:
-        rows = [row for row in rows if (row.tenant_id, row.task, row.object_id) in keys]
-    return rows
+    return list(session.scalars(query))

@@ -11,13 +11,13 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from service.observability import log_event
 from service.persistence.base import utcnow
 from service.persistence.db import transaction
-from service.persistence.outbox import OutboxRecord, claim_pending, pending_keys
+from service.persistence.outbox import Emitted, OutboxRecord, claim_pending, emitted
 from service.runtime import Runtime
 from service.services.propagation import COALESCED
 
@@ -31,7 +31,7 @@ def _queued_key(runtime: Runtime, task: str, tenant_id: str, object_id: str) -> 
     return f"{runtime.settings.redis_key_prefix}queued:{task}:{tenant_id}:{object_id}"
 
 
-def already_queued(runtime: Runtime, row: OutboxRecord) -> bool:
+def already_queued(runtime: Runtime, row: OutboxRecord | Emitted) -> bool:
     """True when a run of the same coalescing task for the same object waits in the
     queue: it will read the state this row's change left, so no second run is needed.
 
@@ -54,33 +54,84 @@ def started(runtime: Runtime, task: str, tenant_id: str, object_id: str) -> None
         log.warning("could not clear the queued flag of %s", task)
 
 
-def relay(runtime: Runtime, keys: set[tuple[str, str, str]] | None = None) -> int:
-    """Send pending rows (those with `keys`, or the oldest batch); returns how many were sent."""
+def _send(runtime: Runtime, row: OutboxRecord | Emitted) -> None:
+    """Hand one row's task to the broker (unless a queued run already covers it)."""
+    if already_queued(runtime, row):
+        return
+    try:
+        runtime.send(
+            row.task,
+            kwargs={"tenant_id": row.tenant_id, "object_id": row.object_id, **row.payload},
+            request_id=row.request_id,
+        )
+    except Exception:
+        if row.task in COALESCED:
+            started(runtime, row.task, row.tenant_id, row.object_id)
+        raise
+
+
+def _failed(runtime: Runtime, row: OutboxRecord | Emitted, error: Exception) -> bool:
+    """Log a failed send; True when the remaining rows should still be tried."""
+    log_event(log, "outbox dispatch failed", task=row.task, error=type(error).__name__)
+    # In-process, the task itself failed and the others may still run; otherwise the
+    # broker is down and the rest would fail the same way.
+    return runtime.settings.tasks_eager
+
+
+def relay(runtime: Runtime) -> int:
+    """The sweep: send the oldest undispatched rows; returns how many were sent."""
     sent = 0
     with transaction(runtime.sessions) as session:
-        for row in claim_pending(session, keys):
+        for row in claim_pending(session):
             row.attempts += 1
-            if already_queued(runtime, row):
-                row.dispatched_at = utcnow()
-                continue
             try:
-                runtime.send(
-                    row.task,
-                    kwargs={"tenant_id": row.tenant_id, "object_id": row.object_id, **row.payload},
-                    request_id=row.request_id,
-                )
-            except Exception as error:  # the broker is down: the sweep retries later
+                _send(runtime, row)
+            except Exception as error:
                 row.last_error = f"{type(error).__name__}: {error}"[:1000]
-                if row.task in COALESCED:
-                    started(runtime, row.task, row.tenant_id, row.object_id)
-                log_event(log, "outbox dispatch failed", task=row.task, error=type(error).__name__)
-                if runtime.settings.tasks_eager:
-                    continue  # in-process, the task itself failed: the others may still run
-                break  # the broker is down: the rest would fail the same way
+                if _failed(runtime, row, error):
+                    continue
+                break
             row.dispatched_at = utcnow()
             row.last_error = None
             sent += 1
     return sent
+
+
+def send_emitted(runtime: Runtime, rows: list[Emitted]) -> int:
+    """After a commit: send the rows that transaction inserted, then mark them sent in
+    one statement. This runs on every write request, so it takes no lock and reads
+    nothing back; a sweep running in the same instant may send a row as well, which
+    costs one extra run of an idempotent task."""
+    sent: list[int] = []
+    failure: tuple[Emitted, Exception] | None = None
+    for row in rows:
+        try:
+            _send(runtime, row)
+        except Exception as error:
+            failure = (row, error)
+            if _failed(runtime, row, error):
+                continue
+            break
+        sent.append(row.id)
+    with runtime.engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        if sent:
+            connection.execute(
+                update(OutboxRecord)
+                .where(OutboxRecord.id.in_(sent), OutboxRecord.dispatched_at.is_(None))
+                .values(dispatched_at=utcnow(), attempts=OutboxRecord.attempts + 1)
+            )
+        if failure is not None:
+            row, error = failure
+            connection.execute(
+                update(OutboxRecord)
+                .where(OutboxRecord.id == row.id)
+                .values(
+                    attempts=OutboxRecord.attempts + 1,
+                    last_error=f"{type(error).__name__}: {error}"[:1000],
+                )
+            )
+    return len(sent)
 
 
 def outbox_lag_seconds(session: Session) -> float:
@@ -109,9 +160,9 @@ def unit_of_work(runtime: Runtime) -> Iterator[Session]:
     recorded in the outbox is sent."""
     with transaction(runtime.sessions) as session:
         yield session
-        keys = pending_keys(session)
+        rows = emitted(session)
         actions = session.info.pop(AFTER_COMMIT, [])
     for action in actions:
         action(runtime)
-    if keys:
-        relay(runtime, keys)
+    if rows:
+        send_emitted(runtime, rows)
