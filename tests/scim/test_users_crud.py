@@ -93,8 +93,9 @@ def test_another_tenants_user_is_404_for_read_replace_patch_and_delete(
 def test_the_same_user_name_may_exist_in_two_tenants(
     scim: Scim, make_tenant: Callable[[str], TenantKeys], scim_for: Callable[[TenantKeys], Scim]
 ) -> None:
-    scim.create_user("shared@example.org", externalId="same")
-    scim_for(make_tenant("globex")).create_user("shared@example.org", externalId="same")
+    first = scim.create_user("shared@example.org", externalId="same")
+    second = scim_for(make_tenant("globex")).create_user("shared@example.org", externalId="same")
+    assert first["id"] != second["id"]
 
 
 def test_a_duplicate_user_name_is_409_uniqueness_whatever_its_case(scim: Scim) -> None:

@@ -67,7 +67,8 @@ def test_an_unknown_scope_type_is_refused_naming_the_type_field(tree: ScopeTree)
 def test_a_tenant_declared_type_is_accepted():
     tree = ScopeTree([Scope("org", "organization", "Org")], declared_types=["dashboard"])
 
-    tree.validate_new(Scope("d", "dashboard", "D", "org"))
+    assert tree.validate_new(Scope("d", "dashboard", "D", "org")) is None  # no error raised
+    assert "dashboard" in tree.types
 
 
 def test_accounts_must_carry_an_account_type_and_only_accounts_may(tree: ScopeTree):
@@ -100,8 +101,8 @@ def test_moving_a_scope_below_itself_is_a_cycle(tree: ScopeTree, new_parent: str
 
 
 def test_moving_a_subtree_elsewhere_or_to_the_top_is_allowed(tree: ScopeTree):
-    tree.validate_move("f1", "f2")
-    tree.validate_move("ws", None)
+    assert tree.validate_move("f1", "f2") is None  # no error raised
+    assert tree.validate_move("ws", None) is None
 
 
 def test_a_tree_that_contains_a_cycle_cannot_be_built():
