@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Mapping as MappingOf
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Select, literal, or_, select
@@ -93,6 +93,9 @@ class UserPermissionResult:
     permissions: EffectivePermissions
     assignments: UserAssignments
     groups: MappingOf[str, GroupRecord]
+    # Names the cache files the set under, so apps may ask by userName or externalId.
+    user_name: str = ""
+    external_id: str = ""
 
     @property
     def group_names(self) -> dict[str, str]:
@@ -153,6 +156,7 @@ class _Batch:
     """What the queries found for a batch of users."""
 
     users: dict[str, tuple[bool, UserType | None]]
+    names: dict[str, tuple[str, str]]
     direct_groups: dict[str, list[str]]
     groups: dict[str, GroupRecord]
     edges: list[tuple[str, str]]
@@ -163,14 +167,20 @@ def _read_batch(
     session: Session, tenant_id: str, user_ids: Sequence[str], model: TenantModel
 ) -> _Batch:
     users: dict[str, tuple[bool, UserType | None]] = {}
-    for uid, active, raw_type in session.execute(
-        select(ScimUser.id, ScimUser.active, ScimUser.user_type).where(
-            ScimUser.tenant_id == tenant_id, ScimUser.id.in_(user_ids)
-        )
+    names: dict[str, tuple[str, str]] = {}
+    for uid, active, raw_type, user_name, external_id in session.execute(
+        select(
+            ScimUser.id,
+            ScimUser.active,
+            ScimUser.user_type,
+            ScimUser.user_name,
+            ScimUser.external_id,
+        ).where(ScimUser.tenant_id == tenant_id, ScimUser.id.in_(user_ids))
     ):
         users[uid] = (bool(active), user_type_of(raw_type))
+        names[uid] = (user_name, external_id or "")
     live = [uid for uid, (active, _) in users.items() if active]
-    batch = _Batch(users, {}, {}, [], {})
+    batch = _Batch(users, names, {}, {}, [], {})
     if not live:
         return batch
 
@@ -329,7 +339,11 @@ def compute_many(
         batch = _read_batch(session, tenant_id, chunk, model)
         graph = GroupGraph(batch.edges)
         for uid in chunk:
-            out[uid] = _compute_one(tenant_id, uid, model, batch, graph)
+            result = _compute_one(tenant_id, uid, model, batch, graph)
+            if uid in batch.names:
+                user_name, external_id = batch.names[uid]
+                result = replace(result, user_name=user_name, external_id=external_id)
+            out[uid] = result
     return out
 
 

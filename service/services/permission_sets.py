@@ -74,19 +74,10 @@ def _entries(
     session: Session, tenant_id: str, user_ids: Sequence[str], model: TenantModel, version: int
 ) -> list[CacheEntry]:
     results = effective.compute_many(session, tenant_id, user_ids, model)
-    names = {
-        row.id: (row.user_name, row.external_id or "")
-        for row in session.execute(
-            select(ScimUser.id, ScimUser.user_name, ScimUser.external_id).where(
-                ScimUser.tenant_id == tenant_id, ScimUser.id.in_(user_ids)
-            )
-        )
-    }
     entries = []
     for user_id in user_ids:
         content = results[user_id].to_dict()
         body = {"version": version, "computed_at": _iso(version), **content}
-        user_name, external_id = names.get(user_id, ("", ""))
         digest = hashlib.sha1(
             json.dumps(content, sort_keys=True).encode(), usedforsecurity=False
         ).hexdigest()
@@ -96,8 +87,8 @@ def _entries(
                 user_id,
                 version,
                 json.dumps(body, separators=(",", ":")),
-                user_name,
-                external_id,
+                results[user_id].user_name,
+                results[user_id].external_id,
                 digest,
             )
         )
