@@ -17,7 +17,8 @@ def recompute_user(tenant_id: str, object_id: str) -> int:
 
 
 def recompute_users(tenant_id: str, object_id: str, user_ids: list[str]) -> int:
-    return permission_sets.recompute_users(get_runtime(), tenant_id, user_ids)
+    # A long list (everyone in a large mapped group) is split over several workers.
+    return permission_sets.recompute_or_fan_out(get_runtime(), tenant_id, user_ids)
 
 
 def recompute_group(tenant_id: str, object_id: str) -> int:

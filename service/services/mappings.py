@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 from service.domain import GroupRef, GroupRefKind, Mapping, NotFound, validate_mapping
 from service.persistence.permission_models import MappingRow, RoleRow
 from service.persistence.scim_models import ScimGroup
+from service.services import propagation
 from service.services.audit import record
+from service.services.effective import users_affected_by_mapping
 from service.services.listing import paginate
 from service.services.permission_model import bump_model_version, load_model
 
@@ -101,12 +103,13 @@ def _write(session: Session, tenant_id: str, row: MappingRow, mapping: Mapping) 
 def create_mapping(
     session: Session, tenant_id: str, data: dict[str, Any], actor: str
 ) -> tuple[MappingRow, str]:
-    bump_model_version(session, tenant_id)
+    bump_model_version(session, tenant_id, recompute_tenant=False)
     row = MappingRow(tenant_id=tenant_id, created_by=actor)
     mapping = _validated(session, tenant_id, "new", data)
     _write(session, tenant_id, row, mapping)
     session.add(row)
     session.flush()
+    _members_changed(session, tenant_id, mapping.group)
     after = describe_mapping(row, mapping.role_key)
     record(session, tenant_id, actor, "mapping.create", "mapping", row.id, after=after)
     return row, mapping.role_key
@@ -116,12 +119,14 @@ def update_mapping(
     session: Session, tenant_id: str, mapping_id: str, changes: dict[str, Any], actor: str
 ) -> tuple[MappingRow, str]:
     """Change a mapping in place; it keeps its age, which decides account conflicts."""
-    bump_model_version(session, tenant_id)
+    bump_model_version(session, tenant_id, recompute_tenant=False)
     row, role_key = get_mapping(session, tenant_id, mapping_id)
     before = describe_mapping(row, role_key)
+    old_group = GroupRef(GroupRefKind(row.group_kind), row.group_value)
     mapping = _validated(session, tenant_id, mapping_id, {**before, **changes})
     _write(session, tenant_id, row, mapping)
     session.flush()
+    _members_changed(session, tenant_id, old_group, mapping.group)
     after = describe_mapping(row, mapping.role_key)
     record(
         session, tenant_id, actor, "mapping.update", "mapping", row.id, before=before, after=after
@@ -131,7 +136,7 @@ def update_mapping(
 
 def delete_mapping(session: Session, tenant_id: str, mapping_id: str, actor: str) -> Mapping:
     """Delete a mapping; returns it, so the caller can find the users it covered."""
-    bump_model_version(session, tenant_id)
+    bump_model_version(session, tenant_id, recompute_tenant=False)
     row, role_key = get_mapping(session, tenant_id, mapping_id)
     before = describe_mapping(row, role_key)
     gone = Mapping(
@@ -143,8 +148,18 @@ def delete_mapping(session: Session, tenant_id: str, mapping_id: str, actor: str
     )
     session.delete(row)
     session.flush()
+    _members_changed(session, tenant_id, gone.group)
     record(session, tenant_id, actor, "mapping.delete", "mapping", mapping_id, before=before)
     return gone
+
+
+def _members_changed(session: Session, tenant_id: str, *groups: GroupRef) -> None:
+    """A mapping touches only the members of the groups it names (nested ones too), so
+    only they are recomputed, not the whole tenant."""
+    users: set[str] = set()
+    for group in groups:
+        users |= users_affected_by_mapping(session, tenant_id, group)
+    propagation.users_changed(session, tenant_id, users)
 
 
 def matching_groups(session: Session, tenant_id: str, ref: GroupRef) -> list[dict[str, Any]]:

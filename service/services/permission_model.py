@@ -162,7 +162,7 @@ def current_version(session: Session, tenant_id: str) -> int:
     return version or 0
 
 
-def bump_model_version(session: Session, tenant_id: str) -> int:
+def bump_model_version(session: Session, tenant_id: str, *, recompute_tenant: bool = True) -> int:
     """Start a change of the tenant's model: bump its version and return the new one.
 
     Call it before reading the model for validation: on PostgreSQL the UPDATE
@@ -179,9 +179,11 @@ def bump_model_version(session: Session, tenant_id: str) -> int:
     )
     session.info.setdefault(_CHANGED_KEY, set()).add(tenant_id)
     session.expire(row)
-    # Any change to the shared model can move anyone's permissions: recompute the
-    # tenant after the commit (coalesced, in batches; see service.services.propagation).
-    propagation.model_changed(session, tenant_id)
+    # A change to the shared model can move anyone's permissions: recompute the tenant
+    # after the commit (coalesced, in batches; see service.services.propagation), unless
+    # the caller knows whom its change touches and records them itself.
+    if recompute_tenant:
+        propagation.model_changed(session, tenant_id)
     return current_version(session, tenant_id)
 
 

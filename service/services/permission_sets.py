@@ -126,7 +126,7 @@ def recompute_users(runtime: Runtime, tenant_id: str, user_ids: Iterable[str]) -
 FAN_OUT_ABOVE = 1000
 
 
-def _fan_out(runtime: Runtime, tenant_id: str, user_ids: Iterable[str]) -> int:
+def recompute_or_fan_out(runtime: Runtime, tenant_id: str, user_ids: Iterable[str]) -> int:
     """Recompute here when the work is small; otherwise as batch tasks, so no single
     task holds a worker for long and several workers share a large change."""
     ids = sorted(set(user_ids))
@@ -145,7 +145,7 @@ def recompute_group(runtime: Runtime, tenant_id: str, group_id: str) -> int:
     """Everyone in the group, directly or through nested groups."""
     with transaction(runtime.sessions) as session:
         user_ids = effective.users_affected_by_group(session, tenant_id, group_id)
-    return _fan_out(runtime, tenant_id, user_ids)
+    return recompute_or_fan_out(runtime, tenant_id, user_ids)
 
 
 def recompute_tenant(runtime: Runtime, tenant_id: str) -> int:
@@ -153,7 +153,7 @@ def recompute_tenant(runtime: Runtime, tenant_id: str) -> int:
     with transaction(runtime.sessions) as session:
         user_ids = session.scalars(select(ScimUser.id).where(ScimUser.tenant_id == tenant_id))
         ids = list(user_ids)
-    return _fan_out(runtime, tenant_id, ids)
+    return recompute_or_fan_out(runtime, tenant_id, ids)
 
 
 def _remember_ancestors(runtime: Runtime, model: TenantModel) -> None:

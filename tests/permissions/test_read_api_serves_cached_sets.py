@@ -263,3 +263,21 @@ def test_an_unusual_check_body_gets_the_schemas_field_errors(
     assert empty.status_code == 422 and "checks" in empty.json["errors"]["json"]
     newer = check(client, tenant, valid, min_version=1)
     assert newer.status_code == 200 and newer.json["results"][0]["allowed"] is True
+
+
+def test_a_mapping_change_recomputes_only_the_members_of_its_group(
+    client: FlaskClient,
+    tenant: TenantKeys,
+    admin: Admin,
+    directory: Directory,
+    reporting: Reporting,
+    runtime: Runtime,
+) -> None:
+    outsider = directory.user("outsider@reeport.example")
+    read(client, tenant, USER)
+    read(client, tenant, outsider)
+    member_before = runtime.cache.version_of(tenant.id, reporting.user_id)
+    outsider_before = runtime.cache.version_of(tenant.id, outsider)
+    admin.map("Editors", "share", reporting.other_folder)
+    assert runtime.cache.version_of(tenant.id, reporting.user_id) > member_before
+    assert runtime.cache.version_of(tenant.id, outsider) == outsider_before
