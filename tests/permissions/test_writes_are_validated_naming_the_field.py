@@ -9,7 +9,7 @@ import pytest
 from tests.permissions.conftest import Admin, Directory
 
 
-def refused(response: Any, status: int, field: str, reason: str | None = None) -> None:
+def assert_refused(response: Any, status: int, field: str, reason: str | None = None) -> None:
     assert response.status_code == status, response.get_data(True)
     errors = response.json["errors"]
     if "json" in errors:  # marshmallow's shape: errors by location, then field
@@ -26,14 +26,14 @@ def org(admin: Admin) -> str:
 
 
 def test_an_unknown_scope_type_is_422_naming_type(admin: Admin) -> None:
-    refused(
+    assert_refused(
         admin.post("/scopes", {"type": "galaxy", "name": "G"}), 422, "type", "unknown_scope_type"
     )
 
 
 def test_an_account_without_an_account_type_is_422(admin: Admin) -> None:
-    refused(admin.post("/scopes", {"type": "account", "name": "A"}), 422, "account_type")
-    refused(
+    assert_refused(admin.post("/scopes", {"type": "account", "name": "A"}), 422, "account_type")
+    assert_refused(
         admin.post("/scopes", {"type": "account", "name": "A", "account_type": "alien"}),
         422,
         "account_type",
@@ -41,12 +41,14 @@ def test_an_account_without_an_account_type_is_422(admin: Admin) -> None:
 
 
 def test_a_missing_name_and_an_unknown_field_are_422(admin: Admin) -> None:
-    refused(admin.post("/scopes", {"type": "folder"}), 422, "name")
-    refused(admin.post("/scopes", {"type": "folder", "name": "F", "colour": "red"}), 422, "colour")
+    assert_refused(admin.post("/scopes", {"type": "folder"}), 422, "name")
+    assert_refused(
+        admin.post("/scopes", {"type": "folder", "name": "F", "colour": "red"}), 422, "colour"
+    )
 
 
 def test_an_unknown_parent_is_422(admin: Admin) -> None:
-    refused(
+    assert_refused(
         admin.post("/scopes", {"type": "folder", "name": "F", "parent_id": "nope"}),
         422,
         "parent_id",
@@ -58,8 +60,8 @@ def test_a_cycle_in_the_scope_tree_is_422_naming_parent_id(admin: Admin, org: st
     folder = admin.scope("folder", "F", org)
     report = admin.scope("report", "R", folder)
 
-    refused(admin.patch(f"/scopes/{org}", {"parent_id": report}), 422, "parent_id", "cycle")
-    refused(admin.patch(f"/scopes/{org}", {"parent_id": org}), 422, "parent_id", "cycle")
+    assert_refused(admin.patch(f"/scopes/{org}", {"parent_id": report}), 422, "parent_id", "cycle")
+    assert_refused(admin.patch(f"/scopes/{org}", {"parent_id": org}), 422, "parent_id", "cycle")
 
 
 def test_a_role_granted_at_a_scope_type_it_does_not_allow_is_422(
@@ -69,13 +71,13 @@ def test_a_role_granted_at_a_scope_type_it_does_not_allow_is_422(
     directory.user("u@example.com")
     body = {"group": {"kind": "displayName", "value": "Admins"}, "role_key": "admin"}
 
-    refused(
+    assert_refused(
         admin.post("/mappings", {**body, "scope_id": folder}),
         422,
         "scope_id",
         "scope_type_not_allowed",
     )
-    refused(
+    assert_refused(
         admin.post(
             "/assignments", {"user": "u@example.com", "role_key": "admin", "scope_id": folder}
         ),
@@ -91,19 +93,19 @@ def test_unknown_role_scope_user_and_group_kind_are_named(
     directory.user("u@example.com")
     group = {"kind": "displayName", "value": "G"}
 
-    refused(
+    assert_refused(
         admin.post("/mappings", {"group": group, "role_key": "nope", "scope_id": org}),
         422,
         "role_key",
         "unknown_role",
     )
-    refused(
+    assert_refused(
         admin.post("/mappings", {"group": group, "role_key": "view", "scope_id": "nope"}),
         422,
         "scope_id",
         "unknown_scope",
     )
-    refused(
+    assert_refused(
         admin.post(
             "/mappings",
             {"group": {"kind": "email", "value": "x"}, "role_key": "view", "scope_id": org},
@@ -111,7 +113,7 @@ def test_unknown_role_scope_user_and_group_kind_are_named(
         422,
         "group",
     )
-    refused(
+    assert_refused(
         admin.post("/assignments", {"user": "ghost", "role_key": "view", "scope_id": org}),
         422,
         "user",
@@ -126,38 +128,38 @@ def test_assign_account_at_a_scope_that_is_no_account_is_422(admin: Admin, org: 
         "scope_id": org,
         "assign_account": True,
     }
-    refused(admin.post("/mappings", body), 422, "assign_account", "not_an_account")
+    assert_refused(admin.post("/mappings", body), 422, "assign_account", "not_an_account")
 
 
 def test_a_role_with_an_unknown_area_or_level_is_422_naming_the_grant(
     admin: Admin, org: str
 ) -> None:
-    refused(
+    assert_refused(
         admin.post("/roles", {"key": "r", "name": "R", "grants": {"nope": "granted"}}),
         422,
         "grants.nope",
         "unknown_area",
     )
-    refused(
+    assert_refused(
         admin.post("/roles", {"key": "r", "name": "R", "grants": {"view": "max"}}),
         422,
         "grants.view",
         "unknown_level",
     )
-    refused(
+    assert_refused(
         admin.post("/roles", {"key": "r", "name": "R", "allowed_scope_types": ["galaxy"]}),
         422,
         "allowed_scope_types",
         "unknown_scope_type",
     )
-    refused(admin.post("/roles", {"key": "Bad Key", "name": "R"}), 422, "key", "invalid_key")
+    assert_refused(admin.post("/roles", {"key": "Bad Key", "name": "R"}), 422, "key", "invalid_key")
 
 
 def test_duplicates_and_deleting_what_is_in_use_are_409(admin: Admin, org: str) -> None:
-    refused(admin.post("/areas", {"key": "view", "name": "View"}), 409, "key", "duplicate")
-    refused(admin.post("/roles", {"key": "view", "name": "View"}), 409, "key", "duplicate")
-    refused(admin.delete("/areas/view"), 409, "key", "in_use")
-    refused(admin.delete("/roles/view"), 409, "key", "in_use")  # the default role
+    assert_refused(admin.post("/areas", {"key": "view", "name": "View"}), 409, "key", "duplicate")
+    assert_refused(admin.post("/roles", {"key": "view", "name": "View"}), 409, "key", "duplicate")
+    assert_refused(admin.delete("/areas/view"), 409, "key", "in_use")
+    assert_refused(admin.delete("/roles/view"), 409, "key", "in_use")  # the default role
 
 
 def test_narrowing_what_is_in_use_is_409(admin: Admin, directory: Directory, org: str) -> None:
@@ -166,8 +168,8 @@ def test_narrowing_what_is_in_use_is_409(admin: Admin, directory: Directory, org
     admin.ok(admin.post("/areas", {"key": "size", "name": "Size", "levels": ["s", "m", "l"]}), 201)
     admin.ok(admin.post("/roles", {"key": "big", "name": "Big", "grants": {"size": "l"}}), 201)
 
-    refused(admin.patch("/areas/size", {"levels": ["s", "m"]}), 409, "levels", "in_use")
-    refused(
+    assert_refused(admin.patch("/areas/size", {"levels": ["s", "m"]}), 409, "levels", "in_use")
+    assert_refused(
         admin.patch("/roles/edit", {"allowed_scope_types": ["report"]}),
         409,
         "allowed_scope_types",
@@ -188,18 +190,20 @@ def test_explain_with_an_unknown_area_or_level_names_it(
     bad_scope = admin.get("/users/u@example.com/explain", area="view", level="granted", scope="x")
     missing = admin.get("/users/u@example.com/explain", area="view")
 
-    refused(bad_area, 422, "area", "unknown_area")
-    refused(bad_level, 422, "level", "unknown_level")
-    refused(bad_scope, 404, "scope")
+    assert_refused(bad_area, 422, "area", "unknown_area")
+    assert_refused(bad_level, 422, "level", "unknown_level")
+    assert_refused(bad_scope, 404, "scope")
     assert missing.status_code == 422 and "level" in missing.json["errors"]["query"]
 
 
 def test_an_unknown_user_catalog_or_bad_settings_is_not_a_500(admin: Admin, org: str) -> None:
     assert admin.get("/users/ghost/permissions").status_code == 404
     assert admin.post("/catalogs/nope/load", {}).status_code == 404
-    refused(admin.put("/settings/permissions", {"default_role": "nope"}), 422, "default_role")
+    assert_refused(
+        admin.put("/settings/permissions", {"default_role": "nope"}), 422, "default_role"
+    )
     bad_rules = {"account_rules": {"account_types_for_user_type": {"alien": ["customer"]}}}
-    refused(admin.put("/settings/permissions", bad_rules), 422, "account_rules")
+    assert_refused(admin.put("/settings/permissions", bad_rules), 422, "account_rules")
     not_json = admin.client.post(
         "/api/v1/scopes",
         data="{",
