@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import threading
 import time
@@ -13,6 +14,7 @@ import click
 from sqlalchemy import select
 
 from service.domain.errors import DomainError
+from service.observability import configure_logging
 from service.persistence import schema
 from service.persistence.db import transaction
 from service.persistence.models import Tenant
@@ -345,21 +347,34 @@ def dev(host: str, port: int) -> None:
     click.echo(f"SCIM base URL: http://{host}:{port}/scim/v2")
     click.echo(f"API docs:      http://{host}:{port}/api/docs")
     app = create_app(runtime=runtime)
-    if settings.tasks_eager:
-        # No beat process here: this thread sweeps the outbox as beat would.
-        threading.Thread(target=_sweep_forever, args=(runtime,), daemon=True).start()
+    if settings.tasks_eager or not settings.sends_outbox_inline:
+        # No beat or relay process here: this thread sweeps the outbox as they would.
+        from worker.celery_app import SWEEP_INTERVAL_SECONDS
+
+        interval = SWEEP_INTERVAL_SECONDS if settings.sends_outbox_inline else None
+        threading.Thread(
+            target=relay.run_forever, args=(runtime, threading.Event(), interval), daemon=True
+        ).start()
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 
-def _sweep_forever(runtime: Runtime) -> None:
-    from worker.celery_app import SWEEP_INTERVAL_SECONDS
+@main.command("relay")
+def relay_process() -> None:
+    """Send committed outbox rows to the broker as they appear, until stopped.
 
-    while True:
-        time.sleep(SWEEP_INTERVAL_SECONDS)
-        try:
-            relay.relay(runtime)
-        except Exception as error:  # keep sweeping; the next round may succeed
-            click.echo(f"outbox sweep failed: {type(error).__name__}", err=True)
+    Run one or more beside the web processes when ROLECALL_OUTBOX_RELAY is `process`
+    (the default with a real broker); several share the work without sending a row twice.
+    """
+    runtime = _runtime()
+    configure_logging(runtime.settings.log_level)
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    click.echo(
+        f"relaying the outbox every {runtime.settings.relay_interval_seconds}s when idle",
+        err=True,
+    )
+    relay.run_forever(runtime, stop)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,7 @@ deprovision_to_cache_clear = Histogram(
     buckets=FAST_BUCKETS,
 )
 
+
 @functools.cache
 def _request_series(method: str, endpoint: str, status: int) -> tuple[Any, Any]:
     # Looking a labelled child up costs more than using it; the label sets are few

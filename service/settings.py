@@ -43,6 +43,12 @@ class Settings:
     # How long a task taken by a worker that died unacknowledged waits before the
     # Redis broker hands it to another worker (kombu's default is an hour).
     broker_visibility_timeout: int = 300
+    # Who sends committed outbox rows to the broker: `inline` (the request that wrote
+    # them, right after its commit) or `process` (`rolecall relay`, so that a write
+    # request only writes). Empty: inline when tasks run in-process, else process.
+    outbox_relay: str = ""
+    # How long `rolecall relay` waits between looks at an empty outbox.
+    relay_interval_seconds: float = 0.05
     # Invitation mail: `folder` (the embedded default: one .eml file per message),
     # `smtp` (smtplib) or `http` (an email API called with requests).
     mailer: str = "folder"
@@ -84,6 +90,10 @@ class Settings:
             check_schema_at_start=_bool(env.get("ROLECALL_CHECK_SCHEMA"), True),
             broker_visibility_timeout=int(
                 get("BROKER_VISIBILITY_TIMEOUT", str(defaults.broker_visibility_timeout))
+            ),
+            outbox_relay=get("OUTBOX_RELAY", defaults.outbox_relay).lower(),
+            relay_interval_seconds=float(
+                get("RELAY_INTERVAL_SECONDS", str(defaults.relay_interval_seconds))
             ),
             worker_metrics_port=int(env["ROLECALL_WORKER_METRICS_PORT"])
             if env.get("ROLECALL_WORKER_METRICS_PORT")
@@ -129,6 +139,13 @@ class Settings:
         return self.broker_url == EAGER_BROKER
 
     @property
+    def sends_outbox_inline(self) -> bool:
+        """Whether a unit of work sends the outbox rows it wrote once it commits."""
+        if self.outbox_relay:
+            return self.outbox_relay == "inline"
+        return self.tasks_eager
+
+    @property
     def cache_in_memory(self) -> bool:
         return self.redis_url == MEMORY_URL
 
@@ -140,6 +157,10 @@ class Settings:
         if self.environment not in {"development", "test", "production"}:
             raise SettingsError("ROLECALL_ENV must be development, test or production")
         self._validate_mail()
+        if self.outbox_relay not in {"", "inline", "process"}:
+            raise SettingsError("ROLECALL_OUTBOX_RELAY must be inline or process")
+        if self.relay_interval_seconds <= 0:
+            raise SettingsError("ROLECALL_RELAY_INTERVAL_SECONDS must be more than 0")
         if self.is_production:
             if self.cache_in_memory:
                 raise SettingsError("ROLECALL_REDIS_URL must name a real Redis in production")

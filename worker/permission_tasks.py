@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import Celery
 
 from service.runtime import get_runtime
-from service.services import permission_sets, propagation, recompute_jobs, relay
+from service.services import invitations, permission_sets, propagation, recompute_jobs, relay
 
 BATCH = permission_sets.RECOMPUTE_BATCH
 
@@ -19,6 +19,18 @@ def recompute_user(tenant_id: str, object_id: str) -> int:
 def recompute_users(tenant_id: str, object_id: str, user_ids: list[str]) -> int:
     # A long list (everyone in a large mapped group) is split over several workers.
     return permission_sets.recompute_or_fan_out(get_runtime(), tenant_id, user_ids)
+
+
+def users_created(
+    tenant_id: str, object_id: str, actor: str, user_ids: list[str] | None = None
+) -> int:
+    """New SCIM users (one, or a batch from the relay): invite them if the tenant says
+    so, then compute their first permission sets."""
+    runtime = get_runtime()
+    ids = user_ids or [object_id]
+    with relay.unit_of_work(runtime) as session:
+        invitations.invite_on_provision(session, tenant_id, ids, actor)
+    return permission_sets.recompute_or_fan_out(runtime, tenant_id, ids)
 
 
 def recompute_group(tenant_id: str, object_id: str) -> int:
@@ -49,6 +61,7 @@ def register(app: Celery) -> None:
     }
     app.task(name=propagation.RECOMPUTE_USER, **options)(recompute_user)
     app.task(name=propagation.RECOMPUTE_USERS, **options)(recompute_users)
+    app.task(name=propagation.USERS_CREATED, **options)(users_created)
     app.task(name=propagation.RECOMPUTE_GROUP, **options)(recompute_group)
     app.task(name=propagation.RECOMPUTE_TENANT, **options)(recompute_tenant)
     app.task(name=recompute_jobs.RECOMPUTE_BATCH, **options)(recompute_batch)

@@ -72,8 +72,10 @@ class Emitted:
 
 
 @functools.cache
-def _insert_statement(dialect: str) -> Any:
-    # Built once per dialect: constructing it is a noticeable part of a SCIM write.
+def insert_statement(dialect: str) -> Any:
+    """INSERT of one row, absorbed by a pending row with the same key; returns the id
+    of a row it inserted. Built once per dialect: constructing it is a noticeable
+    part of a SCIM write."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
         insert(OutboxRecord)
@@ -83,6 +85,41 @@ def _insert_statement(dialect: str) -> Any:
         )
         .returning(OutboxRecord.id)
     )
+
+
+def row_values(
+    tenant_id: str, task: str, object_id: str, payload: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The columns of a new outbox row."""
+    return {
+        "tenant_id": tenant_id,
+        "task": task,
+        "object_id": object_id,
+        "payload": payload or {},
+        "request_id": current_request_id(),
+        "attempts": 0,
+        "created_at": utcnow(),
+    }
+
+
+def emitted_row(row_id: int | None, values: dict[str, Any]) -> Emitted | None:
+    """What the relay needs of a row an insert returned (None: a pending row absorbed it)."""
+    if row_id is None:
+        return None
+    return Emitted(
+        row_id,
+        values["tenant_id"],
+        values["task"],
+        values["object_id"],
+        values["payload"],
+        values["request_id"],
+    )
+
+
+def remember(session: Session, row: Emitted | None) -> None:
+    """Note a row this session's transaction inserted, for the relay after the commit."""
+    if row is not None:
+        session.info.setdefault(SESSION_KEY, []).append(row)
 
 
 def emit(
@@ -97,21 +134,9 @@ def emit(
     A pending row for the same key absorbs this one (the task reads current state
     when it runs, so one run covers every change before it); only a row this
     transaction inserted is sent by it after the commit."""
-    values = {
-        "tenant_id": tenant_id,
-        "task": task,
-        "object_id": object_id,
-        "payload": payload or {},
-        "request_id": current_request_id(),
-        "attempts": 0,
-        "created_at": utcnow(),
-    }
-    statement = _insert_statement(session.get_bind().dialect.name)
-    row_id = session.execute(statement, values).scalar()
-    if row_id is not None:
-        session.info.setdefault(SESSION_KEY, []).append(
-            Emitted(row_id, tenant_id, task, object_id, values["payload"], values["request_id"])
-        )
+    values = row_values(tenant_id, task, object_id, payload)
+    statement = insert_statement(session.get_bind().dialect.name)
+    remember(session, emitted_row(session.execute(statement, values).scalar(), values))
 
 
 def emitted(session: Session) -> list[Emitted]:

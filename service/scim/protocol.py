@@ -49,7 +49,7 @@ from scim2_server.routing import Operation
 from scim2_server.service import ScimService
 from scim2_server.storage import search_page
 
-from service.scim.render import Renderer
+from service.scim.render import Record, Renderer
 from service.scim.storage import SqlStorage
 
 MAX_OPERATIONS = 1000
@@ -130,6 +130,12 @@ class RolecallScimService(ScimService):
         ]
         self.renderer = Renderer(self)
 
+    def created_response(self, base_url: str, record: Record) -> ScimResponse:
+        """201 to a create, with `Location` equal to `meta.location`."""
+        headers = self.renderer.headers(base_url, record)
+        headers["Location"] = headers["Content-Location"]
+        return ScimResponse(HTTPStatus.CREATED, self.renderer.resource(base_url, record), headers)
+
     def patch_response(
         self,
         base_url: str,
@@ -200,11 +206,7 @@ class RolecallScimHandler(ScimHandler):
             )
             with self.storage.operation():
                 record = self.storage.create_record(resource_type, resource)
-            renderer = self.service.renderer
-            headers = renderer.headers(request.base_url, record)
-            headers["Location"] = headers["Content-Location"]
-            body = renderer.resource(request.base_url, record)
-            return ScimResponse(HTTPStatus.CREATED, body, headers)
+            return self.service.created_response(request.base_url, record)
 
     def query(self, request: ScimRequest) -> ScimResponse:
         with self.service.provider:

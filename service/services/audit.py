@@ -8,8 +8,36 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.persistence.base import new_id, utcnow
 from service.persistence.models import AuditEvent
 from service.services.listing import paginate
+
+
+def event_values(
+    tenant_id: str,
+    actor: str,
+    action: str,
+    target_type: str,
+    target_id: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """The columns of one audit event."""
+    from service.observability import current_request_id
+
+    return {
+        "id": new_id(),
+        "tenant_id": tenant_id,
+        "occurred_at": utcnow(),
+        "actor": actor,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "before": before,
+        "after": after,
+        "request_id": request_id or current_request_id(),
+    }
 
 
 def record(
@@ -23,17 +51,8 @@ def record(
     after: dict[str, Any] | None = None,
     request_id: str | None = None,
 ) -> AuditEvent:
-    from service.observability import current_request_id
-
     event = AuditEvent(
-        tenant_id=tenant_id,
-        actor=actor,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        before=before,
-        after=after,
-        request_id=request_id or current_request_id(),
+        **event_values(tenant_id, actor, action, target_type, target_id, before, after, request_id)
     )
     session.add(event)
     return event

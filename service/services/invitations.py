@@ -440,25 +440,36 @@ def create_invitation(
 
 
 def invite_on_provision(
-    session: Session, tenant_id: str, user_id: str, actor: str
-) -> Invitation | None:
-    """Called by the SCIM create path, in its transaction: invite the new user when the
-    tenant enabled invitations for provisioned users, the user is active, has an email
-    and holds no live invitation. Otherwise does nothing and returns None."""
+    session: Session, tenant_id: str, user_ids: list[str], actor: str
+) -> list[Invitation]:
+    """Run by the worker after SCIM creates users (worker.permission_tasks.users_created):
+    when the tenant enabled invitations for provisioned users, invite each of them who
+    is active, has an email and holds no live invitation. Safe to run twice: a second
+    run finds the live invitation and invites nobody."""
     row = _settings_row(session, tenant_id)
-    if row is None or not row.invite_scim_users:
-        return None
-    user = session.scalar(
-        select(ScimUser).where(ScimUser.tenant_id == tenant_id, ScimUser.id == user_id)
+    if row is None or not row.invite_scim_users or not user_ids:
+        return []
+    users = session.scalars(
+        select(ScimUser).where(ScimUser.tenant_id == tenant_id, ScimUser.id.in_(user_ids))
     )
-    if user is None or not user.active or email_of(user) is None:
-        return None
-    if live_invitation(session, tenant_id, user.id) is not None:
-        return None
     ttl = row.ttl_hours or _default_ttl()
-    return new_invitation(
-        session, tenant_id, user, actor=actor, inviter_name=PROVISIONING_INVITER, ttl_hours=ttl
-    )
+    made = []
+    for user in users:
+        if not user.active or email_of(user) is None:
+            continue
+        if live_invitation(session, tenant_id, user.id) is not None:
+            continue
+        made.append(
+            new_invitation(
+                session,
+                tenant_id,
+                user,
+                actor=actor,
+                inviter_name=PROVISIONING_INVITER,
+                ttl_hours=ttl,
+            )
+        )
+    return made
 
 
 def _default_ttl() -> int:

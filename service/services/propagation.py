@@ -14,20 +14,30 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.persistence.outbox import emit
+from service.persistence.outbox import emit, row_values
 
 RECOMPUTE_USER = "rolecall.permissions.recompute_user"
 RECOMPUTE_GROUP = "rolecall.permissions.recompute_group"
 RECOMPUTE_USERS = "rolecall.permissions.recompute_users"
 RECOMPUTE_TENANT = "rolecall.permissions.recompute_tenant"
+USERS_CREATED = "rolecall.permissions.users_created"
 
 # Tasks whose run reads the current state of one object: while one is queued, a
 # further change to the same object needs no further run (see relay.already_queued).
 COALESCED = frozenset({RECOMPUTE_USER, RECOMPUTE_GROUP, RECOMPUTE_TENANT})
+# Per-user tasks the relay process sends as one task for many users (its `user_ids`).
+BATCHED = {RECOMPUTE_USER: RECOMPUTE_USERS, USERS_CREATED: USERS_CREATED}
 
 
 def user_changed(session: Session, tenant_id: str, user_id: str) -> None:
     emit(session, tenant_id, RECOMPUTE_USER, user_id)
+
+
+def user_created_values(tenant_id: str, user_id: str, actor: str) -> dict[str, object]:
+    """The outbox row of a new user: its first permission set, and its invitation
+    when the tenant invites provisioned users (worker.permission_tasks.users_created).
+    Values, not an insert: the SCIM create writes the row in its own statement."""
+    return row_values(tenant_id, USERS_CREATED, user_id, {"actor": actor})
 
 
 def user_deprovisioned(session: Session, tenant_id: str, user_id: str) -> None:

@@ -1,15 +1,24 @@
 """The outbox relay: turns committed outbox rows into Celery tasks.
 
-Called right after a unit of work commits (for the rows it wrote) and by the
-periodic sweep (for rows a crash or a broker outage left behind). A row is marked
-dispatched only once the broker accepted its task.
+Who sends is a setting (ROLECALL_OUTBOX_RELAY). In `inline` mode, the embedded
+default, a unit of work sends the rows it wrote right after it commits. In
+`process` mode, the production default, `rolecall relay` polls the outbox and
+sends in batches, so a write request pays for writing its outbox row and nothing
+more. Either way the periodic sweep (beat) picks up what a crash or a broker
+outage left behind. A row is marked dispatched only once the broker accepted its
+task.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -19,19 +28,59 @@ from service.persistence.base import utcnow
 from service.persistence.db import transaction
 from service.persistence.outbox import Emitted, OutboxRecord, claim_pending, emitted
 from service.runtime import Runtime
-from service.services.propagation import COALESCED
+from service.services.propagation import BATCHED, COALESCED
 
 log = logging.getLogger("rolecall.relay")
 
 
 QUEUED_TTL_SECONDS = 120
+# Rows claimed and sent per look at the outbox.
+RELAY_BATCH = 500
+
+
+@dataclass
+class _Batch:
+    """Claimed rows that go to the broker as one task."""
+
+    task: str
+    tenant_id: str
+    object_id: str
+    payload: dict[str, Any]
+    request_id: str | None
+    rows: list[OutboxRecord] = field(default_factory=list)
+
+
+def _batches(rows: list[OutboxRecord]) -> list[_Batch]:
+    """One task per row, except rows of a per-user task (BATCHED), which go as one task
+    per tenant and payload naming all their users: a directory sync that creates
+    thousands of users costs the broker and the workers dozens of tasks, not thousands."""
+    batches: list[_Batch] = []
+    grouped: dict[tuple[str, str, str], _Batch] = {}
+    for row in rows:
+        batch_task = BATCHED.get(row.task)
+        if batch_task is None:
+            batches.append(
+                _Batch(row.task, row.tenant_id, row.object_id, row.payload, row.request_id, [row])
+            )
+            continue
+        key = (batch_task, row.tenant_id, json.dumps(row.payload, sort_keys=True))
+        batch = grouped.get(key)
+        if batch is None:
+            batch = grouped[key] = _Batch(
+                batch_task, row.tenant_id, uuid.uuid4().hex, dict(row.payload), row.request_id
+            )
+            batch.payload["user_ids"] = []
+            batches.append(batch)
+        batch.rows.append(row)
+        batch.payload["user_ids"].append(row.object_id)
+    return batches
 
 
 def _queued_key(runtime: Runtime, task: str, tenant_id: str, object_id: str) -> str:
     return f"{runtime.settings.redis_key_prefix}queued:{task}:{tenant_id}:{object_id}"
 
 
-def already_queued(runtime: Runtime, row: OutboxRecord | Emitted) -> bool:
+def already_queued(runtime: Runtime, row: Emitted | _Batch) -> bool:
     """True when a run of the same coalescing task for the same object waits in the
     queue: it will read the state this row's change left, so no second run is needed.
 
@@ -54,7 +103,7 @@ def started(runtime: Runtime, task: str, tenant_id: str, object_id: str) -> None
         log.warning("could not clear the queued flag of %s", task)
 
 
-def _send(runtime: Runtime, row: OutboxRecord | Emitted) -> None:
+def _send(runtime: Runtime, row: Emitted | _Batch) -> None:
     """Hand one row's task to the broker (unless a queued run already covers it)."""
     if already_queued(runtime, row):
         return
@@ -70,7 +119,7 @@ def _send(runtime: Runtime, row: OutboxRecord | Emitted) -> None:
         raise
 
 
-def _failed(runtime: Runtime, row: OutboxRecord | Emitted, error: Exception) -> bool:
+def _failed(runtime: Runtime, row: Emitted | _Batch, error: Exception) -> bool:
     """Log a failed send; True when the remaining rows should still be tried."""
     log_event(log, "outbox dispatch failed", task=row.task, error=type(error).__name__)
     # In-process, the task itself failed and the others may still run; otherwise the
@@ -78,29 +127,49 @@ def _failed(runtime: Runtime, row: OutboxRecord | Emitted, error: Exception) -> 
     return runtime.settings.tasks_eager
 
 
-def relay(runtime: Runtime) -> int:
-    """The sweep: send the oldest undispatched rows; returns how many were sent."""
+def relay(runtime: Runtime, limit: int = RELAY_BATCH) -> int:
+    """The sweep: send the oldest undispatched rows; returns how many rows were sent."""
     sent = 0
     with transaction(runtime.sessions) as session:
-        for row in claim_pending(session):
-            row.attempts += 1
+        for batch in _batches(claim_pending(session, limit)):
             try:
-                _send(runtime, row)
+                _send(runtime, batch)
             except Exception as error:
-                row.last_error = f"{type(error).__name__}: {error}"[:1000]
-                if _failed(runtime, row, error):
+                for row in batch.rows:
+                    row.attempts += 1
+                    row.last_error = f"{type(error).__name__}: {error}"[:1000]
+                if _failed(runtime, batch, error):
                     continue
                 break
-            row.dispatched_at = utcnow()
-            row.last_error = None
-            sent += 1
+            now = utcnow()
+            for row in batch.rows:
+                row.attempts += 1
+                row.dispatched_at = now
+                row.last_error = None
+            sent += len(batch.rows)
     return sent
 
 
+def run_forever(runtime: Runtime, stop: threading.Event, interval: float | None = None) -> None:
+    """`rolecall relay`: send committed outbox rows until `stop` is set. A full batch
+    means more may wait, so the next look is at once; otherwise it waits `interval`
+    (by default the relay interval: a row waits at most that long before it is sent)."""
+    interval = interval or runtime.settings.relay_interval_seconds
+    while not stop.is_set():
+        try:
+            sent = relay(runtime)
+        except Exception as error:  # the database or broker is away: look again later
+            log_event(log, "outbox relay failed", error=type(error).__name__)
+            stop.wait(max(interval, 1.0))
+            continue
+        if sent < RELAY_BATCH:
+            stop.wait(interval)
+
+
 def send_emitted(runtime: Runtime, rows: list[Emitted]) -> int:
-    """After a commit: send the rows that transaction inserted, then mark them sent in
-    one statement. This runs on every write request, so it takes no lock and reads
-    nothing back; a sweep running in the same instant may send a row as well, which
+    """After a commit (in `inline` mode): send the rows that transaction inserted, then
+    mark them sent in one statement. This runs after every write, so it takes no lock
+    and reads nothing back; a sweep running in the same instant may send a row as well, which
     costs one extra run of an idempotent task."""
     sent: list[int] = []
     failure: tuple[Emitted, Exception] | None = None
@@ -156,13 +225,13 @@ def after_commit(session: Session, action: Callable[[Runtime], object]) -> None:
 
 @contextmanager
 def unit_of_work(runtime: Runtime) -> Iterator[Session]:
-    """One transaction; after it commits, its after-commit actions run and the work it
-    recorded in the outbox is sent."""
+    """One transaction; after it commits, its after-commit actions run and (in `inline`
+    mode) the work it recorded in the outbox is sent; otherwise `rolecall relay` sends it."""
     with transaction(runtime.sessions) as session:
         yield session
         rows = emitted(session)
         actions = session.info.pop(AFTER_COMMIT, [])
     for action in actions:
         action(runtime)
-    if rows:
+    if rows and runtime.settings.sends_outbox_inline:
         send_emitted(runtime, rows)

@@ -10,6 +10,7 @@ attributes that live elsewhere (id, meta, password, groups).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -21,14 +22,17 @@ from scim2_models import (
     Resource,
     UniquenessException,
 )
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from service.persistence import outbox
 from service.persistence.base import new_id, utcnow
+from service.persistence.models import AuditEvent
+from service.persistence.outbox import OutboxRecord
 from service.persistence.scim_models import ScimGroupMember, ScimUser
 from service.services import invitations, propagation
-from service.services.audit import record
+from service.services.audit import event_values, record
 
 # Attributes kept outside the stored document.
 _NOT_STORED = ("id", "meta", "password", "groups")
@@ -81,7 +85,7 @@ def _apply_columns(row: ScimUser, resource: Any, document: dict[str, Any]) -> No
     row.document = document
 
 
-def _check_unique(session: Session, tenant_id: str, resource: Any, own_id: str | None) -> None:
+def _check_unique(session: Executor, tenant_id: str, resource: Any, own_id: str | None) -> None:
     """userName (compared lower-cased) and externalId are unique per tenant; one query."""
     user_name = resource.user_name.lower()
     condition = ScimUser.user_name_lower == user_name
@@ -109,25 +113,86 @@ _INSERTS = {
     "postgresql": postgresql.insert(ScimUser).on_conflict_do_nothing().returning(ScimUser.id),
     "sqlite": sqlite.insert(ScimUser).on_conflict_do_nothing().returning(ScimUser.id),
 }
+_AUDIT_COLUMNS = tuple(column.key for column in AuditEvent.__table__.columns)
+_OUTBOX_COLUMNS = tuple(outbox.row_values("", "", ""))
+
+Executor = Session | Connection
 
 
-def _insert_unique(session: Session, tenant_id: str, row: ScimUser, resource: Any) -> None:
-    """Insert a new user, letting the unique indexes on (tenant, lower(userName)) and
-    (tenant, externalId) decide: one round trip, and a clash (ON CONFLICT DO NOTHING)
-    leaves the transaction usable, unlike an IntegrityError. Only on a clash is the
-    taken attribute looked up, to name it in the 409."""
-    statement = _INSERTS.get(session.get_bind().dialect.name)
-    if statement is None:  # another database: check first, then let the ORM insert
-        _check_unique(session, tenant_id, resource, None)
-        session.add(row)
-        session.flush()
-        return
-    if session.execute(statement, {key: getattr(row, key) for key in _COLUMNS}).first() is None:
-        _check_unique(session, tenant_id, resource, None)
+def _bound(table: Any, columns: tuple[str, ...], prefix: str) -> list[Any]:
+    return [bindparam(f"{prefix}{name}", type_=table.c[name].type) for name in columns]
+
+
+@functools.cache
+def _create_in_one_statement() -> Any:
+    """PostgreSQL: the user, its audit event and its outbox row in one statement, so a
+    create is one round trip and, outside a transaction, needs no BEGIN or COMMIT.
+
+    Written as data-modifying CTEs (no library composes this for us): the audit and
+    outbox inserts select from the user insert's RETURNING, so when the unique
+    indexes turned the user away (ON CONFLICT DO NOTHING) they insert nothing either.
+    Returns (user id, outbox row id); no row at all when the user was a duplicate."""
+    user = (
+        postgresql.insert(ScimUser)
+        .values(dict(zip(_COLUMNS, _bound(ScimUser.__table__, _COLUMNS, "user_"), strict=True)))
+        .on_conflict_do_nothing()
+        .returning(ScimUser.id)
+        .cte("new_user")
+    )
+    audit = (
+        insert(AuditEvent)
+        .from_select(
+            _AUDIT_COLUMNS,
+            select(*_bound(AuditEvent.__table__, _AUDIT_COLUMNS, "audit_")).select_from(user),
+        )
+        .cte("new_audit_event")
+    )
+    work = (
+        outbox.insert_statement("postgresql")
+        .from_select(
+            _OUTBOX_COLUMNS,
+            select(*_bound(OutboxRecord.__table__, _OUTBOX_COLUMNS, "outbox_")).select_from(user),
+        )
+        .cte("new_outbox_row")
+    )
+    return select(user.c.id, work.c.id).select_from(user.outerjoin(work, true())).add_cte(audit)
+
+
+def insert_user(
+    executor: Executor, tenant_id: str, actor: str, resource: Any
+) -> tuple[ScimUser, outbox.Emitted | None]:
+    """Store a new user with its audit event and the outbox row of the work it implies
+    (its first permission set, maybe an invitation). On a clash with the unique
+    indexes on (tenant, lower(userName)) and (tenant, externalId), nothing is stored
+    and the 409 names the taken attribute. `executor` is a Session in a unit of work
+    or a Connection of its own; the user comes back as a transient row."""
+    now = utcnow()
+    row = ScimUser(id=new_id(), tenant_id=tenant_id, created=now, last_modified=now, version=1)
+    _apply_columns(row, resource, document_of(resource))
+    row.password_hash = hash_password(resource.password) if resource.password else None
+    user = {key: getattr(row, key) for key in _COLUMNS}
+    audit = event_values(
+        tenant_id, actor, "scim.user.create", "scim_user", row.id, after=summary(row)
+    )
+    work = propagation.user_created_values(tenant_id, row.id, actor)
+    dialect = (
+        executor.get_bind().dialect.name if isinstance(executor, Session) else executor.dialect.name
+    )
+    if dialect == "postgresql":
+        parameters = {f"user_{k}": v for k, v in user.items()}
+        parameters.update({f"audit_{k}": v for k, v in audit.items()})
+        parameters.update({f"outbox_{k}": v for k, v in work.items()})
+        stored = executor.execute(_create_in_one_statement(), parameters).first()
+        outbox_id = stored[1] if stored is not None else None
+    else:
+        stored = executor.execute(_INSERTS[dialect], user).first()
+        if stored is not None:
+            executor.execute(insert(AuditEvent), audit)
+            outbox_id = executor.execute(outbox.insert_statement(dialect), work).scalar()
+    if stored is None:
+        _check_unique(executor, tenant_id, resource, None)
         raise UniquenessException(detail="a unique attribute value is already taken")
-    # The row is stored: the session tracks it as loaded, without inserting it again.
-    make_transient_to_detached(row)
-    session.add(row)
+    return row, outbox.emitted_row(outbox_id, work)
 
 
 def get_user(session: Session, tenant_id: str, user_id: str) -> ScimUser:
@@ -140,15 +205,13 @@ def get_user(session: Session, tenant_id: str, user_id: str) -> ScimUser:
 
 
 def create_user(session: Session, tenant_id: str, actor: str, resource: Any) -> ScimUser:
-    now = utcnow()
-    row = ScimUser(id=new_id(), tenant_id=tenant_id, created=now, last_modified=now, version=1)
-    _apply_columns(row, resource, document_of(resource))
-    row.password_hash = hash_password(resource.password) if resource.password else None
-    _insert_unique(session, tenant_id, row, resource)
-    record(session, tenant_id, actor, "scim.user.create", "scim_user", row.id, after=summary(row))
-    propagation.user_changed(session, tenant_id, row.id)
-    invitations.invite_on_provision(session, tenant_id, row.id, actor)
-    return row
+    """A new user inside a unit of work (bulk operations, invitations by email)."""
+    user, work = insert_user(session, tenant_id, actor, resource)
+    outbox.remember(session, work)
+    # The row is stored: the session tracks it as loaded, without inserting it again.
+    make_transient_to_detached(user)
+    session.add(user)
+    return user
 
 
 def replace_user(

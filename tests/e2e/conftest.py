@@ -126,6 +126,10 @@ class LiveStack:
             *celery, "beat", "--loglevel", "INFO", "--schedule", str(self.tmp / "beat-schedule"),
         ])  # fmt: skip
 
+    def start_relay(self) -> Process:
+        """`rolecall relay`: with a real broker, the process that sends the outbox."""
+        return self.start("relay", [str(BIN / "rolecall"), "relay"])
+
     def start_redis(self, name: str, url_variable: str) -> Process:
         """A Redis of this stack's own (the broker, the cache), so a test can stop it."""
         port = self.env[url_variable].rsplit(":", 1)[1].split("/")[0]
@@ -215,6 +219,7 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
             ).strip()
         stack.start_broker()
         stack.start_web()
+        stack.start_relay()
         stack.start_worker()
         stack.start_beat()
         stack.wait_ready()

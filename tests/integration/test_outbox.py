@@ -3,7 +3,9 @@ after the commit; a broker outage delays it but loses nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import select
@@ -140,3 +142,99 @@ def test_lists_of_users_are_never_absorbed_into_each_other(
         with relay.unit_of_work(runtime) as session:
             propagation.users_changed(session, tenant.id, ids)
     assert [kwargs["user_ids"] for _, kwargs, _ in broker.sent] == [["a", "b"], ["c"]]
+
+
+@pytest.fixture
+def relay_process_mode(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Runtime:
+    """ROLECALL_OUTBOX_RELAY=process: requests write, `rolecall relay` sends."""
+    monkeypatch.setattr(
+        runtime, "settings", runtime.settings.with_overrides(outbox_relay="process")
+    )
+    return runtime
+
+
+def test_in_process_mode_a_commit_sends_nothing_and_the_relay_sends_it(
+    relay_process_mode: Runtime, tenant: TenantKeys, broker: RecordingBroker
+) -> None:
+    runtime = relay_process_mode
+    with relay.unit_of_work(runtime) as session:
+        emit(session, tenant.id, "rolecall.heartbeat", "object-1", {"extra": 1})
+    assert broker.sent == []
+    assert [row.object_id for row in pending(runtime)] == ["object-1"]
+
+    assert relay.relay(runtime) == 1
+    assert [(task, kwargs["object_id"]) for task, kwargs, _ in broker.sent] == [
+        ("rolecall.heartbeat", "object-1")
+    ]
+    assert pending(runtime) == []
+
+
+def test_the_relay_sends_per_user_work_as_one_task_per_tenant_and_payload(
+    relay_process_mode: Runtime,
+    tenant: TenantKeys,
+    make_tenant: Callable[[str], TenantKeys],
+    broker: RecordingBroker,
+) -> None:
+    from service.services import propagation
+
+    runtime = relay_process_mode
+    other = make_tenant("other")
+    with relay.unit_of_work(runtime) as session:
+        for user in ("u1", "u2", "u3"):
+            propagation.user_changed(session, tenant.id, user)
+        propagation.user_changed(session, other.id, "u9")
+        emit(session, tenant.id, "rolecall.heartbeat", "object-1")
+    assert relay.relay(runtime) == 5
+
+    sent = sorted(
+        (task, kwargs["tenant_id"], kwargs.get("user_ids")) for task, kwargs, _ in broker.sent
+    )
+    assert sent == sorted(
+        [
+            (propagation.RECOMPUTE_USERS, tenant.id, ["u1", "u2", "u3"]),
+            (propagation.RECOMPUTE_USERS, other.id, ["u9"]),
+            ("rolecall.heartbeat", tenant.id, None),
+        ]
+    )
+    assert pending(runtime) == []
+
+
+def test_a_batch_the_broker_refused_stays_pending_and_goes_out_later(
+    relay_process_mode: Runtime, tenant: TenantKeys, broker: RecordingBroker
+) -> None:
+    from service.services import propagation
+
+    runtime = relay_process_mode
+    with relay.unit_of_work(runtime) as session:
+        for user in ("u1", "u2"):
+            propagation.user_changed(session, tenant.id, user)
+    broker.down = True
+    assert relay.relay(runtime) == 0
+    left = pending(runtime)
+    assert [(row.attempts, "ConnectionError" in (row.last_error or "")) for row in left] == [
+        (1, True),
+        (1, True),
+    ]
+    broker.down = False
+    assert relay.relay(runtime) == 2
+    assert [kwargs["user_ids"] for _, kwargs, _ in broker.sent] == [["u1", "u2"]]
+
+
+def test_the_relay_loop_sends_work_as_it_is_committed_until_stopped(
+    relay_process_mode: Runtime, tenant: TenantKeys, broker: RecordingBroker
+) -> None:
+    runtime = relay_process_mode
+    stop = threading.Event()
+    loop = threading.Thread(target=relay.run_forever, args=(runtime, stop, 0.01))
+    loop.start()
+    try:
+        with relay.unit_of_work(runtime) as session:
+            emit(session, tenant.id, "rolecall.heartbeat", "object-1")
+        deadline = time.monotonic() + 10
+        while not broker.sent and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        loop.join(timeout=10)
+    assert not loop.is_alive()
+    assert [kwargs["object_id"] for _, kwargs, _ in broker.sent] == ["object-1"]

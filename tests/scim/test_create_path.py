@@ -8,9 +8,11 @@ from scim2_models import UniquenessException, User
 from sqlalchemy import func, select
 
 from service.persistence.db import transaction
+from service.persistence.models import AuditEvent
+from service.persistence.outbox import OutboxRecord
 from service.persistence.scim_models import ScimUser
 from service.runtime import Runtime
-from service.services import scim_users
+from service.services import propagation, scim_users
 from tests.conftest import TenantKeys
 from tests.scim.conftest import USER_SCHEMA, Scim, assert_scim_error
 
@@ -90,3 +92,41 @@ def test_a_duplicate_in_a_bulk_request_fails_alone(scim: Scim) -> None:
     assert statuses == ["409", "201"]
     assert scim.get("/Users", filter='userName eq "fresh"').json["totalResults"] == 1
     assert_scim_error(scim.post("/Users", {"schemas": [USER_SCHEMA], "userName": "Fresh"}), 409)
+
+
+def test_a_create_writes_the_user_its_audit_event_and_one_outbox_row_together(
+    scim: Scim, runtime: Runtime, tenant: TenantKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As in production: the request only writes; `rolecall relay` sends the row later.
+    monkeypatch.setattr(
+        runtime, "settings", runtime.settings.with_overrides(outbox_relay="process")
+    )
+    created = scim.create_user("erin", externalId="e-1")
+    duplicate = scim.post("/Users", {"schemas": [USER_SCHEMA], "userName": "ERIN"})
+    assert_scim_error(duplicate, 409, "uniqueness")
+
+    with transaction(runtime.sessions) as session:
+        events = session.execute(
+            select(AuditEvent.action, AuditEvent.target_id, AuditEvent.after).where(
+                AuditEvent.tenant_id == tenant.id, AuditEvent.target_type == "scim_user"
+            )
+        ).all()
+        work = session.execute(
+            select(OutboxRecord.task, OutboxRecord.object_id, OutboxRecord.payload).where(
+                OutboxRecord.tenant_id == tenant.id, OutboxRecord.dispatched_at.is_(None)
+            )
+        ).all()
+    summary = {"userName": "erin", "externalId": "e-1", "active": True, "userType": None}
+    assert events == [("scim.user.create", created["id"], summary)]
+    [(task, object_id, payload)] = work
+    assert (task, object_id) == (propagation.USERS_CREATED, created["id"])
+    assert payload["actor"].startswith("token:")  # who created the user, for an invitation
+
+
+def test_a_created_user_gets_its_first_permission_set_from_the_worker(
+    scim: Scim, runtime: Runtime, tenant: TenantKeys
+) -> None:
+    created = scim.create_user("frank")
+    # Tasks run in-process here: by the time the 201 arrives the set is in the cache.
+    body = runtime.cache.body_of(tenant.id, created["id"])
+    assert body is not None and body["user_id"] == created["id"]
