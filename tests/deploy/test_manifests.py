@@ -34,7 +34,7 @@ KUBERNETES = DEPLOY / "kubernetes"
 COMPOSE = DEPLOY / "compose.yaml"
 SECRET_TEMPLATE = "secret.template.yaml"
 
-APP_PROCESSES = ("web", "worker-permissions", "worker-invitations", "beat")
+APP_PROCESSES = ("web", "worker-permissions", "worker-invitations", "beat", "relay")
 QUEUES = {"worker-permissions": "permissions", "worker-invitations": "invitations"}
 REQUIRED_IN_PRODUCTION = (
     "ROLECALL_ENV",
@@ -43,6 +43,8 @@ REQUIRED_IN_PRODUCTION = (
     "ROLECALL_BROKER_URL",
     "ROLECALL_SECRET_KEY",
 )
+# Who sends committed outbox rows, and how often the relay process looks (service/settings.py).
+RELAY_VARIABLES = ("ROLECALL_OUTBOX_RELAY", "ROLECALL_RELAY_INTERVAL_SECONDS")
 # Flags a container may add after the Procfile's command, each with one value:
 # --concurrency (Celery's default is the node's CPU count, not the pod's) and
 # --schedule (beat's state file, on a writable volume under a read-only root).
@@ -326,7 +328,7 @@ def test_the_autoscaler_targets_the_web_deployment_on_cpu() -> None:
     assert "replicas" not in _deployment_for("web")["spec"]
 
 
-def test_each_disruption_budget_covers_exactly_one_web_or_worker_deployment() -> None:
+def test_each_disruption_budget_covers_exactly_one_web_relay_or_worker_deployment() -> None:
     covered = []
     for name, budget in _of_kind("PodDisruptionBudget").items():
         selector = budget["spec"]["selector"]["matchLabels"]
@@ -339,7 +341,7 @@ def test_each_disruption_budget_covers_exactly_one_web_or_worker_deployment() ->
         covered.append(
             matched[0]["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
         )
-    assert sorted(covered) == sorted(["web", "worker-permissions", "worker-invitations"])
+    assert sorted(covered) == sorted(["web", "relay", "worker-permissions", "worker-invitations"])
 
 
 def test_beat_runs_exactly_one_replica_and_is_recreated_not_rolled() -> None:
@@ -388,12 +390,18 @@ def test_every_pod_runs_as_non_root_on_a_read_only_root_with_requests_and_limits
             assert set(mounts.values()) <= mounts_available, name
 
 
+def _kubernetes_env() -> dict[str, str]:
+    data = next(iter(_of_kind("ConfigMap").values()))["data"]
+    secret_values = _documents(KUBERNETES / SECRET_TEMPLATE)[0]["stringData"]
+    return {**data, **secret_values}
+
+
 def test_the_config_map_and_secret_template_give_a_valid_production_configuration() -> None:
     data = next(iter(_of_kind("ConfigMap").values()))["data"]
     secret = _documents(KUBERNETES / SECRET_TEMPLATE)[0]
     secret_values = secret["stringData"]
     assert not data.keys() & secret_values.keys()
-    env = {**data, **secret_values}
+    env = _kubernetes_env()
     assert set(REQUIRED_IN_PRODUCTION) <= env.keys()
     assert data["ROLECALL_ENV"] == "production"
     assert "ROLECALL_SECRET_KEY" not in data
@@ -428,6 +436,53 @@ def test_beat_runs_the_procfile_command_with_its_schedule_on_a_writable_volume()
     assert _option(command, "--schedule").startswith("/tmp/")
 
 
+def test_the_relay_deployment_runs_the_procfile_relay_command_exactly() -> None:
+    container = _deployment_for("relay")["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == _procfile()["relay"] == ["rolecall", "relay"]
+    # It serves nothing: no port, no Service, no probe that would need one.
+    assert "ports" not in container
+    assert not {"readinessProbe", "livenessProbe", "startupProbe"} & container.keys()
+
+
+def test_the_relay_command_is_a_rolecall_cli_command() -> None:
+    from click.testing import CliRunner
+
+    from service.cli import main
+
+    assert "relay" in main.commands
+    done = CliRunner().invoke(main, ["relay", "--help"])
+    assert done.exit_code == 0, done.output
+    assert "outbox" in done.output
+
+
+def test_the_relay_is_rolled_not_recreated_and_keeps_a_replica_through_a_drain() -> None:
+    relay = _deployment_for("relay")
+    # Replicas share the outbox safely (SKIP LOCKED), so a rolling update may overlap them.
+    assert relay["spec"].get("strategy", {}).get("type", "RollingUpdate") == "RollingUpdate"
+    assert relay["spec"]["replicas"] >= 2
+
+
+@pytest.mark.parametrize("where", ["kubernetes", "compose"])
+def test_the_deployed_configuration_leaves_sending_the_outbox_to_the_relay(where: str) -> None:
+    if where == "kubernetes":
+        env = _kubernetes_env()
+    else:
+        shared = _compose()["x-rolecall-env"]
+        env = {key: _interpolate(str(value), {}) for key, value in shared.items()}
+    settings = Settings.from_env(env)
+    assert settings.outbox_relay == "process"
+    assert not settings.sends_outbox_inline  # so web requests only write their outbox rows
+
+
+def test_the_relay_variables_the_docs_name_are_the_ones_settings_reads() -> None:
+    settings = Settings.from_env(
+        {"ROLECALL_OUTBOX_RELAY": "inline", "ROLECALL_RELAY_INTERVAL_SECONDS": "0.5"}
+    )
+    assert settings.outbox_relay == "inline"
+    assert settings.relay_interval_seconds == 0.5
+    assert settings.sends_outbox_inline
+
+
 def test_the_web_deployment_runs_the_procfile_web_command() -> None:
     _assert_is_procfile_command(_web_container()["command"], "web")
 
@@ -447,6 +502,7 @@ def test_the_procfile_names_the_app_and_one_queue_per_worker() -> None:
             "--queues", queue, "--loglevel", "INFO",
         ]  # fmt: skip
     assert processes["beat"] == ["celery", "-A", "worker.celery_app", "beat", "--loglevel", "INFO"]
+    assert processes["relay"] == ["rolecall", "relay"]
 
 
 def test_every_task_is_routed_to_a_queue_that_a_worker_consumes() -> None:
@@ -520,6 +576,16 @@ def test_compose_starts_processes_after_healthy_stores_and_a_finished_migration(
             "redis": healthy,
             "migrate": {"condition": "service_completed_successfully"},
         }, name
+
+
+def test_compose_replaces_the_images_web_health_check_for_every_other_process() -> None:
+    # The image's HEALTHCHECK asks :8000/healthz, which only web serves.
+    services = _compose()["services"]
+    for name in [*_procfile(), "migrate"]:
+        if name == "web":
+            continue
+        check = services[name]["healthcheck"]
+        assert check.get("disable") is True or "/healthz" not in " ".join(check["test"]), name
 
 
 def test_compose_health_checks_ask_postgres_redis_and_web_readiness() -> None:
@@ -626,10 +692,17 @@ def test_the_deploy_readme_names_every_process_and_required_variable() -> None:
     readme = (DEPLOY / "README.md").read_text()
     for process in [*APP_PROCESSES, "migrate"]:
         assert process in readme
-    for variable in REQUIRED_IN_PRODUCTION:
+    for variable in (*REQUIRED_IN_PRODUCTION, *RELAY_VARIABLES):
         assert variable in readme
     for line in (ROOT / "Procfile").read_text().splitlines():
         assert line.split(":", 1)[1].strip() in readme, line
+
+
+def test_the_top_level_readme_names_the_relay_process_and_its_variables() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "rolecall relay" in readme
+    for variable in RELAY_VARIABLES:
+        assert variable in readme
 
 
 # --- the image builds (where a Docker engine answers) ------------------------------------
