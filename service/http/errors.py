@@ -13,6 +13,7 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from service.domain.errors import DomainError
@@ -112,6 +113,20 @@ def register_error_handlers(app: Flask) -> None:
         response.status_code = status
         for name, value in (data.get("headers") or {}).items():
             response.headers[name] = value
+        return response
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(error: OperationalError) -> Response:
+        # The database is down, restarting or unreachable: the request may be retried.
+        log.warning(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.path,
+            type(error.orig).__name__,
+        )
+        message = "The database is unavailable; retry shortly"
+        response = scim_error(503, message) if is_scim_path() else api_error(503, message)
+        response.headers["Retry-After"] = "1"
         return response
 
     @app.errorhandler(Exception)

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, Row, func, select, update
 from sqlalchemy.orm import Session
 
 from service.observability import log_event
@@ -47,10 +47,10 @@ class _Batch:
     object_id: str
     payload: dict[str, Any]
     request_id: str | None
-    rows: list[OutboxRecord] = field(default_factory=list)
+    rows: list[Row[Any]] = field(default_factory=list)
 
 
-def _batches(rows: list[OutboxRecord]) -> list[_Batch]:
+def _batches(rows: list[Row[Any]]) -> list[_Batch]:
     """One task per row, except rows of a per-user task (BATCHED), which go as one task
     per tenant and payload naming all their users: a directory sync that creates
     thousands of users costs the broker and the workers dozens of tasks, not thousands."""
@@ -129,25 +129,20 @@ def _failed(runtime: Runtime, row: Emitted | _Batch, error: Exception) -> bool:
 
 def relay(runtime: Runtime, limit: int = RELAY_BATCH) -> int:
     """The sweep: send the oldest undispatched rows; returns how many rows were sent."""
-    sent = 0
+    sent: list[int] = []
+    failure: tuple[list[int], Exception] | None = None
     with transaction(runtime.sessions) as session:
         for batch in _batches(claim_pending(session, limit)):
             try:
                 _send(runtime, batch)
             except Exception as error:
-                for row in batch.rows:
-                    row.attempts += 1
-                    row.last_error = f"{type(error).__name__}: {error}"[:1000]
+                failure = ([row.id for row in batch.rows], error)
                 if _failed(runtime, batch, error):
                     continue
                 break
-            now = utcnow()
-            for row in batch.rows:
-                row.attempts += 1
-                row.dispatched_at = now
-                row.last_error = None
-            sent += len(batch.rows)
-    return sent
+            sent.extend(row.id for row in batch.rows)
+        _mark(session, sent, failure)
+    return len(sent)
 
 
 def run_forever(runtime: Runtime, stop: threading.Event, interval: float | None = None) -> None:
@@ -169,38 +164,47 @@ def run_forever(runtime: Runtime, stop: threading.Event, interval: float | None 
 def send_emitted(runtime: Runtime, rows: list[Emitted]) -> int:
     """After a commit (in `inline` mode): send the rows that transaction inserted, then
     mark them sent in one statement. This runs after every write, so it takes no lock
-    and reads nothing back; a sweep running in the same instant may send a row as well, which
-    costs one extra run of an idempotent task."""
+    and reads nothing back; a sweep running in the same instant may send a row as well,
+    which costs one extra run of an idempotent task."""
     sent: list[int] = []
-    failure: tuple[Emitted, Exception] | None = None
+    failure: tuple[list[int], Exception] | None = None
     for row in rows:
         try:
             _send(runtime, row)
         except Exception as error:
-            failure = (row, error)
+            failure = ([row.id], error)
             if _failed(runtime, row, error):
                 continue
             break
         sent.append(row.id)
     with runtime.engine.connect() as connection:
-        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        if sent:
-            connection.execute(
-                update(OutboxRecord)
-                .where(OutboxRecord.id.in_(sent), OutboxRecord.dispatched_at.is_(None))
-                .values(dispatched_at=utcnow(), attempts=OutboxRecord.attempts + 1)
-            )
-        if failure is not None:
-            row, error = failure
-            connection.execute(
-                update(OutboxRecord)
-                .where(OutboxRecord.id == row.id)
-                .values(
-                    attempts=OutboxRecord.attempts + 1,
-                    last_error=f"{type(error).__name__}: {error}"[:1000],
-                )
-            )
+        _mark(connection.execution_options(isolation_level="AUTOCOMMIT"), sent, failure)
     return len(sent)
+
+
+def _mark(
+    executor: Session | Connection,
+    sent: list[int],
+    failure: tuple[list[int], Exception] | None,
+) -> None:
+    """Record the outcome of sending: dispatched rows, and the last error of rows the
+    broker refused (they stay pending for the next sweep)."""
+    if sent:
+        executor.execute(
+            update(OutboxRecord)
+            .where(OutboxRecord.id.in_(sent), OutboxRecord.dispatched_at.is_(None))
+            .values(dispatched_at=utcnow(), attempts=OutboxRecord.attempts + 1, last_error=None)
+        )
+    if failure is not None:
+        ids, error = failure
+        executor.execute(
+            update(OutboxRecord)
+            .where(OutboxRecord.id.in_(ids))
+            .values(
+                attempts=OutboxRecord.attempts + 1,
+                last_error=f"{type(error).__name__}: {error}"[:1000],
+            )
+        )
 
 
 def outbox_lag_seconds(session: Session) -> float:
