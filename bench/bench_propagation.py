@@ -1,7 +1,8 @@
 """Propagation (issue 6): one SCIM PATCH adds 1,000 users to a mapped group; how long
 until all 1,000 permission sets in Redis reflect it, with one Celery worker process?
 
-Runs gunicorn and one worker (--concurrency 1) against PostgreSQL and Redis, and
+Runs gunicorn, the outbox relay and one worker (--concurrency 1) against PostgreSQL
+and Redis, and
 prints, over 3 rounds, the PATCH's own time, the time until every set is updated
 (target under 3 s), and as a baseline measured in the same run the time to
 recompute the same 1,000 users directly in this process.
@@ -90,6 +91,14 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    # As in production, the web process only writes the outbox; the relay sends it.
+    relay = subprocess.Popen(
+        [str(BIN / "rolecall"), "relay"],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     headers = {"Authorization": f"Bearer {scim_token}", "Content-Type": "application/scim+json"}
     patch_times, propagation_times, direct_times = [], [], []
     try:
@@ -173,8 +182,9 @@ def main() -> None:
                 permission_sets.recompute_users(runtime, tenant_id, user_ids)
                 direct_times.append(time.perf_counter() - started)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=30)
+        for process in (relay, worker):
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
         runtime.close()
         subprocess.run(
             ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DATABASE], check=False

@@ -7,7 +7,9 @@ Issue 4's performance section, with 100,000 users and 2,000 groups in one tenant
   (from the access log's duration_ms), beside the same point query issued
   through the driver;
 - creating users through SCIM: requests/s beside a bare Flask + SQLAlchemy
-  endpoint inserting the same row, both under gunicorn -w 2 -k sync;
+  endpoint inserting the same row (userName unique per tenant on lower(), as
+  BENCHMARKS.md says), both under gunicorn -w 2 -k sync, their runs alternating;
+  rolecall's outbox relay process runs beside it, as in production;
 - one PATCH adding 1,000 members;
 - one PATCH adding or removing one member of a 10,000-member group, and of a
   10-member group (their ratio shows the member list is never read);
@@ -47,7 +49,17 @@ import psycopg
 import redis
 import requests
 from flask import Flask, Response, request
-from sqlalchemy import JSON, Column, DateTime, MetaData, String, Table, create_engine
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    func,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -79,6 +91,13 @@ baseline_users = Table(
     Column("external_id", String(300)),
     Column("document", JSON, nullable=False),
     Column("created", DateTime(timezone=True), nullable=False),
+)
+# ../shared/BENCHMARKS.md: userName unique per tenant on lower().
+Index(
+    "uq_bench_baseline_users_tenant_user_name",
+    baseline_users.c.tenant_id,
+    func.lower(baseline_users.c.user_name),
+    unique=True,
 )
 
 
@@ -141,6 +160,26 @@ def gunicorn(app: str, env: dict[str, str], log: Path) -> Iterator[str]:
             except requests.RequestException:
                 time.sleep(0.2)
         yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def relay_process(env: dict[str, str], log: Path) -> Iterator[None]:
+    """`rolecall relay`: sends the outbox rows that SCIM writes commit (ROLECALL_OUTBOX_RELAY
+    is `process` with a real broker, as in production)."""
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            [str(BIN / "rolecall"), "relay"], env=env, cwd=ROOT, stdout=handle,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        yield
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -376,7 +415,10 @@ def main() -> None:
         "displayName eq": 'displayName eq "User {n}"',
     }
     log = tmp / "rolecall.log"
-    with gunicorn("service.app:create_app()", env, log) as base:
+    with (
+        relay_process(env, tmp / "relay.log"),
+        gunicorn("service.app:create_app()", env, log) as base,
+    ):
         env["ROLECALL_PUBLIC_BASE_URL"] = base
         for label, template in lookups.items():
             lua_filter = template.replace('"', "%22").replace(" ", "%20").replace("@", "%40")
@@ -416,7 +458,31 @@ def main() -> None:
             '  return wrk.format("POST", "/scim/v2/Users", nil, body)\n'
             "end\n"
         ))  # fmt: skip
-        scim_create = [run_wrk(wrk, base, create, args.seconds) for _ in range(args.runs)]
+        insert = lua(tmp, "insert", (
+            'wrk.headers["Content-Type"] = "application/json"\n'
+            "local counter = 0\n"
+            "local prefix = tostring(os.time()) .. tostring(math.random(1, 1e9))\n"
+            "request = function()\n"
+            "  counter = counter + 1\n"
+            '  local name = "new-" .. prefix .. "-" .. counter .. "@example.org"\n'
+            '  local body = \'{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],\'\n'
+            '    .. \'"userName":"\' .. name .. \'","externalId":"x-\' .. name .. \'",\'\n'
+            '    .. \'"displayName":"New user"}\'\n'
+            '  return wrk.format("POST", "/insert", nil, body)\n'
+            "end\n"
+        ))  # fmt: skip
+        # The two servers run side by side and their runs alternate, so that drift in
+        # the machine's speed falls on both. rolecall's relay process runs too: in
+        # production it sends the outbox rows each create writes, on the same cores.
+        scim_create, baseline_insert = [], []
+        with gunicorn("bench.bench_scim:baseline_app()", env, tmp / "baseline.log") as bare:
+            for _ in range(args.runs):
+                scim_create.append(run_wrk(wrk, base, create, args.seconds))
+                baseline_insert.append(run_wrk(wrk, bare, insert, args.seconds))
+            floor_script = lua(
+                tmp, "floor", 'request = function() return wrk.format("GET", "/floor") end\n'
+            )
+            floor = [run_wrk(wrk, bare, floor_script, args.seconds) for _ in range(args.runs)]
 
         session = requests.Session()
         session.headers.update({"Authorization": auth, "Content-Type": SCIM_JSON})
@@ -496,26 +562,6 @@ def main() -> None:
             pct(listing, 0.99),
             "ms",
         )
-
-    with gunicorn("bench.bench_scim:baseline_app()", env, tmp / "baseline.log") as base:
-        insert = lua(tmp, "insert", (
-            'wrk.headers["Content-Type"] = "application/json"\n'
-            "local counter = 0\n"
-            "local prefix = tostring(os.time()) .. tostring(math.random(1, 1e9))\n"
-            "request = function()\n"
-            "  counter = counter + 1\n"
-            '  local name = "new-" .. prefix .. "-" .. counter .. "@example.org"\n'
-            '  local body = \'{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],'
-            '"userName":"\' .. name .. \'","externalId":"x-\' .. name .. \'",'
-            '"displayName":"New user"}\'\n'
-            '  return wrk.format("POST", "/insert", nil, body)\n'
-            "end\n"
-        ))  # fmt: skip
-        baseline_insert = [run_wrk(wrk, base, insert, args.seconds) for _ in range(args.runs)]
-        floor_script = lua(
-            tmp, "floor", 'request = function() return wrk.format("GET", "/floor") end\n'
-        )
-        floor = [run_wrk(wrk, base, floor_script, args.seconds) for _ in range(args.runs)]
 
     scim_rps = [r["rps"] for r in scim_create]
     base_rps = [r["rps"] for r in baseline_insert]
