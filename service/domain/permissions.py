@@ -25,7 +25,7 @@ levels).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from collections.abc import Mapping as MappingOf
 from dataclasses import dataclass, field
 
@@ -204,7 +204,12 @@ class EffectivePermissions:
         }
 
     @classmethod
-    def from_dict(cls, data: MappingOf[str, object]) -> EffectivePermissions:
+    def from_dict(
+        cls, data: MappingOf[str, object], only_scopes: Collection[str] | None = None
+    ) -> EffectivePermissions:
+        """Read a set back (from the cache). With ``only_scopes``, only the grants at
+        those scopes are read: a permission check needs the checked scope and its
+        ancestors, not every scope of a large set."""
         areas = data.get("areas")
         scopes = data.get("scopes")
         if not isinstance(areas, MappingOf) or not isinstance(scopes, MappingOf):
@@ -213,6 +218,8 @@ class EffectivePermissions:
             )
         levels = {str(a): tuple(str(lv) for lv in lvs) for a, lvs in areas.items()}
         parsed: dict[str, dict[str, AreaGrant]] = {}
+        if only_scopes is not None:
+            scopes = {sid: scopes[sid] for sid in only_scopes if sid in scopes}
         for sid, grants in scopes.items():
             if not isinstance(grants, MappingOf):
                 raise ValidationFailed("invalid_value", "grants must be objects", f"scopes.{sid}")

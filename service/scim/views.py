@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from service.http.auth import requires
 from service.http.context import caller, runtime, unit_of_work
-from service.persistence.db import one_statement
+from service.persistence.db import one_statement, reads
 from service.scim import normalize, openapi
 from service.scim.protocol import RolecallScimHandler, RolecallScimService, build_provider
 from service.scim.render import Record
@@ -168,7 +168,9 @@ def _serve(path: str) -> Response:
         raw = request.get_data() if limit is None else request.stream.read(limit + 1)
         scim_request.body = _normalised_body(service, path, raw)
         who = caller() if g.get("caller") else None
-        with unit_of_work() as session:
+        # A GET changes nothing: no transaction, no outbox, no after-commit work.
+        work = reads(runtime().sessions) if request.method == "GET" else unit_of_work()
+        with work as session:
             storage = SqlStorage(
                 session,
                 tenant_id=who.tenant_id if who else "",

@@ -324,7 +324,10 @@ def check_many(
     scopes = list(dict.fromkeys(c.scope for c in checks))
     _, bodies, ancestors = read_sets(runtime, presented_token, refs, scopes, min_version)
     sets = {ref: as_dict(body) for ref, body in zip(refs, bodies, strict=True) if body}
-    parsed = {ref: EffectivePermissions.from_dict(data) for ref, data in sets.items()}
+    touched = set(scopes)
+    for chain in ancestors.values():
+        touched.update(chain or ())
+    parsed = {ref: EffectivePermissions.from_dict(data, touched) for ref, data in sets.items()}
     results = []
     for check in checks:
         chain = ancestors.get(check.scope)

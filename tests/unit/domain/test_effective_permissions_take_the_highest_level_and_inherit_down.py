@@ -203,6 +203,20 @@ def test_the_cached_form_is_compact_json_that_round_trips(tree: ScopeTree):
     assert again.for_scope("f", tree) == {"billing": "full", "licenses": "view"}
 
 
+def test_reading_only_the_checked_scopes_answers_checks_there_alike(tree: ScopeTree):
+    perms = compute_effective_permissions(
+        [Assignment("u", "viewer", "ws"), Assignment("u", "biller", "org")], ROLES, AREAS, tree
+    )
+    data = json.loads(json.dumps(perms.to_dict()))
+    chain = tree.ancestors("f")
+
+    partial = EffectivePermissions.from_dict(data, {"f", *chain})
+
+    assert set(partial.scopes) == {"org", "ws"} & {"f", *chain}
+    assert partial.for_scope("f", chain) == perms.for_scope("f", chain)
+    assert EffectivePermissions.from_dict(data, {"elsewhere"}).scopes == {}
+
+
 def test_a_cached_set_that_names_an_unlisted_level_is_refused():
     with pytest.raises(ValidationFailed):
         EffectivePermissions.from_dict(
