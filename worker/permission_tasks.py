@@ -17,8 +17,11 @@ def recompute_user(tenant_id: str, object_id: str) -> int:
 
 
 def recompute_users(tenant_id: str, object_id: str, user_ids: list[str]) -> int:
+    runtime = get_runtime()
+    # Users the relay batched from per-user rows are flagged queued (relay._not_queued).
+    relay.started(runtime, propagation.RECOMPUTE_USER, tenant_id, *user_ids)
     # A long list (everyone in a large mapped group) is split over several workers.
-    return permission_sets.recompute_or_fan_out(get_runtime(), tenant_id, user_ids)
+    return permission_sets.recompute_or_fan_out(runtime, tenant_id, user_ids)
 
 
 def users_created(

@@ -48,6 +48,8 @@ class _Batch:
     payload: dict[str, Any]
     request_id: str | None
     rows: list[Row[Any]] = field(default_factory=list)
+    # For a batch of per-user rows: the task each row named (its coalescing flags).
+    source_task: str | None = None
 
 
 def _batches(rows: list[Row[Any]]) -> list[_Batch]:
@@ -67,7 +69,12 @@ def _batches(rows: list[Row[Any]]) -> list[_Batch]:
         batch = grouped.get(key)
         if batch is None:
             batch = grouped[key] = _Batch(
-                batch_task, row.tenant_id, uuid.uuid4().hex, dict(row.payload), row.request_id
+                batch_task,
+                row.tenant_id,
+                uuid.uuid4().hex,
+                dict(row.payload),
+                row.request_id,
+                source_task=row.task,
             )
             batch.payload["user_ids"] = []
             batches.append(batch)
@@ -95,16 +102,39 @@ def already_queued(runtime: Runtime, row: Emitted | _Batch) -> bool:
         return False
 
 
-def started(runtime: Runtime, task: str, tenant_id: str, object_id: str) -> None:
+def started(runtime: Runtime, task: str, tenant_id: str, *object_ids: str) -> None:
     """Called by a coalescing task before it reads anything."""
+    if not object_ids:
+        return
     try:
-        runtime.redis.delete(_queued_key(runtime, task, tenant_id, object_id))
+        runtime.redis.delete(*(_queued_key(runtime, task, tenant_id, o) for o in object_ids))
     except Exception:
         log.warning("could not clear the queued flag of %s", task)
 
 
+def _not_queued(runtime: Runtime, batch: _Batch) -> list[str]:
+    """The users of a batch of coalescing per-user rows with no run waiting in the queue
+    (flagging them queued now); the others' waiting runs cover their changes."""
+    ids: list[str] = batch.payload["user_ids"]
+    task = batch.source_task
+    if task not in COALESCED:
+        return ids
+    try:
+        with runtime.redis.pipeline(transaction=False) as pipe:
+            for user_id in ids:
+                key = _queued_key(runtime, task, batch.tenant_id, user_id)
+                pipe.set(key, 1, nx=True, ex=QUEUED_TTL_SECONDS)
+            fresh = pipe.execute()
+    except Exception:
+        return ids
+    return [user_id for user_id, was_set in zip(ids, fresh, strict=True) if was_set]
+
+
 def _send(runtime: Runtime, row: Emitted | _Batch) -> None:
     """Hand one row's task to the broker (unless a queued run already covers it)."""
+    if isinstance(row, _Batch) and row.source_task is not None:
+        _send_batch(runtime, row)
+        return
     if already_queued(runtime, row):
         return
     try:
@@ -116,6 +146,27 @@ def _send(runtime: Runtime, row: Emitted | _Batch) -> None:
     except Exception:
         if row.task in COALESCED:
             started(runtime, row.task, row.tenant_id, row.object_id)
+        raise
+
+
+def _send_batch(runtime: Runtime, batch: _Batch) -> None:
+    ids = _not_queued(runtime, batch)
+    if not ids:
+        return
+    try:
+        runtime.send(
+            batch.task,
+            kwargs={
+                "tenant_id": batch.tenant_id,
+                "object_id": batch.object_id,
+                **batch.payload,
+                "user_ids": ids,
+            },
+            request_id=batch.request_id,
+        )
+    except Exception:
+        if batch.source_task in COALESCED:
+            started(runtime, batch.source_task, batch.tenant_id, *ids)
         raise
 
 

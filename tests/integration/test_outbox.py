@@ -13,7 +13,7 @@ from sqlalchemy import select
 from service.observability import set_request_id
 from service.persistence.db import transaction
 from service.persistence.outbox import OutboxRecord, emit
-from service.runtime import Runtime
+from service.runtime import Runtime, set_runtime
 from service.services import relay
 from tests.conftest import TenantKeys
 
@@ -238,3 +238,33 @@ def test_the_relay_loop_sends_work_as_it_is_committed_until_stopped(
         loop.join(timeout=10)
     assert not loop.is_alive()
     assert [kwargs["object_id"] for _, kwargs, _ in broker.sent] == ["object-1"]
+
+
+def test_in_process_mode_changes_to_a_user_with_a_run_waiting_queue_no_second_run(
+    relay_process_mode: Runtime, tenant: TenantKeys, broker: RecordingBroker
+) -> None:
+    from service.services import propagation
+
+    runtime = relay_process_mode
+    for _ in range(20):  # changes spread over many looks of the relay
+        with relay.unit_of_work(runtime) as session:
+            propagation.user_changed(session, tenant.id, "user-1")
+            propagation.user_changed(session, tenant.id, f"other-{_}")
+        relay.relay(runtime)
+    runs_of_user_1 = [
+        kwargs
+        for _, kwargs, _ in broker.sent
+        if "user-1" in kwargs["user_ids"]  # type: ignore[operator]
+    ]
+    assert len(runs_of_user_1) == 1
+    assert pending(runtime) == []
+
+    # Once the queued run starts, a further change needs (and gets) a run of its own.
+    from worker.permission_tasks import recompute_users
+
+    set_runtime(runtime)
+    recompute_users(tenant.id, "batch", ["user-1"])  # the worker's task clears the flag
+    with relay.unit_of_work(runtime) as session:
+        propagation.user_changed(session, tenant.id, "user-1")
+    relay.relay(runtime)
+    assert broker.sent[-1][1]["user_ids"] == ["user-1"]
