@@ -45,6 +45,8 @@ class Runtime:
         )
 
     def close(self) -> None:
+        if self.cache.memo is not None:
+            self.cache.memo.stop()
         self.engine.dispose()
         self.redis.close()
 
@@ -60,7 +62,12 @@ def build_runtime(settings: Settings) -> Runtime:
         sessions=make_session_factory(engine),
         redis=client,
         celery=make_celery(settings),
-        cache=PermissionCache(client, settings.redis_key_prefix),
+        cache=PermissionCache(
+            client,
+            settings.redis_key_prefix,
+            # The embedded fake Redis lives in this process: no round trip to save.
+            memo_tokens=not settings.cache_in_memory,
+        ),
     )
 
 

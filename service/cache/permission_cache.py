@@ -29,6 +29,8 @@ from typing import Any
 
 import redis
 
+from service.cache.token_memo import TokenMemo
+
 _STORE = """
 local current = redis.call('HGET', KEYS[1], 'v')
 if current and tonumber(current) > tonumber(ARGV[1]) then
@@ -148,10 +150,18 @@ class PermissionCache:
 
     TOKEN_TTL_SECONDS = 300
 
-    def __init__(self, client: redis.Redis, prefix: str, entry_ttl_seconds: int = 0) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        entry_ttl_seconds: int = 0,
+        memo_tokens: bool = False,
+    ) -> None:
         self.redis = client
         self.prefix = prefix
         self.entry_ttl_seconds = entry_ttl_seconds
+        # Tokens this process saw lately (service.cache.token_memo); None: always ask Redis.
+        self.memo = TokenMemo(client, self.tokens_channel) if memo_tokens else None
         self._store = client.register_script(_STORE)
         self._read = client.register_script(_READ)
         self._remember_token = client.register_script(_REMEMBER_TOKEN)
@@ -210,14 +220,32 @@ class PermissionCache:
 
     def forget_token(self, token_hash: str) -> None:
         """After a token is revoked or its expiry changed: drop it and keep it out."""
+        if self.memo is not None:
+            self.memo.drop(token_hash)
         pipe = self.redis.pipeline(transaction=True)
         pipe.set(f"{self.prefix}tokdead:{token_hash}", 1, ex=self.TOKEN_TTL_SECONDS * 2)
         pipe.delete(f"{self.prefix}tok:{token_hash}")
+        pipe.publish(self.tokens_channel, token_hash)  # every process's memo drops it
         pipe.execute()
 
+    @property
+    def tokens_channel(self) -> str:
+        return f"{self.prefix}tokens:forget"
+
     def cached_token(self, token_hash: str) -> CachedToken | None:
+        memo = self.memo
+        if memo is not None:
+            seen = memo.get(token_hash)
+            if seen is not None:
+                return seen
+            generation = memo.generation()
         raw = self.redis.get(f"{self.prefix}tok:{token_hash}")
-        return CachedToken.decode(raw) if raw is not None else None
+        if raw is None:
+            return None
+        token = CachedToken.decode(raw)
+        if memo is not None:
+            memo.put(token_hash, token, generation)
+        return token
 
     # -- scope ancestors -------------------------------------------------------------
 
