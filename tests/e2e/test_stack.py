@@ -111,3 +111,25 @@ def test_the_worker_counts_its_tasks_in_prometheus_format(live_stack: LiveStack)
     port = live_stack.env["ROLECALL_WORKER_METRICS_PORT"]
     scrape = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     assert 'rolecall_tasks_total{outcome="success",task="rolecall.heartbeat"}' in scrape
+
+
+def test_a_token_revoked_from_the_command_line_is_refused_by_every_web_process_at_once(
+    live_stack: LiveStack,
+) -> None:
+    token = live_stack.cli(
+        "token", "create", "--tenant", live_stack.tenant, "--kind", "admin"
+    ).strip()
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"{live_stack.base_url}/api/v1/tokens"
+    for _ in range(20):  # both gunicorn workers now remember it in-process
+        assert requests.get(url, headers=headers, timeout=5).status_code == 200
+    [listed] = [
+        row
+        for row in requests.get(url, headers=live_stack.auth("admin"), timeout=5).json()
+        if row["prefix"] == token[: len(row["prefix"])]
+    ]
+
+    live_stack.cli("token", "revoke", listed["id"])
+
+    statuses = [requests.get(url, headers=headers, timeout=5).status_code for _ in range(20)]
+    assert statuses == [401] * 20
