@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
@@ -120,7 +121,22 @@ def _base_url() -> str:
     return f"{runtime().settings.public_base_url}{BASE_PATH}"
 
 
-def _create_user(service: RolecallScimService) -> Response:
+def _answer(produce: Callable[[], ScimResponse]) -> Response:
+    """Run a SCIM operation and turn what it raised into the SCIM error it means."""
+    try:
+        scim_response = produce()
+    except IntegrityError:
+        # Two requests raced for one userName or externalId; the loser is told so.
+        scim_response = _service().error_response(
+            UniquenessException(detail="a unique attribute value is already taken")
+        )
+    except SCIMException as error:
+        log.info("scim %s %s: %s %s", request.method, request.path, error.status, error)
+        scim_response = _service().error_response(error)
+    return _to_flask(scim_response)
+
+
+def _create_user(service: RolecallScimService) -> ScimResponse:
     """POST /Users without query parameters: the write an IdP makes once per user, a
     hundred thousand times in a first sync. It takes the library's own steps for a
     create (the normalising step, `read_creation`'s validation, its errors, the
@@ -128,32 +144,19 @@ def _create_user(service: RolecallScimService) -> Response:
     its audit event and its outbox row are one statement (scim_users.insert_user)."""
     who = caller()
     rolecall = runtime()
-    try:
-        with service.provider:
-            resource_type = service.resource_type_at("/Users")
-            body = _normalised_body(service, "Users", request.get_data())
-            resource = service.read_creation(
-                resource_type, body, request.headers.get("Content-Type")
-            )
-            with one_statement(rolecall.engine) as connection:
-                user, work = scim_users.insert_user(connection, who.tenant_id, who.actor, resource)
-            if work is not None and rolecall.settings.sends_outbox_inline:
-                relay.send_emitted(rolecall, [work])
-            scim_response = service.created_response(_base_url(), Record("User", user))
-    except IntegrityError:
-        scim_response = service.error_response(
-            UniquenessException(detail="a unique attribute value is already taken")
-        )
-    except SCIMException as error:
-        log.info("scim %s %s: %s %s", request.method, request.path, error.status, error)
-        scim_response = service.error_response(error)
-    return _to_flask(scim_response)
+    with service.provider:
+        resource_type = service.resource_type_at("/Users")
+        body = _normalised_body(service, "Users", request.get_data())
+        resource = service.read_creation(resource_type, body, request.headers.get("Content-Type"))
+        with one_statement(rolecall.engine) as connection:
+            user, work = scim_users.insert_user(connection, who.tenant_id, who.actor, resource)
+        if work is not None and rolecall.settings.sends_outbox_inline:
+            relay.send_emitted(rolecall, [work])
+        return service.created_response(_base_url(), Record("User", user))
 
 
-def _serve(path: str) -> Response:
-    service = _service()
-    if request.method == "POST" and path == "Users" and not request.args:
-        return _create_user(service)
+def _handle(service: RolecallScimService, path: str) -> ScimResponse:
+    """Any other request: scim2-server's handler over a tenant-scoped SQL storage."""
     scim_request = ScimRequest(
         method=request.method,
         base_url=_base_url(),
@@ -162,32 +165,28 @@ def _serve(path: str) -> Response:
         headers=list(request.headers.items()),
         body=b"",
     )
-    try:
-        limit = service.max_body_size(scim_request)
-        # One byte past the limit is enough for scim2-server to answer 413.
-        raw = request.get_data() if limit is None else request.stream.read(limit + 1)
-        scim_request.body = _normalised_body(service, path, raw)
-        who = caller() if g.get("caller") else None
-        # A GET changes nothing: no transaction, no outbox, no after-commit work.
-        work = reads(runtime().sessions) if request.method == "GET" else unit_of_work()
-        with work as session:
-            storage = SqlStorage(
-                session,
-                tenant_id=who.tenant_id if who else "",
-                actor=who.actor if who else "anonymous",
-                models=_models(service),
-            )
-            handler = RolecallScimHandler(service, storage)
-            scim_response = handler.handle(scim_request)
-    except IntegrityError:
-        # Two requests raced for one userName or externalId; the loser is told so.
-        scim_response = service.error_response(
-            UniquenessException(detail="a unique attribute value is already taken")
+    limit = service.max_body_size(scim_request)
+    # One byte past the limit is enough for scim2-server to answer 413.
+    raw = request.get_data() if limit is None else request.stream.read(limit + 1)
+    scim_request.body = _normalised_body(service, path, raw)
+    who = caller() if g.get("caller") else None
+    # A GET changes nothing: no transaction, no outbox, no after-commit work.
+    work = reads(runtime().sessions) if request.method == "GET" else unit_of_work()
+    with work as session:
+        storage = SqlStorage(
+            session,
+            tenant_id=who.tenant_id if who else "",
+            actor=who.actor if who else "anonymous",
+            models=_models(service),
         )
-    except SCIMException as error:
-        log.info("scim %s %s: %s %s", request.method, request.path, error.status, error)
-        scim_response = service.error_response(error)
-    return _to_flask(scim_response)
+        return RolecallScimHandler(service, storage).handle(scim_request)
+
+
+def _serve(path: str) -> Response:
+    service = _service()
+    if request.method == "POST" and path == "Users" and not request.args:
+        return _answer(lambda: _create_user(service))
+    return _answer(lambda: _handle(service, path))
 
 
 @blueprint.route("/ServiceProviderConfig", methods=METHODS)
