@@ -52,3 +52,27 @@ def test_production_refuses_each_embedded_default(missing: str, variable: str) -
 def test_an_unknown_environment_is_refused() -> None:
     with pytest.raises(SettingsError, match="ROLECALL_ENV"):
         Settings.from_env({"ROLECALL_ENV": "staging"})
+
+
+@pytest.mark.parametrize(
+    ("environ", "inline"),
+    [
+        ({}, True),  # tasks run in-process: the request sends its own work
+        ({"ROLECALL_BROKER_URL": "redis://cache:6379/1"}, False),  # `rolecall relay` sends
+        ({"ROLECALL_BROKER_URL": "redis://cache:6379/1", "ROLECALL_OUTBOX_RELAY": "inline"}, True),
+        ({"ROLECALL_OUTBOX_RELAY": "PROCESS"}, False),
+    ],
+)
+def test_who_sends_the_outbox_follows_the_broker_unless_set(
+    environ: dict[str, str], inline: bool
+) -> None:
+    assert Settings.from_env(environ).sends_outbox_inline is inline
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("ROLECALL_OUTBOX_RELAY", "sometimes"), ("ROLECALL_RELAY_INTERVAL_SECONDS", "0")],
+)
+def test_relay_settings_are_validated(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        Settings.from_env({variable: value})
