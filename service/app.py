@@ -133,4 +133,4 @@ def _count(status: int, elapsed: float) -> None:
         resource, operation = metrics.scim_operation(request.method, request.path)
         outcome = "success" if status < 400 else ("client_error" if status < 500 else "error")
         idp = metrics.idp_from_user_agent(request.headers.get("User-Agent"))
-        metrics.scim_operations.labels(idp, resource, operation, outcome).inc()
+        metrics.scim_series(idp, resource, operation, outcome).inc()

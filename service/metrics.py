@@ -92,6 +92,7 @@ _IDP_PATTERNS = [
 ]
 
 
+@functools.lru_cache(maxsize=512)
 def idp_from_user_agent(user_agent: str | None) -> str:
     for name, pattern in _IDP_PATTERNS:
         if user_agent and pattern.search(user_agent):
@@ -138,3 +139,10 @@ def render() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST
+
+
+@functools.cache
+def scim_series(idp: str, resource: str, operation: str, outcome: str) -> Any:
+    """The labelled counter of one kind of SCIM operation, looked up once per process
+    (the label values are bounded: see scim_operation and idp_from_user_agent)."""
+    return scim_operations.labels(idp, resource, operation, outcome)
