@@ -150,8 +150,7 @@ def _create_user(service: RolecallScimService) -> ScimResponse:
         resource = service.read_creation(resource_type, body, request.headers.get("Content-Type"))
         with one_statement(rolecall.engine) as connection:
             user, work = scim_users.insert_user(connection, who.tenant_id, who.actor, resource)
-        if work is not None and rolecall.settings.sends_outbox_inline:
-            relay.send_emitted(rolecall, [work])
+        relay.committed(rolecall, [work] if work is not None else [])
         return service.created_response(_base_url(), Record("User", user))
 
 

@@ -288,5 +288,11 @@ def unit_of_work(runtime: Runtime) -> Iterator[Session]:
         actions = session.info.pop(AFTER_COMMIT, [])
     for action in actions:
         action(runtime)
+    committed(runtime, rows)
+
+
+def committed(runtime: Runtime, rows: list[Emitted]) -> None:
+    """Outbox rows have committed: send them now in `inline` mode; in `process` mode
+    leave them to `rolecall relay`."""
     if rows and runtime.settings.sends_outbox_inline:
         send_emitted(runtime, rows)

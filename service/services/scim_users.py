@@ -85,7 +85,7 @@ def _apply_columns(row: ScimUser, resource: Any, document: dict[str, Any]) -> No
     row.document = document
 
 
-def _check_unique(session: Executor, tenant_id: str, resource: Any, own_id: str | None) -> None:
+def _check_unique(executor: Executor, tenant_id: str, resource: Any, own_id: str | None) -> None:
     """userName (compared lower-cased) and externalId are unique per tenant; one query."""
     user_name = resource.user_name.lower()
     condition = ScimUser.user_name_lower == user_name
@@ -96,7 +96,7 @@ def _check_unique(session: Executor, tenant_id: str, resource: Any, own_id: str 
     )
     if own_id is not None:
         query = query.where(ScimUser.id != own_id)
-    for taken_name, taken_external_id in session.execute(query.limit(2)):
+    for taken_name, taken_external_id in executor.execute(query.limit(2)):
         if taken_name == user_name:
             raise UniquenessException(
                 detail=f"userName {resource.user_name!r} is already taken", attribute="userName"
@@ -109,10 +109,8 @@ def _check_unique(session: Executor, tenant_id: str, resource: Any, own_id: str 
 
 
 _COLUMNS = tuple(attribute.key for attribute in ScimUser.__mapper__.column_attrs)
-_INSERTS = {
-    "postgresql": postgresql.insert(ScimUser).on_conflict_do_nothing().returning(ScimUser.id),
-    "sqlite": sqlite.insert(ScimUser).on_conflict_do_nothing().returning(ScimUser.id),
-}
+# SQLite's create: the user alone, refused by the unique indexes without an error.
+_SQLITE_INSERT = sqlite.insert(ScimUser).on_conflict_do_nothing().returning(ScimUser.id)
 _AUDIT_COLUMNS = tuple(column.key for column in AuditEvent.__table__.columns)
 _OUTBOX_COLUMNS = tuple(outbox.row_values("", "", ""))
 
@@ -185,7 +183,7 @@ def insert_user(
         stored = executor.execute(_create_in_one_statement(), parameters).first()
         outbox_id = stored[1] if stored is not None else None
     else:
-        stored = executor.execute(_INSERTS[dialect], user).first()
+        stored = executor.execute(_SQLITE_INSERT, user).first()
         if stored is not None:
             executor.execute(insert(AuditEvent), audit)
             outbox_id = executor.execute(outbox.insert_statement(dialect), work).scalar()
