@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
 from scim2_models import (
@@ -25,7 +27,19 @@ from scim2_models import (
     SearchRequest,
 )
 from scim2_server.storage import ScimStorage, SearchPage
-from sqlalchemy import String, and_, bindparam, func, literal, or_, select, union, union_all
+from sqlalchemy import (
+    JSON,
+    String,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    union,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
@@ -65,21 +79,125 @@ _member_group = (
 )
 _MEMBERS_OF = union(_member_user, _member_group).order_by("group_id", "member_id")
 _parent_link = aliased(ScimGroupMember)
-_DIRECT_GROUPS = (
-    select(
-        ScimGroupMember.member_id,
-        ScimGroupMember.group_id,
-        ScimGroup.display_name,
-        select(literal(1)).where(_parent_link.member_id == ScimGroupMember.group_id).exists(),
+# Whether a group is itself a member of a group: only then is a level of nesting read.
+_IN_A_GROUP = select(literal(1)).where(_parent_link.member_id == ScimGroupMember.group_id).exists()
+# The groups that have any of some members (users or groups), each with its name and
+# whether it is itself in a group.
+_GROUPS_OF = (
+    select(ScimGroupMember.member_id, ScimGroupMember.group_id, ScimGroup.display_name, _IN_A_GROUP)
+    .join(ScimGroup, ScimGroup.id == ScimGroupMember.group_id)
+    .where(ScimGroupMember.tenant_id == _TENANT, ScimGroupMember.member_id.in_(_IDS))
+)
+
+
+@cache
+def _direct_groups_column(dialect: str) -> Any:
+    """A user's direct groups as one JSON array of [id, displayName, in a group], a column
+    of the user's own row: a lookup then costs one round trip instead of two."""
+    if dialect == "postgresql":
+        entry: Any = func.json_build_array(
+            ScimGroupMember.group_id, ScimGroup.display_name, _IN_A_GROUP
+        )
+        aggregate: Any = func.json_agg(entry)
+    else:
+        entry = func.json_array(ScimGroupMember.group_id, ScimGroup.display_name, _IN_A_GROUP)
+        aggregate = func.json_group_array(entry)
+    return (
+        select(type_coerce(aggregate, JSON()))
+        .select_from(ScimGroupMember)
+        .join(ScimGroup, ScimGroup.id == ScimGroupMember.group_id)
+        .where(
+            ScimGroupMember.tenant_id == ScimUser.tenant_id,
+            ScimGroupMember.member_id == ScimUser.id,
+        )
+        .scalar_subquery()
+        .label("direct_groups")
     )
-    .join(ScimGroup, ScimGroup.id == ScimGroupMember.group_id)
-    .where(ScimGroupMember.tenant_id == _TENANT, ScimGroupMember.member_id.in_(_IDS))
-)
-_PARENT_GROUPS = (
-    select(ScimGroupMember.member_id, ScimGroupMember.group_id, ScimGroup.display_name)
-    .join(ScimGroup, ScimGroup.id == ScimGroupMember.group_id)
-    .where(ScimGroupMember.tenant_id == _TENANT, ScimGroupMember.member_id.in_(_IDS))
-)
+
+
+@cache
+def _user_with_groups(dialect: str) -> Any:
+    return select(ScimUser, _direct_groups_column(dialect)).where(
+        ScimUser.tenant_id == _TENANT, ScimUser.id == bindparam("id")
+    )
+
+
+@dataclass(frozen=True)
+class _PageShape:
+    """What decides the SQL of a page query, apart from the filter and the values."""
+
+    table: Table
+    dialect: str
+    with_groups: bool
+    sort_by: str | None
+    descending: bool
+    limited: bool
+
+
+class _PageStatements:
+    """Page queries built once per shape of request and reused with new values.
+
+    Why by hand: building a select and computing its cache key cost more Python
+    time than PostgreSQL takes to answer a lookup, and SQLAlchemy caches only the
+    compiled SQL, not the statement. Two filters whose conditions have the same
+    SQLAlchemy cache key differ only in their bound values, which the key lists in
+    order: a reused statement gets this request's values by position, as
+    SQLAlchemy's own compiled cache does. A condition without a cache key is never
+    reused. Rows come back as plain rows of the table's columns (Record needs no
+    ORM entity), which saves the ORM's loading.
+    """
+
+    LIMIT = 512
+
+    def __init__(self) -> None:
+        self._built: dict[tuple[Any, ...], tuple[Any, list[Any]]] = {}
+
+    def statement(
+        self, shape: _PageShape, condition: Any, model: type[Resource[Any]]
+    ) -> tuple[Any, dict[str, Any]]:
+        """The statement for this page and the values of its filter's parameters."""
+        values: list[Any] = []
+        key: tuple[Any, ...] | None = (shape, None)
+        if condition is not None:
+            cache_key = condition._generate_cache_key()
+            key = None if cache_key is None else (shape, cache_key.key)
+            values = [] if cache_key is None else cache_key.bindparams
+        found = self._built.get(key) if key is not None else None
+        if found is None:
+            statement = self._build(shape, condition, model)
+            if key is not None:
+                if len(self._built) >= self.LIMIT:
+                    self._built.clear()
+                self._built[key] = (statement, values)
+            return statement, {}
+        # The same key: the same parameters, in the same order.
+        statement, bound = found
+        pairs = zip(bound, values, strict=True)
+        return statement, {old.key: new.effective_value for old, new in pairs}
+
+    @staticmethod
+    def _build(shape: _PageShape, condition: Any, model: type[Resource[Any]]) -> Any:
+        table = shape.table
+        columns = table.orm.__table__.c
+        where = columns.tenant_id == _TENANT
+        if condition is not None:
+            where = and_(where, condition)
+        order: list[Any] = [columns.id]
+        if shape.sort_by is not None:
+            sort, _ = sort_expression(model, table, shape.dialect, shape.sort_by)
+            order = [sort.is_(None), sort, columns.id]
+        if shape.descending:
+            order = [key.desc() for key in order]
+        selected: list[Any] = [*columns, func.count().over().label("total")]
+        if shape.with_groups:
+            selected.append(_direct_groups_column(shape.dialect))
+        statement = select(*selected).where(where).order_by(*order).offset(bindparam("offset"))
+        if shape.limited:
+            statement = statement.limit(bindparam("limit"))
+        return statement
+
+
+_PAGES = _PageStatements()
 
 
 def _wants(response_parameters: ResponseParameters[Any] | None, attribute: str) -> bool:
@@ -147,12 +265,24 @@ class SqlStorage(ScimStorage):
             version=etag(row.version),
         )
 
-    def _records(self, table: Table, rows: list[Any], with_related: bool) -> list[Record]:
-        """Rows with a group's members or a user's groups, read in one go for the page."""
+    def _records(
+        self,
+        table: Table,
+        rows: list[Any],
+        with_related: bool,
+        direct_groups: dict[str, list[Any]] | None = None,
+    ) -> list[Record]:
+        """Rows with a group's members or a user's groups, read in one go for the page
+        (a user's direct groups may have come with the rows: `direct_groups`)."""
         related: dict[str, list[dict[str, Any]]] = {}
         if with_related and rows:
             ids = [row.id for row in rows]
-            related = self._groups_of(ids) if table is USERS else self._members_of(ids)
+            if table is GROUPS:
+                related = self._members_of(ids)
+            else:
+                related = self._groups_of(
+                    self._direct_groups(ids) if direct_groups is None else direct_groups
+                )
         return [Record(table.resource_type, row, related.get(row.id)) for row in rows]
 
     def _resources(self, records: list[Record]) -> list[Resource[Any]]:
@@ -192,37 +322,47 @@ class SqlStorage(ScimStorage):
             found.setdefault(group_id, []).append(entry)
         return found
 
-    def _groups_of(self, user_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    def _direct_groups(self, user_ids: list[str]) -> dict[str, list[Any]]:
+        """Each user's direct groups as [id, displayName, whether it is in a group]."""
+        found: dict[str, list[Any]] = {}
+        for user_id, group_id, display, in_a_group in self.session.execute(
+            _GROUPS_OF, {"tenant_id": self.tenant_id, "ids": user_ids}
+        ):
+            found.setdefault(user_id, []).append((group_id, display, in_a_group))
+        return found
+
+    def _groups_of(self, direct_groups: dict[str, list[Any]]) -> dict[str, list[dict[str, Any]]]:
         """Direct and indirect groups of each user (RFC 7643 §4.1.2).
 
-        One indexed query for the direct groups, then one per level of nesting
-        for the groups those belong to; without nested groups that is two
-        point lookups, which is cheaper than planning a recursive CTE.
+        The direct groups come with the users' rows or from one indexed query; then
+        one query per level of nesting reads the groups those belong to. Without
+        nested groups there is no such query, which is cheaper than planning a
+        recursive CTE on every read.
         """
         direct: dict[str, set[str]] = {}
         names: dict[str, str] = {}
         nested: set[str] = set()
-        for user_id, group_id, display, in_a_group in self.session.execute(
-            _DIRECT_GROUPS, {"tenant_id": self.tenant_id, "ids": user_ids}
-        ):
-            direct.setdefault(user_id, set()).add(group_id)
-            names[group_id] = display
-            if in_a_group:
-                nested.add(group_id)
+        for user_id, entries in direct_groups.items():
+            for group_id, display, in_a_group in entries or ():
+                direct.setdefault(user_id, set()).add(group_id)
+                names[group_id] = display
+                if in_a_group:
+                    nested.add(group_id)
         parents: dict[str, set[str]] = {}
         frontier = nested
         seen = set(names)
         while frontier:
             found = self.session.execute(
-                _PARENT_GROUPS, {"tenant_id": self.tenant_id, "ids": list(frontier)}
+                _GROUPS_OF, {"tenant_id": self.tenant_id, "ids": list(frontier)}
             ).all()
             frontier = set()
-            for child, parent, display in found:
+            for child, parent, display, in_a_group in found:
                 parents.setdefault(child, set()).add(parent)
                 names[parent] = display
                 if parent not in seen:
                     seen.add(parent)
-                    frontier.add(parent)
+                    if in_a_group:
+                        frontier.add(parent)
         result: dict[str, list[dict[str, Any]]] = {}
         for user_id, groups in direct.items():
             closure: set[str] = set()
@@ -252,9 +392,14 @@ class SqlStorage(ScimStorage):
         )[0]
 
     def _record(self, table: Table, resource_id: str, with_related: bool) -> Record:
-        row = self.session.scalar(
-            _BY_ID[table.resource_type], {"tenant_id": self.tenant_id, "id": resource_id}
-        )
+        parameters = {"tenant_id": self.tenant_id, "id": resource_id}
+        if table is USERS and with_related:
+            found = self.session.execute(_user_with_groups(self.dialect), parameters).first()
+            if found is None:
+                raise NotFoundException(detail=f"User {resource_id!r} not found")
+            user, groups = found
+            return self._records(USERS, [user], True, {user.id: groups})[0]
+        row = self.session.scalar(_BY_ID[table.resource_type], parameters)
         if row is None:
             raise NotFoundException(detail=f"{table.resource_type} {resource_id!r} not found")
         return self._records(table, [row], with_related)[0]
@@ -279,9 +424,7 @@ class SqlStorage(ScimStorage):
         self, resource_type: ResourceType, search_request: SearchRequest[Any], *, with_related: bool
     ) -> tuple[int, list[Record]]:
         """One resource type paged by startIndex (no cursor, a count other than 0)."""
-        table = self._table(resource_type)
-        total, rows = self._index_rows(table, search_request)
-        return total, self._records(table, rows, with_related)
+        return self._index_rows(self._table(resource_type), search_request, with_related)
 
     # -- ScimStorage --------------------------------------------------
 
@@ -391,52 +534,48 @@ class SqlStorage(ScimStorage):
 
     def _index_page(self, table: Table, search_request: SearchRequest[Any]) -> SearchPage:
         """One resource type paged by startIndex: the rows and the total in one query."""
-        total, rows = self._index_rows(table, search_request)
         parameters = ResponseParameters(
             attributes=search_request.attributes,
             excluded_attributes=search_request.excluded_attributes,
         )
         related = "groups" if table is USERS else "members"
-        records = self._records(table, rows, _wants(parameters, related))
+        total, records = self._index_rows(table, search_request, _wants(parameters, related))
         return SearchPage(total, self._resources(records))
 
     def _index_rows(
-        self, table: Table, search_request: SearchRequest[Any]
-    ) -> tuple[int, list[Any]]:
-        condition = table.orm.tenant_id == self.tenant_id
+        self, table: Table, search_request: SearchRequest[Any], with_related: bool
+    ) -> tuple[int, list[Record]]:
+        """A page by startIndex: its rows, the total (a window count) and, for users,
+        their direct groups, all in one query."""
+        condition = None
         if search_request.filter is not None:
-            condition = and_(
-                condition,
-                SqlFilter(self._model(table), table, self.dialect).compile(
-                    str(search_request.filter)
-                ),
-            )
-        order: list[Any] = [table.orm.id]
-        if search_request.sort_by is not None:
-            sort, _ = sort_expression(
-                self._model(table), table, self.dialect, str(search_request.sort_by)
-            )
-            order = [sort.is_(None), sort, table.orm.id]
+            compiler = SqlFilter(self._model(table), table, self.dialect)
+            condition = compiler.compile(search_request.filter)
         descending = search_request.sort_order == SearchRequest.SortOrder.descending
-        if search_request.sort_by is not None and descending:
-            order = [key.desc() for key in order]
-        query = (
-            select(table.orm, func.count().over().label("total"))
-            .where(condition)
-            .order_by(*order)
-            .offset((search_request.start_index or 1) - 1)
+        shape = _PageShape(
+            table=table,
+            dialect=self.dialect,
+            with_groups=with_related and table is USERS,
+            sort_by=str(search_request.sort_by) if search_request.sort_by is not None else None,
+            descending=descending and search_request.sort_by is not None,
+            limited=search_request.count is not None,
         )
-        if search_request.count is not None:
-            query = query.limit(search_request.count)
-        rows = list(self.session.execute(query))
+        statement, parameters = _PAGES.statement(shape, condition, self._model(table))
+        start = (search_request.start_index or 1) - 1
+        parameters.update(tenant_id=self.tenant_id, offset=start, limit=search_request.count)
+        rows = list(self.session.connection().execute(statement, parameters))
         if rows:
             total = rows[0].total
+        elif start == 0:
+            total = 0
         else:
             # Past the last page the window has no row to carry the total.
-            total = self.session.scalar(
-                select(func.count()).select_from(table.orm).where(condition)
-            )
-        return total or 0, [row[0] for row in rows]
+            where = table.orm.tenant_id == self.tenant_id
+            if condition is not None:
+                where = and_(where, condition)
+            total = self.session.scalar(select(func.count()).select_from(table.orm).where(where))
+        groups = {row.id: row.direct_groups for row in rows} if shape.with_groups else None
+        return total or 0, self._records(table, rows, with_related, groups)
 
     def _keys(self, tables: list[Table], search_request: SearchRequest[Any]) -> Any:
         selects = []

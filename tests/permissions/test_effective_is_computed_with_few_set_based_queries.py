@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
 
 from service.domain import GroupRef, GroupRefKind, NotFound, UserType
 from service.persistence.db import transaction
 from service.runtime import Runtime
 from service.services import effective
 from service.services.permission_model import load_model, model_cache
-from tests.conftest import TenantKeys
+from tests.conftest import TenantKeys, counted
 from tests.permissions.conftest import Admin, Directory
-
-
-@contextmanager
-def counted(runtime: Runtime) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(runtime.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(runtime.engine, "before_cursor_execute", count)
 
 
 @pytest.fixture

@@ -7,8 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 
 from service.persistence.scim_models import ScimUser
+from service.runtime import Runtime
 from service.scim.filters import USERS, SqlFilter
 from service.scim.protocol import build_provider
+from tests.conftest import counted
 from tests.scim.conftest import ENTERPRISE, LIST_SCHEMA, Scim, assert_scim_error
 
 
@@ -84,6 +86,78 @@ def test_a_filter_selects_the_users_it_describes(
     scim: Scim, people: dict[str, str], expression: str, expected: set[str]
 ) -> None:
     assert found(scim, expression) == {people[name] for name in expected}
+
+
+@pytest.mark.parametrize(
+    ("first", "first_expected", "second", "second_expected"),
+    [
+        ('userName eq "alice@example.org"', {"alice"}, 'userName eq "BOB@example.org"', {"bob"}),
+        ('userName co "example.org"', {"alice", "bob"}, 'userName co "aro"', {"carol"}),
+        (
+            'active eq false and userName sw "b"',
+            {"bob"},
+            'active eq false and userName sw "a"',
+            set(),
+        ),
+        (
+            'title eq "Boss" or displayName eq "Bob"',
+            {"alice", "bob"},
+            'title eq "Nobody" or displayName eq "Alice Liddell"',
+            {"alice"},
+        ),
+        (
+            'emails[type eq "work" and value co "@example.org"]',
+            {"alice"},
+            'emails[type eq "work" and value co "@example.com"]',
+            {"bob"},
+        ),
+        (
+            f'{ENTERPRISE}:department sw "eng"',
+            {"bob"},
+            f'{ENTERPRISE}:department sw "sal"',
+            {"alice"},
+        ),
+        (
+            'meta.created lt "2000-01-01T00:00:00Z"',
+            set(),
+            'meta.created lt "2999-01-01T00:00:00Z"',
+            {"alice", "bob", "carol"},
+        ),
+    ],
+)
+def test_a_filter_of_the_same_shape_with_other_values_selects_other_users(
+    scim: Scim,
+    people: dict[str, str],
+    first: str,
+    first_expected: set[str],
+    second: str,
+    second_expected: set[str],
+) -> None:
+    # The second filter reuses the page query built for the first, with its own values.
+    assert found(scim, first) == {people[name] for name in first_expected}
+    assert found(scim, second) == {people[name] for name in second_expected}
+    assert found(scim, first) == {people[name] for name in first_expected}
+
+
+def test_a_lookup_is_one_statement_that_brings_the_users_groups(
+    scim: Scim, runtime: Runtime, people: dict[str, str]
+) -> None:
+    sales = scim.create_group("Sales", [people["alice"]])["id"]
+    scim.create_group("All", [sales])
+    found(scim, 'userName eq "bob@example.org"')
+    with counted(runtime) as statements:
+        response = scim.get("/Users", filter='userName eq "ALICE@example.org"')
+    assert len(statements) <= 2  # the user with its direct groups; then one level of nesting
+    groups = {g["display"]: g["type"] for g in response.json["Resources"][0]["groups"]}
+    assert groups == {"Sales": "direct", "All": "indirect"}
+    with counted(runtime) as statements:
+        response = scim.get("/Users", filter='userName eq "bob@example.org"')
+    assert len(statements) == 1
+    assert "groups" not in response.json["Resources"][0]
+    with counted(runtime) as statements:
+        response = scim.get("/Users", filter='userName eq "nobody@example.org"')
+    assert len(statements) == 1
+    assert response.json["totalResults"] == 0
 
 
 def test_groups_filter_by_display_name_external_id_and_member(scim: Scim) -> None:
