@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, Row, String, Text, select, text
+from sqlalchemy import JSON, BigInteger, Index, Integer, Row, String, Text, bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -144,24 +144,28 @@ def emitted(session: Session) -> list[Emitted]:
     return session.info.pop(SESSION_KEY, [])
 
 
+def _claim_statement(skip_locked: bool) -> Any:
+    outbox = OutboxRecord.__table__.c
+    query = (
+        select(
+            outbox.id, outbox.tenant_id, outbox.task, outbox.object_id, outbox.payload,
+            outbox.request_id,
+        )
+        .where(outbox.dispatched_at.is_(None))
+        .order_by(outbox.id)
+        .limit(bindparam("limit"))
+    )  # fmt: skip
+    return query.with_for_update(skip_locked=True) if skip_locked else query
+
+
+# Built once: the relay claims several times a second.
+_CLAIM = {skip_locked: _claim_statement(skip_locked) for skip_locked in (False, True)}
+
+
 def claim_pending(session: Session, limit: int = 500) -> list[Row[Any]]:
     """Lock the oldest undispatched rows for sending (the relay and the sweep): their
     id, tenant_id, task, object_id, payload and request_id.
 
     SKIP LOCKED lets several relays run at once without sending a row twice."""
-    query = (
-        select(
-            OutboxRecord.id,
-            OutboxRecord.tenant_id,
-            OutboxRecord.task,
-            OutboxRecord.object_id,
-            OutboxRecord.payload,
-            OutboxRecord.request_id,
-        )
-        .where(OutboxRecord.dispatched_at.is_(None))
-        .order_by(OutboxRecord.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(session.execute(query).all())
+    query = _CLAIM[session.get_bind().dialect.name == "postgresql"]
+    return list(session.execute(query, {"limit": limit}).all())

@@ -240,19 +240,22 @@ def _mark(
 ) -> None:
     """Record the outcome of sending: dispatched rows, and the last error of rows the
     broker refused (they stay pending for the next sweep)."""
+    # Core statements on the table: an ORM UPDATE would first evaluate its WHERE
+    # against the session's objects, of which a relay has none.
+    outbox = OutboxRecord.__table__.c
     if sent:
         executor.execute(
-            update(OutboxRecord)
-            .where(OutboxRecord.id.in_(sent), OutboxRecord.dispatched_at.is_(None))
-            .values(dispatched_at=utcnow(), attempts=OutboxRecord.attempts + 1, last_error=None)
+            update(OutboxRecord.__table__)
+            .where(outbox.id.in_(sent), outbox.dispatched_at.is_(None))
+            .values(dispatched_at=utcnow(), attempts=outbox.attempts + 1, last_error=None)
         )
     if failure is not None:
         ids, error = failure
         executor.execute(
-            update(OutboxRecord)
-            .where(OutboxRecord.id.in_(ids))
+            update(OutboxRecord.__table__)
+            .where(outbox.id.in_(ids))
             .values(
-                attempts=OutboxRecord.attempts + 1,
+                attempts=outbox.attempts + 1,
                 last_error=f"{type(error).__name__}: {error}"[:1000],
             )
         )
