@@ -35,6 +35,8 @@ class OutboxRecord(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
     request_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = created_at()
+    # Always NULL now: the relay deletes a row once its task is sent (migration 0009
+    # removed the rows earlier versions kept). The pending indexes are defined on it.
     dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     last_error: Mapped[str | None] = mapped_column(Text)

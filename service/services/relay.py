@@ -5,8 +5,7 @@ default, a unit of work sends the rows it wrote right after it commits. In
 `process` mode, the production default, `rolecall relay` polls the outbox and
 sends in batches, so a write request pays for writing its outbox row and nothing
 more. Either way the periodic sweep (beat) picks up what a crash or a broker
-outage left behind. A row is marked dispatched only once the broker accepted its
-task.
+outage left behind. A row is deleted only once the broker accepted its task.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Row, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from service.observability import log_event
@@ -238,17 +237,14 @@ def _mark(
     sent: list[int],
     failure: tuple[list[int], Exception] | None,
 ) -> None:
-    """Record the outcome of sending: dispatched rows, and the last error of rows the
-    broker refused (they stay pending for the next sweep)."""
-    # Core statements on the table: an ORM UPDATE would first evaluate its WHERE
+    """Record the outcome of sending: rows the broker accepted are done and deleted
+    (the outbox is a queue, not a log: what happened is in the audit log), rows it
+    refused keep their last error and stay pending for the next sweep."""
+    # Core statements on the table: an ORM statement would first evaluate its WHERE
     # against the session's objects, of which a relay has none.
     outbox = OutboxRecord.__table__.c
     if sent:
-        executor.execute(
-            update(OutboxRecord.__table__)
-            .where(outbox.id.in_(sent), outbox.dispatched_at.is_(None))
-            .values(dispatched_at=utcnow(), attempts=outbox.attempts + 1, last_error=None)
-        )
+        executor.execute(delete(OutboxRecord.__table__).where(outbox.id.in_(sent)))
     if failure is not None:
         ids, error = failure
         executor.execute(

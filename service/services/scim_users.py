@@ -14,6 +14,7 @@ import functools
 import hashlib
 import hmac
 import secrets
+from types import SimpleNamespace
 from typing import Any
 
 from scim2_models import (
@@ -63,7 +64,7 @@ def document_of(resource: Resource[Any]) -> dict[str, Any]:
     return dumped
 
 
-def summary(user: ScimUser) -> dict[str, Any]:
+def summary(user: ScimUser | SimpleNamespace) -> dict[str, Any]:
     """What the audit log keeps of a user: identifiers and state, not the profile."""
     return {
         "userName": user.user_name,
@@ -73,16 +74,24 @@ def summary(user: ScimUser) -> dict[str, Any]:
     }
 
 
+def _column_values(resource: Any, document: dict[str, Any]) -> dict[str, Any]:
+    """The columns a user's resource decides (the indexed copies of its attributes)."""
+    return {
+        "user_name": resource.user_name,
+        "user_name_lower": resource.user_name.lower(),
+        "external_id": resource.external_id,
+        "display_name": resource.display_name,
+        "active": True if resource.active is None else bool(resource.active),
+        "user_type": resource.user_type,
+        "given_name": resource.name.given_name if resource.name else None,
+        "family_name": resource.name.family_name if resource.name else None,
+        "document": document,
+    }
+
+
 def _apply_columns(row: ScimUser, resource: Any, document: dict[str, Any]) -> None:
-    row.user_name = resource.user_name
-    row.user_name_lower = resource.user_name.lower()
-    row.external_id = resource.external_id
-    row.display_name = resource.display_name
-    row.active = True if resource.active is None else bool(resource.active)
-    row.user_type = resource.user_type
-    row.given_name = resource.name.given_name if resource.name else None
-    row.family_name = resource.name.family_name if resource.name else None
-    row.document = document
+    for key, value in _column_values(resource, document).items():
+        setattr(row, key, value)
 
 
 def _check_unique(executor: Executor, tenant_id: str, resource: Any, own_id: str | None) -> None:
@@ -158,17 +167,24 @@ def _create_in_one_statement() -> Any:
 
 def insert_user(
     executor: Executor, tenant_id: str, actor: str, resource: Any
-) -> tuple[ScimUser, outbox.Emitted | None]:
+) -> tuple[SimpleNamespace, outbox.Emitted | None]:
     """Store a new user with its audit event and the outbox row of the work it implies
     (its first permission set, maybe an invitation). On a clash with the unique
     indexes on (tenant, lower(userName)) and (tenant, externalId), nothing is stored
     and the 409 names the taken attribute. `executor` is a Session in a unit of work
-    or a Connection of its own; the user comes back as a transient row."""
+    or a Connection of its own. The user comes back as its stored columns, read as
+    attributes (no ORM instance: a SCIM create renders them and is done)."""
     now = utcnow()
-    row = ScimUser(id=new_id(), tenant_id=tenant_id, created=now, last_modified=now, version=1)
-    _apply_columns(row, resource, document_of(resource))
-    row.password_hash = hash_password(resource.password) if resource.password else None
-    user = {key: getattr(row, key) for key in _COLUMNS}
+    user = {
+        "id": new_id(),
+        "tenant_id": tenant_id,
+        **_column_values(resource, document_of(resource)),
+        "password_hash": hash_password(resource.password) if resource.password else None,
+        "created": now,
+        "last_modified": now,
+        "version": 1,
+    }
+    row = SimpleNamespace(**user)
     audit = event_values(
         tenant_id, actor, "scim.user.create", "scim_user", row.id, after=summary(row)
     )
@@ -204,9 +220,10 @@ def get_user(session: Session, tenant_id: str, user_id: str) -> ScimUser:
 
 def create_user(session: Session, tenant_id: str, actor: str, resource: Any) -> ScimUser:
     """A new user inside a unit of work (bulk operations, invitations by email)."""
-    user, work = insert_user(session, tenant_id, actor, resource)
+    stored, work = insert_user(session, tenant_id, actor, resource)
     outbox.remember(session, work)
     # The row is stored: the session tracks it as loaded, without inserting it again.
+    user = ScimUser(**vars(stored))
     make_transient_to_detached(user)
     session.add(user)
     return user
