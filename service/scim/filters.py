@@ -62,7 +62,6 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import InstrumentedAttribute
 
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
 
@@ -72,9 +71,10 @@ GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 @dataclass(frozen=True)
 class Column:
-    """An attribute held in a column of its own."""
+    """An attribute held in a column of its own (the table's column, not the ORM
+    attribute: comparisons on it build in a fraction of the time)."""
 
-    column: InstrumentedAttribute[Any]
+    column: ColumnElement[Any]
     # True when the column already holds the lower-cased value.
     lowered: bool = False
 
@@ -90,20 +90,23 @@ class Table:
     columns: dict[str, Column]
 
 
+_users = ScimUser.__table__.c
+_groups = ScimGroup.__table__.c
+
 USERS = Table(
     orm=ScimUser,
     schema=USER_SCHEMA,
     resource_type="User",
     columns={
-        "id": Column(ScimUser.id),
-        "username": Column(ScimUser.user_name_lower, lowered=True),
-        "externalid": Column(ScimUser.external_id),
-        "displayname": Column(ScimUser.display_name),
-        "usertype": Column(ScimUser.user_type),
-        "name.givenname": Column(ScimUser.given_name),
-        "name.familyname": Column(ScimUser.family_name),
-        "meta.created": Column(ScimUser.created),
-        "meta.lastmodified": Column(ScimUser.last_modified),
+        "id": Column(_users.id),
+        "username": Column(_users.user_name_lower, lowered=True),
+        "externalid": Column(_users.external_id),
+        "displayname": Column(_users.display_name),
+        "usertype": Column(_users.user_type),
+        "name.givenname": Column(_users.given_name),
+        "name.familyname": Column(_users.family_name),
+        "meta.created": Column(_users.created),
+        "meta.lastmodified": Column(_users.last_modified),
     },
 )
 
@@ -112,11 +115,11 @@ GROUPS = Table(
     schema=GROUP_SCHEMA,
     resource_type="Group",
     columns={
-        "id": Column(ScimGroup.id),
-        "displayname": Column(ScimGroup.display_name_lower, lowered=True),
-        "externalid": Column(ScimGroup.external_id),
-        "meta.created": Column(ScimGroup.created),
-        "meta.lastmodified": Column(ScimGroup.last_modified),
+        "id": Column(_groups.id),
+        "displayname": Column(_groups.display_name_lower, lowered=True),
+        "externalid": Column(_groups.external_id),
+        "meta.created": Column(_groups.created),
+        "meta.lastmodified": Column(_groups.last_modified),
     },
 )
 
