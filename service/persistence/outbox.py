@@ -1,7 +1,7 @@
 """The transactional outbox: a change and the record of the work it implies commit
 together, so a broker outage delays that work but never loses it.
 
-Rows coalesce per (tenant, task, object) while undispatched: a burst of changes to
+Rows coalesce per (tenant, task, object) while pending: a burst of changes to
 one object leaves one pending row. The relay (service.services.relay) sends rows
 after their transaction commits; a periodic sweep sends whatever was left.
 """
@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, Row, String, Text, bindparam, select, text
+from sqlalchemy import JSON, BigInteger, Index, Integer, Row, String, Text, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from service.observability import current_request_id
-from service.persistence.base import Base, UtcDateTime, created_at, utcnow
+from service.persistence.base import Base, created_at, utcnow
 
 SESSION_KEY = "rolecall_outbox_keys"
 
@@ -35,30 +35,12 @@ class OutboxRecord(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
     request_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = created_at()
-    # Always NULL now: the relay deletes a row once its task is sent (migration 0009
-    # removed the rows earlier versions kept). The pending indexes are defined on it.
-    dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     last_error: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (
-        # One pending row per (tenant, task, object): the coalescing key.
-        Index(
-            "uq_outbox_pending",
-            "tenant_id",
-            "task",
-            "object_id",
-            unique=True,
-            postgresql_where=text("dispatched_at IS NULL"),
-            sqlite_where=text("dispatched_at IS NULL"),
-        ),
-        Index(
-            "ix_outbox_undispatched",
-            "id",
-            postgresql_where=text("dispatched_at IS NULL"),
-            sqlite_where=text("dispatched_at IS NULL"),
-        ),
-    )
+    # Every row is pending: the relay deletes a row once its task is sent. One row per
+    # (tenant, task, object): the coalescing key.
+    __table_args__ = (Index("uq_outbox_pending", "tenant_id", "task", "object_id", unique=True),)
 
 
 @dataclass(frozen=True)
@@ -81,10 +63,7 @@ def insert_statement(dialect: str) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
         insert(OutboxRecord)
-        .on_conflict_do_nothing(
-            index_elements=["tenant_id", "task", "object_id"],
-            index_where=text("dispatched_at IS NULL"),
-        )
+        .on_conflict_do_nothing(index_elements=["tenant_id", "task", "object_id"])
         .returning(OutboxRecord.id)
     )
 
@@ -153,7 +132,6 @@ def _claim_statement(skip_locked: bool) -> Any:
             outbox.id, outbox.tenant_id, outbox.task, outbox.object_id, outbox.payload,
             outbox.request_id,
         )
-        .where(outbox.dispatched_at.is_(None))
         .order_by(outbox.id)
         .limit(bindparam("limit"))
     )  # fmt: skip
@@ -165,7 +143,7 @@ _CLAIM = {skip_locked: _claim_statement(skip_locked) for skip_locked in (False, 
 
 
 def claim_pending(session: Session, limit: int = 500) -> list[Row[Any]]:
-    """Lock the oldest undispatched rows for sending (the relay and the sweep): their
+    """Lock the oldest rows for sending (the relay and the sweep): their
     id, tenant_id, task, object_id, payload and request_id.
 
     SKIP LOCKED lets several relays run at once without sending a row twice."""
