@@ -8,8 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 from flask.testing import FlaskClient
+from scim2_models import User
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from service.persistence import db
 from service.persistence.db import make_engine
@@ -76,3 +77,44 @@ def test_a_database_that_is_away_is_a_503_to_retry_in_the_scim_error_format(
     assert_scim_error(response, 503)
     assert response.headers["Retry-After"] == "1"
     assert "server closed" not in response.get_data(as_text=True)
+
+
+def test_a_connection_lost_under_a_scim_create_is_a_503_and_the_next_create_reconnects(
+    client: FlaskClient, tenant: TenantKeys, settings: Settings
+) -> None:
+    # A create runs on psycopg's own cursor (persistence/driver.py); a lost connection
+    # must still be thrown away, as SQLAlchemy would, not handed to the next request.
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("needs PostgreSQL (ROLECALL_TEST_DATABASE_URL)")
+    engine = client.application.extensions["rolecall"].engine
+    engine.dispose()
+    _terminate(engine, _backend_pid(engine))  # the pool's one connection
+
+    def create(name: str) -> object:
+        return client.post(
+            "/scim/v2/Users",
+            json={"schemas": [USER_SCHEMA], "userName": name},
+            headers=tenant.auth("scim"),
+        )
+
+    assert_scim_error(create("lost"), 503)
+    assert create("lost").status_code == 201  # retried as Retry-After says, on a new connection
+    assert create("next").status_code == 201
+
+
+def test_a_driver_statement_raises_sqlalchemys_errors(postgres_engine: Engine) -> None:
+    resource = User(user_name="nobody")
+    with pytest.raises(IntegrityError), postgres_engine.begin() as connection:
+        # No such tenant: the foreign key refuses the user.
+        scim_users.insert_user(connection, "no-such-tenant", "test", resource)
+
+
+def test_a_driver_statement_on_a_lost_connection_invalidates_it(postgres_engine: Engine) -> None:
+    resource = User(user_name="lost")
+    with postgres_engine.connect() as connection:
+        pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        _terminate(postgres_engine, pid)
+        with pytest.raises(OperationalError) as raised:
+            scim_users.insert_user(connection, "any-tenant", "test", resource)
+        assert raised.value.connection_invalidated
+        assert connection.invalidated
