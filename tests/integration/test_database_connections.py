@@ -118,3 +118,27 @@ def test_a_driver_statement_on_a_lost_connection_invalidates_it(postgres_engine:
             scim_users.insert_user(connection, "any-tenant", "test", resource)
         assert raised.value.connection_invalidated
         assert connection.invalidated
+
+
+def test_a_single_statement_hands_its_connection_back_out_of_autocommit(
+    postgres_engine: Engine,
+) -> None:
+    # A SCIM create's statement runs in autocommit; the next unit of work on the same
+    # pooled connection must be a transaction again, or it would not be all-or-nothing.
+    with db.one_statement(postgres_engine) as connection:
+        assert connection.connection.dbapi_connection.autocommit is True  # type: ignore[union-attr]
+        connection.execute(text("SELECT 1"))
+    assert postgres_engine.pool.checkedin() == 1
+    with postgres_engine.connect() as connection:
+        assert connection.connection.dbapi_connection.autocommit is False  # type: ignore[union-attr]
+
+
+def test_a_read_session_hands_its_connection_back_out_of_autocommit(
+    postgres_engine: Engine,
+) -> None:
+    with db.reads(db.make_session_factory(postgres_engine)) as session:
+        assert session.connection().connection.dbapi_connection.autocommit is True  # type: ignore[union-attr]
+        session.execute(text("SELECT 1"))
+    assert postgres_engine.pool.checkedin() == 1
+    with postgres_engine.connect() as connection:
+        assert connection.connection.dbapi_connection.autocommit is False  # type: ignore[union-attr]
