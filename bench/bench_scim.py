@@ -142,9 +142,11 @@ def _free_port() -> int:
 @contextmanager
 def gunicorn(app: str, env: dict[str, str], log: Path) -> Iterator[str]:
     port = _free_port()
+    # Production's gunicorn settings (deploy/gunicorn.conf.py) for both servers, with
+    # BENCHMARKS.md's workers and bind on top.
     argv = [
-        str(BIN / "gunicorn"), "-w", "2", "-k", "sync", "--no-control-socket",
-        "-b", f"127.0.0.1:{port}", app,
+        str(BIN / "gunicorn"), "--config", str(ROOT / "deploy" / "gunicorn.conf.py"),
+        "-w", "2", "-k", "sync", "--no-control-socket", "-b", f"127.0.0.1:{port}", app,
     ]  # fmt: skip
     with log.open("wb") as handle:
         process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)

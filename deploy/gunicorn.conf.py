@@ -23,3 +23,13 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    """The app is built, and what it holds lives as long as the worker. gc.freeze moves
+    those objects out of the collector's reach: a full collection then walks the
+    objects of requests only, not the app's ~200,000 (a pause of about 0.1 s every
+    few thousand requests, measured under bench/bench_scim.py's lookups)."""
+    import gc
+
+    gc.freeze()

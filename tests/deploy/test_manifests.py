@@ -9,6 +9,7 @@ Dockerfile, gunicorn's config, the Flask app and the Celery app.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import runpy
@@ -252,6 +253,17 @@ def test_the_web_container_listens_where_gunicorns_config_binds(
     env = {e["name"]: e.get("value") for e in container.get("env", [])}
     assert env.get("PORT", str(port)) == str(port)
     assert "GUNICORN_BIND" not in env
+
+
+def test_a_gunicorn_worker_keeps_its_app_out_of_the_garbage_collectors_walks() -> None:
+    config = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+    gc.collect()
+    before = gc.get_freeze_count()
+    try:
+        config["post_worker_init"](None)
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()
 
 
 def test_web_is_ready_on_readyz_and_alive_on_healthz_on_port_8000() -> None:
