@@ -28,21 +28,29 @@ from sqlalchemy.sql import ClauseElement
 @dataclass(frozen=True)
 class DriverStatement:
     sql: str
+    # Values the statement carries itself (literals), by their name in the SQL.
+    defaults: tuple[tuple[str, Any], ...]
     # The parameter names whose values a type converts first (JSON, custom types).
     converters: tuple[tuple[str, Callable[[Any], Any]], ...]
 
     @classmethod
     def compile(cls, statement: ClauseElement, dialect: Dialect) -> DriverStatement:
         compiled = statement.compile(dialect=dialect)
-        converters = []
-        for parameter in compiled.binds.values():
+        if compiled.post_compile_params:  # type: ignore[attr-defined]
+            # An expanding IN is rendered only at execution, by SQLAlchemy.
+            raise ValueError("a statement with expanding parameters cannot run on the driver")
+        defaults, converters = [], []
+        for parameter, name in compiled.bind_names.items():  # type: ignore[attr-defined]
+            if parameter.value is not None:
+                defaults.append((name, parameter.effective_value))
             convert = parameter.type.dialect_impl(dialect).bind_processor(dialect)
             if convert is not None:
-                converters.append((compiled.bind_names[parameter], convert))
-        return cls(str(compiled), tuple(converters))
+                converters.append((name, convert))
+        return cls(str(compiled), tuple(defaults), tuple(converters))
 
     def parameters(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        parameters = dict(values)
+        parameters = dict(self.defaults)
+        parameters.update(values)
         for name, convert in self.converters:
             parameters[name] = convert(parameters[name])
         return parameters

@@ -9,11 +9,12 @@ from collections.abc import Iterator
 import pytest
 from flask.testing import FlaskClient
 from scim2_models import User
-from sqlalchemy import Engine, text
+from sqlalchemy import JSON, Engine, Integer, bindparam, literal, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from service.persistence import db
 from service.persistence.db import make_engine
+from service.persistence.driver import DriverStatement
 from service.services import scim_users
 from service.settings import Settings
 from tests.conftest import TenantKeys
@@ -142,3 +143,18 @@ def test_a_read_session_hands_its_connection_back_out_of_autocommit(
     assert postgres_engine.pool.checkedin() == 1
     with postgres_engine.connect() as connection:
         assert connection.connection.dbapi_connection.autocommit is False  # type: ignore[union-attr]
+
+
+def test_a_driver_statement_takes_its_literals_and_converts_values_by_type(
+    postgres_engine: Engine,
+) -> None:
+    statement = select(literal(40) + bindparam("n", type_=Integer), bindparam("doc", type_=JSON))
+    driver = DriverStatement.compile(statement, postgres_engine.dialect)
+    with postgres_engine.connect() as connection:
+        assert driver.first(connection, {"n": 2, "doc": {"a": [1]}}) == (42, {"a": [1]})
+
+
+def test_an_expanding_in_is_left_to_sqlalchemy(postgres_engine: Engine) -> None:
+    statement = select(literal(1)).where(literal(1).in_(bindparam("ids", expanding=True)))
+    with pytest.raises(ValueError, match="expanding"):
+        DriverStatement.compile(statement, postgres_engine.dialect)
