@@ -68,6 +68,20 @@ def insert_statement(dialect: str) -> Any:
     )
 
 
+_outbox = OutboxRecord.__table__.c
+# The pending row that absorbed a change, held until the change commits. KEY SHARE
+# locks do not conflict with each other, only with the relay's FOR UPDATE.
+_HOLD = (
+    select(_outbox.id)
+    .where(
+        _outbox.tenant_id == bindparam("tenant_id"),
+        _outbox.task == bindparam("task"),
+        _outbox.object_id == bindparam("object_id"),
+    )
+    .with_for_update(read=True, key_share=True)  # FOR KEY SHARE
+)
+
+
 def row_values(
     tenant_id: str, task: str, object_id: str, payload: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -116,8 +130,28 @@ def emit(
     when it runs, so one run covers every change before it); only a row this
     transaction inserted is sent by it after the commit."""
     values = row_values(tenant_id, task, object_id, payload)
-    statement = insert_statement(session.get_bind().dialect.name)
-    remember(session, emitted_row(session.execute(statement, values).scalar(), values))
+    dialect = session.get_bind().dialect.name
+    statement = insert_statement(dialect)
+    row_id = session.execute(statement, values).scalar()
+    if row_id is None and dialect == "postgresql":
+        row_id = _held_or_inserted(session, statement, values)
+    remember(session, emitted_row(row_id, values))
+
+
+def _held_or_inserted(session: Session, statement: Any, values: dict[str, Any]) -> int | None:
+    """A pending row absorbed this change: hold it until this transaction ends, so the
+    relay (which skips locked rows) cannot send its task before the change it now
+    stands for is committed. If the relay is sending that row, this waits for it:
+    once the relay has deleted the row, the change gets a row of its own; if the
+    send failed, the row waits again and is held. (SQLite has a single writer.)"""
+    for _ in range(3):
+        if session.execute(_HOLD, values).first() is not None:
+            return None
+        row_id = session.execute(statement, values).scalar()
+        if row_id is not None:
+            return row_id
+        # Another change inserted a row in between: hold that one.
+    return None
 
 
 def emitted(session: Session) -> list[Emitted]:
