@@ -25,6 +25,7 @@ from service.app import create_app
 from service.persistence import schema
 from service.persistence.base import Base
 from service.persistence.db import transaction
+from service.persistence.driver import DriverStatement
 from service.runtime import Runtime, build_runtime
 from service.services import tokens
 from service.settings import Settings
@@ -45,16 +46,25 @@ def _test_settings(tmp_dir: Path) -> Settings:
 
 @contextmanager
 def counted(runtime: Runtime) -> Iterator[list[str]]:
-    """The SQL statements sent to the database inside the block."""
+    """The SQL statements sent to the database inside the block: through SQLAlchemy,
+    and on the driver's cursor (service/persistence/driver.py)."""
     statements: list[str] = []
 
     def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
         statements.append(statement)
 
+    run = DriverStatement._run
+
+    def run_counted(self: DriverStatement, *args: Any, **kwargs: Any) -> Any:
+        statements.append(self.sql)
+        return run(self, *args, **kwargs)
+
     event.listen(runtime.engine, "before_cursor_execute", count)
+    DriverStatement._run = run_counted  # type: ignore[method-assign]
     try:
         yield statements
     finally:
+        DriverStatement._run = run  # type: ignore[method-assign]
         event.remove(runtime.engine, "before_cursor_execute", count)
 
 

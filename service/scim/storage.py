@@ -42,6 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from service.persistence.driver import DriverStatement
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
 from service.scim.filters import GROUPS, USERS, SqlFilter, Table, sort_expression
 from service.scim.render import Record
@@ -144,13 +145,19 @@ class _PageStatements:
     order: a reused statement gets this request's values by position, as
     SQLAlchemy's own compiled cache does. A condition without a cache key is never
     reused. Rows come back as plain rows of the table's columns (Record needs no
-    ORM entity), which saves the ORM's loading.
+    ORM entity), which saves the ORM's loading. On PostgreSQL a reused statement
+    runs on psycopg's cursor as the SQL SQLAlchemy compiled once (driver.py): its
+    per-execution work is about a third of a lookup's database time.
     """
 
     LIMIT = 512
 
     def __init__(self) -> None:
         self._built: dict[tuple[Any, ...], tuple[Any, list[Any]]] = {}
+        # Statements kept in _built (so their ids stay theirs), and those compiled
+        # for the driver.
+        self._kept: set[int] = set()
+        self._on_the_driver: dict[int, DriverStatement] = {}
 
     def statement(
         self, shape: _PageShape, condition: Any, model: type[Resource[Any]]
@@ -168,12 +175,30 @@ class _PageStatements:
             if key is not None:
                 if len(self._built) >= self.LIMIT:
                     self._built.clear()
+                    self._kept.clear()
+                    self._on_the_driver.clear()
                 self._built[key] = (statement, values)
+                self._kept.add(id(statement))
             return statement, {}
         # The same key: the same parameters, in the same order.
         statement, bound = found
         pairs = zip(bound, values, strict=True)
         return statement, {old.key: new.effective_value for old, new in pairs}
+
+    def rows(self, session: Session, statement: Any, parameters: dict[str, Any]) -> list[Any]:
+        """The page's rows: a statement built here and reused runs on the driver."""
+        connection = session.connection()
+        if connection.dialect.name != "postgresql" or id(statement) not in self._kept:
+            return list(connection.execute(statement, parameters))
+        driver = self._on_the_driver.get(id(statement))
+        if driver is None:
+            try:
+                driver = DriverStatement.compile(statement, connection.dialect)
+            except ValueError:  # a filter SQLAlchemy must render at execution
+                self._kept.discard(id(statement))
+                return list(connection.execute(statement, parameters))
+            self._on_the_driver[id(statement)] = driver
+        return driver.all(session, parameters)
 
     @staticmethod
     def _build(shape: _PageShape, condition: Any, model: type[Resource[Any]]) -> Any:
@@ -563,7 +588,7 @@ class SqlStorage(ScimStorage):
         statement, parameters = _PAGES.statement(shape, condition, self._model(table))
         start = (search_request.start_index or 1) - 1
         parameters.update(tenant_id=self.tenant_id, offset=start, limit=search_request.count)
-        rows = list(self.session.connection().execute(statement, parameters))
+        rows = _PAGES.rows(self.session, statement, parameters)
         if rows:
             total = rows[0].total
         elif start == 0:

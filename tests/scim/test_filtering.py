@@ -8,6 +8,7 @@ from sqlalchemy.dialects import postgresql
 
 from service.persistence.scim_models import ScimUser
 from service.runtime import Runtime
+from service.scim import storage
 from service.scim.filters import USERS, SqlFilter
 from service.scim.protocol import build_provider
 from tests.conftest import counted
@@ -158,6 +159,25 @@ def test_a_lookup_is_one_statement_that_brings_the_users_groups(
         response = scim.get("/Users", filter='userName eq "nobody@example.org"')
     assert len(statements) == 1
     assert response.json["totalResults"] == 0
+
+
+def test_a_reused_page_statement_answers_exactly_as_the_one_just_built(
+    scim: Scim, runtime: Runtime, people: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Built, the statement runs through SQLAlchemy; reused, on PostgreSQL it runs on
+    # psycopg's cursor (persistence/driver.py), which must not change a byte.
+    monkeypatch.setattr(storage, "_PAGES", storage._PageStatements())
+    sales = scim.create_group("Sales", [people["alice"]])["id"]
+    scim.create_group("All", [sales])
+    expression = 'userName eq "alice@example.org" or active eq false'
+    first = scim.get("/Users", filter=expression, sortBy="userName")
+    with counted(runtime) as statements:
+        again = scim.get("/Users", filter=expression, sortBy="userName")
+    assert again.get_data() == first.get_data()
+    assert again.json["Resources"][0]["groups"]
+    assert len(statements) == 2  # the page, and one level of nested groups
+    if runtime.engine.dialect.name == "postgresql":
+        assert storage._PAGES._on_the_driver  # the reuse did run on the driver
 
 
 def test_groups_filter_by_display_name_external_id_and_member(scim: Scim) -> None:
