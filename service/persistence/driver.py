@@ -1,16 +1,18 @@
 """Statements compiled once by SQLAlchemy and run on the driver's own cursor.
 
-For the few statements on the hottest paths (a SCIM create writes its user, audit
-event and outbox row in one), SQLAlchemy's per-execution work costs more than
-PostgreSQL takes to run them: an execution context, the bound parameters walked and
-processed one by one, a result object wrapped around the cursor. About 0.07 ms of a
-32-parameter insert, measured against the same statement on psycopg's cursor; no
-library offers a cheaper way through SQLAlchemy (`exec_driver_sql` still builds the
-execution context and saves half of it). So SQLAlchemy still builds and compiles
-the statement, once per dialect, and its types still convert each value (their
-public `bind_processor`); only the execution is the driver's. Errors come back as
-SQLAlchemy's exceptions, and a lost connection is invalidated, as SQLAlchemy
-itself would do, so callers and error handlers see no difference.
+For the few statements on the hottest paths (a SCIM create, which writes its user,
+audit event and outbox row in one statement; a SCIM lookup's page), SQLAlchemy's
+per-execution work costs more than PostgreSQL takes to run them: an execution
+context, the bound parameters walked and processed one by one, a result object
+wrapped around the cursor. Measured against the same statements on psycopg's
+cursor: about 0.07 ms of a 32-parameter insert and of a lookup. No library offers
+a cheaper way through SQLAlchemy (`exec_driver_sql` still builds the execution
+context and saves half of it). So SQLAlchemy still builds and compiles the
+statement, once, and its types still convert each value in and out (their public
+`bind_processor` and `result_processor`); only the execution is the driver's.
+Errors come back as SQLAlchemy's exceptions, and a lost connection is
+invalidated, as SQLAlchemy itself would do, so callers and error handlers see no
+difference. SQLAlchemy's execution events do not see these statements.
 """
 
 from __future__ import annotations
