@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from flask.testing import FlaskClient
 from scim2_models import User
-from sqlalchemy import JSON, Engine, Integer, bindparam, literal, select, text
+from sqlalchemy import JSON, Connection, Engine, Integer, bindparam, literal, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from service.persistence import db
@@ -121,28 +121,34 @@ def test_a_driver_statement_on_a_lost_connection_invalidates_it(postgres_engine:
         assert connection.invalidated
 
 
+def _in_autocommit(connection: Connection) -> bool:
+    return bool(connection.connection.dbapi_connection.autocommit)  # type: ignore[union-attr]
+
+
+def _next_checkout_is_in_transactions(engine: Engine) -> bool:
+    assert engine.pool.checkedin() == 1  # the same pooled connection comes back
+    with engine.connect() as connection:
+        return not _in_autocommit(connection)
+
+
 def test_a_single_statement_hands_its_connection_back_out_of_autocommit(
     postgres_engine: Engine,
 ) -> None:
     # A SCIM create's statement runs in autocommit; the next unit of work on the same
     # pooled connection must be a transaction again, or it would not be all-or-nothing.
     with db.one_statement(postgres_engine) as connection:
-        assert connection.connection.dbapi_connection.autocommit is True  # type: ignore[union-attr]
+        assert _in_autocommit(connection)
         connection.execute(text("SELECT 1"))
-    assert postgres_engine.pool.checkedin() == 1
-    with postgres_engine.connect() as connection:
-        assert connection.connection.dbapi_connection.autocommit is False  # type: ignore[union-attr]
+    assert _next_checkout_is_in_transactions(postgres_engine)
 
 
 def test_a_read_session_hands_its_connection_back_out_of_autocommit(
     postgres_engine: Engine,
 ) -> None:
     with db.reads(db.make_session_factory(postgres_engine)) as session:
-        assert session.connection().connection.dbapi_connection.autocommit is True  # type: ignore[union-attr]
+        assert _in_autocommit(session.connection())
         session.execute(text("SELECT 1"))
-    assert postgres_engine.pool.checkedin() == 1
-    with postgres_engine.connect() as connection:
-        assert connection.connection.dbapi_connection.autocommit is False  # type: ignore[union-attr]
+    assert _next_checkout_is_in_transactions(postgres_engine)
 
 
 def test_a_driver_statement_takes_its_literals_and_converts_values_by_type(

@@ -269,27 +269,46 @@ def test_in_process_mode_changes_to_a_user_with_a_run_waiting_queue_no_second_ru
     assert broker.sent[-1][1]["user_ids"] == ["user-1"]
 
 
+@pytest.fixture
+def row_locks(runtime: Runtime) -> None:
+    """Concurrent changes and the relay meet on PostgreSQL's row locks; SQLite has a
+    single writer, whose transactions always wait for each other."""
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL's row locks (ROLECALL_TEST_DATABASE_URL)")
+
+
+def _waiting_row(runtime: Runtime, tenant: TenantKeys) -> None:
+    with transaction(runtime.sessions) as session:
+        emit(session, tenant.id, "rolecall.heartbeat", "object-1")
+
+
+def _change_in_a_thread(
+    runtime: Runtime, tenant: TenantKeys
+) -> tuple[threading.Thread, list[bool]]:
+    """Another request changing object-1 concurrently; says whether it inserted a row."""
+    inserted: list[bool] = []
+
+    def change() -> None:
+        with transaction(runtime.sessions) as session:
+            emit(session, tenant.id, "rolecall.heartbeat", "object-1")
+            inserted.append(bool(emitted(session)))
+
+    thread = threading.Thread(target=change)
+    thread.start()
+    return thread, inserted
+
+
+@pytest.mark.usefixtures("row_locks")
 def test_a_change_made_while_the_relay_sends_its_objects_row_gets_a_row_of_its_own(
     runtime: Runtime, tenant: TenantKeys, broker: RecordingBroker
 ) -> None:
     # The relay's task may start before a change committed meanwhile; if that change
     # were absorbed by the row being sent, nothing would ever run for it.
-    if runtime.engine.dialect.name != "postgresql":
-        pytest.skip("needs PostgreSQL's row locks (ROLECALL_TEST_DATABASE_URL)")
-    with transaction(runtime.sessions) as session:
-        emit(session, tenant.id, "rolecall.heartbeat", "object-1")
+    _waiting_row(runtime, tenant)
     with transaction(runtime.sessions) as sending:
         claimed = claim_pending(sending)
         assert [row.object_id for row in claimed] == ["object-1"]
-        inserted: list[bool] = []
-
-        def change() -> None:
-            with transaction(runtime.sessions) as session:
-                emit(session, tenant.id, "rolecall.heartbeat", "object-1")
-                inserted.append(bool(emitted(session)))
-
-        changing = threading.Thread(target=change)
-        changing.start()
+        changing, inserted = _change_in_a_thread(runtime, tenant)
         changing.join(timeout=0.5)
         assert changing.is_alive()  # it waits for the relay to finish with the row
         sending.execute(delete(OutboxRecord).where(OutboxRecord.id == claimed[0].id))
@@ -301,21 +320,18 @@ def test_a_change_made_while_the_relay_sends_its_objects_row_gets_a_row_of_its_o
 def test_a_change_to_an_object_with_a_row_waiting_is_absorbed(
     runtime: Runtime, tenant: TenantKeys, broker: RecordingBroker
 ) -> None:
-    with transaction(runtime.sessions) as session:
-        emit(session, tenant.id, "rolecall.heartbeat", "object-1")
+    _waiting_row(runtime, tenant)
     with transaction(runtime.sessions) as session:
         emit(session, tenant.id, "rolecall.heartbeat", "object-1")
         assert emitted(session) == []
     assert len(pending(runtime)) == 1
 
 
+@pytest.mark.usefixtures("row_locks")
 def test_the_relay_sends_an_absorbing_row_only_once_the_change_it_absorbed_commits(
     runtime: Runtime, tenant: TenantKeys, broker: RecordingBroker
 ) -> None:
-    if runtime.engine.dialect.name != "postgresql":
-        pytest.skip("needs PostgreSQL's row locks (ROLECALL_TEST_DATABASE_URL)")
-    with transaction(runtime.sessions) as session:
-        emit(session, tenant.id, "rolecall.heartbeat", "object-1")
+    _waiting_row(runtime, tenant)
     with transaction(runtime.sessions) as changing:
         emit(changing, tenant.id, "rolecall.heartbeat", "object-1")
         with transaction(runtime.sessions) as sending:
@@ -324,24 +340,14 @@ def test_the_relay_sends_an_absorbing_row_only_once_the_change_it_absorbed_commi
         assert [row.object_id for row in claim_pending(sending)] == ["object-1"]
 
 
+@pytest.mark.usefixtures("row_locks")
 def test_changes_absorbed_by_one_row_do_not_wait_for_each_other(
     runtime: Runtime, tenant: TenantKeys, broker: RecordingBroker
 ) -> None:
-    if runtime.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has a single writer: its transactions always wait for each other")
-    with transaction(runtime.sessions) as session:
-        emit(session, tenant.id, "rolecall.heartbeat", "object-1")
+    _waiting_row(runtime, tenant)
     with transaction(runtime.sessions) as first:
         emit(first, tenant.id, "rolecall.heartbeat", "object-1")
-        done: list[bool] = []
-
-        def absorb() -> None:
-            with transaction(runtime.sessions) as session:
-                emit(session, tenant.id, "rolecall.heartbeat", "object-1")
-                done.append(emitted(session) == [])
-
-        second = threading.Thread(target=absorb)
-        second.start()
+        second, inserted = _change_in_a_thread(runtime, tenant)
         second.join(timeout=10)
-        assert done == [True]  # finished while the first change is still open
+        assert inserted == [False]  # absorbed, while the first change is still open
     assert len(pending(runtime)) == 1
