@@ -155,10 +155,9 @@ class _PageStatements:
 
     def __init__(self) -> None:
         self._built: dict[tuple[Any, ...], tuple[Any, list[Any]]] = {}
-        # Statements kept in _built (so their ids stay theirs), and those compiled
-        # for the driver.
-        self._kept: set[int] = set()
-        self._on_the_driver: dict[int, DriverStatement] = {}
+        # By id, the statements kept in _built (which keeps their ids theirs): each
+        # compiled for the driver once reused (None until then).
+        self._on_the_driver: dict[int, DriverStatement | None] = {}
 
     def statement(
         self, shape: _PageShape, condition: Any, model: type[Resource[Any]]
@@ -176,10 +175,9 @@ class _PageStatements:
             if key is not None:
                 if len(self._built) >= self.LIMIT:
                     self._built.clear()
-                    self._kept.clear()
                     self._on_the_driver.clear()
                 self._built[key] = (statement, values)
-                self._kept.add(id(statement))
+                self._on_the_driver[id(statement)] = None
             return statement, {}
         # The same key: the same parameters, in the same order.
         statement, bound = found
@@ -189,17 +187,19 @@ class _PageStatements:
     def rows(self, session: Session, statement: Any, parameters: dict[str, Any]) -> list[Any]:
         """The page's rows: a statement built here and reused runs on the driver."""
         connection = session.connection()
-        if connection.dialect.name != "postgresql" or id(statement) not in self._kept:
+        key = id(statement)
+        if connection.dialect.name != "postgresql" or key not in self._on_the_driver:
             return list(connection.execute(statement, parameters))
-        driver = self._on_the_driver.get(id(statement))
+        driver = self._on_the_driver.get(key)
         if driver is None:
             try:
                 driver = DriverStatement.compile(statement, connection.dialect)
             except ValueError:  # a filter SQLAlchemy must render at execution
-                self._kept.discard(id(statement))
+                self._on_the_driver.pop(key, None)
                 return list(connection.execute(statement, parameters))
-            self._on_the_driver[id(statement)] = driver
-        return driver.all(session, parameters)
+            if key in self._on_the_driver:  # not cleared meanwhile
+                self._on_the_driver[key] = driver
+        return driver.all(connection, parameters)
 
     @staticmethod
     def _build(shape: _PageShape, condition: Any, model: type[Resource[Any]]) -> Any:

@@ -177,7 +177,7 @@ def test_a_reused_page_statement_answers_exactly_as_the_one_just_built(
     assert again.json["Resources"][0]["groups"]
     assert len(statements) == 2  # the page, and one level of nested groups
     if runtime.engine.dialect.name == "postgresql":
-        assert storage._PAGES._on_the_driver  # the reuse did run on the driver
+        assert any(storage._PAGES._on_the_driver.values())  # the reuse ran on the driver
 
 
 def test_groups_filter_by_display_name_external_id_and_member(scim: Scim) -> None:
