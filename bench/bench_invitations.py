@@ -167,9 +167,10 @@ def run(rows: int) -> None:
         os.environ.update(env)
         sys.path.insert(0, str(ROOT))
         from service.persistence.db import transaction
-        from service.runtime import build_runtime, set_runtime
-        from service.services import bulk_invites, invitations, jobs, relay, tokens
+        from service.runtime import set_runtime
+        from service.services import bulk_invites, invitations, jobs, tokens
         from service.settings import Settings
+        from service.wiring import build_runtime
 
         runtime = build_runtime(Settings.from_env())
         set_runtime(runtime)
@@ -186,7 +187,8 @@ def run(rows: int) -> None:
         time.sleep(3)  # let both workers connect to the broker before the clock starts
 
         started = time.perf_counter()
-        with relay.unit_of_work(runtime) as session:
+        with runtime.unit_of_work() as uow:
+            session = uow.session
             job_id = bulk_invites.submit(session, tenant_id, parsed, actor="bench", source="csv").id
         submitted = time.perf_counter() - started
         deadline = time.monotonic() + 600

@@ -30,9 +30,9 @@ from service.persistence import schema
 from service.persistence.base import new_id, utcnow
 from service.persistence.db import transaction
 from service.persistence.scim_models import ScimUser
-from service.runtime import build_runtime
 from service.services import catalogs, mappings, permission_sets, scopes, tokens
 from service.settings import Settings
+from service.wiring import build_runtime
 
 DATABASE = "rolecall_bench_propagation"
 DATABASE_URL = f"postgresql://postgres@127.0.0.1:5432/{DATABASE}"

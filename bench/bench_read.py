@@ -26,10 +26,10 @@ from service.persistence import schema
 from service.persistence.base import new_id, utcnow
 from service.persistence.db import transaction
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
-from service.runtime import build_runtime
 from service.services import catalogs, permission_sets, tokens
 from service.services.permission_model import load_model
 from service.settings import Settings
+from service.wiring import build_runtime
 
 DATABASE = "rolecall_bench_read"
 DATABASE_URL = f"postgresql://postgres@127.0.0.1:5432/{DATABASE}"

@@ -25,10 +25,10 @@ from service.persistence.base import new_id, utcnow
 from service.persistence.db import transaction
 from service.persistence.permission_models import MappingRow, ScopeRow
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
-from service.runtime import build_runtime
 from service.services import catalogs, permission_sets, tokens
 from service.services.permission_model import bump_model_version, load_model
 from service.settings import Settings
+from service.wiring import build_runtime
 
 DATABASE = "rolecall_bench_recompute"
 DATABASE_URL = f"postgresql://postgres@127.0.0.1:5432/{DATABASE}"

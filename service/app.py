@@ -32,9 +32,10 @@ from service.http.invitations_public.views import blueprint as invitations_publi
 from service.http.read.views import blueprint as read_blueprint
 from service.observability import configure_logging, current_request_id, log_event, set_request_id
 from service.persistence.schema import ensure_current
-from service.runtime import Runtime, build_runtime, set_runtime
+from service.runtime import Runtime, set_runtime
 from service.scim import views as scim_views
 from service.settings import Settings
+from service.wiring import build_runtime
 
 access_log = logging.getLogger("rolecall.access")
 

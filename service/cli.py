@@ -18,9 +18,10 @@ from service.observability import configure_logging
 from service.persistence import schema
 from service.persistence.db import transaction
 from service.persistence.models import Tenant
-from service.runtime import Runtime, build_runtime
+from service.runtime import Runtime
 from service.services import relay, tokens
 from service.settings import Settings, SettingsError
+from service.wiring import build_runtime
 
 
 def _runtime() -> Runtime:
@@ -176,7 +177,8 @@ def catalog_load(name: str, tenant_ref: str, overwrite: bool) -> None:
 
     runtime = _runtime()
     schema.ensure_current(runtime.engine)
-    with relay.unit_of_work(runtime) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         found = tokens.find_tenant(session, tenant_ref)
         plan = catalogs.load_catalog(session, found.id, name, overwrite=overwrite, actor="cli")
     if not plan.changes_anything:
@@ -209,7 +211,7 @@ def invite(tenant_ref: str, all_or_nothing: bool, wait: bool, file: click.utils.
     import time
 
     from service.runtime import set_runtime
-    from service.services import bulk_invites, jobs, relay
+    from service.services import bulk_invites, jobs
 
     runtime = _runtime()
     schema.ensure_current(runtime.engine)
@@ -217,7 +219,8 @@ def invite(tenant_ref: str, all_or_nothing: bool, wait: bool, file: click.utils.
     rows = bulk_invites.parse_csv(file.read())
     with transaction(runtime.sessions) as session:
         tenant_id = tokens.find_tenant(session, tenant_ref).id
-    with relay.unit_of_work(runtime) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         job_id = bulk_invites.submit(
             session,
             tenant_id,
@@ -303,7 +306,8 @@ def recompute(tenant_ref: str, user_ref: str | None, wait: bool) -> None:
     schema.ensure_current(runtime.engine)
     with transaction(runtime.sessions) as session:
         tenant_id = tokens.find_tenant(session, tenant_ref).id
-    with relay.unit_of_work(runtime) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         job_id = recompute_jobs.start(session, tenant_id, "cli", user_ref).id
     click.echo(f"recompute job {job_id}", err=True)
     with transaction(runtime.sessions) as session:

@@ -2,12 +2,14 @@
 
 The web app, the CLI and the Celery worker each build one; nothing connects at
 import. Tasks find the runtime of their process through `get_runtime()`: in the
-embedded default (tasks run in-process) that is the web app's own runtime.
+embedded default (tasks run in-process) that is the web app's own runtime; in a
+worker, the one its Celery app builds (`set_runtime_factory`).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,10 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.cache.permission_cache import PermissionCache
 from service.cache.redis_client import make_redis
 from service.persistence.db import make_engine, make_session_factory
+from service.persistence.unit_of_work import Committed, UnitOfWork
 from service.settings import Settings
 
 if TYPE_CHECKING:
     from celery import Celery
+
+AfterCommitHook = Callable[["Runtime", Committed], None]
 
 
 @dataclass
@@ -32,6 +37,14 @@ class Runtime:
     redis: redis.Redis
     celery: Celery
     cache: PermissionCache
+    after_commit: AfterCommitHook | None = None
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A new unit of work; its effects are applied by this runtime after it commits."""
+        hook = self.after_commit
+        if hook is None:
+            return UnitOfWork(self.sessions)
+        return UnitOfWork(self.sessions, lambda committed: hook(self, committed))
 
     def send(
         self, task_name: str, kwargs: dict[str, object], request_id: str | None = None
@@ -64,9 +77,13 @@ def kwargs_summary(kwargs: dict[str, object]) -> str:
     return repr(shown)[:1024]
 
 
-def build_runtime(settings: Settings) -> Runtime:
-    from worker.celery_app import make_celery
-
+def make_runtime(
+    settings: Settings, celery: Celery, after_commit: AfterCommitHook | None = None
+) -> Runtime:
+    """A runtime around `celery` (the app tasks are sent through) and `after_commit`
+    (what follows a unit of work's commit). The composition roots pass them in
+    (`service.wiring.build_runtime`, the Celery worker), so nothing below them
+    imports the Celery app or the effects."""
     engine = make_engine(settings)
     client = make_redis(settings)
     return Runtime(
@@ -74,18 +91,20 @@ def build_runtime(settings: Settings) -> Runtime:
         engine=engine,
         sessions=make_session_factory(engine),
         redis=client,
-        celery=make_celery(settings),
+        celery=celery,
         cache=PermissionCache(
             client,
             settings.redis_key_prefix,
             # The embedded fake Redis lives in this process: no round trip to save.
             memo_tokens=not settings.cache_in_memory,
         ),
+        after_commit=after_commit,
     )
 
 
 _lock = threading.Lock()
 _current: Runtime | None = None
+_factory: Callable[[], Runtime] | None = None
 
 
 def set_runtime(runtime: Runtime) -> None:
@@ -94,9 +113,18 @@ def set_runtime(runtime: Runtime) -> None:
         _current = runtime
 
 
+def set_runtime_factory(factory: Callable[[], Runtime]) -> None:
+    """How this process builds its runtime when none was set (the Celery worker's)."""
+    global _factory
+    with _lock:
+        _factory = factory
+
+
 def get_runtime() -> Runtime:
     global _current
     with _lock:
         if _current is None:
-            _current = build_runtime(Settings.from_env())
+            if _factory is None:
+                raise RuntimeError("no runtime: the app, the CLI or the worker sets one")
+            _current = _factory()
         return _current

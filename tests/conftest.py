@@ -26,9 +26,10 @@ from service.persistence import schema
 from service.persistence.base import Base
 from service.persistence.db import transaction
 from service.persistence.driver import DriverStatement
-from service.runtime import Runtime, build_runtime
+from service.runtime import Runtime
 from service.services import tokens
 from service.settings import Settings
+from service.wiring import build_runtime
 
 
 def _test_settings(tmp_dir: Path) -> Settings:

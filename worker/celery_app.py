@@ -18,6 +18,8 @@ from prometheus_client import REGISTRY, multiprocess
 from service import metrics
 from service.cache.redis_client import celery_broker
 from service.observability import configure_logging, set_request_id
+from service.runtime import Runtime, get_runtime, make_runtime, set_runtime_factory
+from service.services import effects
 from service.settings import Settings
 
 PERMISSIONS_QUEUE = "permissions"
@@ -99,8 +101,6 @@ def _count_task(task_id: str | None = None, state: str | None = None, **_: Any) 
 @signals.worker_process_init.connect
 def _fresh_runtime(**_: Any) -> None:
     # A forked pool process must not share its parent's database connections.
-    from service.runtime import get_runtime
-
     get_runtime().engine.dispose(close=False)
 
 
@@ -120,3 +120,12 @@ def _serve_metrics(**_: Any) -> None:
 _started: dict[str, tuple[str, float]] = {}
 
 celery = make_celery(Settings.from_env())
+
+
+def _worker_runtime() -> Runtime:
+    # In a worker process tasks use a runtime around this module's Celery app; the web
+    # app and the CLI set their own (service.wiring), which in-process tasks then use.
+    return make_runtime(Settings.from_env(), celery, effects.after_commit)
+
+
+set_runtime_factory(_worker_runtime)

@@ -31,7 +31,8 @@ def users_created(
     so, then compute their first permission sets."""
     runtime = get_runtime()
     ids = user_ids or [object_id]
-    with relay.unit_of_work(runtime) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         invitations.invite_on_provision(session, tenant_id, ids, actor)
     return permission_sets.recompute_or_fan_out(runtime, tenant_id, ids)
 

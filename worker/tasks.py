@@ -10,7 +10,7 @@ from celery import Celery
 from service.observability import log_event
 from service.runtime import get_runtime
 from service.services import heartbeats, relay
-from worker import invitation_tasks, permission_tasks, webhook_tasks
+from worker import effect_tasks, invitation_tasks, permission_tasks, webhook_tasks
 
 HEARTBEAT = heartbeats.HEARTBEAT_TASK
 OUTBOX_SWEEP = "rolecall.outbox.sweep"
@@ -30,6 +30,7 @@ def outbox_sweep() -> int:
 def register(app: Celery) -> None:
     app.task(name=HEARTBEAT, acks_late=True, ignore_result=True)(heartbeat)
     app.task(name=OUTBOX_SWEEP, acks_late=True, ignore_result=True)(outbox_sweep)
+    effect_tasks.register(app)
     invitation_tasks.register(app)
     permission_tasks.register(app)
     webhook_tasks.register(app)

@@ -22,7 +22,7 @@ Versions are microseconds of the database clock taken before the data was read
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -101,6 +101,28 @@ return out
 """
 
 
+# KEYS: the tenant's ancestors version, the set of scope ids published under it.
+# ARGV: the key prefix of one scope's chain, the model version, then (scope id, chain)
+# pairs. Replaces every chain of the tenant unless a newer model's chains are there:
+# a deleted scope's chain goes, a moved scope's chain is its new one, and a recompute
+# that read an older model cannot bring the old tree back.
+_PUBLISH_ANCESTORS = """
+local current = redis.call('GET', KEYS[1])
+if current and tonumber(current) >= tonumber(ARGV[2]) then return 0 end
+local prefix = ARGV[1]
+for _, scope in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  redis.call('DEL', prefix .. scope)
+end
+redis.call('DEL', KEYS[2])
+for i = 3, #ARGV, 2 do
+  redis.call('SET', prefix .. ARGV[i], ARGV[i + 1])
+  redis.call('SADD', KEYS[2], ARGV[i])
+end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+"""
+
+
 class StoreResult(IntEnum):
     REFUSED = 0  # a newer version is cached; nothing written
     SAME = 1  # written; the permissions are what they were
@@ -165,6 +187,7 @@ class PermissionCache:
         self._store = client.register_script(_STORE)
         self._read = client.register_script(_READ)
         self._remember_token = client.register_script(_REMEMBER_TOKEN)
+        self._publish_ancestors = client.register_script(_PUBLISH_ANCESTORS)
 
     def _perm_key(self, tenant_id: str, user_id: str) -> str:
         return f"{self.prefix}perm:{tenant_id}:{user_id}"
@@ -249,16 +272,21 @@ class PermissionCache:
 
     # -- scope ancestors -------------------------------------------------------------
 
-    def store_ancestors(self, tenant_id: str, ancestors: dict[str, tuple[str, ...]]) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        for scope_id, chain in ancestors.items():
-            pipe.set(f"{self.prefix}anc:{tenant_id}:{scope_id}", ",".join(chain))
-        pipe.execute()
+    def ancestors_version(self, tenant_id: str) -> int | None:
+        """The model version whose scope tree is published (None: none is)."""
+        raw = self.redis.get(f"{self.prefix}ancv:{tenant_id}")
+        return int(raw) if raw is not None else None
 
-    def forget_ancestors(self, tenant_id: str, scope_ids: Iterable[str]) -> None:
-        keys = [f"{self.prefix}anc:{tenant_id}:{scope_id}" for scope_id in scope_ids]
-        if keys:
-            self.redis.delete(*keys)
+    def publish_ancestors(
+        self, tenant_id: str, version: int, ancestors: dict[str, tuple[str, ...]]
+    ) -> bool:
+        """Replace the tenant's published ancestor chains with those of model `version`,
+        unless a newer version's are published; True when written."""
+        args: list[Any] = [f"{self.prefix}anc:{tenant_id}:", version]
+        for scope_id, chain in ancestors.items():
+            args.extend((scope_id, ",".join(chain)))
+        keys = [f"{self.prefix}ancv:{tenant_id}", f"{self.prefix}ancs:{tenant_id}"]
+        return bool(self._publish_ancestors(keys=keys, args=args))
 
     # -- the read path ---------------------------------------------------------------
 

@@ -9,7 +9,6 @@ from flask import current_app, g
 from sqlalchemy.orm import Session
 
 from service.runtime import Runtime
-from service.services import relay
 from service.services.tokens import Caller
 
 
@@ -21,8 +20,8 @@ def runtime() -> Runtime:
 def unit_of_work() -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back on an exception;
     the work it recorded in the outbox is sent after the commit."""
-    with relay.unit_of_work(runtime()) as session:
-        yield session
+    with runtime().unit_of_work() as uow:
+        yield uow.session
 
 
 def caller() -> Caller:

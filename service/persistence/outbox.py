@@ -123,19 +123,22 @@ def emit(
     task: str,
     object_id: str,
     payload: dict[str, Any] | None = None,
-) -> None:
+) -> Emitted | None:
     """Record that `task` must run for `object_id` once this transaction commits.
 
     A pending row for the same key absorbs this one (the task reads current state
     when it runs, so one run covers every change before it); only a row this
-    transaction inserted is sent by it after the commit."""
+    transaction inserted is sent by it after the commit, and only that one is
+    returned (None: a pending row stands for this change)."""
     values = row_values(tenant_id, task, object_id, payload)
     dialect = session.get_bind().dialect.name
     statement = insert_statement(dialect)
     row_id = session.execute(statement, values).scalar()
     if row_id is None and dialect == "postgresql":
         row_id = _held_or_inserted(session, statement, values)
-    remember(session, emitted_row(row_id, values))
+    row = emitted_row(row_id, values)
+    remember(session, row)
+    return row
 
 
 def _held_or_inserted(session: Session, statement: Any, values: dict[str, Any]) -> int | None:

@@ -32,7 +32,7 @@ from service.domain.errors import DomainError, NotFound, Unavailable
 from service.persistence.db import transaction
 from service.persistence.scim_models import ScimUser
 from service.runtime import Runtime
-from service.services import effective, propagation, relay, webhooks
+from service.services import effective, propagation, webhooks
 from service.services.permission_model import TenantModel, load_model
 from service.services.tokens import Caller, TokenKind, authenticate_cached, hash_token
 
@@ -101,7 +101,8 @@ def _announce(
     """Tell the tenant's webhooks about the sets whose permissions changed."""
     changed = [e.user_id for e, r in zip(entries, results, strict=True) if r is StoreResult.CHANGED]
     if changed:
-        with relay.unit_of_work(runtime) as session:
+        with runtime.unit_of_work() as uow:
+            session = uow.session
             webhooks.changes_recorded(session, tenant_id, changed)
 
 
@@ -119,7 +120,7 @@ def recompute_users(runtime: Runtime, tenant_id: str, user_ids: Iterable[str]) -
         results = runtime.cache.store_many(entries)
         written += sum(1 for result in results if result)
         _announce(runtime, tenant_id, entries, results)
-        _remember_ancestors(runtime, model)
+        _publish_ancestors(runtime, model)
     return written
 
 
@@ -156,35 +157,41 @@ def recompute_tenant(runtime: Runtime, tenant_id: str) -> int:
     return recompute_or_fan_out(runtime, tenant_id, ids)
 
 
-def _remember_ancestors(runtime: Runtime, model: TenantModel) -> None:
-    """Publish the scope tree's ancestor chains once per model version, for `check`."""
-    marker = f"{runtime.settings.redis_key_prefix}ancv:{model.tenant_id}"
-    if runtime.redis.get(marker) == str(model.version).encode():
+def _publish_ancestors(runtime: Runtime, model: TenantModel) -> None:
+    """Publish the scope tree's ancestor chains for `check`, once per model version
+    (the cache refuses an older model's tree)."""
+    published = runtime.cache.ancestors_version(model.tenant_id)
+    if published is not None and published >= model.version:
         return
-    runtime.cache.store_ancestors(
-        model.tenant_id, {scope.id: model.tree.ancestors(scope.id) for scope in model.tree}
+    runtime.cache.publish_ancestors(
+        model.tenant_id,
+        model.version,
+        {scope.id: model.tree.ancestors(scope.id) for scope in model.tree},
     )
-    runtime.redis.set(marker, model.version)
 
 
 def deprovision(runtime: Runtime, tenant_id: str, user_id: str, since: float | None = None) -> int:
-    """Make the user's cached set empty now, at a version no earlier recompute can beat.
+    """Make the user's cached set what the database now says (empty, for a deactivated
+    or deleted user) at a fresh version no earlier recompute can beat.
 
-    Called by the deprovisioning request after its commit; raises Unavailable when
-    Redis cannot be written, so the IdP retries instead of believing it done.
-    `since` (a perf_counter reading) is when the deprovisioning change was made."""
-    started = time.perf_counter() if since is None else since
+    The effect of a deprovisioning (propagation.DEPROVISION): applied by the request
+    after its commit and, if that failed, by a worker from the outbox. `since` (epoch
+    seconds) is when the deprovisioning change was made."""
     with transaction(runtime.sessions) as session:
         version = clock_version(session)
         entry = _entries(session, tenant_id, [user_id], load_model(session, tenant_id), version)[0]
-    try:
-        result = runtime.cache.store(entry)
-    except Exception as error:
-        log.error("could not clear cached permissions of a deprovisioned user")
-        raise Unavailable("the permission cache could not be cleared; retry") from error
-    metrics.deprovision_to_cache_clear.observe(time.perf_counter() - started)
+    result = runtime.cache.store(entry)
+    if since is not None:
+        metrics.deprovision_to_cache_clear.observe(max(0.0, time.time() - since))
     _announce(runtime, tenant_id, [entry], [result])
     return version
+
+
+def refresh_ancestors(runtime: Runtime, tenant_id: str) -> None:
+    """Publish the tenant's current scope tree (propagation.REFRESH_ANCESTORS)."""
+    with transaction(runtime.sessions) as session:
+        model = load_model(session, tenant_id)
+    _publish_ancestors(runtime, model)
 
 
 # -- reading -----------------------------------------------------------------------------
@@ -239,7 +246,7 @@ def _from_database(
     if store and entries:
         try:
             _announce(runtime, caller.tenant_id, entries, runtime.cache.store_many(entries))
-            _remember_ancestors(runtime, model)
+            _publish_ancestors(runtime, model)
         except Exception:
             log.warning("permission cache unavailable; answered from the database")
     by_id = {entry.user_id: json.loads(entry.body) for entry in entries}

@@ -15,12 +15,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.persistence.outbox import emit, row_values
+from service.persistence.unit_of_work import UnitOfWork
 
 RECOMPUTE_USER = "rolecall.permissions.recompute_user"
 RECOMPUTE_GROUP = "rolecall.permissions.recompute_group"
 RECOMPUTE_USERS = "rolecall.permissions.recompute_users"
 RECOMPUTE_TENANT = "rolecall.permissions.recompute_tenant"
 USERS_CREATED = "rolecall.permissions.users_created"
+
+# Effects (service.persistence.unit_of_work): applied right after the commit of the
+# change that records them, and by a worker from the outbox if that failed.
+DEPROVISION = "rolecall.effects.deprovision"
+FORGET_TOKEN = "rolecall.effects.forget_token"
+REFRESH_ANCESTORS = "rolecall.effects.refresh_ancestors"
+# An effect the contract says is immediate: when it could not be applied in the
+# request, the request answers 503 so the caller retries (and re-applies it).
+IMMEDIATE_EFFECTS = frozenset({DEPROVISION})
 
 # Tasks whose run reads the current state of one object: while one is queued, a
 # further change to the same object needs no further run (see relay.already_queued).
@@ -42,13 +52,14 @@ def user_created_values(tenant_id: str, user_id: str, actor: str) -> dict[str, o
 
 def user_deprovisioned(session: Session, tenant_id: str, user_id: str) -> None:
     """Deleted or `active: false`: readers must see an empty set as soon as the request
-    that did it returns, not when a worker gets to it."""
-    from service.services import permission_sets, relay
+    that did it returns, not when a worker gets to it. `since` in the payload is the
+    wall clock of the change, for the deprovisioning latency metric."""
+    UnitOfWork.of(session).effect(tenant_id, DEPROVISION, user_id, {"since": time.time()})
 
-    since = time.perf_counter()
-    relay.after_commit(
-        session, lambda runtime: permission_sets.deprovision(runtime, tenant_id, user_id, since)
-    )
+
+def tree_changed(session: Session, tenant_id: str) -> None:
+    """A scope was deleted or moved: the cached ancestor chains checks use are replaced."""
+    UnitOfWork.of(session).effect(tenant_id, REFRESH_ANCESTORS, tenant_id)
 
 
 def group_changed(session: Session, tenant_id: str, group_id: str) -> None:

@@ -1,7 +1,8 @@
 """The outbox relay: turns committed outbox rows into Celery tasks.
 
 Who sends is a setting (ROLECALL_OUTBOX_RELAY). In `inline` mode, the embedded
-default, a unit of work sends the rows it wrote right after it commits. In
+default, a unit of work sends the rows it wrote right after it commits
+(service.services.effects.after_commit). In
 `process` mode, the production default, `rolecall relay` polls the outbox and
 sends in batches, so a write request pays for writing its outbox row and nothing
 more. Either way the periodic sweep (beat) picks up what a crash or a broker
@@ -14,8 +15,6 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Session
 from service.observability import log_event
 from service.persistence.base import utcnow
 from service.persistence.db import transaction
-from service.persistence.outbox import Emitted, OutboxRecord, claim_pending, emitted
+from service.persistence.outbox import Emitted, OutboxRecord, claim_pending
 from service.runtime import Runtime
 from service.services.propagation import BATCHED, COALESCED
 
@@ -263,29 +262,6 @@ def outbox_lag_seconds(session: Session) -> float:
     if oldest is None:
         return 0.0
     return max(0.0, (utcnow() - oldest).total_seconds())
-
-
-AFTER_COMMIT = "rolecall_after_commit"
-
-
-def after_commit(session: Session, action: Callable[[Runtime], object]) -> None:
-    """Run `action` once this unit of work has committed, before the request returns
-    (for effects that must not wait for a worker, such as clearing a deprovisioned
-    user's cached permissions)."""
-    session.info.setdefault(AFTER_COMMIT, []).append(action)
-
-
-@contextmanager
-def unit_of_work(runtime: Runtime) -> Iterator[Session]:
-    """One transaction; after it commits, its after-commit actions run and (in `inline`
-    mode) the work it recorded in the outbox is sent; otherwise `rolecall relay` sends it."""
-    with transaction(runtime.sessions) as session:
-        yield session
-        rows = emitted(session)
-        actions = session.info.pop(AFTER_COMMIT, [])
-    for action in actions:
-        action(runtime)
-    committed(runtime, rows)
 
 
 def committed(runtime: Runtime, rows: list[Emitted]) -> None:

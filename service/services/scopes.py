@@ -36,6 +36,7 @@ from service.persistence.permission_models import (
     ScopeRow,
     ScopeTypeRow,
 )
+from service.services import propagation
 from service.services.audit import record
 from service.services.listing import paginate
 from service.services.permission_model import (
@@ -258,6 +259,8 @@ def update_scope(
     row.account_type = None if after.account_type is None else after.account_type.value
     session.flush()
     action = "scope.move" if after.parent_id != current.parent_id else "scope.update"
+    if after.parent_id != current.parent_id:
+        propagation.tree_changed(session, tenant_id)
     record(
         session, tenant_id, actor, action, "scope", row.id, before=before, after=describe_scope(row)
     )
@@ -311,6 +314,7 @@ def delete_scope(
         chunk = plan.scope_ids[start : start + _CHUNK]
         session.execute(delete(ScopeRow).where(ScopeRow.id.in_(chunk)))
     session.expunge(row)
+    propagation.tree_changed(session, tenant_id)
     result = ScopeDeletion(plan.scope_ids, removed_assignments, removed_mappings)
     record(
         session,

@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 from service.cache.permission_cache import CachedToken
 from service.domain.errors import Conflict, NotFound, Unavailable, ValidationFailed
 from service.persistence.base import utcnow
-from service.persistence.db import transaction
 from service.persistence.models import ApiToken, Tenant
+from service.persistence.unit_of_work import UnitOfWork
 from service.runtime import Runtime
+from service.services import propagation
 from service.services.audit import record
 
 log = logging.getLogger("rolecall.tokens")
@@ -132,6 +133,8 @@ def revoke_token(
             before=before,
             after=describe(token),
         )
+    # Applied again if the token was revoked already: a retry re-broadcasts it.
+    UnitOfWork.of(session).effect(token.tenant_id, propagation.FORGET_TOKEN, token.id)
     return token
 
 
@@ -163,6 +166,8 @@ def rotate_token(
         before=before,
         after=describe(old),
     )
+    # Its expiry changed: no process may keep the old one cached past it.
+    UnitOfWork.of(session).effect(old.tenant_id, propagation.FORGET_TOKEN, old.id)
     return issued
 
 
@@ -246,18 +251,20 @@ def authenticate_cached(runtime: Runtime, plaintext: str) -> Caller | None:
     return caller
 
 
-def _forget(runtime: Runtime, token_hash: str) -> None:
-    # The change is committed; a cached copy must not outlive it.
-    runtime.cache.forget_token(token_hash)
+def forget(runtime: Runtime, token_id: str) -> None:
+    """Drop a revoked or rotated token from every process's memory (the effect
+    propagation.FORGET_TOKEN, applied after the change commits)."""
+    with runtime.sessions() as session:
+        token_hash = session.scalar(select(ApiToken.token_hash).where(ApiToken.id == token_id))
+    if token_hash is not None:
+        runtime.cache.forget_token(token_hash)
 
 
 def revoke(
     runtime: Runtime, token_id: str, tenant_id: str | None = None, actor: str = "cli"
 ) -> ApiToken:
-    with transaction(runtime.sessions) as session:
-        token = revoke_token(session, token_id, tenant_id, actor)
-    _forget(runtime, token.token_hash)
-    return token
+    with runtime.unit_of_work() as uow:
+        return revoke_token(uow.session, token_id, tenant_id, actor)
 
 
 def rotate(
@@ -267,8 +274,5 @@ def rotate(
     tenant_id: str | None = None,
     actor: str = "cli",
 ) -> IssuedToken:
-    with transaction(runtime.sessions) as session:
-        issued = rotate_token(session, token_id, overlap, tenant_id, actor)
-        old_hash = session.get(ApiToken, token_id).token_hash  # type: ignore[union-attr]
-    _forget(runtime, old_hash)
-    return issued
+    with runtime.unit_of_work() as uow:
+        return rotate_token(uow.session, token_id, overlap, tenant_id, actor)

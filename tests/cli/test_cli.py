@@ -12,8 +12,8 @@ from service.cli import main
 from service.persistence import schema
 from service.persistence.db import make_engine
 from service.persistence.schema import SchemaBehind
-from service.runtime import build_runtime
 from service.settings import Settings
+from service.wiring import build_runtime
 
 
 @pytest.fixture

@@ -120,9 +120,29 @@ def test_a_renamed_user_is_no_longer_found_by_the_old_name(cache: PermissionCach
 
 def test_scope_ancestors_come_back_with_the_read(cache: PermissionCache) -> None:
     remember(cache)
-    cache.store_ancestors("t1", {"root": (), "child": ("root",), "leaf": ("child", "root")})
+    cache.publish_ancestors("t1", 1, {"root": (), "child": ("root",), "leaf": ("child", "root")})
     result = cache.read("h1", [], ["leaf", "root", "unknown"])
     assert result.ancestors == {"leaf": ("child", "root"), "root": (), "unknown": None}
+
+
+def test_a_newer_tree_replaces_every_chain_and_drops_deleted_scopes(
+    cache: PermissionCache,
+) -> None:
+    remember(cache)
+    cache.publish_ancestors("t1", 1, {"root": (), "child": ("root",), "leaf": ("child", "root")})
+    # Version 2: `child` was deleted and `leaf` moved under `root`.
+    assert cache.publish_ancestors("t1", 2, {"root": (), "leaf": ("root",)})
+    result = cache.read("h1", [], ["leaf", "child"])
+    assert result.ancestors == {"leaf": ("root",), "child": None}
+    assert cache.ancestors_version("t1") == 2
+
+
+def test_an_older_tree_never_replaces_a_newer_one(cache: PermissionCache) -> None:
+    remember(cache)
+    cache.publish_ancestors("t1", 2, {"root": (), "leaf": ("root",)})
+    assert not cache.publish_ancestors("t1", 1, {"root": (), "child": ("root",)})
+    result = cache.read("h1", [], ["leaf", "child"])
+    assert result.ancestors == {"leaf": ("root",), "child": None}
 
 
 def test_a_forgotten_token_cannot_be_remembered_again_soon(cache: PermissionCache) -> None:

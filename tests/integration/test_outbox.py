@@ -48,7 +48,8 @@ def test_work_is_sent_after_the_change_commits(
     runtime: Runtime, tenant: TenantKeys, broker: RecordingBroker
 ) -> None:
     set_request_id("request-42")
-    with relay.unit_of_work(runtime) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         emit(session, tenant.id, "rolecall.heartbeat", "object-1", {"extra": 1})
         assert broker.sent == []  # nothing leaves before the commit
     assert broker.sent == [
@@ -64,8 +65,8 @@ def test_work_is_sent_after_the_change_commits(
 def test_a_rolled_back_change_sends_nothing(
     runtime: Runtime, tenant: TenantKeys, broker: RecordingBroker
 ) -> None:
-    with pytest.raises(RuntimeError), relay.unit_of_work(runtime) as session:
-        emit(session, tenant.id, "rolecall.heartbeat", "object-1")
+    with pytest.raises(RuntimeError), runtime.unit_of_work() as uow:
+        uow.emit(tenant.id, "rolecall.heartbeat", "object-1")
         raise RuntimeError("the change failed")
     assert broker.sent == []
     assert pending(runtime) == []
@@ -76,9 +77,11 @@ def test_a_burst_of_changes_to_one_object_leaves_one_pending_row(
 ) -> None:
     broker.down = True
     for _ in range(100):
-        with relay.unit_of_work(runtime) as session:
+        with runtime.unit_of_work() as uow:
+            session = uow.session
             emit(session, tenant.id, "rolecall.heartbeat", "user-1")
-    with relay.unit_of_work(runtime) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         emit(session, tenant.id, "rolecall.heartbeat", "user-2")
     assert sorted(row.object_id for row in pending(runtime)) == ["user-1", "user-2"]
 
@@ -91,7 +94,8 @@ def test_work_committed_while_the_broker_is_down_is_sent_by_the_sweep(
     runtime: Runtime, tenant: TenantKeys, broker: RecordingBroker
 ) -> None:
     broker.down = True
-    with relay.unit_of_work(runtime) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         emit(session, tenant.id, "rolecall.heartbeat", "object-1")
     [left] = pending(runtime)
     assert left.attempts == 1 and "ConnectionError" in (left.last_error or "")
@@ -109,7 +113,8 @@ def test_a_new_change_after_dispatch_records_new_work(
     runtime: Runtime, tenant: TenantKeys, broker: RecordingBroker
 ) -> None:
     for _ in range(2):
-        with relay.unit_of_work(runtime) as session:
+        with runtime.unit_of_work() as uow:
+            session = uow.session
             emit(session, tenant.id, "rolecall.heartbeat", "object-1")
     assert len(broker.sent) == 2
 
@@ -120,14 +125,16 @@ def test_a_hundred_changes_to_one_user_queue_one_recompute(
     from service.services import propagation
 
     for _ in range(100):
-        with relay.unit_of_work(runtime) as session:
+        with runtime.unit_of_work() as uow:
+            session = uow.session
             propagation.user_changed(session, tenant.id, "user-1")
     assert [task for task, _, _ in broker.sent] == [propagation.RECOMPUTE_USER]
     assert pending(runtime) == []  # the others were absorbed, not left behind
 
     # Once the queued run starts, a further change needs (and gets) a run of its own.
     relay.started(runtime, propagation.RECOMPUTE_USER, tenant.id, "user-1")
-    with relay.unit_of_work(runtime) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         propagation.user_changed(session, tenant.id, "user-1")
     assert len(broker.sent) == 2
 
@@ -138,7 +145,8 @@ def test_lists_of_users_are_never_absorbed_into_each_other(
     from service.services import propagation
 
     for ids in (["a", "b"], ["c"]):
-        with relay.unit_of_work(runtime) as session:
+        with runtime.unit_of_work() as uow:
+            session = uow.session
             propagation.users_changed(session, tenant.id, ids)
     assert [kwargs["user_ids"] for _, kwargs, _ in broker.sent] == [["a", "b"], ["c"]]
 
@@ -156,7 +164,8 @@ def test_in_process_mode_a_commit_sends_nothing_and_the_relay_sends_it(
     relay_process_mode: Runtime, tenant: TenantKeys, broker: RecordingBroker
 ) -> None:
     runtime = relay_process_mode
-    with relay.unit_of_work(runtime) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         emit(session, tenant.id, "rolecall.heartbeat", "object-1", {"extra": 1})
     assert broker.sent == []
     assert [row.object_id for row in pending(runtime)] == ["object-1"]
@@ -178,7 +187,8 @@ def test_the_relay_sends_per_user_work_as_one_task_per_tenant_and_payload(
 
     runtime = relay_process_mode
     other = make_tenant("other")
-    with relay.unit_of_work(runtime) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         for user in ("u1", "u2", "u3"):
             propagation.user_changed(session, tenant.id, user)
         propagation.user_changed(session, other.id, "u9")
@@ -204,7 +214,8 @@ def test_a_batch_the_broker_refused_stays_pending_and_goes_out_later(
     from service.services import propagation
 
     runtime = relay_process_mode
-    with relay.unit_of_work(runtime) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         for user in ("u1", "u2"):
             propagation.user_changed(session, tenant.id, user)
     broker.down = True
@@ -227,7 +238,8 @@ def test_the_relay_loop_sends_work_as_it_is_committed_until_stopped(
     loop = threading.Thread(target=relay.run_forever, args=(runtime, stop, 0.01))
     loop.start()
     try:
-        with relay.unit_of_work(runtime) as session:
+        with runtime.unit_of_work() as uow:
+            session = uow.session
             emit(session, tenant.id, "rolecall.heartbeat", "object-1")
         deadline = time.monotonic() + 10
         while not broker.sent and time.monotonic() < deadline:
@@ -246,7 +258,8 @@ def test_in_process_mode_changes_to_a_user_with_a_run_waiting_queue_no_second_ru
 
     runtime = relay_process_mode
     for _ in range(20):  # changes spread over many looks of the relay
-        with relay.unit_of_work(runtime) as session:
+        with runtime.unit_of_work() as uow:
+            session = uow.session
             propagation.user_changed(session, tenant.id, "user-1")
             propagation.user_changed(session, tenant.id, f"other-{_}")
         relay.relay(runtime)
@@ -263,7 +276,8 @@ def test_in_process_mode_changes_to_a_user_with_a_run_waiting_queue_no_second_ru
 
     set_runtime(runtime)
     recompute_users(tenant.id, "batch", ["user-1"])  # the worker's task clears the flag
-    with relay.unit_of_work(runtime) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         propagation.user_changed(session, tenant.id, "user-1")
     relay.relay(runtime)
     assert broker.sent[-1][1]["user_ids"] == ["user-1"]

@@ -28,7 +28,7 @@ from service.persistence.base import utcnow
 from service.persistence.db import transaction
 from service.persistence.invitation_models import Invitation, InvitationDelivery
 from service.runtime import Runtime
-from service.services import invitation_delivery, invitations, relay
+from service.services import invitation_delivery, invitations
 from tests.conftest import TenantKeys
 from tests.invitations.conftest import Inbox, free_port
 
@@ -44,7 +44,8 @@ def held_back(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> list[tuple[s
 
 
 def make_invitation(runtime: Runtime, tenant: TenantKeys, email: str) -> str:
-    with relay.unit_of_work(runtime) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         made = invitations.create_invitation(
             session, tenant.id, actor="test", defaults=runtime.settings, email=email, name="N"
         )

@@ -9,7 +9,6 @@ import pytest
 from scim2_models import ScimProvider
 from scim2_server.testing import ScimStorageContract
 
-from service.persistence.db import transaction
 from service.runtime import Runtime
 from service.scim.protocol import build_provider
 from service.scim.storage import SqlStorage
@@ -30,5 +29,5 @@ class TestSqlStorage(ScimStorageContract):
     ) -> Iterator[Any]:
         keys = make_tenant("contract")
         models = {rt.name: provider.model_for(rt) for rt in provider.resource_types}
-        with transaction(runtime.sessions) as session:
-            yield SqlStorage(session, keys.id, "test", models)  # type: ignore[arg-type]
+        with runtime.unit_of_work() as uow:
+            yield SqlStorage(uow.session, keys.id, "test", models)  # type: ignore[arg-type]
