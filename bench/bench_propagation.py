@@ -30,7 +30,7 @@ from service.persistence import schema
 from service.persistence.base import new_id, utcnow
 from service.persistence.db import transaction
 from service.persistence.scim_models import ScimUser
-from service.services import catalogs, mappings, permission_sets, scopes, tokens
+from service.services import catalogs, mappings, permission_recompute, scopes, tokens
 from service.settings import Settings
 from service.wiring import build_runtime
 
@@ -55,13 +55,11 @@ def main() -> None:
     runtime.redis.flushdb()
     runtime.redis.from_url(BROKER_URL).flushdb()
     schema.upgrade(runtime.engine)
-    with transaction(runtime.sessions) as session:
-        tenant_id = tokens.create_tenant(session, "bench").id
-        scim_token = tokens.issue_token(session, tenant_id, "scim").plaintext
-        catalogs.load_catalog(session, tenant_id, "reporting", actor="bench")
-        org = scopes.create_scope(
-            session, tenant_id, type="organization", name="Org", actor="bench"
-        ).id
+    with runtime.unit_of_work() as uow:
+        tenant_id = tokens.create_tenant(uow, "bench").id
+        scim_token = tokens.issue_token(uow, tenant_id, "scim").plaintext
+        catalogs.load_catalog(uow, tenant_id, "reporting", actor="bench")
+        org = scopes.create_scope(uow, tenant_id, type="organization", name="Org", actor="bench").id
     env = {
         "ROLECALL_ENV": "production",
         "ROLECALL_DATABASE_URL": DATABASE_URL,
@@ -105,18 +103,17 @@ def main() -> None:
         with gunicorn("service.app:create_app()", env) as url:
             for round_number in range(ROUNDS):
                 folder = f"Group {round_number}"
-                with transaction(runtime.sessions) as session:
-                    mappings.create_mapping(
-                        session,
-                        tenant_id,
-                        {
-                            "group": {"kind": "displayName", "value": folder},
-                            "role_key": "edit",
-                            "scope_id": org,
-                            "assign_account": False,
-                        },
-                        actor="bench",
-                    )
+                mappings.create_mapping(
+                    runtime.unit_of_work(),
+                    tenant_id,
+                    {
+                        "group": {"kind": "displayName", "value": folder},
+                        "role_key": "edit",
+                        "scope_id": org,
+                        "assign_account": False,
+                    },
+                    actor="bench",
+                )
                 group = requests.post(
                     f"{url}/scim/v2/Groups",
                     headers=headers,
@@ -146,7 +143,7 @@ def main() -> None:
                             for i, u in enumerate(user_ids)
                         ],
                     )
-                permission_sets.recompute_users(runtime, tenant_id, user_ids)  # before: none
+                permission_recompute.recompute_users(runtime, tenant_id, user_ids)  # before: none
                 time.sleep(1)  # let the model change's own recompute settle
                 started = time.perf_counter()
                 response = requests.patch(
@@ -179,7 +176,7 @@ def main() -> None:
                 if pending:
                     print(f"round {round_number}: {len(pending)} sets NOT updated within 60 s")
                 started = time.perf_counter()
-                permission_sets.recompute_users(runtime, tenant_id, user_ids)
+                permission_recompute.recompute_users(runtime, tenant_id, user_ids)
                 direct_times.append(time.perf_counter() - started)
     finally:
         for process in (relay, worker):

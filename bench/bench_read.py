@@ -26,7 +26,7 @@ from service.persistence import schema
 from service.persistence.base import new_id, utcnow
 from service.persistence.db import transaction
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
-from service.services import catalogs, permission_sets, tokens
+from service.services import catalogs, permission_recompute, tokens
 from service.services.permission_model import load_model
 from service.settings import Settings
 from service.wiring import build_runtime
@@ -44,19 +44,18 @@ def seed(users: int) -> tuple[dict[str, str], list[str], list[str]]:
     runtime = build_runtime(settings)
     runtime.redis.flushdb()
     schema.upgrade(runtime.engine)
-    with transaction(runtime.sessions) as session:
-        tenant = tokens.create_tenant(session, "bench")
+    with runtime.unit_of_work() as uow:
+        tenant = tokens.create_tenant(uow, "bench")
         keys = {
-            k.value: tokens.issue_token(session, tenant.id, k.value).plaintext
-            for k in tokens.TokenKind
+            k.value: tokens.issue_token(uow, tenant.id, k.value).plaintext for k in tokens.TokenKind
         }
         tenant_id = tenant.id
     from service.services import mappings, scopes
 
-    with transaction(runtime.sessions) as session:
-        catalogs.load_catalog(session, tenant_id, "reporting", actor="bench")
+    with runtime.unit_of_work() as uow:
+        catalogs.load_catalog(uow, tenant_id, "reporting", actor="bench")
         org = scopes.create_scope(
-            session,
+            uow,
             tenant_id,
             type="organization",
             name="Org",
@@ -66,7 +65,7 @@ def seed(users: int) -> tuple[dict[str, str], list[str], list[str]]:
         )
         folders = [
             scopes.create_scope(
-                session,
+                uow,
                 tenant_id,
                 type="folder",
                 name=f"Folder {i}",
@@ -83,7 +82,7 @@ def seed(users: int) -> tuple[dict[str, str], list[str], list[str]]:
                 "scope_id": folders[g * 10],
                 "assign_account": False,
             }
-            mappings.create_mapping(session, tenant_id, mapping, actor="bench")
+            mappings.create_mapping(uow, tenant_id, mapping, actor="bench")
     now = utcnow()
     user_ids = [new_id() for _ in range(users)]
     group_ids = [new_id() for _ in range(20)]
@@ -119,7 +118,7 @@ def seed(users: int) -> tuple[dict[str, str], list[str], list[str]]:
             for uid in user_ids
             for gid in random.sample(group_ids, 3)
         )
-    permission_sets.recompute_users(runtime, tenant_id, user_ids)
+    permission_recompute.recompute_users(runtime, tenant_id, user_ids)
     with transaction(runtime.sessions) as session:
         load_model(session, tenant_id)
     runtime.close()

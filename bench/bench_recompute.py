@@ -25,7 +25,7 @@ from service.persistence.base import new_id, utcnow
 from service.persistence.db import transaction
 from service.persistence.permission_models import MappingRow, ScopeRow
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
-from service.services import catalogs, permission_sets, tokens
+from service.services import catalogs, permission_recompute, tokens
 from service.services.permission_model import bump_model_version, load_model
 from service.settings import Settings
 from service.wiring import build_runtime
@@ -37,9 +37,9 @@ REDIS_URL = "redis://127.0.0.1:6379/11"
 
 def seed(runtime, users: int, groups: int, scopes: int) -> tuple[str, list[str]]:
     rng = random.Random(7)
-    with transaction(runtime.sessions) as session:
-        tenant_id = tokens.create_tenant(session, "bench").id
-        catalogs.load_catalog(session, tenant_id, "data-platform", actor="bench")
+    with runtime.unit_of_work() as uow:
+        tenant_id = tokens.create_tenant(uow, "bench").id
+        catalogs.load_catalog(uow, tenant_id, "data-platform", actor="bench")
     # A 10,000-scope tree: a root workspace, 99 child workspaces, the rest below them.
     now = utcnow()
     root = new_id()
@@ -224,13 +224,15 @@ def main() -> None:
         read_only = time.perf_counter() - started
 
         started = time.perf_counter()
-        written = permission_sets.recompute_users(runtime, tenant_id, user_ids)
+        written = permission_recompute.recompute_users(runtime, tenant_id, user_ids)
         elapsed = time.perf_counter() - started
 
         # Baseline 2: write sets of the same size to Redis, with no computing.
         with transaction(runtime.sessions) as session:
             model = load_model(session, tenant_id)
-            sample = permission_sets._entries(session, tenant_id, user_ids[:500], model, 1)
+            sample = permission_recompute.cache_entries(
+                session, tenant_id, user_ids[:500], model, 1
+            )
         started = time.perf_counter()
         for _ in range(0, len(user_ids), 500):
             runtime.cache.store_many(sample)

@@ -11,13 +11,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 
 from service.domain.errors import DomainError
 from service.observability import configure_logging
 from service.persistence import schema
-from service.persistence.db import transaction
-from service.persistence.models import Tenant
 from service.runtime import Runtime
 from service.services import relay, tokens
 from service.settings import Settings, SettingsError
@@ -83,18 +80,16 @@ def tenant_create(name: str) -> None:
     """Create a tenant."""
     runtime = _runtime()
     schema.ensure_current(runtime.engine)
-    with transaction(runtime.sessions) as session:
-        created = tokens.create_tenant(session, name)
-        click.echo(f"{created.id}\t{created.name}")
+    created = tokens.create_tenant(runtime.unit_of_work(), name)
+    click.echo(f"{created.id}\t{created.name}")
 
 
 @tenant.command("list")
 def tenant_list() -> None:
     """List tenants."""
     runtime = _runtime()
-    with transaction(runtime.sessions) as session:
-        for row in session.scalars(select(Tenant).order_by(Tenant.name)):
-            click.echo(f"{row.id}\t{row.name}")
+    for row in tokens.list_tenants(runtime.unit_of_work()):
+        click.echo(f"{row.id}\t{row.name}")
 
 
 @main.group()
@@ -110,9 +105,8 @@ def token_create(tenant_ref: str, kind: str, description: str) -> None:
     """Create a token and print it once (the token alone on stdout)."""
     runtime = _runtime()
     schema.ensure_current(runtime.engine)
-    with transaction(runtime.sessions) as session:
-        found = tokens.find_tenant(session, tenant_ref)
-        issued = tokens.issue_token(session, found.id, kind, description)
+    found = tokens.find_tenant(runtime.unit_of_work(), tenant_ref)
+    issued = tokens.issue_token(runtime.unit_of_work(), found.id, kind, description)
     click.echo(f"token id {issued.token.id} ({kind}); it is shown this once:", err=True)
     click.echo(issued.plaintext)
 
@@ -122,22 +116,21 @@ def token_create(tenant_ref: str, kind: str, description: str) -> None:
 def token_list(tenant_ref: str) -> None:
     """List a tenant's tokens (never the tokens themselves)."""
     runtime = _runtime()
-    with transaction(runtime.sessions) as session:
-        found = tokens.find_tenant(session, tenant_ref)
-        for row in tokens.list_tokens(session, found.id):
-            state = (
-                "revoked"
-                if row.revoked_at
-                else (f"expires {row.expires_at}" if row.expires_at else "active")
-            )
-            click.echo(f"{row.id}\t{row.kind}\t{row.prefix}…\t{state}")
+    found = tokens.find_tenant(runtime.unit_of_work(), tenant_ref)
+    for row in tokens.list_tokens(runtime.unit_of_work(), found.id):
+        state = (
+            "revoked"
+            if row.revoked_at
+            else (f"expires {row.expires_at}" if row.expires_at else "active")
+        )
+        click.echo(f"{row.id}\t{row.kind}\t{row.prefix}…\t{state}")
 
 
 @token.command("revoke")
 @click.argument("token_id")
 def token_revoke(token_id: str) -> None:
     """Revoke a token at once."""
-    tokens.revoke(_runtime(), token_id)
+    tokens.revoke(_runtime().unit_of_work(), token_id)
     click.echo(f"revoked {token_id}")
 
 
@@ -148,7 +141,7 @@ def token_revoke(token_id: str) -> None:
 )
 def token_rotate(token_id: str, overlap: int) -> None:
     """Issue a replacement token; the old one works until the overlap ends."""
-    issued = tokens.rotate(_runtime(), token_id, timedelta(seconds=overlap))
+    issued = tokens.rotate(_runtime().unit_of_work(), token_id, timedelta(seconds=overlap))
     click.echo(f"new token id {issued.token.id}; old one expires in {overlap}s:", err=True)
     click.echo(issued.plaintext)
 
@@ -177,10 +170,10 @@ def catalog_load(name: str, tenant_ref: str, overwrite: bool) -> None:
 
     runtime = _runtime()
     schema.ensure_current(runtime.engine)
-    with runtime.unit_of_work() as uow:
-        session = uow.session
-        found = tokens.find_tenant(session, tenant_ref)
-        plan = catalogs.load_catalog(session, found.id, name, overwrite=overwrite, actor="cli")
+    found = tokens.find_tenant(runtime.unit_of_work(), tenant_ref)
+    plan = catalogs.load_catalog(
+        runtime.unit_of_work(), found.id, name, overwrite=overwrite, actor="cli"
+    )
     if not plan.changes_anything:
         click.echo(f"{name}: nothing changed (already loaded)")
         return
@@ -217,25 +210,22 @@ def invite(tenant_ref: str, all_or_nothing: bool, wait: bool, file: click.utils.
     schema.ensure_current(runtime.engine)
     set_runtime(runtime)  # in-process tasks must use this runtime's database
     rows = bulk_invites.parse_csv(file.read())
-    with transaction(runtime.sessions) as session:
-        tenant_id = tokens.find_tenant(session, tenant_ref).id
-    with runtime.unit_of_work() as uow:
-        session = uow.session
-        job_id = bulk_invites.submit(
-            session,
-            tenant_id,
-            rows,
-            actor="cli:invite",
-            source="csv",
-            all_or_nothing=all_or_nothing,
-        ).id
+    tenant_id = tokens.find_tenant(runtime.unit_of_work(), tenant_ref).id
+    job_id = bulk_invites.submit(
+        runtime.unit_of_work(),
+        tenant_id,
+        rows,
+        actor="cli:invite",
+        source="csv",
+        all_or_nothing=all_or_nothing,
+    ).id
     click.echo(f"job {job_id}: {len(rows)} rows", err=True)
     for row in rows:
         if row.problem:
             click.echo(f"  line {row.line}: {row.problem}", err=True)
 
     def read() -> dict[str, object]:
-        with transaction(runtime.sessions) as session:
+        with runtime.unit_of_work().reading() as session:
             return jobs.describe(session, jobs.get_job(session, tenant_id, job_id))
 
     state = read()
@@ -304,20 +294,15 @@ def recompute(tenant_ref: str, user_ref: str | None, wait: bool) -> None:
 
     runtime = _runtime()
     schema.ensure_current(runtime.engine)
-    with transaction(runtime.sessions) as session:
-        tenant_id = tokens.find_tenant(session, tenant_ref).id
-    with runtime.unit_of_work() as uow:
-        session = uow.session
-        job_id = recompute_jobs.start(session, tenant_id, "cli", user_ref).id
+    tenant_id = tokens.find_tenant(runtime.unit_of_work(), tenant_ref).id
+    job_id = recompute_jobs.start(runtime.unit_of_work(), tenant_id, "cli", user_ref).id
     click.echo(f"recompute job {job_id}", err=True)
-    with transaction(runtime.sessions) as session:
-        state = recompute_jobs.describe(session, tenant_id, job_id)
+    state = recompute_jobs.describe(runtime.unit_of_work(), tenant_id, job_id)
     if wait:
         with click.progressbar(length=state["total_users"], label="users") as bar:
             shown = 0
             while True:
-                with transaction(runtime.sessions) as session:
-                    state = recompute_jobs.describe(session, tenant_id, job_id)
+                state = recompute_jobs.describe(runtime.unit_of_work(), tenant_id, job_id)
                 bar.update(state["done_users"] - shown)
                 shown = state["done_users"]
                 if state["status"] == "finished":
@@ -339,15 +324,19 @@ def dev(host: str, port: int) -> None:
     settings = Settings.from_env().with_overrides(public_base_url=f"http://{host}:{port}")
     runtime = build_runtime(settings)
     schema.upgrade(runtime.engine)
-    with transaction(runtime.sessions) as session:
-        if session.scalar(select(Tenant.id).limit(1)) is None:
-            demo = tokens.create_tenant(session, "demo")
-            click.echo("Created tenant 'demo'. Its tokens, shown this once:")
-            for kind in tokens.TokenKind:
-                issued = tokens.issue_token(session, demo.id, kind.value, "rolecall dev")
-                click.echo(f"  {kind.value:<6} {issued.plaintext}")
-        else:
-            click.echo("Tenants exist already; make tokens with `rolecall token create`.")
+    uow = runtime.unit_of_work()
+    if tokens.list_tenants(uow):
+        click.echo("Tenants exist already; make tokens with `rolecall token create`.")
+    else:
+        with uow:  # the tenant and its tokens in one transaction
+            demo = tokens.create_tenant(uow, "demo")
+            issued = [
+                tokens.issue_token(uow, demo.id, kind.value, "rolecall dev")
+                for kind in tokens.TokenKind
+            ]
+        click.echo("Created tenant 'demo'. Its tokens, shown this once:")
+        for one in issued:
+            click.echo(f"  {one.token.kind:<6} {one.plaintext}")
     click.echo(f"SCIM base URL: http://{host}:{port}/scim/v2")
     click.echo(f"API docs:      http://{host}:{port}/api/docs")
     app = create_app(runtime=runtime)

@@ -24,8 +24,6 @@ from sqlalchemy import event, text
 from service.app import create_app
 from service.persistence import schema
 from service.persistence.base import Base
-from service.persistence.db import transaction
-from service.persistence.driver import DriverStatement
 from service.runtime import Runtime
 from service.services import tokens
 from service.settings import Settings
@@ -47,25 +45,17 @@ def _test_settings(tmp_dir: Path) -> Settings:
 
 @contextmanager
 def counted(runtime: Runtime) -> Iterator[list[str]]:
-    """The SQL statements sent to the database inside the block: through SQLAlchemy,
-    and on the driver's cursor (service/persistence/driver.py)."""
+    """The SQL statements sent to the database inside the block, as SQLAlchemy's
+    execution events see them (every statement runs through SQLAlchemy)."""
     statements: list[str] = []
 
     def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
         statements.append(statement)
 
-    run = DriverStatement._run
-
-    def run_counted(self: DriverStatement, *args: Any, **kwargs: Any) -> Any:
-        statements.append(self.sql)
-        return run(self, *args, **kwargs)
-
     event.listen(runtime.engine, "before_cursor_execute", count)
-    DriverStatement._run = run_counted  # type: ignore[method-assign]
     try:
         yield statements
     finally:
-        DriverStatement._run = run  # type: ignore[method-assign]
         event.remove(runtime.engine, "before_cursor_execute", count)
 
 
@@ -130,10 +120,10 @@ class TenantKeys:
 @pytest.fixture
 def make_tenant(runtime: Runtime) -> Callable[[str], TenantKeys]:
     def make(name: str = "acme") -> TenantKeys:
-        with transaction(runtime.sessions) as session:
-            tenant = tokens.create_tenant(session, name)
+        with runtime.unit_of_work() as uow:  # one transaction for the tenant and its tokens
+            tenant = tokens.create_tenant(uow, name)
             issued = {
-                kind.value: tokens.issue_token(session, tenant.id, kind.value).plaintext
+                kind.value: tokens.issue_token(uow, tenant.id, kind.value).plaintext
                 for kind in tokens.TokenKind
             }
             return TenantKeys(id=tenant.id, name=tenant.name, **issued)

@@ -1,11 +1,12 @@
 """Invitation tasks, on the `invitations` queue (their names match `rolecall.invitations.*`).
 
-Thin: each calls one use case with ids and its own Celery task id as the holder
-of the invitations it claims (see service.services.invitation_delivery for why a
-redelivered task may take over what its dead earlier run held). When the use case
-asks to run again later (a lease, the tenant's rate limit, a transient mail error),
-a worker retries with that countdown; run in-process (the embedded default), the
-task waits and runs again itself, since there is no broker to hold it.
+Thin: each calls one use case with ids, a fresh unit of work, and its own Celery
+task id as the holder of the invitations it claims (see
+service.services.invitation_delivery for why a redelivered task may take over what
+its dead earlier run held). When the use case asks to run again later (a lease, the
+tenant's rate limit, a transient mail error), a worker retries with that countdown;
+run in-process (the embedded default), the task waits and runs again itself, since
+there is no broker to hold it.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any
 
 from celery import Celery, Task
 
+from service.cache.rate_limit import RateLimiter
 from service.observability import log_event
-from service.runtime import get_runtime
+from service.runtime import Runtime, get_runtime
 from service.services import bulk_invites, invitation_delivery, invitations
 
 log = logging.getLogger("rolecall.tasks")
@@ -51,21 +53,41 @@ def _run(
     return report
 
 
+def _rates(runtime: Runtime) -> RateLimiter:
+    return RateLimiter(runtime.redis, runtime.settings.redis_key_prefix)
+
+
 def send_invitation(self: Task, tenant_id: str, object_id: str, **_: Any) -> int:
-    report = _run(
-        self,
-        lambda holder: invitation_delivery.deliver(get_runtime(), tenant_id, [object_id], holder),
-    )
-    return report.sent
+    def work(holder: str) -> invitation_delivery.DeliveryReport:
+        runtime = get_runtime()
+        return invitation_delivery.deliver(
+            runtime.unit_of_work(),
+            runtime.settings,
+            _rates(runtime),
+            tenant_id,
+            [object_id],
+            holder,
+        )
+
+    return _run(self, work).sent
 
 
 def bulk_batch(
     self: Task, tenant_id: str, object_id: str, job_id: str, batch: int, **_: Any
 ) -> int:
-    report = _run(
-        self,
-        lambda holder: bulk_invites.process_batch(get_runtime(), tenant_id, job_id, batch, holder),
-    )
+    def work(holder: str) -> invitation_delivery.DeliveryReport:
+        runtime = get_runtime()
+        return bulk_invites.process_batch(
+            runtime.unit_of_work(),
+            runtime.settings,
+            _rates(runtime),
+            tenant_id,
+            job_id,
+            batch,
+            holder,
+        )
+
+    report = _run(self, work)
     log_event(log, "bulk batch done", job_id=job_id, batch=batch, sent=report.sent)
     return report.sent
 

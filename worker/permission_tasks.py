@@ -5,15 +5,19 @@ from __future__ import annotations
 from celery import Celery
 
 from service.runtime import get_runtime
-from service.services import invitations, permission_sets, propagation, recompute_jobs, relay
-
-BATCH = permission_sets.RECOMPUTE_BATCH
+from service.services import (
+    invitations,
+    permission_recompute,
+    propagation,
+    recompute_jobs,
+    relay,
+)
 
 
 def recompute_user(tenant_id: str, object_id: str) -> int:
     runtime = get_runtime()
     relay.started(runtime, propagation.RECOMPUTE_USER, tenant_id, object_id)
-    return permission_sets.recompute_users(runtime, tenant_id, [object_id])
+    return permission_recompute.recompute_users(runtime, tenant_id, [object_id])
 
 
 def recompute_users(tenant_id: str, object_id: str, user_ids: list[str]) -> int:
@@ -21,7 +25,7 @@ def recompute_users(tenant_id: str, object_id: str, user_ids: list[str]) -> int:
     # Users the relay batched from per-user rows are flagged queued (relay._not_queued).
     relay.started(runtime, propagation.RECOMPUTE_USER, tenant_id, *user_ids)
     # A long list (everyone in a large mapped group) is split over several workers.
-    return permission_sets.recompute_or_fan_out(runtime, tenant_id, user_ids)
+    return permission_recompute.recompute_or_fan_out(runtime, tenant_id, user_ids)
 
 
 def users_created(
@@ -31,22 +35,20 @@ def users_created(
     so, then compute their first permission sets."""
     runtime = get_runtime()
     ids = user_ids or [object_id]
-    with runtime.unit_of_work() as uow:
-        session = uow.session
-        invitations.invite_on_provision(session, tenant_id, ids, actor)
-    return permission_sets.recompute_or_fan_out(runtime, tenant_id, ids)
+    invitations.invite_on_provision(runtime.unit_of_work(), tenant_id, ids, actor, runtime.settings)
+    return permission_recompute.recompute_or_fan_out(runtime, tenant_id, ids)
 
 
 def recompute_group(tenant_id: str, object_id: str) -> int:
     runtime = get_runtime()
     relay.started(runtime, propagation.RECOMPUTE_GROUP, tenant_id, object_id)
-    return permission_sets.recompute_group(runtime, tenant_id, object_id)
+    return permission_recompute.recompute_group(runtime, tenant_id, object_id)
 
 
 def recompute_tenant(tenant_id: str, object_id: str) -> int:
     runtime = get_runtime()
     relay.started(runtime, propagation.RECOMPUTE_TENANT, tenant_id, object_id)
-    return permission_sets.recompute_tenant(runtime, tenant_id)
+    return permission_recompute.recompute_tenant(runtime, tenant_id)
 
 
 def recompute_batch(tenant_id: str, object_id: str) -> int:

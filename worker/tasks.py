@@ -19,7 +19,9 @@ log = logging.getLogger("rolecall.tasks")
 
 
 def heartbeat(tenant_id: str, object_id: str) -> None:
-    heartbeats.complete_heartbeat(get_runtime().sessions, object_id, worker=socket.gethostname())
+    heartbeats.complete_heartbeat(
+        get_runtime().unit_of_work(), object_id, worker=socket.gethostname()
+    )
     log_event(log, "heartbeat completed", tenant_id=tenant_id, heartbeat_id=object_id)
 
 

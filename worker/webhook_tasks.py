@@ -16,7 +16,14 @@ log = logging.getLogger("rolecall.tasks")
 
 def deliver(task: Task, tenant_id: str, object_id: str) -> str:
     try:
-        return webhooks.deliver(get_runtime(), tenant_id, object_id)
+        runtime = get_runtime()
+        return webhooks.deliver(
+            runtime.unit_of_work(),
+            runtime.cache,
+            runtime.settings.secret_key,
+            tenant_id,
+            object_id,
+        )
     except webhooks.DeliveryFailed as failure:
         if not failure.retry or task.request.retries >= MAX_RETRIES:
             log.warning("webhook delivery abandoned: %s", failure)

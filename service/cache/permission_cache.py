@@ -16,7 +16,9 @@ processes can break them:
   trip (`read`): the hot path of the read API is a single EVALSHA.
 
 Versions are microseconds of the database clock taken before the data was read
-(see service.services.permission_sets), so a higher version never holds older data.
+(see service.services.permission_recompute), so a higher version never holds older
+data. Cached tokens are `{prefix}tok:{hash}` (service.cache.cached_token), and a
+scope's ancestor chain `{prefix}anc:{tenant}:{scope}`, published per model version.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 
 import redis
 
+from service.cache.cached_token import CachedToken
 from service.cache.token_memo import TokenMemo
 
 _STORE = """
@@ -130,23 +133,6 @@ class StoreResult(IntEnum):
 
     def __bool__(self) -> bool:
         return self is not StoreResult.REFUSED
-
-
-@dataclass(frozen=True)
-class CachedToken:
-    tenant_id: str
-    kind: str
-    token_id: str
-    expires_at: float  # epoch seconds; 0 when the token does not expire
-
-    def encode(self) -> str:
-        return f"{self.tenant_id}|{self.kind}|{self.token_id}|{self.expires_at}"
-
-    @classmethod
-    def decode(cls, raw: bytes | str) -> CachedToken:
-        text = raw.decode() if isinstance(raw, bytes) else raw
-        tenant_id, kind, token_id, expires = text.split("|")
-        return cls(tenant_id, kind, token_id, float(expires))
 
 
 @dataclass(frozen=True)

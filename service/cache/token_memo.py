@@ -20,12 +20,10 @@ import logging
 import os
 import threading
 import time
-from typing import TYPE_CHECKING
 
 import redis
 
-if TYPE_CHECKING:
-    from service.cache.permission_cache import CachedToken
+from service.cache.cached_token import CachedToken
 
 log = logging.getLogger("rolecall.cache.tokens")
 

@@ -1,44 +1,84 @@
-"""Bearer-token authentication: the token decides the tenant and what may be called."""
+"""The authenticator: bearer tokens decide the tenant and which surface may be called.
+
+One parser of the Authorization header (`bearer_token`), one map from surfaces to the
+token kinds that may call them (`SURFACES`), and one decision (`admit`), used by
+`requires` for the SCIM and admin APIs and by the read API. The read API passes
+`admit` to the read path (service.services.permission_reads), which authenticates
+and reads in one Redis round trip and asks `admit` before it reads anything more.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
+from enum import StrEnum
+from functools import partial, wraps
 from typing import Any, TypeVar
 
 from flask import g, request
 
 from service.http.context import runtime
 from service.http.errors import Forbidden, Unauthorized
-from service.services.tokens import TokenKind, authenticate_cached
+from service.services.tokens import Caller, TokenKind, authenticate_cached
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _presented_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, credential = header.partition(" ")
+class Surface(StrEnum):
+    SCIM = "scim"  # /scim/v2: an IdP pushing users and groups
+    ADMIN = "admin"  # /api/v1 management: roles, mappings, invitations, tokens ...
+    READ = "read"  # /api/v1 permission reads and checks, for apps
+
+
+SURFACES: dict[Surface, tuple[TokenKind, ...]] = {
+    Surface.SCIM: (TokenKind.SCIM,),
+    Surface.ADMIN: (TokenKind.ADMIN,),
+    Surface.READ: (TokenKind.READ, TokenKind.ADMIN),
+}
+
+
+def bearer_token() -> str:
+    """The token the request presents (`Authorization: Bearer <token>`)."""
+    scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not credential.strip():
-        return None
+        raise Unauthorized("A bearer token is required")
     return credential.strip()
 
 
-def requires(*kinds: TokenKind) -> Callable[[F], F]:
-    """Only a valid token of one of `kinds` may call the view; sets `g.caller`."""
+def admit(surface: Surface | str, caller: Caller | None) -> Caller:
+    """The caller, if its token may call `surface`; sets `g.caller` (for the views and
+    the access log). None (a token unknown, revoked or expired) is 401; a token of
+    another kind is 403."""
+    if caller is None:
+        raise Unauthorized("The token is unknown, revoked or expired")
+    kinds = SURFACES[Surface(surface)]
+    if caller.kind not in kinds:
+        allowed = " or ".join(k.value for k in kinds)
+        raise Forbidden(f"A {caller.kind.value} token cannot call this; it needs {allowed}")
+    g.caller = caller
+    return caller
+
+
+def admitting(surface: Surface | str) -> Callable[[Caller | None], Caller]:
+    """`admit` for one surface, as the read path takes it."""
+    return partial(admit, surface)
+
+
+def authenticate(surface: Surface | str) -> Caller:
+    """The caller of this request, if its bearer token may call `surface`."""
+    return admit(surface, authenticate_cached(runtime(), bearer_token()))
+
+
+def requires(surface: Surface | str) -> Callable[[F], F]:
+    """Only a valid token that may call `surface` may call the view; sets `g.caller`.
+
+    `surface` is a Surface or its name; `requires(TokenKind.ADMIN)` names the admin
+    surface, as each token kind is named after the surface it is made for."""
+    Surface(surface)  # an unknown surface fails at import, not at the first request
 
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            presented = _presented_token()
-            if presented is None:
-                raise Unauthorized("A bearer token is required")
-            caller = authenticate_cached(runtime(), presented)
-            if caller is None:
-                raise Unauthorized("The token is unknown, revoked or expired")
-            if caller.kind not in kinds:
-                allowed = ", ".join(k.value for k in kinds)
-                raise Forbidden(f"A {caller.kind.value} token cannot call this; it needs {allowed}")
-            g.caller = caller
+            authenticate(surface)
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

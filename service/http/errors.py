@@ -93,8 +93,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError) -> Response:
         if is_scim_path():
-            return scim_error(error.status, error.message)
-        return api_error(error.status, error.message, error.code, error.field)
+            response = scim_error(error.status, error.message)
+        else:
+            response = api_error(error.status, error.message, error.code, error.field)
+        if error.status == 503:  # Unavailable: the same request may be retried shortly
+            response.headers["Retry-After"] = "1"
+        return response
 
     @app.errorhandler(HTTPException)
     def _werkzeug_error(error: HTTPException) -> Response:

@@ -62,8 +62,7 @@ def readyz() -> tuple[Response, int]:
 @blueprint.get("/metrics")
 def prometheus_metrics() -> Response:
     try:
-        with runtime().sessions() as session:
-            metrics.outbox_lag.set(outbox_lag_seconds(session))
+        metrics.outbox_lag.set(outbox_lag_seconds(runtime().unit_of_work()))
     except Exception:  # a scrape still answers while the database is down
         metrics.outbox_lag.set(float("nan"))
     body, content_type = metrics.render()

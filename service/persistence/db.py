@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine, create_engine, event, exc
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -28,7 +28,6 @@ def make_engine(settings: Settings) -> Engine:
         url, pool_size=settings.database_pool_size, max_overflow=settings.database_pool_size
     )
     _ping_when_idle(engine)
-    _autocommit_ends_with_the_checkout(engine)
     return engine
 
 
@@ -62,17 +61,6 @@ def _ping_when_idle(engine: Engine) -> None:
             raise exc.DisconnectionError(f"idle connection is dead: {error}") from error
 
 
-def _autocommit_ends_with_the_checkout(engine: Engine) -> None:
-    """A connection a request switched to autocommit (`_in_autocommit`) is back in
-    transactions before the pool hands it to anyone else, however the request ended:
-    a unit of work on it must stay all-or-nothing."""
-
-    @event.listens_for(engine, "reset")
-    def _reset(dbapi_connection, _record, _state) -> None:  # type: ignore[no-untyped-def]
-        if dbapi_connection.autocommit and not dbapi_connection.closed:
-            dbapi_connection.autocommit = False
-
-
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     # WAL lets the dev server read while a task writes; foreign keys are off by default.
     cursor = dbapi_connection.cursor()
@@ -96,45 +84,5 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
-    finally:
-        session.close()
-
-
-def _in_autocommit(connection: Connection) -> None:
-    """psycopg's own autocommit switch, for this checkout only (the pool's reset turns
-    it off again, `_autocommit_ends_with_the_checkout`). SQLAlchemy's isolation_level
-    option does the same with more work on the way in and out, about 0.03 ms a
-    request on the SCIM paths that use it."""
-    connection.connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
-
-
-@contextmanager
-def one_statement(engine: Engine) -> Iterator[Connection]:
-    """A connection for a change written in a single statement. On PostgreSQL it runs
-    in autocommit: the statement is its own transaction, so the change costs one
-    round trip, not BEGIN, the statement and COMMIT. Elsewhere (SQLite, where the
-    same change takes several statements) it is an ordinary transaction."""
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as connection:
-            _in_autocommit(connection)
-            yield connection
-    else:
-        with engine.begin() as connection:
-            yield connection
-
-
-@contextmanager
-def reads(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session for a request that only reads. Its statements run in autocommit, each
-    on its own, which saves the BEGIN and COMMIT round trips of a transaction: a
-    SCIM lookup costs one statement instead of three. Two statements of one request
-    may see different commits; a read that reports current state tolerates that."""
-    session = factory()
-    try:
-        if session.get_bind().dialect.name == "postgresql":
-            _in_autocommit(session.connection())
-        else:
-            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        yield session
     finally:
         session.close()

@@ -10,30 +10,45 @@ exact however often a batch task runs.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Connection,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
+    select,
     text,
+    update,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service.domain import invitations as lifecycle
+from service.domain.invitations import InvitationStatus
 from service.persistence.base import Base, UtcDateTime, uuid_pk
 from service.persistence.base import created_at as stamped_now
 
-INVITATION_STATUSES = ("pending", "sending", "sent", "accepted", "expired", "revoked", "failed")
+# Stored by value; the order is the enum's (and the check constraint's).
+INVITATION_STATUSES = tuple(status.value for status in InvitationStatus)
 # A live invitation can still reach its person; a tenant holds at most one per user.
-LIVE_STATUSES = ("pending", "sending", "sent")
+LIVE_STATUSES = tuple(status.value for status in InvitationStatus if status in lifecycle.LIVE)
 JOB_ROW_STATUSES = ("invalid", "queued", "processing", "sent", "failed", "skipped")
 
-_LIVE = text("status IN ('pending', 'sending', 'sent')")
+
+def _in(values: tuple[str, ...]) -> str:
+    return "status IN (" + ", ".join(f"'{value}'" for value in values) + ")"
+
+
+_LIVE = text(_in(LIVE_STATUSES))
+# The columns the lifecycle aggregate reads and writes (its fields, named as columns).
+_LIFECYCLE = tuple(field.name for field in fields(lifecycle.Invitation))
+assert _LIFECYCLE[0] == "id"
 
 
 class InvitationSettings(Base):
@@ -84,11 +99,21 @@ class Invitation(Base):
     created_at: Mapped[datetime] = stamped_now()
     updated_at: Mapped[datetime] = stamped_now()
 
+    def lifecycle(self) -> lifecycle.Invitation:
+        """The row's lifecycle state, as the domain aggregate."""
+        return lifecycle.Invitation(**{name: getattr(self, name) for name in _LIFECYCLE})
+
+    def keep(self, state: lifecycle.Invitation) -> InvitationStatus | None:
+        """Write the aggregate's state back; the new status if it changed, else None."""
+        assert state.id == self.id, (state.id, self.id)
+        before = self.status
+        for name in _LIFECYCLE[1:]:
+            value = getattr(state, name)
+            setattr(self, name, value.value if isinstance(value, InvitationStatus) else value)
+        return state.status if state.status.value != before else None
+
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending', 'sending', 'sent', 'accepted', 'expired', 'revoked', 'failed')",
-            name="status",
-        ),
+        CheckConstraint(_in(INVITATION_STATUSES), name="status"),
         Index(
             "uq_invitations_live_user",
             "tenant_id",
@@ -170,3 +195,32 @@ class JobRow(Base):
         Index("ix_job_rows_job_batch", "job_id", "batch"),
         Index("ix_job_rows_invitation", "invitation_id"),
     )
+
+
+# The lifecycle state by plain statements, for the settle after each message (the hot
+# path of a bulk job), where loading and flushing the ORM object cost more than the
+# statements themselves. The same columns and conversion as `Invitation.lifecycle`.
+_STATE = select(*(Invitation.__table__.c[name] for name in _LIFECYCLE))
+
+
+def lock_lifecycle(connection: Connection, invitation_id: str) -> lifecycle.Invitation | None:
+    """The invitation's lifecycle state under a row lock, or None if it is gone."""
+    row = connection.execute(
+        _STATE.where(Invitation.__table__.c.id == invitation_id).with_for_update()
+    ).first()
+    return lifecycle.Invitation(**row._mapping) if row is not None else None
+
+
+def store_lifecycle(
+    connection: Connection, before: lifecycle.Invitation, after: lifecycle.Invitation
+) -> InvitationStatus | None:
+    """Write the fields that changed from `before`; the new status if it changed."""
+    changed = {
+        name: value.value if isinstance(value, InvitationStatus) else value
+        for name in _LIFECYCLE[1:]
+        if (value := getattr(after, name)) != getattr(before, name)
+    }
+    if changed:
+        table = Invitation.__table__
+        connection.execute(update(table).where(table.c.id == after.id).values(**changed))
+    return after.status if after.status != before.status else None

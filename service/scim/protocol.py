@@ -1,4 +1,4 @@
-"""What this server says about itself, and the two places it departs from scim2-server.
+"""What this server says about itself, and the places it departs from scim2-server.
 
 scim2-server's `ScimService` and `ScimHandler` do the protocol; rolecall changes:
 
@@ -9,6 +9,8 @@ scim2-server's `ScimService` and `ScimHandler` do the protocol; rolecall changes
   which is exactly what that fast path exists to avoid.
 - Such a member-only PATCH is applied in SQL row by row (`SqlStorage.change_members`)
   instead of reading the group, patching it in memory and writing back the list.
+- A PUT or PATCH that leaves a resource as stored still reaches the storage
+  (`SqlStorage.unchanged`), so that a retried `active: false` deprovisions again.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from scim2_models import (
     Sort,
     User,
 )
+from scim2_server.conditions import Conditions
 from scim2_server.handler import ScimHandler
 from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
@@ -285,6 +288,42 @@ class RolecallScimHandler(ScimHandler):
         with self.storage.operation():
             page = search_page(self.storage, authorized, search_request, position=position)
         return self.service.search_response(request.base_url, resource_types, page, search_request)
+
+    # scim2-server does not call the storage when a PUT or PATCH leaves the resource
+    # as stored. rolecall still tells the storage (`SqlStorage.unchanged`): an IdP that
+    # retries `active: false` after a 503 finds the user already inactive, and its
+    # retry must apply the deprovisioning again. Otherwise the library's own steps.
+
+    def replace_resource(
+        self,
+        resource_type: ResourceType,
+        current: Resource[Any],
+        replacement: Resource[Any],
+        conditions: Conditions,
+    ) -> Resource[Any]:
+        assert current.meta is not None
+        version = current.meta.version
+        replaced = self.service.apply_replacement(current, replacement, conditions)
+        if replaced is None:
+            self.storage.unchanged(resource_type, current)
+            return current
+        return self.storage.update(resource_type, replaced, expected_version=version)
+
+    def patch_resource(
+        self,
+        resource_type: ResourceType,
+        resource_id: str,
+        patch_op: PatchOp[Any],
+        conditions: Conditions,
+    ) -> Resource[Any]:
+        current = self.storage.get(resource_type, resource_id)
+        assert current.meta is not None
+        version = current.meta.version
+        patched = self.service.apply_patch(current, patch_op, conditions)
+        if patched is None:
+            self.storage.unchanged(resource_type, current)
+            return current
+        return self.storage.update(resource_type, patched, expected_version=version)
 
     def bulk(self, request: ScimRequest) -> ScimResponse:
         self.storage.in_bulk = True

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any, cast
@@ -42,15 +41,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from service.persistence.driver import DriverStatement
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
 from service.scim.filters import GROUPS, USERS, SqlFilter, Table, sort_expression
 from service.scim.render import Record
-from service.services import scim_groups, scim_users
+from service.services import invitations, scim_groups, scim_users
 from service.services.scim_users import etag
 
-# Statements run on every read, built once: building a select costs more Python
-# time than PostgreSQL takes to answer it.
+# Statements run on every read, built once (the filter-free ones; a page with a
+# filter is built per request and SQLAlchemy's compiled cache reuses its SQL).
 _TENANT, _IDS = bindparam("tenant_id"), bindparam("ids", expanding=True)
 _BY_ID = {
     table.resource_type: select(table.orm).where(
@@ -123,107 +121,37 @@ def _user_with_groups(dialect: str) -> Any:
     )
 
 
-@dataclass(frozen=True)
-class _PageShape:
-    """What decides the SQL of a page query, apart from the filter and the values."""
-
-    table: Table
-    dialect: str
-    with_groups: bool
-    sort_by: str | None
-    descending: bool
-    limited: bool
-
-
-class _PageStatements:
-    """Page queries built once per shape of request and reused with new values.
-
-    Why by hand: building a select and computing its cache key cost more Python
-    time than PostgreSQL takes to answer a lookup, and SQLAlchemy caches only the
-    compiled SQL, not the statement. Two filters whose conditions have the same
-    SQLAlchemy cache key differ only in their bound values, which the key lists in
-    order: a reused statement gets this request's values by position, as
-    SQLAlchemy's own compiled cache does. A condition without a cache key is never
-    reused. Rows come back as plain rows of the table's columns (Record needs no
-    ORM entity), which saves the ORM's loading. On PostgreSQL a reused statement
-    runs on psycopg's cursor as the SQL SQLAlchemy compiled once (driver.py):
-    SQLAlchemy's per-execution work was about a quarter of a lookup's time on its
-    statement.
-    """
-
-    LIMIT = 512
-
-    def __init__(self) -> None:
-        self._built: dict[tuple[Any, ...], tuple[Any, list[Any]]] = {}
-        # By id, the statements kept in _built (which keeps their ids theirs): each
-        # compiled for the driver once reused (None until then).
-        self._on_the_driver: dict[int, DriverStatement | None] = {}
-
-    def statement(
-        self, shape: _PageShape, condition: Any, model: type[Resource[Any]]
-    ) -> tuple[Any, dict[str, Any]]:
-        """The statement for this page and the values of its filter's parameters."""
-        values: list[Any] = []
-        key: tuple[Any, ...] | None = (shape, None)
-        if condition is not None:
-            cache_key = condition._generate_cache_key()
-            key = None if cache_key is None else (shape, cache_key.key)
-            values = [] if cache_key is None else cache_key.bindparams
-        found = self._built.get(key) if key is not None else None
-        if found is None:
-            statement = self._build(shape, condition, model)
-            if key is not None:
-                if len(self._built) >= self.LIMIT:
-                    self._built.clear()
-                    self._on_the_driver.clear()
-                self._built[key] = (statement, values)
-                self._on_the_driver[id(statement)] = None
-            return statement, {}
-        # The same key: the same parameters, in the same order.
-        statement, bound = found
-        pairs = zip(bound, values, strict=True)
-        return statement, {old.key: new.effective_value for old, new in pairs}
-
-    def rows(self, session: Session, statement: Any, parameters: dict[str, Any]) -> list[Any]:
-        """The page's rows: a statement built here and reused runs on the driver."""
-        connection = session.connection()
-        key = id(statement)
-        if connection.dialect.name != "postgresql" or key not in self._on_the_driver:
-            return list(connection.execute(statement, parameters))
-        driver = self._on_the_driver.get(key)
-        if driver is None:
-            try:
-                driver = DriverStatement.compile(statement, connection.dialect)
-            except ValueError:  # a filter SQLAlchemy must render at execution
-                self._on_the_driver.pop(key, None)
-                return list(connection.execute(statement, parameters))
-            if key in self._on_the_driver:  # not cleared meanwhile
-                self._on_the_driver[key] = driver
-        return driver.all(connection, parameters)
-
-    @staticmethod
-    def _build(shape: _PageShape, condition: Any, model: type[Resource[Any]]) -> Any:
-        table = shape.table
-        columns = table.orm.__table__.c
-        where = columns.tenant_id == _TENANT
-        if condition is not None:
-            where = and_(where, condition)
-        order: list[Any] = [columns.id]
-        if shape.sort_by is not None:
-            sort, _ = sort_expression(model, table, shape.dialect, shape.sort_by)
-            order = [sort.is_(None), sort, columns.id]
-        if shape.descending:
-            order = [key.desc() for key in order]
-        selected: list[Any] = [*columns, func.count().over().label("total")]
-        if shape.with_groups:
-            selected.append(_direct_groups_column(shape.dialect))
-        statement = select(*selected).where(where).order_by(*order).offset(bindparam("offset"))
-        if shape.limited:
-            statement = statement.limit(bindparam("limit"))
-        return statement
-
-
-_PAGES = _PageStatements()
+def _page_statement(
+    table: Table,
+    dialect: str,
+    condition: Any,
+    model: type[Resource[Any]],
+    *,
+    with_groups: bool,
+    sort_by: str | None,
+    descending: bool,
+    limited: bool,
+) -> Any:
+    """A page by startIndex: the rows of the table's columns, the total (a window
+    count) and, for users, their direct groups. Built per request the ordinary way:
+    SQLAlchemy's compiled cache recognises the shape and compiles it once."""
+    columns = table.orm.__table__.c
+    where = columns.tenant_id == _TENANT
+    if condition is not None:
+        where = and_(where, condition)
+    order: list[Any] = [columns.id]
+    if sort_by is not None:
+        sort, _ = sort_expression(model, table, dialect, sort_by)
+        order = [sort.is_(None), sort, columns.id]
+    if descending:
+        order = [key.desc() for key in order]
+    selected: list[Any] = [*columns, func.count().over().label("total")]
+    if with_groups:
+        selected.append(_direct_groups_column(dialect))
+    statement = select(*selected).where(where).order_by(*order).offset(bindparam("offset"))
+    if limited:
+        statement = statement.limit(bindparam("limit"))
+    return statement
 
 
 def _wants(response_parameters: ResponseParameters[Any] | None, attribute: str) -> bool:
@@ -477,9 +405,11 @@ class SqlStorage(ScimStorage):
         if resource.id is None:
             raise NotFoundException(detail="the resource has no id")
         if table is USERS:
-            scim_users.replace_user(
+            user = scim_users.replace_user(
                 self.session, self.tenant_id, self.actor, resource, expected_version
             )
+            if not user.active:
+                self._no_live_invitations(user.id)
         else:
             scim_groups.replace_group(
                 self.session, self.tenant_id, self.actor, resource, expected_version
@@ -491,6 +421,8 @@ class SqlStorage(ScimStorage):
     ) -> None:
         table = self._table(resource_type)
         if table is USERS:
+            # Before the row goes: its invitations are found by the user's id.
+            self._no_live_invitations(resource_id)
             scim_users.delete_user(
                 self.session, self.tenant_id, self.actor, resource_id, expected_version
             )
@@ -498,6 +430,21 @@ class SqlStorage(ScimStorage):
             scim_groups.delete_group(
                 self.session, self.tenant_id, self.actor, resource_id, expected_version
             )
+
+    def unchanged(self, resource_type: ResourceType, resource: Resource[Any]) -> None:
+        """A PUT or PATCH left the resource as stored (scim2-server does not call
+        `update`): a user who stays inactive is deprovisioned again, so that an IdP's
+        retry of a deactivation applies what the first attempt could not."""
+        if self._table(resource_type) is not USERS or resource.id is None:
+            return
+        user = scim_users.user_unchanged(self.session, self.tenant_id, resource.id)
+        if not user.active:
+            self._no_live_invitations(user.id)
+
+    def _no_live_invitations(self, user_id: str) -> None:
+        """A deprovisioned user (deleted, or left inactive, even by a request sent
+        again) keeps no invitation link that still works; idempotent."""
+        invitations.revoke_pending_for_user(self.session, self.tenant_id, user_id, self.actor)
 
     def change_members(
         self,
@@ -578,18 +525,20 @@ class SqlStorage(ScimStorage):
             compiler = SqlFilter(self._model(table), table, self.dialect)
             condition = compiler.compile(search_request.filter)
         descending = search_request.sort_order == SearchRequest.SortOrder.descending
-        shape = _PageShape(
-            table=table,
-            dialect=self.dialect,
-            with_groups=with_related and table is USERS,
+        with_groups = with_related and table is USERS
+        statement = _page_statement(
+            table,
+            self.dialect,
+            condition,
+            self._model(table),
+            with_groups=with_groups,
             sort_by=str(search_request.sort_by) if search_request.sort_by is not None else None,
             descending=descending and search_request.sort_by is not None,
             limited=search_request.count is not None,
         )
-        statement, parameters = _PAGES.statement(shape, condition, self._model(table))
         start = (search_request.start_index or 1) - 1
-        parameters.update(tenant_id=self.tenant_id, offset=start, limit=search_request.count)
-        rows = _PAGES.rows(self.session, statement, parameters)
+        parameters = {"tenant_id": self.tenant_id, "offset": start, "limit": search_request.count}
+        rows = list(self.session.execute(statement, parameters))
         if rows:
             total = rows[0].total
         elif start == 0:
@@ -600,7 +549,7 @@ class SqlStorage(ScimStorage):
             if condition is not None:
                 where = and_(where, condition)
             total = self.session.scalar(select(func.count()).select_from(table.orm).where(where))
-        groups = {row.id: row.direct_groups for row in rows} if shape.with_groups else None
+        groups = {row.id: row.direct_groups for row in rows} if with_groups else None
         return total or 0, self._records(table, rows, with_related, groups)
 
     def _keys(self, tables: list[Table], search_request: SearchRequest[Any]) -> Any:

@@ -14,24 +14,26 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from flask_smorest import Api
-from scim2_models import PatchOp, SCIMException, UniquenessException
+from scim2_models import Error, PatchOp, SCIMException, UniquenessException
 from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from service.domain.errors import Unavailable
 from service.http.auth import requires
-from service.http.context import caller, runtime, unit_of_work
-from service.persistence.db import one_statement, reads
+from service.http.context import caller, runtime
 from service.scim import normalize, openapi
 from service.scim.protocol import RolecallScimHandler, RolecallScimService, build_provider
-from service.scim.render import Record
 from service.scim.storage import SqlStorage
-from service.services import relay, scim_users
 from service.services.tokens import TokenKind
 
 log = logging.getLogger("rolecall.scim")
 
 BASE_PATH = "/scim/v2"
+# How long an IdP told 503 waits before retrying (the relay applies a deferred
+# effect within a second).
+RETRY_AFTER_SECONDS = "1"
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 _EXTENSION = "rolecall.scim"
 
@@ -133,29 +135,20 @@ def _answer(produce: Callable[[], ScimResponse]) -> Response:
     except SCIMException as error:
         log.info("scim %s %s: %s %s", request.method, request.path, error.status, error)
         scim_response = _service().error_response(error)
+    except Unavailable as error:
+        # The change is committed but an effect the contract says is immediate (a
+        # deprovisioned user's cached set cleared) could not be applied here. The
+        # outbox applies it anyway; the IdP retries as told, and the retry re-applies it.
+        log.warning("scim %s %s: committed, effect deferred", request.method, request.path)
+        unavailable = SCIMException.from_error(Error(status=503, detail=error.message))
+        scim_response = _service().error_response(unavailable)
+        scim_response.headers["Retry-After"] = RETRY_AFTER_SECONDS
     return _to_flask(scim_response)
 
 
-def _create_user(service: RolecallScimService) -> ScimResponse:
-    """POST /Users without query parameters: the write an IdP makes once per user, a
-    hundred thousand times in a first sync. It takes the library's own steps for a
-    create (the normalising step, `read_creation`'s validation, its errors, the
-    renderer's 201) but skips the handler's routing and the unit of work: the user,
-    its audit event and its outbox row are one statement (scim_users.insert_user)."""
-    who = caller()
-    rolecall = runtime()
-    with service.provider:
-        resource_type = service.resource_type_at("/Users")
-        body = _normalised_body(service, "Users", request.get_data())
-        resource = service.read_creation(resource_type, body, request.headers.get("Content-Type"))
-        with one_statement(rolecall.engine) as connection:
-            user, work = scim_users.insert_user(connection, who.tenant_id, who.actor, resource)
-        relay.committed(rolecall, [work] if work is not None else [])
-        return service.created_response(_base_url(), Record("User", user))
-
-
 def _handle(service: RolecallScimService, path: str) -> ScimResponse:
-    """Any other request: scim2-server's handler over a tenant-scoped SQL storage."""
+    """Every request, creates included: scim2-server's handler over a tenant-scoped
+    SQL storage, inside one unit of work (or, for a GET, a session that only reads)."""
     scim_request = ScimRequest(
         method=request.method,
         base_url=_base_url(),
@@ -169,22 +162,28 @@ def _handle(service: RolecallScimService, path: str) -> ScimResponse:
     raw = request.get_data() if limit is None else request.stream.read(limit + 1)
     scim_request.body = _normalised_body(service, path, raw)
     who = caller() if g.get("caller") else None
-    # A GET changes nothing: no transaction, no outbox, no after-commit work.
-    work = reads(runtime().sessions) if request.method == "GET" else unit_of_work()
-    with work as session:
-        storage = SqlStorage(
+
+    def storage(session: Session) -> SqlStorage:
+        return SqlStorage(
             session,
             tenant_id=who.tenant_id if who else "",
             actor=who.actor if who else "anonymous",
             models=_models(service),
         )
-        return RolecallScimHandler(service, storage).handle(scim_request)
+
+    uow = runtime().unit_of_work()
+    if request.method == "GET":
+        # A GET changes nothing: no transaction, no outbox, nothing after a commit.
+        with uow.reading() as session:
+            return RolecallScimHandler(service, storage(session)).handle(scim_request)
+    # Everything else is one unit of work: the change, its audit events and its outbox
+    # rows commit together, and its effects are applied once it has committed.
+    with uow:
+        return RolecallScimHandler(service, storage(uow.session)).handle(scim_request)
 
 
 def _serve(path: str) -> Response:
     service = _service()
-    if request.method == "POST" and path == "Users" and not request.args:
-        return _answer(lambda: _create_user(service))
     return _answer(lambda: _handle(service, path))
 
 

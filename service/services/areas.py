@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from service.domain import Conflict, NotFound, PermissionArea, ValidationFailed
 from service.persistence.permission_models import AreaRow, RoleRow
+from service.persistence.unit_of_work import UnitOfWork
 from service.services.audit import record
 from service.services.listing import paginate
 from service.services.permission_model import area_from_row, bump_model_version, role_from_row
@@ -24,7 +25,12 @@ def describe_area(row: AreaRow) -> dict[str, Any]:
     }
 
 
-def get_area(session: Session, tenant_id: str, key: str) -> AreaRow:
+def get_area(uow: UnitOfWork, tenant_id: str, key: str) -> AreaRow:
+    with uow.reading() as session:
+        return _area_row(session, tenant_id, key)
+
+
+def _area_row(session: Session, tenant_id: str, key: str) -> AreaRow:
     row = session.scalar(select(AreaRow).where(AreaRow.tenant_id == tenant_id, AreaRow.key == key))
     if row is None:
         raise NotFound("not_found", f"no area {key!r}", "key")
@@ -32,7 +38,7 @@ def get_area(session: Session, tenant_id: str, key: str) -> AreaRow:
 
 
 def list_areas(
-    session: Session,
+    uow: UnitOfWork,
     tenant_id: str,
     *,
     page: int,
@@ -45,24 +51,27 @@ def list_areas(
         query = query.where(AreaRow.category == category)
     if key_prefix is not None:
         query = query.where(AreaRow.key.startswith(key_prefix, autoescape=True))
-    return paginate(session, query.order_by(AreaRow.key), page, per_page)
+    with uow.reading() as session:
+        return paginate(session, query.order_by(AreaRow.key), page, per_page)
 
 
 def _area(data: dict[str, Any]) -> PermissionArea:
     return PermissionArea.from_dict(data)
 
 
-def create_area(session: Session, tenant_id: str, data: dict[str, Any], actor: str) -> AreaRow:
+def create_area(uow: UnitOfWork, tenant_id: str, data: dict[str, Any], actor: str) -> AreaRow:
     area = _area(data)
-    bump_model_version(session, tenant_id)
-    exists = session.scalar(
-        select(AreaRow.id).where(AreaRow.tenant_id == tenant_id, AreaRow.key == area.key)
-    )
-    if exists:
-        raise Conflict("duplicate", f"area {area.key!r} exists already", "key")
-    row = add_area(session, tenant_id, area)
-    record(session, tenant_id, actor, "area.create", "area", area.key, after=describe_area(row))
-    return row
+    with uow:
+        session = uow.session
+        bump_model_version(session, tenant_id)
+        exists = session.scalar(
+            select(AreaRow.id).where(AreaRow.tenant_id == tenant_id, AreaRow.key == area.key)
+        )
+        if exists:
+            raise Conflict("duplicate", f"area {area.key!r} exists already", "key")
+        row = add_area(session, tenant_id, area)
+        record(session, tenant_id, actor, "area.create", "area", area.key, after=describe_area(row))
+        return row
 
 
 def add_area(session: Session, tenant_id: str, area: PermissionArea) -> AreaRow:
@@ -87,47 +96,51 @@ def _roles_granting(session: Session, tenant_id: str, key: str) -> list[RoleRow]
 
 
 def update_area(
-    session: Session, tenant_id: str, key: str, changes: dict[str, Any], actor: str
+    uow: UnitOfWork, tenant_id: str, key: str, changes: dict[str, Any], actor: str
 ) -> AreaRow:
-    bump_model_version(session, tenant_id)
-    row = get_area(session, tenant_id, key)
-    before = describe_area(row)
-    area = _area({**before, **changes, "key": key})
-    for role_row in _roles_granting(session, tenant_id, key):
-        try:
-            role_from_row(role_row).validate({key: area})
-        except ValidationFailed:
-            level = role_row.grants[key]
-            raise Conflict(
-                "in_use",
-                f"role {role_row.key!r} grants level {level!r}, which the new levels lack",
-                "levels",
-            ) from None
-    write_area(row, area)
-    session.flush()
-    record(
-        session,
-        tenant_id,
-        actor,
-        "area.update",
-        "area",
-        key,
-        before=before,
-        after=describe_area(row),
-    )
-    return row
+    with uow:
+        session = uow.session
+        bump_model_version(session, tenant_id)
+        row = _area_row(session, tenant_id, key)
+        before = describe_area(row)
+        area = _area({**before, **changes, "key": key})
+        for role_row in _roles_granting(session, tenant_id, key):
+            try:
+                role_from_row(role_row).validate({key: area})
+            except ValidationFailed:
+                level = role_row.grants[key]
+                raise Conflict(
+                    "in_use",
+                    f"role {role_row.key!r} grants level {level!r}, which the new levels lack",
+                    "levels",
+                ) from None
+        write_area(row, area)
+        session.flush()
+        record(
+            session,
+            tenant_id,
+            actor,
+            "area.update",
+            "area",
+            key,
+            before=before,
+            after=describe_area(row),
+        )
+        return row
 
 
-def delete_area(session: Session, tenant_id: str, key: str, actor: str) -> None:
-    bump_model_version(session, tenant_id)
-    row = get_area(session, tenant_id, key)
-    using = sorted(r.key for r in _roles_granting(session, tenant_id, key))
-    if using:
-        raise Conflict("in_use", f"role(s) {', '.join(using)} grant area {key!r}", "key")
-    before = describe_area(row)
-    session.delete(row)
-    session.flush()
-    record(session, tenant_id, actor, "area.delete", "area", key, before=before)
+def delete_area(uow: UnitOfWork, tenant_id: str, key: str, actor: str) -> None:
+    with uow:
+        session = uow.session
+        bump_model_version(session, tenant_id)
+        row = _area_row(session, tenant_id, key)
+        using = sorted(r.key for r in _roles_granting(session, tenant_id, key))
+        if using:
+            raise Conflict("in_use", f"role(s) {', '.join(using)} grant area {key!r}", "key")
+        before = describe_area(row)
+        session.delete(row)
+        session.flush()
+        record(session, tenant_id, actor, "area.delete", "area", key, before=before)
 
 
 def areas_of(session: Session, tenant_id: str) -> dict[str, PermissionArea]:

@@ -26,6 +26,7 @@ from service.domain import (
 )
 from service.persistence.permission_models import AssignmentRow, RoleRow
 from service.persistence.scim_models import ScimUser
+from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
 from service.services.audit import record
 from service.services.effective import resolve_user_ref, user_type_of
@@ -46,6 +47,13 @@ def describe_assignment(row: AssignmentRow, role_key: str) -> dict[str, Any]:
 
 
 def get_assignment(
+    uow: UnitOfWork, tenant_id: str, assignment_id: str
+) -> tuple[AssignmentRow, str]:
+    with uow.reading() as session:
+        return _assignment_row(session, tenant_id, assignment_id)
+
+
+def _assignment_row(
     session: Session, tenant_id: str, assignment_id: str
 ) -> tuple[AssignmentRow, str]:
     found = session.execute(
@@ -59,7 +67,7 @@ def get_assignment(
 
 
 def list_assignments(
-    session: Session,
+    uow: UnitOfWork,
     tenant_id: str,
     *,
     page: int,
@@ -68,22 +76,45 @@ def list_assignments(
     role_key: str | None = None,
     scope_id: str | None = None,
 ) -> tuple[list[tuple[AssignmentRow, str]], int]:
-    query = (
-        select(AssignmentRow, RoleRow.key)
-        .join(RoleRow, RoleRow.id == AssignmentRow.role_id)
-        .where(AssignmentRow.tenant_id == tenant_id)
-    )
-    if user is not None:
-        query = query.where(AssignmentRow.user_id == resolve_user_ref(session, tenant_id, user))
-    if role_key is not None:
-        query = query.where(RoleRow.key == role_key)
-    if scope_id is not None:
-        query = query.where(AssignmentRow.scope_id == scope_id)
-    query = query.order_by(AssignmentRow.created_at, AssignmentRow.id)
-    return paginate(session, query, page, per_page, scalars=False)
+    with uow.reading() as session:
+        query = (
+            select(AssignmentRow, RoleRow.key)
+            .join(RoleRow, RoleRow.id == AssignmentRow.role_id)
+            .where(AssignmentRow.tenant_id == tenant_id)
+        )
+        if user is not None:
+            query = query.where(AssignmentRow.user_id == resolve_user_ref(session, tenant_id, user))
+        if role_key is not None:
+            query = query.where(RoleRow.key == role_key)
+        if scope_id is not None:
+            query = query.where(AssignmentRow.scope_id == scope_id)
+        query = query.order_by(AssignmentRow.created_at, AssignmentRow.id)
+        return paginate(session, query, page, per_page, scalars=False)
 
 
 def create_assignment(
+    uow: UnitOfWork,
+    tenant_id: str,
+    *,
+    user: str,
+    role_key: str,
+    scope_id: str,
+    assign_account: bool = False,
+    actor: str,
+) -> tuple[AssignmentRow, str]:
+    with uow:
+        return assign(
+            uow.session,
+            tenant_id,
+            user=user,
+            role_key=role_key,
+            scope_id=scope_id,
+            assign_account=assign_account,
+            actor=actor,
+        )
+
+
+def assign(
     session: Session,
     tenant_id: str,
     *,
@@ -93,6 +124,7 @@ def create_assignment(
     assign_account: bool = False,
     actor: str,
 ) -> tuple[AssignmentRow, str]:
+    """`create_assignment` inside a transaction the caller holds (a bulk invite's)."""
     try:
         user_id = resolve_user_ref(session, tenant_id, user)
     except NotFound as exc:
@@ -165,14 +197,22 @@ def _check_direct_account(
         raise Conflict(conflict.rule.value, conflict.message, "scope_id")
 
 
-def delete_assignment(session: Session, tenant_id: str, assignment_id: str, actor: str) -> str:
+def delete_assignment(uow: UnitOfWork, tenant_id: str, assignment_id: str, actor: str) -> str:
     """Delete a direct assignment; returns the user id whose set must be recomputed."""
-    row, role_key = get_assignment(session, tenant_id, assignment_id)
-    before = describe_assignment(row, role_key)
-    session.delete(row)
-    session.flush()
-    record(
-        session, tenant_id, actor, "assignment.delete", "assignment", assignment_id, before=before
-    )
-    propagation.user_changed(session, tenant_id, before["user_id"])
-    return before["user_id"]
+    with uow:
+        session = uow.session
+        row, role_key = _assignment_row(session, tenant_id, assignment_id)
+        before = describe_assignment(row, role_key)
+        session.delete(row)
+        session.flush()
+        record(
+            session,
+            tenant_id,
+            actor,
+            "assignment.delete",
+            "assignment",
+            assignment_id,
+            before=before,
+        )
+        propagation.user_changed(session, tenant_id, before["user_id"])
+        return before["user_id"]

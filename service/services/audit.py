@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from service.persistence.base import new_id, utcnow
 from service.persistence.models import AuditEvent
+from service.persistence.unit_of_work import UnitOfWork
 from service.services.listing import paginate
 
 
@@ -59,7 +60,7 @@ def record(
 
 
 def list_events(
-    session: Session,
+    uow: UnitOfWork,
     tenant_id: str,
     *,
     page: int,
@@ -72,22 +73,23 @@ def list_events(
     until: datetime | None = None,
 ) -> tuple[list[AuditEvent], int]:
     """One page of the tenant's events, newest first; ``action`` ending in '.' is a prefix."""
-    query = select(AuditEvent).where(AuditEvent.tenant_id == tenant_id)
-    if action is not None:
-        query = query.where(
-            AuditEvent.action.startswith(action, autoescape=True)
-            if action.endswith(".")
-            else AuditEvent.action == action
-        )
-    if target_type is not None:
-        query = query.where(AuditEvent.target_type == target_type)
-    if target_id is not None:
-        query = query.where(AuditEvent.target_id == target_id)
-    if actor is not None:
-        query = query.where(AuditEvent.actor == actor)
-    if since is not None:
-        query = query.where(AuditEvent.occurred_at >= since)
-    if until is not None:
-        query = query.where(AuditEvent.occurred_at < until)
-    query = query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-    return paginate(session, query, page, per_page)
+    with uow.reading() as session:
+        query = select(AuditEvent).where(AuditEvent.tenant_id == tenant_id)
+        if action is not None:
+            query = query.where(
+                AuditEvent.action.startswith(action, autoescape=True)
+                if action.endswith(".")
+                else AuditEvent.action == action
+            )
+        if target_type is not None:
+            query = query.where(AuditEvent.target_type == target_type)
+        if target_id is not None:
+            query = query.where(AuditEvent.target_id == target_id)
+        if actor is not None:
+            query = query.where(AuditEvent.actor == actor)
+        if since is not None:
+            query = query.where(AuditEvent.occurred_at >= since)
+        if until is not None:
+            query = query.where(AuditEvent.occurred_at < until)
+        query = query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        return paginate(session, query, page, per_page)

@@ -27,12 +27,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from service.cache.rate_limit import RateLimiter
 from service.domain.errors import DomainError, ValidationFailed
-from service.persistence.db import transaction
+from service.domain.invitations import InvitationStatus
+from service.persistence.base import utcnow
 from service.persistence.invitation_models import LIVE_STATUSES, Invitation, Job, JobRow
 from service.persistence.outbox import emit
 from service.persistence.scim_models import ScimUser
-from service.runtime import Runtime
+from service.persistence.unit_of_work import UnitOfWork
 from service.services import invitation_delivery, invitations, jobs
 from service.services.audit import record
 from service.settings import Settings
@@ -242,7 +244,7 @@ def validate_rows(rows: list[InputRow]) -> None:
 
 
 def submit(
-    session: Session,
+    uow: UnitOfWork,
     tenant_id: str,
     rows: list[InputRow],
     *,
@@ -265,14 +267,27 @@ def submit(
             field="rows",
         )
     good = [row for row in rows if not row.problem]
-    batches = (len(good) + BATCH_SIZE - 1) // BATCH_SIZE
+    with uow:
+        return _submit(uow.session, tenant_id, rows, len(good), len(bad), actor, source)
+
+
+def _submit(
+    session: Session,
+    tenant_id: str,
+    rows: list[InputRow],
+    good: int,
+    bad: int,
+    actor: str,
+    source: str,
+) -> Job:
+    batches = (good + BATCH_SIZE - 1) // BATCH_SIZE
     job = Job(
         tenant_id=tenant_id,
         kind="bulk_invite",
         actor=actor,
         source=source,
         total_rows=len(rows),
-        invalid_rows=len(bad),
+        invalid_rows=bad,
         batches=batches,
     )
     session.add(job)
@@ -313,7 +328,7 @@ def submit(
         "invitation.bulk.submit",
         "job",
         job.id,
-        after={"rows": len(rows), "invalid": len(bad), "source": source},
+        after={"rows": len(rows), "invalid": bad, "source": source},
     )
     return job
 
@@ -324,7 +339,7 @@ def submit(
 def _assign(session: Session, tenant_id: str, user_id: str, row: JobRow, actor: str) -> None:
     from service.services import assignments
 
-    assignments.create_assignment(
+    assignments.assign(
         session,
         tenant_id,
         user=user_id,
@@ -350,7 +365,7 @@ def _prepare(session: Session, tenant_id: str, job: Job, batch: int, settings: S
     )
     if not rows:
         return
-    ttl = invitations.tenant_settings(session, tenant_id, settings).ttl_hours
+    ttl = invitations.settings_of(session, tenant_id, settings).ttl_hours
     users = {
         user.user_name_lower: user
         for user in session.scalars(
@@ -415,6 +430,7 @@ def _invitations_held(
     session: Session, tenant_id: str, user_ids: list[str]
 ) -> dict[str, Invitation]:
     """Each user's live invitation, else an accepted one; live ones past expiry expire."""
+    now = utcnow()
     held: dict[str, Invitation] = {}
     if not user_ids:
         return held
@@ -423,14 +439,13 @@ def _invitations_held(
         .where(
             Invitation.tenant_id == tenant_id,
             Invitation.user_id.in_(user_ids),
-            Invitation.status.in_((*LIVE_STATUSES, "accepted")),
+            Invitation.status.in_((*LIVE_STATUSES, InvitationStatus.ACCEPTED.value)),
         )
         .with_for_update()
     )
     for invitation in found:
         assert invitation.user_id is not None
-        if invitation.status in LIVE_STATUSES and invitations.is_expired(invitation):
-            invitations._set_status(invitation, "expired")
+        if invitations.expire_if_due(invitation, now):
             continue
         if invitation.status in LIVE_STATUSES or invitation.user_id not in held:
             held[invitation.user_id] = invitation
@@ -438,21 +453,28 @@ def _invitations_held(
 
 
 def process_batch(
-    runtime: Runtime, tenant_id: str, job_id: str, batch: int, holder: str
+    uow: UnitOfWork,
+    settings: Settings,
+    rates: RateLimiter,
+    tenant_id: str,
+    job_id: str,
+    batch: int,
+    holder: str,
 ) -> invitation_delivery.DeliveryReport:
-    """One batch of a job: prepare its rows, then deliver them."""
+    """One batch of a job: prepare its rows, then deliver them. Each step is its own
+    transaction on `uow` (as in invitation_delivery.deliver): hand it one not entered."""
     try:
-        with transaction(runtime.sessions) as session:
-            job = session.get(Job, job_id)
+        with uow:
+            job = uow.session.get(Job, job_id)
             if job is None or job.tenant_id != tenant_id:
                 return invitation_delivery.DeliveryReport()
-            _prepare(session, tenant_id, job, batch, runtime.settings)
+            _prepare(uow.session, tenant_id, job, batch, settings)
     except IntegrityError:
         # Another job invited one of these people a moment ago; run again to skip them.
         report = invitation_delivery.DeliveryReport()
         report.later(0.5)
         return report
-    with transaction(runtime.sessions) as session:
+    with uow.reading() as session:
         pending_ids = list(
             session.scalars(
                 select(JobRow.invitation_id).where(
@@ -460,7 +482,9 @@ def process_batch(
                 )
             )
         )
-    report = invitation_delivery.deliver(runtime, tenant_id, [i for i in pending_ids if i], holder)
-    with transaction(runtime.sessions) as session:
-        jobs.finish_if_done(session, job_id)
+    report = invitation_delivery.deliver(
+        uow, settings, rates, tenant_id, [i for i in pending_ids if i], holder
+    )
+    with uow:
+        jobs.finish_if_done(uow.session, job_id)
     return report

@@ -17,8 +17,7 @@ groups or users:
 An inactive or deleted user has an empty set: deprovisioning must take effect
 even if rows that would grant something are still there.
 
-The ``users_affected_by_*`` functions answer "whose set may have changed" after
-a change, for fan-out; they over-approximate rather than miss anyone.
+Whose set a change may alter is answered by :mod:`service.services.affected`.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from collections.abc import Mapping as MappingOf
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Select, literal, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
 from service.domain import (
@@ -41,8 +40,6 @@ from service.domain import (
     Explanation,
     GroupGraph,
     GroupRecord,
-    GroupRef,
-    GroupRefKind,
     Mapping,
     NotFound,
     UserAssignments,
@@ -51,8 +48,9 @@ from service.domain import (
     derive_user_assignments,
     explain,
 )
-from service.persistence.permission_models import AssignmentRow, ScopeRow
+from service.persistence.permission_models import AssignmentRow
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
+from service.services.affected import users_with_account_requests
 from service.services.permission_model import TenantModel, load_model
 
 __all__ = [
@@ -63,11 +61,8 @@ __all__ = [
     "compute_user_permissions",
     "explain_user",
     "resolve_user_ref",
+    "user_names",
     "user_type_of",
-    "users_affected_by_group",
-    "users_affected_by_mapping",
-    "users_affected_by_role",
-    "users_affected_by_scope",
 ]
 
 # Keeps each IN list well below SQLite's and PostgreSQL's bound-parameter limits.
@@ -379,134 +374,6 @@ def resolve_user_ref(session: Session, tenant_id: str, ref: str) -> str:
     raise NotFound("not_found", f"no user with id, userName or externalId {ref!r}", "user")
 
 
-# -- fan-out -----------------------------------------------------------------------
-
-
-def _users_in_groups(session: Session, tenant_id: str, group_ids: Select) -> set[str]:
-    """Users who are members of the given groups or of any group nested in them."""
-    start = aliased(ScimGroupMember)
-    down = (
-        select(ScimGroup.id.label("gid"))
-        .where(ScimGroup.tenant_id == tenant_id, ScimGroup.id.in_(group_ids))
-        .cte("down", recursive=True)
-    )
-    nested = aliased(ScimGroupMember)
-    down = down.union(
-        select(nested.member_id).where(
-            nested.tenant_id == tenant_id,
-            nested.member_type == "Group",
-            nested.group_id == down.c.gid,
-        )
-    )
-    return set(
-        session.scalars(
-            select(start.member_id)
-            .distinct()
-            .where(
-                start.tenant_id == tenant_id,
-                start.member_type == "User",
-                start.group_id.in_(select(down.c.gid)),
-            )
-        )
-    )
-
-
-def _groups_matching(tenant_id: str, refs: Iterable[GroupRef]) -> Select:
-    by_kind: dict[GroupRefKind, set[str]] = {k: set() for k in GroupRefKind}
-    for ref in refs:
-        value = ref.value.lower() if ref.kind is GroupRefKind.DISPLAY_NAME else ref.value
-        by_kind[ref.kind].add(value)
-    conditions = []
-    if by_kind[GroupRefKind.ID]:
-        conditions.append(ScimGroup.id.in_(by_kind[GroupRefKind.ID]))
-    if by_kind[GroupRefKind.EXTERNAL_ID]:
-        conditions.append(ScimGroup.external_id.in_(by_kind[GroupRefKind.EXTERNAL_ID]))
-    if by_kind[GroupRefKind.DISPLAY_NAME]:
-        conditions.append(ScimGroup.display_name_lower.in_(by_kind[GroupRefKind.DISPLAY_NAME]))
-    if not conditions:
-        return select(ScimGroup.id).where(literal(False))
-    return select(ScimGroup.id).where(ScimGroup.tenant_id == tenant_id, or_(*conditions))
-
-
-def users_affected_by_group(session: Session, tenant_id: str, group_id: str) -> set[str]:
-    """Every user in the group, directly or through groups nested in it.
-
-    Call it before deleting a group (or removing a nested group from it): after
-    that, the membership rows that connect the users are gone.
-    """
-    return _users_in_groups(session, tenant_id, select(literal(group_id)))
-
-
-def users_affected_by_mapping(
-    session: Session, tenant_id: str, mapping: Mapping | GroupRef
-) -> set[str]:
-    """Every user in a group the mapping names (by id, externalId or displayName).
-
-    For a changed mapping, call it with the old and the new group reference.
-    """
-    ref = mapping.group if isinstance(mapping, Mapping) else mapping
-    return _users_in_groups(session, tenant_id, _groups_matching(tenant_id, [ref]))
-
-
-def _direct_holders(session: Session, tenant_id: str, *conditions: object) -> set[str]:
-    return set(
-        session.scalars(
-            select(AssignmentRow.user_id)
-            .distinct()
-            .where(AssignmentRow.tenant_id == tenant_id, *conditions)  # type: ignore[arg-type]
-        )
-    )
-
-
-def users_affected_by_role(
-    session: Session, tenant_id: str, role_key: str, model: TenantModel | None = None
-) -> set[str]:
-    """Everyone who holds the role directly or through a mapping; for the tenant's
-    default role, everyone who holds anything (that is where the default lands)."""
-    model = model or load_model(session, tenant_id)
-    if role_key == model.default_role_key:
-        mappings = list(model.mappings)
-        direct = _direct_holders(session, tenant_id)
-    else:
-        role_id = model.role_ids.get(role_key)
-        mappings = [m for m in model.mappings if m.role_key == role_key]
-        direct = (
-            set()
-            if role_id is None
-            else _direct_holders(session, tenant_id, AssignmentRow.role_id == role_id)
-        )
-    if not mappings:
-        return direct
-    refs = [m.group for m in mappings]
-    return direct | _users_in_groups(session, tenant_id, _groups_matching(tenant_id, refs))
-
-
-def users_affected_by_scope(
-    session: Session, tenant_id: str, scope_id: str, model: TenantModel | None = None
-) -> set[str]:
-    """Everyone holding something at the scope or below it (moving or deleting it can
-    change their account conflicts and which roles still fit). Call it before a
-    delete, with the model from before."""
-    model = model or load_model(session, tenant_id)
-    subtree = {scope_id}
-    if scope_id in model.tree:
-        subtree.update(model.tree.descendants(scope_id))
-    below = (
-        select(ScopeRow.id)
-        .where(ScopeRow.tenant_id == tenant_id, ScopeRow.id == scope_id)
-        .cte("below", recursive=True)
-    )
-    child = aliased(ScopeRow)
-    below = below.union(
-        select(child.id).where(child.tenant_id == tenant_id, child.parent_id == below.c.id)
-    )
-    direct = _direct_holders(session, tenant_id, AssignmentRow.scope_id.in_(select(below.c.id)))
-    refs = [m.group for m in model.mappings if m.scope_id in subtree]
-    if not refs:
-        return direct
-    return direct | _users_in_groups(session, tenant_id, _groups_matching(tenant_id, refs))
-
-
 # -- explain and conflicts -----------------------------------------------------------
 
 
@@ -558,10 +425,7 @@ def account_conflicts(
     away is simply not found any more.
     """
     model = model or load_model(session, tenant_id)
-    candidates = _direct_holders(session, tenant_id, AssignmentRow.assign_account.is_(True))
-    refs = [m.group for m in model.mappings if m.assign_account]
-    if refs:
-        candidates |= _users_in_groups(session, tenant_id, _groups_matching(tenant_id, refs))
+    candidates = users_with_account_requests(session, tenant_id, model)
     by_id = {m.id: m for m in model.mappings}
     out: list[ConflictRecord] = []
     for uid, result in sorted(compute_many(session, tenant_id, sorted(candidates), model).items()):

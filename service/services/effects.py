@@ -21,7 +21,7 @@ from service.observability import log_event
 from service.persistence.outbox import OutboxRecord
 from service.persistence.unit_of_work import Committed, Effect
 from service.runtime import Runtime
-from service.services import permission_sets, propagation, relay, tokens
+from service.services import permission_recompute, propagation, relay, tokens
 
 log = logging.getLogger("rolecall.effects")
 
@@ -29,13 +29,13 @@ Handler = Callable[[Runtime, str, str, dict[str, Any]], object]
 
 HANDLERS: dict[str, Handler] = {
     propagation.DEPROVISION: lambda runtime, tenant_id, user_id, payload: (
-        permission_sets.deprovision(runtime, tenant_id, user_id, payload.get("since"))
+        permission_recompute.deprovision(runtime, tenant_id, user_id, payload.get("since"))
     ),
-    propagation.FORGET_TOKEN: lambda runtime, tenant_id, token_id, payload: (
-        tokens.forget(runtime, token_id)
+    propagation.FORGET_TOKEN: lambda runtime, tenant_id, token_id, payload: tokens.forget(
+        runtime, token_id
     ),
     propagation.REFRESH_ANCESTORS: lambda runtime, tenant_id, _object_id, payload: (
-        permission_sets.refresh_ancestors(runtime, tenant_id)
+        permission_recompute.refresh_ancestors(runtime, tenant_id)
     ),
 }
 

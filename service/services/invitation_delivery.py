@@ -3,8 +3,8 @@
 The rule that keeps a person from getting two emails for one invitation:
 
 1. Claim. In one committed transaction, under row locks (SELECT ... FOR UPDATE),
-   each pending invitation becomes `sending`, held by this task (`sending_by` = the
-   Celery task id) with a lease, and gets its token nonce.
+   each pending invitation is claimed (`sending`, held by this task: `sending_by` =
+   the Celery task id, with a lease) and gets its token nonce.
 2. Send, outside any transaction.
 3. Settle. Right after the server's 250 (or an API's 2xx), one small transaction
    marks the invitation `sent` and appends the delivery row, before the task is
@@ -27,19 +27,30 @@ What remains: a worker killed after the server's 250 and before the settle commi
 but `sending` in the database; that one message is sent a second time, identical
 (same Message-ID, same link). No ordering of commits can close that window, since
 the mail server and the database do not share a transaction.
+
+Which invitation may be claimed, taken over, settled or handed back is the
+lifecycle aggregate's rule (service.domain.invitations); this module loads the rows,
+asks it, and keeps the outcome. Each step is a transaction of its own on the unit of
+work it is given (entered once per step), so a step is committed before the next
+message goes out: hand `deliver` a unit that is not entered.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 import redis
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.orm import Session
 
 from service import metrics
+from service.cache.rate_limit import RateLimiter
+from service.domain import invitations as lifecycle
 from service.mail import (
     MailSession,
     OutgoingMessage,
@@ -50,17 +61,20 @@ from service.mail import (
 from service.mail import template as templates
 from service.observability import log_event
 from service.persistence.base import utcnow
-from service.persistence.db import transaction
-from service.persistence.invitation_models import Invitation, InvitationDelivery, JobRow
+from service.persistence.invitation_models import (
+    Invitation,
+    InvitationDelivery,
+    JobRow,
+    lock_lifecycle,
+    store_lifecycle,
+)
 from service.persistence.models import Tenant
 from service.persistence.scim_models import ScimUser
-from service.runtime import Runtime
+from service.persistence.unit_of_work import UnitOfWork
 from service.services import invitations, jobs
 from service.settings import Settings
 
 log = logging.getLogger("rolecall.invitations")
-
-MAX_BACKOFF_SECONDS = 900.0
 
 
 @dataclass
@@ -134,34 +148,38 @@ def _message(
 def _history(
     session: Session,
     invitation: Invitation,
+    attempt: int,
     outcome: str,
     code: int | None = None,
     detail: str | None = None,
 ) -> None:
+    """Append one line to the invitation's delivery history."""
     session.add(
         InvitationDelivery(
             invitation_id=invitation.id,
             tenant_id=invitation.tenant_id,
-            attempt=invitation.attempts,
+            attempt=attempt,
             send_round=invitation.send_round,
             at=utcnow(),
             outcome=outcome,
             smtp_code=code,
-            detail=detail[:2000] if detail else None,
+            detail=detail[: lifecycle.REASON_LIMIT] if detail else None,
         )
     )
 
 
 def _claim(
-    sessions: sessionmaker[Session],
+    uow: UnitOfWork,
     settings: Settings,
     tenant_id: str,
     invitation_ids: list[str],
     holder: str,
 ) -> _Claim:
+    """Claim what may be sent now, and render each message (step 1)."""
     claim = _Claim()
     now = utcnow()
-    with transaction(sessions) as session:
+    with uow:
+        session = uow.session
         rows = list(
             session.scalars(
                 select(Invitation)
@@ -174,9 +192,10 @@ def _claim(
             return claim
         tenant = session.get(Tenant, tenant_id)
         tenant_name = tenant.name if tenant else ""
-        config = invitations.tenant_settings(session, tenant_id, settings)
+        config = invitations.settings_of(session, tenant_id, settings)
+        rules = invitations.rules(settings, config.ttl_hours)
         claim.rate_limit = config.rate_limit_per_minute
-        template = invitations.get_template(session, tenant_id)
+        template = invitations.template_of(session, tenant_id)
         users = {
             user.id: user
             for user in session.scalars(
@@ -187,29 +206,29 @@ def _claim(
             )
         }
         for invitation in rows:
-            if invitation.status == "sending":
-                lease = invitation.lease_until
-                if invitation.sending_by != holder and lease is not None and lease > now:
-                    claim.wait = min(claim.wait or 1e9, (lease - now).total_seconds() + 0.5)
-                    continue
-                _history(
-                    session, invitation, "reclaimed", detail=f"held by {invitation.sending_by}"
-                )
-            elif invitation.status != "pending":
+            state = invitation.lifecycle()
+            try:
+                claimed = state.claim(holder, now, rules, invitations.new_nonce())
+            except lifecycle.ClaimHeld as held:
+                wait = held.retry_after.total_seconds() + 0.5
+                claim.wait = wait if claim.wait is None else min(claim.wait, wait)
                 continue
-            if invitation.token_nonce is None:
-                # A new round: a new link, valid for the tenant's TTL from now.
-                invitation.token_nonce = invitations.new_nonce()
-                invitation.expires_at = now + timedelta(hours=config.ttl_hours)
+            except lifecycle.IllegalTransition:
+                continue  # sent, accepted, revoked ... since the task was queued
+            if claimed.reclaimed_from is not None:
+                _history(
+                    session,
+                    invitation,
+                    state.attempts - 1,
+                    "reclaimed",
+                    detail=f"held by {claimed.reclaimed_from}",
+                )
+            assert state.token_nonce is not None
             token = invitations.derive_token(
-                settings.secret_key, invitation.id, invitation.send_round, invitation.token_nonce
+                settings.secret_key, state.id, state.send_round, state.token_nonce
             )
-            invitation.token_hash = invitations.hash_token(token)
-            invitation.status = "sending"
-            invitation.sending_by = holder
-            invitation.lease_until = now + timedelta(seconds=settings.invitation_send_lease_seconds)
-            invitation.attempts += 1
-            invitation.updated_at = now
+            state.token_hash = invitations.hash_token(token)
+            invitations.keep(invitation, state)
             claim.items.append(
                 _Claimed(
                     invitation.id,
@@ -227,181 +246,169 @@ def _claim(
                     ),
                 )
             )
-    if claim.items:
-        metrics.invitations.labels("sending").inc(len(claim.items))
     return claim
 
 
-def _settle_rows(session: Session, invitation_id: str, status: str, reason: str | None) -> None:
-    session.connection().execute(
-        _ROWS_SETTLED, {"iid": invitation_id, "new_status": status, "new_reason": reason}
-    )
+@contextmanager
+def _settling(
+    uow: UnitOfWork, item: _Claimed, outcome: str, code: int | None, detail: str | None
+) -> Iterator[tuple[Connection, lifecycle.Invitation | None]]:
+    """One settle's transaction: the invitation's state under a row lock (None when it
+    is gone) after appending the attempt's outcome to its history. Plain statements:
+    this runs after every message of a bulk job (see invitation_models)."""
+    with uow:
+        connection = uow.session.connection()
+        state = lock_lifecycle(connection, item.invitation_id)
+        if state is not None:
+            connection.execute(
+                _HISTORY,
+                {
+                    "invitation_id": item.invitation_id,
+                    "tenant_id": item.tenant_id,
+                    "attempt": item.attempt,
+                    "send_round": item.send_round,
+                    "at": utcnow(),
+                    "outcome": outcome,
+                    "smtp_code": code,
+                    "detail": detail[: lifecycle.REASON_LIMIT] if detail else None,
+                },
+            )
+        yield connection, state
 
 
-# Built once: the settle after each 250 is the hot path of a bulk job.
-_INVITATIONS = Invitation.__table__
+_HISTORY = insert(InvitationDelivery.__table__)
 _ROWS_SETTLED = (
     update(JobRow.__table__)
     .where(JobRow.invitation_id == bindparam("iid"), JobRow.status == "processing")
     .values(status=bindparam("new_status"), reason=bindparam("new_reason"))
 )
-_SENT = (
-    update(_INVITATIONS)
-    .where(
-        _INVITATIONS.c.id == bindparam("iid"),
-        _INVITATIONS.c.status == "sending",
-        _INVITATIONS.c.sending_by == bindparam("holder"),
-    )
-    .values(
-        status="sent",
-        sent_at=bindparam("now"),
-        sending_by=None,
-        lease_until=None,
-        updated_at=bindparam("now"),
-    )
-)
-_HISTORY = insert(InvitationDelivery.__table__)
 
 
-def _settle_sent(
-    sessions: sessionmaker[Session], item: _Claimed, holder: str, code: int, reply: str
+def _keep(
+    connection: Connection, before: lifecycle.Invitation, after: lifecycle.Invitation
 ) -> None:
-    """Record the server's acceptance at once: plain statements, one short transaction."""
-    now = utcnow()
-    with transaction(sessions) as session:
-        connection = session.connection()
-        won = connection.execute(
-            _SENT, {"iid": item.invitation_id, "holder": holder, "now": now}
-        ).rowcount
-        connection.execute(
-            _HISTORY,
-            {
-                "invitation_id": item.invitation_id,
-                "tenant_id": item.tenant_id,
-                "attempt": item.attempt,
-                "send_round": item.send_round,
-                "at": now,
-                "outcome": "sent",
-                "smtp_code": code,
-                "detail": reply[:2000] or None,
-            },
-        )
-        if won:
-            _settle_rows(session, item.invitation_id, "sent", None)
-        elif (
-            connection.execute(
-                select(_INVITATIONS.c.status).where(_INVITATIONS.c.id == item.invitation_id)
-            ).scalar()
-            == "revoked"
-        ):
-            _settle_rows(session, item.invitation_id, "failed", "revoked while it was being sent")
-    if won:
-        metrics.invitations.labels("sent").inc()
+    changed = store_lifecycle(connection, before, after)
+    if changed is not None:
+        metrics.invitations.labels(changed.value).inc()
 
 
-def _settle_failed(
-    sessions: sessionmaker[Session], item: _Claimed, holder: str, error: PermanentMailError
+def _settle_rows(
+    connection: Connection, invitation_id: str, status: str, reason: str | None
 ) -> None:
-    with transaction(sessions) as session:
-        invitation = session.get(Invitation, item.invitation_id, with_for_update=True)
-        if invitation is None:
+    connection.execute(
+        _ROWS_SETTLED, {"iid": invitation_id, "new_status": status, "new_reason": reason}
+    )
+
+
+def _settle_sent(uow: UnitOfWork, item: _Claimed, holder: str, code: int, reply: str) -> bool:
+    """Record the server's acceptance at once, in one short transaction (step 3).
+    False when the claim was lost meanwhile (a revoke wins over the settle)."""
+    with _settling(uow, item, "sent", code, reply or None) as (connection, state):
+        if state is None:
+            return False
+        before = replace(state)
+        try:
+            state.mark_sent(holder, utcnow())
+        except lifecycle.ClaimLost as lost:
+            if lost.status is lifecycle.REVOKED:
+                _settle_rows(
+                    connection, item.invitation_id, "failed", "revoked while it was being sent"
+                )
+            return False
+        _keep(connection, before, state)
+        _settle_rows(connection, item.invitation_id, "sent", None)
+        return True
+
+
+def _settle_failed(uow: UnitOfWork, item: _Claimed, holder: str, error: PermanentMailError) -> None:
+    with _settling(uow, item, "failed", error.code, error.reason) as (connection, state):
+        if state is None:
             return
-        _history(session, invitation, "failed", error.code, error.reason)
-        if invitation.status == "sending" and invitation.sending_by == holder:
-            invitations._set_status(invitation, "failed", error.reason)
-            _settle_rows(session, invitation.id, "failed", error.reason)
+        before = replace(state)
+        try:
+            state.fail(holder, error.reason, utcnow())
+        except lifecycle.ClaimLost:
+            return
+        _keep(connection, before, state)
+        _settle_rows(connection, item.invitation_id, "failed", state.failure_reason)
 
 
 def _settle_transient(
-    sessions: sessionmaker[Session],
+    uow: UnitOfWork,
     settings: Settings,
     item: _Claimed,
     holder: str,
     error: TransientMailError,
 ) -> float | None:
     """Back to pending and the seconds to wait, or None when it was given up (failed)."""
-    with transaction(sessions) as session:
-        invitation = session.get(Invitation, item.invitation_id, with_for_update=True)
-        if invitation is None:
+    with _settling(uow, item, "deferred", error.code, error.reason) as (connection, state):
+        if state is None:
             return None
-        _history(session, invitation, "deferred", error.code, error.reason)
-        if invitation.status != "sending" or invitation.sending_by != holder:
+        before = replace(state)
+        # The TTL plays no part in a retry: the round keeps its link and its expiry.
+        rules = invitations.rules(settings, settings.invitation_ttl_hours)
+        try:
+            backoff = state.defer(holder, error.reason, utcnow(), rules)
+        except lifecycle.ClaimLost:
             return None
-        invitation.transient_failures += 1
-        if invitation.transient_failures >= settings.invitation_max_attempts:
-            reason = f"gave up after {invitation.transient_failures} attempts: {error.reason}"
-            invitations._set_status(invitation, "failed", reason)
-            _settle_rows(session, invitation.id, "failed", reason)
+        _keep(connection, before, state)
+        if backoff is None:
+            _settle_rows(connection, item.invitation_id, "failed", state.failure_reason)
             return None
-        invitations._set_status(invitation, "pending")
-        invitation.failure_reason = error.reason
-        exponent = invitation.transient_failures - 1
-    return min(settings.invitation_retry_base_seconds * (2**exponent), MAX_BACKOFF_SECONDS)
+        return backoff.total_seconds()
 
 
-def _release(sessions: sessionmaker[Session], items: list[_Claimed], holder: str) -> None:
+def _release(uow: UnitOfWork, items: list[_Claimed], holder: str) -> None:
     """Hand back claimed invitations this task will not send now (not attempted)."""
     if not items:
         return
-    with transaction(sessions) as session:
-        session.execute(
-            update(Invitation)
-            .where(
-                Invitation.id.in_([item.invitation_id for item in items]),
-                Invitation.status == "sending",
-                Invitation.sending_by == holder,
-            )
-            .values(
-                status="pending",
-                sending_by=None,
-                lease_until=None,
-                attempts=Invitation.attempts - 1,
-            )
+    now = utcnow()
+    with uow:
+        rows = uow.session.scalars(
+            select(Invitation)
+            .where(Invitation.id.in_([item.invitation_id for item in items]))
+            .order_by(Invitation.id)
+            .with_for_update()
         )
+        for invitation in rows:
+            state = invitation.lifecycle()
+            try:
+                state.release(holder, now)
+            except lifecycle.ClaimLost:
+                continue
+            invitations.keep(invitation, state)
 
 
-class RateLimiter:
-    """A fixed window per tenant and minute in Redis (real or fake): INCR, and EXPIRE
-    so old windows vanish. Over the limit, the caller waits for the next window."""
-
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
-        self.client = client
-        self.prefix = prefix
-
-    def take(self, tenant_id: str, limit: int, now: float, wanted: int) -> tuple[int, float]:
-        """How many of `wanted` messages may go now, and the seconds until more may."""
-        window = int(now // 60)
-        key = f"{self.prefix}invitations:rate:{tenant_id}:{window}"
-        pipe = self.client.pipeline()
-        pipe.incrby(key, wanted)
-        pipe.expire(key, 120)
-        count, _ = pipe.execute()
-        granted = max(0, min(wanted, limit - (int(count) - wanted)))
-        if granted < wanted:
-            self.client.decrby(key, wanted - granted)
-        return granted, (window + 1) * 60 - now + 0.05
+def _not_entered(uow: UnitOfWork) -> None:
+    try:
+        _ = uow.session
+    except RuntimeError:
+        return
+    raise RuntimeError(
+        "deliver commits each step before the next message goes out: "
+        "hand it a unit of work that is not entered"
+    )
 
 
 def deliver(
-    runtime: Runtime,
+    uow: UnitOfWork,
+    settings: Settings,
+    rates: RateLimiter,
     tenant_id: str,
     invitation_ids: list[str],
     holder: str,
     mail: MailSession | None = None,
 ) -> DeliveryReport:
     """Send these invitations of one tenant, each at most once (see the module doc)."""
-    import time
-
-    settings = runtime.settings
+    _not_entered(uow)
     report = DeliveryReport()
-    claim = _claim(runtime.sessions, settings, tenant_id, invitation_ids, holder)
+    claim = _claim(uow, settings, tenant_id, invitation_ids, holder)
     if claim.wait is not None:
         report.later(claim.wait)
     if not claim.items:
         return report
-    limiter = RateLimiter(runtime.redis, settings.redis_key_prefix)
     try:
-        granted, window_ends = limiter.take(
+        granted, window_ends = rates.take(
             tenant_id, claim.rate_limit, time.time(), len(claim.items)
         )
     except redis.RedisError:
@@ -413,20 +420,20 @@ def deliver(
         for index, item in enumerate(claim.items):
             if index >= granted:
                 # Over the tenant's rate: hand the rest back and come again next window.
-                _release(runtime.sessions, claim.items[index:], holder)
+                _release(uow, claim.items[index:], holder)
                 report.deferred += len(claim.items) - index
                 report.later(window_ends)
                 break
             try:
                 receipt = session.send(item.message)
             except PermanentMailError as error:
-                _settle_failed(runtime.sessions, item, holder, error)
+                _settle_failed(uow, item, holder, error)
                 report.failed += 1
                 log_event(
                     log, "invitation failed", invitation_id=item.invitation_id, code=error.code
                 )
             except TransientMailError as error:
-                backoff = _settle_transient(runtime.sessions, settings, item, holder, error)
+                backoff = _settle_transient(uow, settings, item, holder, error)
                 log_event(
                     log, "invitation deferred", invitation_id=item.invitation_id, code=error.code
                 )
@@ -437,16 +444,16 @@ def deliver(
                 report.later(backoff)
                 if error.code is None:
                     # The connection itself failed: the rest would fail the same way.
-                    _release(runtime.sessions, claim.items[index + 1 :], holder)
+                    _release(uow, claim.items[index + 1 :], holder)
                     report.deferred += len(claim.items) - index - 1
                     break
             else:
-                _settle_sent(runtime.sessions, item, holder, receipt.code, receipt.reply)
+                _settle_sent(uow, item, holder, receipt.code, receipt.reply)
                 report.sent += 1
     finally:
         if owned:
             session.close()
-    with transaction(runtime.sessions) as db:
+    with uow:
         for job_id in job_ids:
-            jobs.finish_if_done(db, job_id)
+            jobs.finish_if_done(uow.session, job_id)
     return report

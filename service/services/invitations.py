@@ -1,5 +1,11 @@
 """Use cases on invitations: create, resend, revoke, accept, tenant settings and template.
 
+Each use case takes a unit of work (a fresh one from the caller) and enters it; the
+rules of the lifecycle (which status may become which, expiry, rounds) are the
+aggregate's, in service.domain.invitations. Here rows are loaded, the aggregate is
+asked, and the outcome is kept, audited and, when it must be sent, recorded in the
+outbox in the same transaction.
+
 Tokens. A token is `rci_` + 43 url-safe characters: the HMAC-SHA256, under the
 deployment's ROLECALL_SECRET_KEY, of the invitation id, its send round and a random
 nonce. The database keeps the nonce and the SHA-256 of the token, never the token:
@@ -10,10 +16,9 @@ same Message-ID; a resend starts a new round with a new nonce, so the old link
 stops working. Whoever holds the link holds the invitation, so the token appears
 only in the email and in the URL the person follows (the log filter masks `rci_`).
 
-Statuses: pending (waiting for a worker) -> sending (a worker holds it) -> sent
--> accepted; or expired, revoked, failed. pending, sending and sent are "live":
-a tenant has at most one live invitation per user (a partial unique index), so
-inviting a user twice, or submitting the same file twice, never sends twice.
+A tenant has at most one live (pending, sending, sent) invitation per user (a
+partial unique index), so inviting a user twice, or submitting the same file twice,
+never sends twice.
 """
 
 from __future__ import annotations
@@ -26,11 +31,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from service import metrics
-from service.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
+from service.domain import invitations as lifecycle
+from service.domain.errors import Conflict, NotFound, ValidationFailed
+from service.domain.invitations import InvitationGone, InvitationStatus
 from service.mail import template as templates
 from service.persistence.base import new_id, utcnow
 from service.persistence.invitation_models import (
@@ -43,6 +50,8 @@ from service.persistence.invitation_models import (
 from service.persistence.models import Tenant
 from service.persistence.outbox import emit
 from service.persistence.scim_models import ScimUser
+from service.persistence.unit_of_work import UnitOfWork
+from service.services import scim_users
 from service.services.audit import record
 from service.settings import Settings
 
@@ -50,12 +59,6 @@ SEND_TASK = "rolecall.invitations.send"
 TOKEN_PREFIX = "rci_"
 DEFAULT_INVITER = "An administrator"
 PROVISIONING_INVITER = "Your organization"
-
-
-class InvitationGone(DomainError):
-    """The token was valid once but no longer is (used, expired, revoked, failed)."""
-
-    status = 410
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,125 @@ def message_id(invitation: Invitation, domain: str) -> str:
     return f"<invitation.{invitation.id}.{invitation.send_round}@{domain}>"
 
 
+# Rows and the aggregate: load under a lock, ask, keep, audit --------------------
+# (inside the caller's unit of work; shared with delivery and bulk invites)
+
+
+def rules(settings: Settings, ttl_hours: int) -> lifecycle.DeliveryRules:
+    """The lifecycle's rules from the deployment's settings and the tenant's TTL."""
+    return lifecycle.DeliveryRules(
+        ttl=timedelta(hours=ttl_hours),
+        lease=timedelta(seconds=settings.invitation_send_lease_seconds),
+        max_attempts=settings.invitation_max_attempts,
+        retry_base=timedelta(seconds=settings.invitation_retry_base_seconds),
+    )
+
+
+def keep(row: Invitation, state: lifecycle.Invitation) -> None:
+    """Store the aggregate's outcome on its row, counting a status change."""
+    changed = row.keep(state)
+    if changed is not None:
+        metrics.invitations.labels(changed.value).inc()
+
+
+def describe(invitation: Invitation) -> dict[str, Any]:
+    """What the audit log keeps of an invitation, before and after a change."""
+    return {
+        "id": invitation.id,
+        "user_id": invitation.user_id,
+        "email": invitation.email,
+        "status": invitation.status,
+        "send_round": invitation.send_round,
+        "expires_at": invitation.expires_at.isoformat(),
+    }
+
+
+def locked(session: Session, tenant_id: str, invitation_id: str) -> Invitation:
+    """The tenant's invitation, under a row lock (SELECT ... FOR UPDATE)."""
+    invitation = session.scalar(
+        select(Invitation)
+        .where(Invitation.tenant_id == tenant_id, Invitation.id == invitation_id)
+        .with_for_update()
+    )
+    if invitation is None:
+        raise NotFound("not_found", f"No invitation {invitation_id!r}", field="id")
+    return invitation
+
+
+def expire_if_due(row: Invitation, now: datetime) -> bool:
+    state = row.lifecycle()
+    if not state.expire_if_due(now):
+        return False
+    keep(row, state)
+    return True
+
+
+def live_invitation(session: Session, tenant_id: str, user_id: str) -> Invitation | None:
+    """The user's live invitation, locked; one that has run past its expiry is marked
+    expired first (and is not returned)."""
+    invitation = session.scalar(
+        select(Invitation)
+        .where(
+            Invitation.tenant_id == tenant_id,
+            Invitation.user_id == user_id,
+            Invitation.status.in_(LIVE_STATUSES),
+        )
+        .with_for_update()
+    )
+    if invitation is not None and expire_if_due(invitation, utcnow()):
+        session.flush()
+        return None
+    return invitation
+
+
+def settle_job_rows(session: Session, invitation_id: str, status: str, reason: str | None) -> None:
+    """The bulk job's row for this invitation, if one is still processing, is done."""
+    session.execute(
+        update(JobRow)
+        .where(JobRow.invitation_id == invitation_id, JobRow.status == "processing")
+        .values(status=status, reason=reason)
+    )
+
+
+def revoke_row(session: Session, row: Invitation, actor: str) -> None:
+    """Revoke a locked invitation (IllegalTransition when it is accepted or revoked)."""
+    before = describe(row)
+    state = row.lifecycle()
+    state.revoke(utcnow())
+    keep(row, state)
+    settle_job_rows(session, row.id, "failed", "revoked before it was sent")
+    record(
+        session,
+        row.tenant_id,
+        actor,
+        "invitation.revoke",
+        "invitation",
+        row.id,
+        before=before,
+        after=describe(row),
+    )
+
+
+def revoke_pending_for_user(session: Session, tenant_id: str, user_id: str, actor: str) -> int:
+    """Called by the SCIM deprovisioning paths (DELETE, active=false), in their unit of
+    work: revoke every live invitation of the user, so its link stops working. A message
+    a worker is handing over right now may still arrive; its link is dead."""
+    found = list(
+        session.scalars(
+            select(Invitation)
+            .where(
+                Invitation.tenant_id == tenant_id,
+                Invitation.user_id == user_id,
+                Invitation.status.in_(LIVE_STATUSES),
+            )
+            .with_for_update()
+        )
+    )
+    for invitation in found:
+        revoke_row(session, invitation, actor)
+    return len(found)
+
+
 # Tenant settings and template -----------------------------------------------------
 
 
@@ -98,9 +220,8 @@ def _settings_row(session: Session, tenant_id: str) -> InvitationSettings | None
     return session.get(InvitationSettings, tenant_id)
 
 
-def tenant_settings(
-    session: Session, tenant_id: str, defaults: Settings
-) -> TenantInvitationSettings:
+def settings_of(session: Session, tenant_id: str, defaults: Settings) -> TenantInvitationSettings:
+    """The tenant's settings, the deployment's defaults where the tenant set none."""
     row = _settings_row(session, tenant_id)
     return TenantInvitationSettings(
         ttl_hours=(row.ttl_hours if row and row.ttl_hours else defaults.invitation_ttl_hours),
@@ -113,38 +234,7 @@ def tenant_settings(
     )
 
 
-def update_tenant_settings(
-    session: Session,
-    tenant_id: str,
-    changes: dict[str, Any],
-    actor: str,
-    defaults: Settings,
-) -> TenantInvitationSettings:
-    before = tenant_settings(session, tenant_id, defaults)
-    row = _settings_row(session, tenant_id) or InvitationSettings(
-        tenant_id=tenant_id, invite_scim_users=False
-    )
-    for name in ("ttl_hours", "invite_scim_users", "rate_limit_per_minute"):
-        if name in changes:
-            setattr(row, name, changes[name])
-    row.updated_at = utcnow()
-    session.add(row)
-    session.flush()
-    after = tenant_settings(session, tenant_id, defaults)
-    record(
-        session,
-        tenant_id,
-        actor,
-        "invitation.settings.update",
-        "invitation_settings",
-        tenant_id,
-        before=before.__dict__,
-        after=after.__dict__,
-    )
-    return after
-
-
-def get_template(session: Session, tenant_id: str) -> templates.InvitationTemplate:
+def template_of(session: Session, tenant_id: str) -> templates.InvitationTemplate:
     row = _settings_row(session, tenant_id)
     default = templates.InvitationTemplate()
     if row is None:
@@ -156,61 +246,119 @@ def get_template(session: Session, tenant_id: str) -> templates.InvitationTempla
     )
 
 
+def tenant_settings(
+    uow: UnitOfWork, tenant_id: str, defaults: Settings
+) -> TenantInvitationSettings:
+    with uow.reading() as session:
+        return settings_of(session, tenant_id, defaults)
+
+
+def update_tenant_settings(
+    uow: UnitOfWork,
+    tenant_id: str,
+    changes: dict[str, Any],
+    actor: str,
+    defaults: Settings,
+) -> TenantInvitationSettings:
+    with uow:
+        session = uow.session
+        before = settings_of(session, tenant_id, defaults)
+        row = _settings_row(session, tenant_id) or InvitationSettings(
+            tenant_id=tenant_id, invite_scim_users=False
+        )
+        for name in ("ttl_hours", "invite_scim_users", "rate_limit_per_minute"):
+            if name in changes:
+                setattr(row, name, changes[name])
+        row.updated_at = utcnow()
+        session.add(row)
+        session.flush()
+        after = settings_of(session, tenant_id, defaults)
+        record(
+            session,
+            tenant_id,
+            actor,
+            "invitation.settings.update",
+            "invitation_settings",
+            tenant_id,
+            before=before.__dict__,
+            after=after.__dict__,
+        )
+        return after
+
+
+def get_template(uow: UnitOfWork, tenant_id: str) -> templates.InvitationTemplate:
+    with uow.reading() as session:
+        return template_of(session, tenant_id)
+
+
 def put_template(
-    session: Session, tenant_id: str, template: templates.InvitationTemplate, actor: str
+    uow: UnitOfWork, tenant_id: str, template: templates.InvitationTemplate, actor: str
 ) -> templates.InvitationTemplate:
     """Store the tenant's template; one naming an unknown field is refused now, not at send."""
     try:
         templates.validate(template)
     except templates.TemplateProblem as problem:
         raise ValidationFailed("invalid_template", problem.message, field=problem.part) from None
-    row = _settings_row(session, tenant_id) or InvitationSettings(
-        tenant_id=tenant_id, invite_scim_users=False
-    )
-    before = get_template(session, tenant_id)
-    row.template_subject = template.subject
-    row.template_text = template.text
-    row.template_html = template.html
-    row.updated_at = utcnow()
-    session.add(row)
-    session.flush()
-    record(
-        session,
-        tenant_id,
-        actor,
-        "invitation.template.update",
-        "invitation_settings",
-        tenant_id,
-        before=before.parts(),
-        after=template.parts(),
-    )
-    return template
+    with uow:
+        session = uow.session
+        row = _settings_row(session, tenant_id) or InvitationSettings(
+            tenant_id=tenant_id, invite_scim_users=False
+        )
+        before = template_of(session, tenant_id)
+        row.template_subject = template.subject
+        row.template_text = template.text
+        row.template_html = template.html
+        row.updated_at = utcnow()
+        session.add(row)
+        session.flush()
+        record(
+            session,
+            tenant_id,
+            actor,
+            "invitation.template.update",
+            "invitation_settings",
+            tenant_id,
+            before=before.parts(),
+            after=template.parts(),
+        )
+        return template
 
 
 # Reading --------------------------------------------------------------------------
 
 
-def is_expired(invitation: Invitation, now: datetime | None = None) -> bool:
-    return invitation.status in ("pending", "sent") and invitation.expires_at <= (now or utcnow())
-
-
 def shown_status(invitation: Invitation) -> str:
     """The status as a person sees it: a sent invitation past its expiry is expired."""
-    return (
-        "expired" if invitation.status == "sent" and is_expired(invitation) else invitation.status
-    )
+    return invitation.lifecycle().shown_status(utcnow()).value
 
 
-def get_invitation(session: Session, tenant_id: str, invitation_id: str) -> Invitation:
-    invitation = session.scalar(
-        select(Invitation).where(Invitation.tenant_id == tenant_id, Invitation.id == invitation_id)
-    )
-    if invitation is None:
-        raise NotFound("not_found", f"No invitation {invitation_id!r}", field="id")
-    return invitation
+SHOWN_FIELDS = (
+    "id",
+    "user_id",
+    "email",
+    "display_name",
+    "failure_reason",
+    "send_round",
+    "attempts",
+    "inviter",
+    "expires_at",
+    "sent_at",
+    "accepted_at",
+    "revoked_at",
+    "job_id",
+    "created_at",
+)
 
 
-def deliveries(session: Session, invitation: Invitation) -> list[InvitationDelivery]:
+def shown(invitation: Invitation) -> dict[str, Any]:
+    """An invitation as an admin sees it (its status as shown)."""
+    return {
+        **{name: getattr(invitation, name) for name in SHOWN_FIELDS},
+        "status": shown_status(invitation),
+    }
+
+
+def _deliveries(session: Session, invitation: Invitation) -> list[InvitationDelivery]:
     return list(
         session.scalars(
             select(InvitationDelivery)
@@ -220,39 +368,62 @@ def deliveries(session: Session, invitation: Invitation) -> list[InvitationDeliv
     )
 
 
+def _find(session: Session, tenant_id: str, invitation_id: str) -> Invitation:
+    invitation = session.scalar(
+        select(Invitation).where(Invitation.tenant_id == tenant_id, Invitation.id == invitation_id)
+    )
+    if invitation is None:
+        raise NotFound("not_found", f"No invitation {invitation_id!r}", field="id")
+    return invitation
+
+
+def invitation_detail(uow: UnitOfWork, tenant_id: str, invitation_id: str) -> dict[str, Any]:
+    """The invitation as shown, with the history of its deliveries."""
+    with uow.reading() as session:
+        invitation = _find(session, tenant_id, invitation_id)
+        return {**shown(invitation), "deliveries": _deliveries(session, invitation)}
+
+
+def get_invitation(uow: UnitOfWork, tenant_id: str, invitation_id: str) -> Invitation:
+    with uow.reading() as session:
+        return _find(session, tenant_id, invitation_id)
+
+
 def list_invitations(
-    session: Session,
+    uow: UnitOfWork,
     tenant_id: str,
     *,
     page: int,
     per_page: int,
     status: str | None = None,
     email: str | None = None,
-) -> tuple[list[Invitation], int]:
-    from sqlalchemy import func
-
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the tenant's invitations, newest first, as shown; and the total."""
     query = select(Invitation).where(Invitation.tenant_id == tenant_id)
     now = utcnow()
-    if status == "expired":
+    sent, expired = InvitationStatus.SENT.value, InvitationStatus.EXPIRED.value
+    # As `shown_status` sees them: a sent invitation past its expiry is expired.
+    if status == expired:
         query = query.where(
             or_(
-                Invitation.status == "expired",
-                (Invitation.status == "sent") & (Invitation.expires_at <= now),
+                Invitation.status == expired,
+                (Invitation.status == sent) & (Invitation.expires_at <= now),
             )
         )
-    elif status == "sent":
-        query = query.where(Invitation.status == "sent", Invitation.expires_at > now)
+    elif status == sent:
+        query = query.where(Invitation.status == sent, Invitation.expires_at > now)
     elif status is not None:
-        query = query.where(Invitation.status == status)
+        query = query.where(Invitation.status == InvitationStatus(status).value)
     if email:
         query = query.where(Invitation.email_lower == email.strip().lower())
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(Invitation.created_at.desc(), Invitation.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    return list(rows), total
+    with uow.reading() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.scalars(
+            query.order_by(Invitation.created_at.desc(), Invitation.id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+        return [shown(row) for row in rows], total
 
 
 # Creating -------------------------------------------------------------------------
@@ -269,46 +440,6 @@ def email_of(user: ScimUser) -> str | None:
     return user.user_name if "@" in user.user_name else None
 
 
-def live_invitation(session: Session, tenant_id: str, user_id: str) -> Invitation | None:
-    """The user's live invitation; one that has run past its expiry is marked expired first."""
-    invitation = session.scalar(
-        select(Invitation)
-        .where(
-            Invitation.tenant_id == tenant_id,
-            Invitation.user_id == user_id,
-            Invitation.status.in_(LIVE_STATUSES),
-        )
-        .with_for_update()
-    )
-    if invitation is not None and is_expired(invitation):
-        _set_status(invitation, "expired")
-        session.flush()
-        return None
-    return invitation
-
-
-def _set_status(invitation: Invitation, status: str, reason: str | None = None) -> None:
-    invitation.status = status
-    invitation.updated_at = utcnow()
-    if reason is not None:
-        invitation.failure_reason = reason[:2000]
-    if status not in ("sending",):
-        invitation.sending_by = None
-        invitation.lease_until = None
-    metrics.invitations.labels(status).inc()
-
-
-def describe(invitation: Invitation) -> dict[str, Any]:
-    return {
-        "id": invitation.id,
-        "user_id": invitation.user_id,
-        "email": invitation.email,
-        "status": invitation.status,
-        "send_round": invitation.send_round,
-        "expires_at": invitation.expires_at.isoformat(),
-    }
-
-
 def new_invitation(
     session: Session,
     tenant_id: str,
@@ -320,33 +451,30 @@ def new_invitation(
     job_id: str | None = None,
     send: bool = True,
 ) -> Invitation:
-    """Insert a pending invitation for a user who has no live one; the caller checked."""
+    """Insert a pending invitation for a user who has no live one (the caller checked),
+    in the caller's unit of work; with `send`, its delivery is recorded in the outbox."""
     email = email_of(user)
     if email is None:
         raise ValidationFailed(
             "no_email", f"User {user.user_name!r} has no email address to invite", field="user_id"
         )
     now = utcnow()
+    state = lifecycle.Invitation.new(new_id(), now, timedelta(hours=ttl_hours))
     invitation = Invitation(
-        id=new_id(),
+        id=state.id,
         tenant_id=tenant_id,
         user_id=user.id,
         email=email,
         email_lower=email.lower(),
         display_name=user.display_name or "",
-        status="pending",
-        send_round=1,
-        attempts=0,
-        transient_failures=0,
-        expires_at=now + timedelta(hours=ttl_hours),
         inviter=actor,
         inviter_name=inviter_name[:200],
         job_id=job_id,
         created_at=now,
-        updated_at=now,
     )
+    invitation.keep(state)
     session.add(invitation)
-    metrics.invitations.labels("pending").inc()
+    metrics.invitations.labels(state.status.value).inc()
     record(
         session,
         tenant_id,
@@ -385,8 +513,6 @@ def create_user_for_email(
     user is stored, indexed and audited exactly as one an IdP pushes."""
     from scim2_models import Email, Name, User
 
-    from service.services import scim_users
-
     display = name.strip() or email
     given = display.split()[0] if name.strip() else None
     resource = User(
@@ -399,7 +525,7 @@ def create_user_for_email(
 
 
 def create_invitation(
-    session: Session,
+    uow: UnitOfWork,
     tenant_id: str,
     *,
     actor: str,
@@ -412,178 +538,111 @@ def create_invitation(
     """Invite an existing user (by id) or an address (making the user if it is new).
 
     A user with a live invitation already gets 409 naming it, never a second one."""
-    if user_id:
-        user = _find_user(session, tenant_id, user_id)
-    elif email:
-        user = find_user_by_email(session, tenant_id, email) or create_user_for_email(
-            session, tenant_id, email, name, actor
+    with uow:
+        session = uow.session
+        if user_id:
+            user = _find_user(session, tenant_id, user_id)
+        elif email:
+            user = find_user_by_email(session, tenant_id, email) or create_user_for_email(
+                session, tenant_id, email, name, actor
+            )
+        else:
+            raise ValidationFailed("missing_user", "Give user_id or email", field="email")
+        existing = live_invitation(session, tenant_id, user.id)
+        if existing is not None:
+            raise Conflict(
+                "already_invited",
+                f"User {user.user_name!r} has a live invitation already ({existing.id}, "
+                f"{existing.status}); resend or revoke it",
+                field="user_id",
+            )
+        return new_invitation(
+            session,
+            tenant_id,
+            user,
+            actor=actor,
+            inviter_name=inviter_name or DEFAULT_INVITER,
+            ttl_hours=settings_of(session, tenant_id, defaults).ttl_hours,
         )
-    else:
-        raise ValidationFailed("missing_user", "Give user_id or email", field="email")
-    existing = live_invitation(session, tenant_id, user.id)
-    if existing is not None:
-        raise Conflict(
-            "already_invited",
-            f"User {user.user_name!r} has a live invitation already ({existing.id}, "
-            f"{existing.status}); resend or revoke it",
-            field="user_id",
-        )
-    ttl = tenant_settings(session, tenant_id, defaults).ttl_hours
-    return new_invitation(
-        session,
-        tenant_id,
-        user,
-        actor=actor,
-        inviter_name=inviter_name or DEFAULT_INVITER,
-        ttl_hours=ttl,
-    )
 
 
 def invite_on_provision(
-    session: Session, tenant_id: str, user_ids: list[str], actor: str
+    uow: UnitOfWork, tenant_id: str, user_ids: list[str], actor: str, defaults: Settings
 ) -> list[Invitation]:
     """Run by the worker after SCIM creates users (worker.permission_tasks.users_created):
     when the tenant enabled invitations for provisioned users, invite each of them who
     is active, has an email and holds no live invitation. Safe to run twice: a second
     run finds the live invitation and invites nobody."""
-    row = _settings_row(session, tenant_id)
-    if row is None or not row.invite_scim_users or not user_ids:
+    if not user_ids:
         return []
-    users = session.scalars(
-        select(ScimUser).where(ScimUser.tenant_id == tenant_id, ScimUser.id.in_(user_ids))
-    )
-    ttl = row.ttl_hours or _default_ttl()
-    made = []
-    for user in users:
-        if not user.active or email_of(user) is None:
-            continue
-        if live_invitation(session, tenant_id, user.id) is not None:
-            continue
-        made.append(
-            new_invitation(
-                session,
-                tenant_id,
-                user,
-                actor=actor,
-                inviter_name=PROVISIONING_INVITER,
-                ttl_hours=ttl,
+    with uow:
+        session = uow.session
+        config = settings_of(session, tenant_id, defaults)
+        if not config.invite_scim_users:
+            return []
+        users = session.scalars(
+            select(ScimUser).where(ScimUser.tenant_id == tenant_id, ScimUser.id.in_(user_ids))
+        )
+        made = []
+        for user in users:
+            if not user.active or email_of(user) is None:
+                continue
+            if live_invitation(session, tenant_id, user.id) is not None:
+                continue
+            made.append(
+                new_invitation(
+                    session,
+                    tenant_id,
+                    user,
+                    actor=actor,
+                    inviter_name=PROVISIONING_INVITER,
+                    ttl_hours=config.ttl_hours,
+                )
             )
-        )
-    return made
+        return made
 
 
-def _default_ttl() -> int:
-    from service.runtime import get_runtime
-
-    return get_runtime().settings.invitation_ttl_hours
-
-
-def _settle_job_rows(session: Session, invitation_id: str, status: str, reason: str | None) -> None:
-    session.execute(
-        update(JobRow)
-        .where(JobRow.invitation_id == invitation_id, JobRow.status == "processing")
-        .values(status=status, reason=reason)
-    )
-
-
-def revoke(session: Session, tenant_id: str, invitation_id: str, actor: str) -> Invitation:
-    invitation = session.scalar(
-        select(Invitation)
-        .where(Invitation.tenant_id == tenant_id, Invitation.id == invitation_id)
-        .with_for_update()
-    )
-    if invitation is None:
-        raise NotFound("not_found", f"No invitation {invitation_id!r}", field="id")
-    if invitation.status in ("accepted", "revoked"):
-        raise Conflict(
-            "not_revocable", f"The invitation is {invitation.status}; it cannot be revoked"
-        )
-    _revoke(session, invitation, actor)
-    return invitation
-
-
-def _revoke(session: Session, invitation: Invitation, actor: str) -> None:
-    before = describe(invitation)
-    _set_status(invitation, "revoked")
-    invitation.revoked_at = utcnow()
-    _settle_job_rows(session, invitation.id, "failed", "revoked before it was sent")
-    record(
-        session,
-        invitation.tenant_id,
-        actor,
-        "invitation.revoke",
-        "invitation",
-        invitation.id,
-        before=before,
-        after=describe(invitation),
-    )
-
-
-def revoke_pending_for_user(session: Session, tenant_id: str, user_id: str, actor: str) -> int:
-    """Called by the SCIM deprovisioning paths (DELETE, active=false), in their
-    transaction: revoke every live invitation of the user, so its link stops working.
-    A message a worker is handing over right now may still arrive; its link is dead."""
-    found = list(
-        session.scalars(
-            select(Invitation)
-            .where(
-                Invitation.tenant_id == tenant_id,
-                Invitation.user_id == user_id,
-                Invitation.status.in_(LIVE_STATUSES),
-            )
-            .with_for_update()
-        )
-    )
-    for invitation in found:
-        _revoke(session, invitation, actor)
-    return len(found)
+def revoke(uow: UnitOfWork, tenant_id: str, invitation_id: str, actor: str) -> Invitation:
+    """Withdraw an invitation: its link stops working (409 when accepted or revoked)."""
+    with uow:
+        invitation = locked(uow.session, tenant_id, invitation_id)
+        revoke_row(uow.session, invitation, actor)
+        return invitation
 
 
 def resend(
-    session: Session, tenant_id: str, invitation_id: str, actor: str, defaults: Settings
+    uow: UnitOfWork, tenant_id: str, invitation_id: str, actor: str, defaults: Settings
 ) -> Invitation:
     """Send again with a new link (the old one stops working) and a fresh expiry."""
-    invitation = session.scalar(
-        select(Invitation)
-        .where(Invitation.tenant_id == tenant_id, Invitation.id == invitation_id)
-        .with_for_update()
-    )
-    if invitation is None:
-        raise NotFound("not_found", f"No invitation {invitation_id!r}", field="id")
-    if invitation.status in ("pending", "sending"):
-        raise Conflict("already_queued", "The invitation is queued for delivery already")
-    if invitation.status in ("accepted", "revoked"):
-        raise Conflict(
-            "not_resendable",
-            f"The invitation is {invitation.status}; create a new one instead",
+    with uow:
+        session = uow.session
+        invitation = locked(session, tenant_id, invitation_id)
+        state = invitation.lifecycle()
+        if invitation.user_id and state.status in (
+            InvitationStatus.EXPIRED,
+            InvitationStatus.FAILED,
+        ):
+            other = live_invitation(session, tenant_id, invitation.user_id)
+            if other is not None and other.id != invitation.id:
+                raise Conflict(
+                    "already_invited", f"The user has a newer live invitation ({other.id})"
+                )
+        before = describe(invitation)
+        state.resend(utcnow(), timedelta(hours=settings_of(session, tenant_id, defaults).ttl_hours))
+        keep(invitation, state)
+        session.flush()
+        record(
+            session,
+            tenant_id,
+            actor,
+            "invitation.resend",
+            "invitation",
+            invitation.id,
+            before=before,
+            after=describe(invitation),
         )
-    if invitation.user_id and invitation.status in ("expired", "failed"):
-        other = live_invitation(session, tenant_id, invitation.user_id)
-        if other is not None and other.id != invitation.id:
-            raise Conflict("already_invited", f"The user has a newer live invitation ({other.id})")
-    before = describe(invitation)
-    ttl = tenant_settings(session, tenant_id, defaults).ttl_hours
-    invitation.send_round += 1
-    invitation.token_hash = None
-    invitation.token_nonce = None
-    invitation.transient_failures = 0
-    invitation.failure_reason = None
-    invitation.sent_at = None
-    invitation.expires_at = utcnow() + timedelta(hours=ttl)
-    _set_status(invitation, "pending")
-    session.flush()
-    record(
-        session,
-        tenant_id,
-        actor,
-        "invitation.resend",
-        "invitation",
-        invitation.id,
-        before=before,
-        after=describe(invitation),
-    )
-    emit(session, tenant_id, SEND_TASK, invitation.id)
-    return invitation
+        emit(session, tenant_id, SEND_TASK, invitation.id)
+        return invitation
 
 
 # The person's side ----------------------------------------------------------------
@@ -608,48 +667,46 @@ def _by_token(session: Session, token: str, lock: bool) -> Invitation:
     return invitation
 
 
-def _state(invitation: Invitation) -> str:
-    if invitation.status in ("accepted", "revoked", "failed", "expired"):
-        return invitation.status
-    if invitation.expires_at <= utcnow():
-        return "expired"
-    return "open"
+def view_token(uow: UnitOfWork, token: str) -> TokenView:
+    """What the link's page shows: the invitation, its tenant, and whether it is open."""
+    with uow.reading() as session:
+        invitation = _by_token(session, token, lock=False)
+        tenant = session.get(Tenant, invitation.tenant_id)
+        why = invitation.lifecycle().gone_because(utcnow())
+        return TokenView(
+            invitation, tenant.name if tenant else "", why.value if why is not None else "open"
+        )
 
 
-GONE_MESSAGES = {
-    "accepted": "This invitation has been used already.",
-    "expired": "This invitation has expired. Ask the person who invited you to send a new one.",
-    "revoked": "This invitation was withdrawn.",
-    "failed": "This invitation is no longer valid. Ask for a new one.",
-}
-
-
-def view_token(session: Session, token: str) -> TokenView:
-    invitation = _by_token(session, token, lock=False)
-    tenant = session.get(Tenant, invitation.tenant_id)
-    return TokenView(invitation, tenant.name if tenant else "", _state(invitation))
-
-
-def accept(session: Session, token: str) -> Invitation:
+def accept(uow: UnitOfWork, token: str) -> Invitation:
     """Mark the invitation accepted, once. Under a row lock, so of two concurrent
-    accepts exactly one succeeds; later uses get InvitationGone (410)."""
-    invitation = _by_token(session, token, lock=True)
-    state = _state(invitation)
-    if state == "expired" and invitation.status != "expired":
-        _set_status(invitation, "expired")
-    if state != "open":
-        raise InvitationGone(f"invitation_{state}", GONE_MESSAGES[state])
-    before = describe(invitation)
-    _set_status(invitation, "accepted")
-    invitation.accepted_at = utcnow()
-    record(
-        session,
-        invitation.tenant_id,
-        f"invitee:{invitation.user_id}",
-        "invitation.accept",
-        "invitation",
-        invitation.id,
-        before=before,
-        after=describe(invitation),
-    )
+    accepts exactly one succeeds; later uses get InvitationGone (410). A link found
+    past its expiry is marked expired (that is kept) and refused."""
+    gone: InvitationGone | None = None
+    with uow:
+        session = uow.session
+        invitation = _by_token(session, token, lock=True)
+        state = invitation.lifecycle()
+        now = utcnow()
+        before = describe(invitation)
+        try:
+            state.accept(now)
+        except InvitationGone as error:
+            gone = error
+            if state.expire_if_due(now):
+                keep(invitation, state)
+        else:
+            keep(invitation, state)
+            record(
+                session,
+                invitation.tenant_id,
+                f"invitee:{invitation.user_id}",
+                "invitation.accept",
+                "invitation",
+                invitation.id,
+                before=before,
+                after=describe(invitation),
+            )
+    if gone is not None:
+        raise gone
     return invitation

@@ -4,6 +4,9 @@ Totals are counted from the job's rows in SQL whenever they are read, and each r
 moves through its states in the same transaction as the invitation it concerns, so
 the totals are exact however often a batch task runs again. A job is finished when
 no row is queued or processing; whichever task settles the last row records the time.
+
+The use cases (`list_jobs`, `job_detail`, `submitted`) take a unit of work and only
+read; the helpers that take a session run inside a caller's unit of work.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sqlalchemy.orm import Session
 from service.domain.errors import NotFound
 from service.persistence.base import utcnow
 from service.persistence.invitation_models import Job, JobRow
+from service.persistence.unit_of_work import UnitOfWork
 
 OPEN_ROW_STATUSES = ("queued", "processing")
 
@@ -120,14 +124,51 @@ def rows_page(
 
 
 def list_jobs(
-    session: Session, tenant_id: str, *, page: int, per_page: int
-) -> tuple[list[Job], int]:
+    uow: UnitOfWork, tenant_id: str, *, page: int, per_page: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the tenant's jobs, newest first, each with its totals; and the total."""
     query = select(Job).where(Job.tenant_id == tenant_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(Job.created_at.desc(), Job.id).limit(per_page).offset((page - 1) * per_page)
-    )
-    return list(rows), total
+    with uow.reading() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.scalars(
+            query.order_by(Job.created_at.desc(), Job.id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+        return [describe(session, job) for job in rows], total
+
+
+def job_detail(
+    uow: UnitOfWork,
+    tenant_id: str,
+    job_id: str,
+    *,
+    page: int,
+    per_page: int,
+    status: str | None = None,
+) -> dict[str, Any]:
+    """The job's status and totals, and one page of its rows (`results`)."""
+    with uow.reading() as session:
+        job = get_job(session, tenant_id, job_id)
+        body = describe(session, job)
+        rows, total = rows_page(session, job, page=page, per_page=per_page, status=status)
+        body.update(
+            results=[describe_row(row) for row in rows],
+            page=page,
+            per_page=per_page,
+            total_results=total,
+        )
+        return body
+
+
+def submitted(uow: UnitOfWork, tenant_id: str, job_id: str, errors_shown: int) -> dict[str, Any]:
+    """A job just submitted: its status and totals, and its first invalid rows (`errors`)."""
+    with uow.reading() as session:
+        job = get_job(session, tenant_id, job_id)
+        body = describe(session, job)
+        invalid, _ = rows_page(session, job, page=1, per_page=errors_shown, status="invalid")
+        body["errors"] = [describe_row(row) for row in invalid]
+        return body
 
 
 def describe_row(row: JobRow) -> dict[str, Any]:

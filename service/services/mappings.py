@@ -7,6 +7,7 @@ group; the computation matches it when the group arrives.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -15,9 +16,10 @@ from sqlalchemy.orm import Session
 from service.domain import GroupRef, GroupRefKind, Mapping, NotFound, validate_mapping
 from service.persistence.permission_models import MappingRow, RoleRow
 from service.persistence.scim_models import ScimGroup
+from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
+from service.services.affected import users_affected_by_mapping
 from service.services.audit import record
-from service.services.effective import users_affected_by_mapping
 from service.services.listing import paginate
 from service.services.permission_model import bump_model_version, load_model
 
@@ -34,7 +36,27 @@ def describe_mapping(row: MappingRow, role_key: str) -> dict[str, Any]:
     }
 
 
-def get_mapping(session: Session, tenant_id: str, mapping_id: str) -> tuple[MappingRow, str]:
+@dataclass(frozen=True)
+class MappingDetail:
+    """A mapping, its role's key, and the groups its reference names right now."""
+
+    row: MappingRow
+    role_key: str
+    matched_groups: list[dict[str, Any]]
+
+
+def _detail(session: Session, tenant_id: str, row: MappingRow, role_key: str) -> MappingDetail:
+    ref = GroupRef(GroupRefKind(row.group_kind), row.group_value)
+    return MappingDetail(row, role_key, matching_groups(session, tenant_id, ref))
+
+
+def get_mapping(uow: UnitOfWork, tenant_id: str, mapping_id: str) -> MappingDetail:
+    with uow.reading() as session:
+        row, role_key = _mapping_row(session, tenant_id, mapping_id)
+        return _detail(session, tenant_id, row, role_key)
+
+
+def _mapping_row(session: Session, tenant_id: str, mapping_id: str) -> tuple[MappingRow, str]:
     found = session.execute(
         select(MappingRow, RoleRow.key)
         .join(RoleRow, RoleRow.id == MappingRow.role_id)
@@ -46,7 +68,7 @@ def get_mapping(session: Session, tenant_id: str, mapping_id: str) -> tuple[Mapp
 
 
 def list_mappings(
-    session: Session,
+    uow: UnitOfWork,
     tenant_id: str,
     *,
     page: int,
@@ -57,23 +79,24 @@ def list_mappings(
     group_value: str | None = None,
     assign_account: bool | None = None,
 ) -> tuple[list[tuple[MappingRow, str]], int]:
-    query = (
-        select(MappingRow, RoleRow.key)
-        .join(RoleRow, RoleRow.id == MappingRow.role_id)
-        .where(MappingRow.tenant_id == tenant_id)
-    )
-    if role_key is not None:
-        query = query.where(RoleRow.key == role_key)
-    if scope_id is not None:
-        query = query.where(MappingRow.scope_id == scope_id)
-    if group_kind is not None:
-        query = query.where(MappingRow.group_kind == group_kind)
-    if group_value is not None:
-        query = query.where(MappingRow.group_value_lower == group_value.lower())
-    if assign_account is not None:
-        query = query.where(MappingRow.assign_account == assign_account)
-    query = query.order_by(MappingRow.created_at, MappingRow.id)
-    return paginate(session, query, page, per_page, scalars=False)
+    with uow.reading() as session:
+        query = (
+            select(MappingRow, RoleRow.key)
+            .join(RoleRow, RoleRow.id == MappingRow.role_id)
+            .where(MappingRow.tenant_id == tenant_id)
+        )
+        if role_key is not None:
+            query = query.where(RoleRow.key == role_key)
+        if scope_id is not None:
+            query = query.where(MappingRow.scope_id == scope_id)
+        if group_kind is not None:
+            query = query.where(MappingRow.group_kind == group_kind)
+        if group_value is not None:
+            query = query.where(MappingRow.group_value_lower == group_value.lower())
+        if assign_account is not None:
+            query = query.where(MappingRow.assign_account == assign_account)
+        query = query.order_by(MappingRow.created_at, MappingRow.id)
+        return paginate(session, query, page, per_page, scalars=False)
 
 
 def _validated(session: Session, tenant_id: str, mapping_id: str, data: dict[str, Any]) -> Mapping:
@@ -101,56 +124,69 @@ def _write(session: Session, tenant_id: str, row: MappingRow, mapping: Mapping) 
 
 
 def create_mapping(
-    session: Session, tenant_id: str, data: dict[str, Any], actor: str
-) -> tuple[MappingRow, str]:
-    bump_model_version(session, tenant_id, recompute_tenant=False)
-    row = MappingRow(tenant_id=tenant_id, created_by=actor)
-    mapping = _validated(session, tenant_id, "new", data)
-    _write(session, tenant_id, row, mapping)
-    session.add(row)
-    session.flush()
-    _members_changed(session, tenant_id, mapping.group)
-    after = describe_mapping(row, mapping.role_key)
-    record(session, tenant_id, actor, "mapping.create", "mapping", row.id, after=after)
-    return row, mapping.role_key
+    uow: UnitOfWork, tenant_id: str, data: dict[str, Any], actor: str
+) -> MappingDetail:
+    with uow:
+        session = uow.session
+        bump_model_version(session, tenant_id, recompute_tenant=False)
+        row = MappingRow(tenant_id=tenant_id, created_by=actor)
+        mapping = _validated(session, tenant_id, "new", data)
+        _write(session, tenant_id, row, mapping)
+        session.add(row)
+        session.flush()
+        _members_changed(session, tenant_id, mapping.group)
+        after = describe_mapping(row, mapping.role_key)
+        record(session, tenant_id, actor, "mapping.create", "mapping", row.id, after=after)
+        return _detail(session, tenant_id, row, mapping.role_key)
 
 
 def update_mapping(
-    session: Session, tenant_id: str, mapping_id: str, changes: dict[str, Any], actor: str
-) -> tuple[MappingRow, str]:
+    uow: UnitOfWork, tenant_id: str, mapping_id: str, changes: dict[str, Any], actor: str
+) -> MappingDetail:
     """Change a mapping in place; it keeps its age, which decides account conflicts."""
-    bump_model_version(session, tenant_id, recompute_tenant=False)
-    row, role_key = get_mapping(session, tenant_id, mapping_id)
-    before = describe_mapping(row, role_key)
-    old_group = GroupRef(GroupRefKind(row.group_kind), row.group_value)
-    mapping = _validated(session, tenant_id, mapping_id, {**before, **changes})
-    _write(session, tenant_id, row, mapping)
-    session.flush()
-    _members_changed(session, tenant_id, old_group, mapping.group)
-    after = describe_mapping(row, mapping.role_key)
-    record(
-        session, tenant_id, actor, "mapping.update", "mapping", row.id, before=before, after=after
-    )
-    return row, mapping.role_key
+    with uow:
+        session = uow.session
+        bump_model_version(session, tenant_id, recompute_tenant=False)
+        row, role_key = _mapping_row(session, tenant_id, mapping_id)
+        before = describe_mapping(row, role_key)
+        old_group = GroupRef(GroupRefKind(row.group_kind), row.group_value)
+        mapping = _validated(session, tenant_id, mapping_id, {**before, **changes})
+        _write(session, tenant_id, row, mapping)
+        session.flush()
+        _members_changed(session, tenant_id, old_group, mapping.group)
+        after = describe_mapping(row, mapping.role_key)
+        record(
+            session,
+            tenant_id,
+            actor,
+            "mapping.update",
+            "mapping",
+            row.id,
+            before=before,
+            after=after,
+        )
+        return _detail(session, tenant_id, row, mapping.role_key)
 
 
-def delete_mapping(session: Session, tenant_id: str, mapping_id: str, actor: str) -> Mapping:
+def delete_mapping(uow: UnitOfWork, tenant_id: str, mapping_id: str, actor: str) -> Mapping:
     """Delete a mapping; returns it, so the caller can find the users it covered."""
-    bump_model_version(session, tenant_id, recompute_tenant=False)
-    row, role_key = get_mapping(session, tenant_id, mapping_id)
-    before = describe_mapping(row, role_key)
-    gone = Mapping(
-        row.id,
-        GroupRef(GroupRefKind(row.group_kind), row.group_value),
-        role_key,
-        row.scope_id,
-        row.assign_account,
-    )
-    session.delete(row)
-    session.flush()
-    _members_changed(session, tenant_id, gone.group)
-    record(session, tenant_id, actor, "mapping.delete", "mapping", mapping_id, before=before)
-    return gone
+    with uow:
+        session = uow.session
+        bump_model_version(session, tenant_id, recompute_tenant=False)
+        row, role_key = _mapping_row(session, tenant_id, mapping_id)
+        before = describe_mapping(row, role_key)
+        gone = Mapping(
+            row.id,
+            GroupRef(GroupRefKind(row.group_kind), row.group_value),
+            role_key,
+            row.scope_id,
+            row.assign_account,
+        )
+        session.delete(row)
+        session.flush()
+        _members_changed(session, tenant_id, gone.group)
+        record(session, tenant_id, actor, "mapping.delete", "mapping", mapping_id, before=before)
+        return gone
 
 
 def _members_changed(session: Session, tenant_id: str, *groups: GroupRef) -> None:

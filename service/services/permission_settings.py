@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from service.domain import SEED_001_RULES, AccountRules, ValidationFailed
 from service.persistence.permission_models import PermissionSettingsRow, RoleRow
+from service.persistence.unit_of_work import UnitOfWork
 from service.services.audit import record
 from service.services.permission_model import bump_model_version, settings_row
 
@@ -30,8 +31,10 @@ def describe_settings(session: Session, row: PermissionSettingsRow) -> dict[str,
     }
 
 
-def get_settings(session: Session, tenant_id: str) -> dict[str, Any]:
-    return describe_settings(session, settings_row(session, tenant_id))
+def get_settings(uow: UnitOfWork, tenant_id: str) -> dict[str, Any]:
+    with uow:
+        session = uow.session
+        return describe_settings(session, settings_row(session, tenant_id))
 
 
 def _rules(raw: dict[str, Any]) -> dict[str, Any]:
@@ -42,7 +45,7 @@ def _rules(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def update_settings(
-    session: Session,
+    uow: UnitOfWork,
     tenant_id: str,
     *,
     default_role: str | object | None = _UNSET,
@@ -51,36 +54,38 @@ def update_settings(
 ) -> dict[str, Any]:
     """Set the default role (a key, or None for none) and the account rules (an
     object, or None for seed 001's); an argument left out is left as it is."""
-    bump_model_version(session, tenant_id)
-    row = settings_row(session, tenant_id)
-    before = describe_settings(session, row)
-    if default_role is not _UNSET:
-        if default_role is None:
-            row.default_role_id = None
-        else:
-            role_id = session.scalar(
-                select(RoleRow.id).where(
-                    RoleRow.tenant_id == tenant_id, RoleRow.key == default_role
+    with uow:
+        session = uow.session
+        bump_model_version(session, tenant_id)
+        row = settings_row(session, tenant_id)
+        before = describe_settings(session, row)
+        if default_role is not _UNSET:
+            if default_role is None:
+                row.default_role_id = None
+            else:
+                role_id = session.scalar(
+                    select(RoleRow.id).where(
+                        RoleRow.tenant_id == tenant_id, RoleRow.key == default_role
+                    )
                 )
-            )
-            if role_id is None:
-                raise ValidationFailed(
-                    "unknown_role", f"role {default_role!r} does not exist", "default_role"
-                )
-            row.default_role_id = role_id
-    if account_rules is not _UNSET:
-        row.account_rules = None if account_rules is None else _rules(account_rules)  # type: ignore[arg-type]
-    session.flush()
-    session.refresh(row)
-    after = describe_settings(session, row)
-    record(
-        session,
-        tenant_id,
-        actor,
-        "settings.update",
-        "settings",
-        "permissions",
-        before=before,
-        after=after,
-    )
-    return after
+                if role_id is None:
+                    raise ValidationFailed(
+                        "unknown_role", f"role {default_role!r} does not exist", "default_role"
+                    )
+                row.default_role_id = role_id
+        if account_rules is not _UNSET:
+            row.account_rules = None if account_rules is None else _rules(account_rules)  # type: ignore[arg-type]
+        session.flush()
+        session.refresh(row)
+        after = describe_settings(session, row)
+        record(
+            session,
+            tenant_id,
+            actor,
+            "settings.update",
+            "settings",
+            "permissions",
+            before=before,
+            after=after,
+        )
+        return after

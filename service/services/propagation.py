@@ -11,7 +11,6 @@ import time
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.persistence.outbox import emit, row_values
@@ -73,39 +72,6 @@ def users_changed(session: Session, tenant_id: str, user_ids: Iterable[str]) -> 
     ids = sorted(set(user_ids))
     if ids:
         emit(session, tenant_id, RECOMPUTE_USERS, uuid.uuid4().hex, {"user_ids": ids})
-
-
-def members_leaving(
-    session: Session, tenant_id: str, group_id: str, member_ids: Iterable[str]
-) -> None:
-    """Members are about to leave a group (removed, or the group deleted): recompute
-    the users they take with them. Call it before the membership rows go, while the
-    nested groups among them can still be followed down to their users."""
-    from service.persistence.scim_models import ScimGroupMember
-    from service.services.effective import users_affected_by_group
-
-    ids = list(member_ids)
-    if not ids:
-        return
-    kinds = dict(
-        session.execute(
-            select(ScimGroupMember.member_id, ScimGroupMember.member_type).where(
-                ScimGroupMember.group_id == group_id, ScimGroupMember.member_id.in_(ids)
-            )
-        ).all()
-    )
-    users = {m for m, kind in kinds.items() if kind == "User"}
-    for nested in (m for m, kind in kinds.items() if kind == "Group"):
-        users |= users_affected_by_group(session, tenant_id, nested)
-    users_changed(session, tenant_id, users)
-
-
-def group_leaving(session: Session, tenant_id: str, group_id: str) -> None:
-    """A group is about to be deleted: everyone in it, directly or through nesting,
-    loses what the group gave them."""
-    from service.services.effective import users_affected_by_group
-
-    users_changed(session, tenant_id, users_affected_by_group(session, tenant_id, group_id))
 
 
 def model_changed(session: Session, tenant_id: str) -> None:

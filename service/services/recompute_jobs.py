@@ -10,15 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
 
 from service.domain.errors import NotFound
 from service.persistence.base import utcnow
-from service.persistence.outbox import emit
 from service.persistence.recompute_models import RecomputeBatch, RecomputeJob
 from service.persistence.scim_models import ScimUser
+from service.persistence.unit_of_work import UnitOfWork
 from service.runtime import Runtime
-from service.services import permission_sets
+from service.services import permission_recompute
 from service.services.audit import record
 from service.services.effective import resolve_user_ref
 
@@ -26,53 +25,54 @@ RECOMPUTE_BATCH = "rolecall.permissions.recompute_batch"
 BATCH_SIZE = 1000
 
 
-def start(
-    session: Session, tenant_id: str, actor: str, user_ref: str | None = None
-) -> RecomputeJob:
-    if user_ref:
-        user_ids = [resolve_user_ref(session, tenant_id, user_ref)]
-    else:
-        user_ids = list(
-            session.scalars(
-                select(ScimUser.id).where(ScimUser.tenant_id == tenant_id).order_by(ScimUser.id)
+def start(uow: UnitOfWork, tenant_id: str, actor: str, user_ref: str | None = None) -> RecomputeJob:
+    with uow:
+        session = uow.session
+        if user_ref:
+            user_ids = [resolve_user_ref(session, tenant_id, user_ref)]
+        else:
+            user_ids = list(
+                session.scalars(
+                    select(ScimUser.id).where(ScimUser.tenant_id == tenant_id).order_by(ScimUser.id)
+                )
             )
+        job = RecomputeJob(
+            tenant_id=tenant_id, actor=actor, user_ref=user_ref, total_users=len(user_ids)
         )
-    job = RecomputeJob(
-        tenant_id=tenant_id, actor=actor, user_ref=user_ref, total_users=len(user_ids)
-    )
-    session.add(job)
-    session.flush()
-    for number, first in enumerate(range(0, len(user_ids), BATCH_SIZE)):
-        session.add(
-            RecomputeBatch(
-                job_id=job.id, batch=number, user_ids=user_ids[first : first + BATCH_SIZE]
+        session.add(job)
+        session.flush()
+        for number, first in enumerate(range(0, len(user_ids), BATCH_SIZE)):
+            session.add(
+                RecomputeBatch(
+                    job_id=job.id, batch=number, user_ids=user_ids[first : first + BATCH_SIZE]
+                )
             )
+            uow.emit(tenant_id, RECOMPUTE_BATCH, f"{job.id}:{number}")
+        if not user_ids:
+            job.finished_at = utcnow()
+        record(
+            session,
+            tenant_id,
+            actor,
+            "recompute.start",
+            "recompute_job",
+            job.id,
+            after={"user_ref": user_ref, "total_users": len(user_ids)},
         )
-        emit(session, tenant_id, RECOMPUTE_BATCH, f"{job.id}:{number}")
-    if not user_ids:
-        job.finished_at = utcnow()
-    record(
-        session,
-        tenant_id,
-        actor,
-        "recompute.start",
-        "recompute_job",
-        job.id,
-        after={"user_ref": user_ref, "total_users": len(user_ids)},
-    )
-    return job
+        return job
 
 
 def run_batch(runtime: Runtime, tenant_id: str, object_id: str) -> int:
     """Recompute one batch; mark it (and, with the last batch, the job) done."""
     job_id, _, number = object_id.rpartition(":")
-    with runtime.sessions() as session:
+    with runtime.unit_of_work().reading() as session:
         batch = session.get(RecomputeBatch, (job_id, int(number)))
         if batch is None:
             return 0
         user_ids = list(batch.user_ids)
-    written = permission_sets.recompute_users(runtime, tenant_id, user_ids)
-    with runtime.sessions.begin() as session:
+    written = permission_recompute.recompute_users(runtime, tenant_id, user_ids)
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         session.execute(
             update(RecomputeBatch)
             .where(
@@ -96,32 +96,35 @@ def run_batch(runtime: Runtime, tenant_id: str, object_id: str) -> int:
     return written
 
 
-def describe(session: Session, tenant_id: str, job_id: str) -> dict[str, Any]:
-    job = session.scalar(
-        select(RecomputeJob).where(RecomputeJob.tenant_id == tenant_id, RecomputeJob.id == job_id)
-    )
-    if job is None:
-        raise NotFound("not_found", f"No recompute job {job_id!r}", "id")
-    batches, done_batches, done_users = session.execute(
-        select(
-            func.count(),
-            func.count(RecomputeBatch.done_at),
-            func.coalesce(
-                func.sum(func.json_array_length(RecomputeBatch.user_ids)).filter(
-                    RecomputeBatch.done_at.is_not(None)
+def describe(uow: UnitOfWork, tenant_id: str, job_id: str) -> dict[str, Any]:
+    with uow.reading() as session:
+        job = session.scalar(
+            select(RecomputeJob).where(
+                RecomputeJob.tenant_id == tenant_id, RecomputeJob.id == job_id
+            )
+        )
+        if job is None:
+            raise NotFound("not_found", f"No recompute job {job_id!r}", "id")
+        batches, done_batches, done_users = session.execute(
+            select(
+                func.count(),
+                func.count(RecomputeBatch.done_at),
+                func.coalesce(
+                    func.sum(func.json_array_length(RecomputeBatch.user_ids)).filter(
+                        RecomputeBatch.done_at.is_not(None)
+                    ),
+                    0,
                 ),
-                0,
-            ),
-        ).where(RecomputeBatch.job_id == job_id)
-    ).one()
-    return {
-        "id": job.id,
-        "status": "finished" if job.finished_at else "running",
-        "user": job.user_ref,
-        "total_users": job.total_users,
-        "done_users": int(done_users),
-        "batches": batches,
-        "done_batches": done_batches,
-        "created_at": job.created_at,
-        "finished_at": job.finished_at,
-    }
+            ).where(RecomputeBatch.job_id == job_id)
+        ).one()
+        return {
+            "id": job.id,
+            "status": "finished" if job.finished_at else "running",
+            "user": job.user_ref,
+            "total_users": job.total_users,
+            "done_users": int(done_users),
+            "batches": batches,
+            "done_batches": done_batches,
+            "created_at": job.created_at,
+            "finished_at": job.finished_at,
+        }

@@ -21,17 +21,17 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from service.cache.queued_flags import QueuedFlags
 from service.observability import log_event
 from service.persistence.base import utcnow
-from service.persistence.db import transaction
 from service.persistence.outbox import Emitted, OutboxRecord, claim_pending
+from service.persistence.unit_of_work import UnitOfWork
 from service.runtime import Runtime
 from service.services.propagation import BATCHED, COALESCED
 
 log = logging.getLogger("rolecall.relay")
 
 
-QUEUED_TTL_SECONDS = 120
 # Rows claimed and sent per look at the outbox.
 RELAY_BATCH = 500
 
@@ -81,8 +81,8 @@ def _batches(rows: list[Row[Any]]) -> list[_Batch]:
     return batches
 
 
-def _queued_key(runtime: Runtime, task: str, tenant_id: str, object_id: str) -> str:
-    return f"{runtime.settings.redis_key_prefix}queued:{task}:{tenant_id}:{object_id}"
+def _flags(runtime: Runtime) -> QueuedFlags:
+    return QueuedFlags(runtime.redis, runtime.settings.redis_key_prefix)
 
 
 def already_queued(runtime: Runtime, row: Emitted | _Batch) -> bool:
@@ -93,19 +93,16 @@ def already_queued(runtime: Runtime, row: Emitted | _Batch) -> bool:
     lands while it runs still gets a run of its own. If Redis cannot say, send."""
     if row.task not in COALESCED:
         return False
-    key = _queued_key(runtime, row.task, row.tenant_id, row.object_id)
     try:
-        return not runtime.redis.set(key, 1, nx=True, ex=QUEUED_TTL_SECONDS)
+        return not _flags(runtime).flag(row.task, row.tenant_id, row.object_id)
     except Exception:
         return False
 
 
 def started(runtime: Runtime, task: str, tenant_id: str, *object_ids: str) -> None:
     """Called by a coalescing task before it reads anything."""
-    if not object_ids:
-        return
     try:
-        runtime.redis.delete(*(_queued_key(runtime, task, tenant_id, o) for o in object_ids))
+        _flags(runtime).clear(task, tenant_id, *object_ids)
     except Exception:
         log.warning("could not clear the queued flag of %s", task)
 
@@ -118,11 +115,7 @@ def _not_queued(runtime: Runtime, batch: _Batch) -> list[str]:
     if task not in COALESCED:
         return ids
     try:
-        with runtime.redis.pipeline(transaction=False) as pipe:
-            for user_id in ids:
-                key = _queued_key(runtime, task, batch.tenant_id, user_id)
-                pipe.set(key, 1, nx=True, ex=QUEUED_TTL_SECONDS)
-            fresh = pipe.execute()
+        fresh = _flags(runtime).flag_many(task, batch.tenant_id, ids)
     except Exception:
         return ids
     return [user_id for user_id, was_set in zip(ids, fresh, strict=True) if was_set]
@@ -180,7 +173,8 @@ def relay(runtime: Runtime, limit: int = RELAY_BATCH) -> int:
     """The sweep: send the oldest rows; returns how many rows were sent."""
     sent: list[int] = []
     failure: tuple[list[int], Exception] | None = None
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         for batch in _batches(claim_pending(session, limit)):
             try:
                 _send(runtime, batch)
@@ -256,9 +250,10 @@ def _mark(
         )
 
 
-def outbox_lag_seconds(session: Session) -> float:
+def outbox_lag_seconds(uow: UnitOfWork) -> float:
     """Age of the oldest row (every row is unsent): how far behind the relay is."""
-    oldest = session.scalar(select(func.min(OutboxRecord.created_at)))
+    with uow.reading() as session:
+        oldest = session.scalar(select(func.min(OutboxRecord.created_at)))
     if oldest is None:
         return 0.0
     return max(0.0, (utcnow() - oldest).total_seconds())

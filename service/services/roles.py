@@ -16,6 +16,7 @@ from service.persistence.permission_models import (
     ScopeRow,
     ScopeTypeRow,
 )
+from service.persistence.unit_of_work import UnitOfWork
 from service.services.areas import areas_of
 from service.services.audit import record
 from service.services.listing import paginate
@@ -26,7 +27,12 @@ def describe_role(row: RoleRow) -> dict[str, Any]:
     return role_from_row(row).to_dict()
 
 
-def get_role(session: Session, tenant_id: str, key: str) -> RoleRow:
+def get_role(uow: UnitOfWork, tenant_id: str, key: str) -> RoleRow:
+    with uow.reading() as session:
+        return _role_row(session, tenant_id, key)
+
+
+def _role_row(session: Session, tenant_id: str, key: str) -> RoleRow:
     row = session.scalar(select(RoleRow).where(RoleRow.tenant_id == tenant_id, RoleRow.key == key))
     if row is None:
         raise NotFound("not_found", f"no role {key!r}", "key")
@@ -34,7 +40,7 @@ def get_role(session: Session, tenant_id: str, key: str) -> RoleRow:
 
 
 def list_roles(
-    session: Session,
+    uow: UnitOfWork,
     tenant_id: str,
     *,
     page: int,
@@ -42,23 +48,24 @@ def list_roles(
     scope_type: str | None = None,
     area: str | None = None,
 ) -> tuple[list[RoleRow], int]:
-    query = select(RoleRow).where(RoleRow.tenant_id == tenant_id).order_by(RoleRow.key)
-    if scope_type is None and area is None:
-        return paginate(session, query, page, per_page)
-    # Filters on JSON columns differ between SQLite and PostgreSQL; a tenant has
-    # tens of roles, so filtering them here is simpler and as fast.
-    rows = [
-        r
-        for r in session.scalars(query)
-        if (area is None or area in r.grants)
-        and (
-            scope_type is None
-            or r.allowed_scope_types is None
-            or scope_type in r.allowed_scope_types
-        )
-    ]
-    start = (page - 1) * per_page
-    return rows[start : start + per_page], len(rows)
+    with uow.reading() as session:
+        query = select(RoleRow).where(RoleRow.tenant_id == tenant_id).order_by(RoleRow.key)
+        if scope_type is None and area is None:
+            return paginate(session, query, page, per_page)
+        # Filters on JSON columns differ between SQLite and PostgreSQL; a tenant has
+        # tens of roles, so filtering them here is simpler and as fast.
+        rows = [
+            r
+            for r in session.scalars(query)
+            if (area is None or area in r.grants)
+            and (
+                scope_type is None
+                or r.allowed_scope_types is None
+                or scope_type in r.allowed_scope_types
+            )
+        ]
+        start = (page - 1) * per_page
+        return rows[start : start + per_page], len(rows)
 
 
 def _scope_types(session: Session, tenant_id: str) -> frozenset[str]:
@@ -97,16 +104,18 @@ def add_role(session: Session, tenant_id: str, role: Role) -> RoleRow:
     return row
 
 
-def create_role(session: Session, tenant_id: str, data: dict[str, Any], actor: str) -> RoleRow:
-    bump_model_version(session, tenant_id)
-    role = _role(session, tenant_id, data)
-    if session.scalar(
-        select(RoleRow.id).where(RoleRow.tenant_id == tenant_id, RoleRow.key == role.key)
-    ):
-        raise Conflict("duplicate", f"role {role.key!r} exists already", "key")
-    row = add_role(session, tenant_id, role)
-    record(session, tenant_id, actor, "role.create", "role", role.key, after=describe_role(row))
-    return row
+def create_role(uow: UnitOfWork, tenant_id: str, data: dict[str, Any], actor: str) -> RoleRow:
+    with uow:
+        session = uow.session
+        bump_model_version(session, tenant_id)
+        role = _role(session, tenant_id, data)
+        if session.scalar(
+            select(RoleRow.id).where(RoleRow.tenant_id == tenant_id, RoleRow.key == role.key)
+        ):
+            raise Conflict("duplicate", f"role {role.key!r} exists already", "key")
+        row = add_role(session, tenant_id, role)
+        record(session, tenant_id, actor, "role.create", "role", role.key, after=describe_role(row))
+        return row
 
 
 def _check_grants_still_fit(session: Session, tenant_id: str, row: RoleRow, role: Role) -> None:
@@ -144,48 +153,52 @@ def _check_grants_still_fit(session: Session, tenant_id: str, row: RoleRow, role
 
 
 def update_role(
-    session: Session, tenant_id: str, key: str, changes: dict[str, Any], actor: str
+    uow: UnitOfWork, tenant_id: str, key: str, changes: dict[str, Any], actor: str
 ) -> RoleRow:
-    bump_model_version(session, tenant_id)
-    row = get_role(session, tenant_id, key)
-    before = describe_role(row)
-    role = _role(session, tenant_id, {**before, **changes, "key": key})
-    _check_grants_still_fit(session, tenant_id, row, role)
-    write_role(row, role)
-    session.flush()
-    record(
-        session,
-        tenant_id,
-        actor,
-        "role.update",
-        "role",
-        key,
-        before=before,
-        after=describe_role(row),
-    )
-    return row
+    with uow:
+        session = uow.session
+        bump_model_version(session, tenant_id)
+        row = _role_row(session, tenant_id, key)
+        before = describe_role(row)
+        role = _role(session, tenant_id, {**before, **changes, "key": key})
+        _check_grants_still_fit(session, tenant_id, row, role)
+        write_role(row, role)
+        session.flush()
+        record(
+            session,
+            tenant_id,
+            actor,
+            "role.update",
+            "role",
+            key,
+            before=before,
+            after=describe_role(row),
+        )
+        return row
 
 
-def delete_role(session: Session, tenant_id: str, key: str, actor: str) -> None:
-    bump_model_version(session, tenant_id)
-    row = get_role(session, tenant_id, key)
-    uses = [
-        ("mapping(s)", select(MappingRow.id).where(MappingRow.role_id == row.id).limit(1)),
-        (
-            "direct assignment(s)",
-            select(AssignmentRow.id).where(AssignmentRow.role_id == row.id).limit(1),
-        ),
-        (
-            "the tenant's default role setting",
-            select(PermissionSettingsRow.tenant_id)
-            .where(PermissionSettingsRow.default_role_id == row.id)
-            .limit(1),
-        ),
-    ]
-    for what, query in uses:
-        if session.scalar(query) is not None:
-            raise Conflict("in_use", f"role {key!r} is used by {what}", "key")
-    before = describe_role(row)
-    session.delete(row)
-    session.flush()
-    record(session, tenant_id, actor, "role.delete", "role", key, before=before)
+def delete_role(uow: UnitOfWork, tenant_id: str, key: str, actor: str) -> None:
+    with uow:
+        session = uow.session
+        bump_model_version(session, tenant_id)
+        row = _role_row(session, tenant_id, key)
+        uses = [
+            ("mapping(s)", select(MappingRow.id).where(MappingRow.role_id == row.id).limit(1)),
+            (
+                "direct assignment(s)",
+                select(AssignmentRow.id).where(AssignmentRow.role_id == row.id).limit(1),
+            ),
+            (
+                "the tenant's default role setting",
+                select(PermissionSettingsRow.tenant_id)
+                .where(PermissionSettingsRow.default_role_id == row.id)
+                .limit(1),
+            ),
+        ]
+        for what, query in uses:
+            if session.scalar(query) is not None:
+                raise Conflict("in_use", f"role {key!r} is used by {what}", "key")
+        before = describe_role(row)
+        session.delete(row)
+        session.flush()
+        record(session, tenant_id, actor, "role.delete", "role", key, before=before)

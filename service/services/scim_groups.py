@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from service.persistence.base import new_id, utcnow
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
-from service.services import propagation
+from service.services import affected, propagation
 from service.services.audit import record
 from service.services.scim_users import etag
 
@@ -235,7 +235,7 @@ def replace_group(
     before = summary(row)
     types = _resolve_members(session, tenant_id, row.id, added)
     _apply_columns(row, resource, document)
-    propagation.members_leaving(session, tenant_id, row.id, removed)
+    affected.members_leaving(session, tenant_id, row.id, removed)
     _delete_members(session, row.id, removed)
     _insert_members(session, tenant_id, row.id, types, displays)
     _redisplay(session, row.id, redisplayed)
@@ -280,7 +280,7 @@ def change_members(
     gone = sorted(_existing(session, group_id, to_remove)) if to_remove else []
     if not types and not gone:
         return row, False
-    propagation.members_leaving(session, tenant_id, group_id, gone)
+    affected.members_leaving(session, tenant_id, group_id, gone)
     _delete_members(session, group_id, gone)
     _insert_members(session, tenant_id, group_id, types, add)
     _touch(row)
@@ -306,7 +306,7 @@ def delete_group(
     if expected_version is not None and etag(row.version) != expected_version:
         raise PreconditionFailedException
     before = summary(row)
-    propagation.group_leaving(session, tenant_id, group_id)
+    affected.group_leaving(session, tenant_id, group_id)
     session.execute(delete(ScimGroupMember).where(ScimGroupMember.group_id == group_id))
     session.execute(
         delete(ScimGroupMember).where(

@@ -5,6 +5,12 @@ change implies (the row, its indexed copies, membership clean-up, the audit
 event) in that one transaction. Resources arrive already validated by
 scim2-models; the document stored is the resource as SCIM JSON without the
 attributes that live elsewhere (id, meta, password, groups).
+
+A deprovisioning (DELETE, or a user left with `active: false`) records its effect
+(propagation.user_deprovisioned) in the unit of work that owns the session. The
+user's pending invitations are revoked in the same unit of work by the SCIM layer
+that orchestrates the request (service.scim.storage): the invitation use cases
+import this module (to create a user for an address), so it does not import them.
 """
 
 from __future__ import annotations
@@ -14,7 +20,6 @@ import functools
 import hashlib
 import hmac
 import secrets
-from types import SimpleNamespace
 from typing import Any
 
 from scim2_models import (
@@ -23,18 +28,15 @@ from scim2_models import (
     Resource,
     UniquenessException,
 )
-from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, true
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from service.persistence import outbox
 from service.persistence.base import new_id, utcnow
-from service.persistence.driver import DriverStatement
 from service.persistence.models import AuditEvent
-from service.persistence.outbox import OutboxRecord
 from service.persistence.scim_models import ScimGroupMember, ScimUser
-from service.services import invitations, propagation
+from service.services import propagation
 from service.services.audit import event_values, record
 
 # Attributes kept outside the stored document.
@@ -66,7 +68,7 @@ def document_of(resource: Resource[Any]) -> dict[str, Any]:
     return dumped
 
 
-def summary(user: ScimUser | SimpleNamespace) -> dict[str, Any]:
+def summary(user: ScimUser) -> dict[str, Any]:
     """What the audit log keeps of a user: identifiers and state, not the profile."""
     return {
         "userName": user.user_name,
@@ -96,7 +98,7 @@ def _apply_columns(row: ScimUser, resource: Any, document: dict[str, Any]) -> No
         setattr(row, key, value)
 
 
-def _check_unique(executor: Executor, tenant_id: str, resource: Any, own_id: str | None) -> None:
+def _check_unique(session: Session, tenant_id: str, resource: Any, own_id: str | None) -> None:
     """userName (compared lower-cased) and externalId are unique per tenant; one query."""
     user_name = resource.user_name.lower()
     condition = ScimUser.user_name_lower == user_name
@@ -107,7 +109,7 @@ def _check_unique(executor: Executor, tenant_id: str, resource: Any, own_id: str
     )
     if own_id is not None:
         query = query.where(ScimUser.id != own_id)
-    for taken_name, taken_external_id in executor.execute(query.limit(2)):
+    for taken_name, taken_external_id in session.execute(query.limit(2)):
         if taken_name == user_name:
             raise UniquenessException(
                 detail=f"userName {resource.user_name!r} is already taken", attribute="userName"
@@ -119,103 +121,6 @@ def _check_unique(executor: Executor, tenant_id: str, resource: Any, own_id: str
             )
 
 
-_COLUMNS = tuple(attribute.key for attribute in ScimUser.__mapper__.column_attrs)
-# SQLite's create: the user alone, refused by the unique indexes without an error.
-_SQLITE_INSERT = sqlite.insert(ScimUser).on_conflict_do_nothing().returning(ScimUser.id)
-_AUDIT_COLUMNS = tuple(column.key for column in AuditEvent.__table__.columns)
-_OUTBOX_COLUMNS = tuple(outbox.row_values("", "", ""))
-
-Executor = Session | Connection
-
-
-def _bound(table: Any, columns: tuple[str, ...], prefix: str) -> list[Any]:
-    return [bindparam(f"{prefix}{name}", type_=table.c[name].type) for name in columns]
-
-
-@functools.cache
-def _create_in_one_statement() -> Any:
-    """PostgreSQL: the user, its audit event and its outbox row in one statement, so a
-    create is one round trip and, outside a transaction, needs no BEGIN or COMMIT.
-
-    Written as data-modifying CTEs (no library composes this for us): the audit and
-    outbox inserts select from the user insert's RETURNING, so when the unique
-    indexes turned the user away (ON CONFLICT DO NOTHING) they insert nothing either.
-    Returns (user id, outbox row id); no row at all when the user was a duplicate."""
-    user = (
-        postgresql.insert(ScimUser)
-        .values(dict(zip(_COLUMNS, _bound(ScimUser.__table__, _COLUMNS, "user_"), strict=True)))
-        .on_conflict_do_nothing()
-        .returning(ScimUser.id)
-        .cte("new_user")
-    )
-    audit = (
-        insert(AuditEvent)
-        .from_select(
-            _AUDIT_COLUMNS,
-            select(*_bound(AuditEvent.__table__, _AUDIT_COLUMNS, "audit_")).select_from(user),
-        )
-        .cte("new_audit_event")
-    )
-    work = (
-        outbox.insert_statement("postgresql")
-        .from_select(
-            _OUTBOX_COLUMNS,
-            select(*_bound(OutboxRecord.__table__, _OUTBOX_COLUMNS, "outbox_")).select_from(user),
-        )
-        .cte("new_outbox_row")
-    )
-    return select(user.c.id, work.c.id).select_from(user.outerjoin(work, true())).add_cte(audit)
-
-
-@functools.cache
-def _create_on_the_driver(dialect: Dialect) -> DriverStatement:
-    # The write an IdP makes once per user, a hundred thousand times in a first sync:
-    # run on psycopg's cursor, without SQLAlchemy's per-execution work (driver.py).
-    return DriverStatement.compile(_create_in_one_statement(), dialect)
-
-
-def insert_user(
-    executor: Executor, tenant_id: str, actor: str, resource: Any
-) -> tuple[SimpleNamespace, outbox.Emitted | None]:
-    """Store a new user with its audit event and the outbox row of the work it implies
-    (its first permission set, maybe an invitation). On a clash with the unique
-    indexes on (tenant, lower(userName)) and (tenant, externalId), nothing is stored
-    and the 409 names the taken attribute. `executor` is a Session in a unit of work
-    or a Connection of its own. The user comes back as its stored columns, read as
-    attributes (no ORM instance: a SCIM create renders them and is done)."""
-    now = utcnow()
-    user = {
-        "id": new_id(),
-        "tenant_id": tenant_id,
-        **_column_values(resource, document_of(resource)),
-        "password_hash": hash_password(resource.password) if resource.password else None,
-        "created": now,
-        "last_modified": now,
-        "version": 1,
-    }
-    row = SimpleNamespace(**user)
-    audit = event_values(
-        tenant_id, actor, "scim.user.create", "scim_user", row.id, after=summary(row)
-    )
-    work = propagation.user_created_values(tenant_id, row.id, actor)
-    dialect = executor.get_bind().dialect if isinstance(executor, Session) else executor.dialect
-    if dialect.name == "postgresql":
-        parameters = {f"user_{k}": v for k, v in user.items()}
-        parameters.update({f"audit_{k}": v for k, v in audit.items()})
-        parameters.update({f"outbox_{k}": v for k, v in work.items()})
-        stored = _create_on_the_driver(dialect).first(executor, parameters)
-        outbox_id = stored[1] if stored is not None else None
-    else:
-        stored = executor.execute(_SQLITE_INSERT, user).first()
-        if stored is not None:
-            executor.execute(insert(AuditEvent), audit)
-            outbox_id = executor.execute(outbox.insert_statement(dialect.name), work).scalar()
-    if stored is None:
-        _check_unique(executor, tenant_id, resource, None)
-        raise UniquenessException(detail="a unique attribute value is already taken")
-    return row, outbox.emitted_row(outbox_id, work)
-
-
 def get_user(session: Session, tenant_id: str, user_id: str) -> ScimUser:
     user = session.scalar(
         select(ScimUser).where(ScimUser.tenant_id == tenant_id, ScimUser.id == user_id)
@@ -225,14 +130,46 @@ def get_user(session: Session, tenant_id: str, user_id: str) -> ScimUser:
     return user
 
 
+@functools.cache
+def _insert_unless_taken(dialect: str) -> Any:
+    """INSERT of one user that the unique indexes on (tenant, lower(userName)) and
+    (tenant, externalId) may turn away without an error (ON CONFLICT DO NOTHING), so
+    a clash leaves the transaction usable; returns the new id, no row on a clash.
+    Built once per dialect; SQLAlchemy's compiled cache keeps its SQL."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(ScimUser).on_conflict_do_nothing().returning(ScimUser.id)
+
+
 def create_user(session: Session, tenant_id: str, actor: str, resource: Any) -> ScimUser:
-    """A new user inside a unit of work (bulk operations, invitations by email)."""
-    stored, work = insert_user(session, tenant_id, actor, resource)
-    outbox.remember(session, work)
+    """Store a new user with its audit event and the outbox row of the work it implies
+    (its first permission set, maybe an invitation), in the session's transaction.
+    On a clash with the unique indexes nothing is stored and the 409 names the taken
+    attribute. The row is inserted in one statement and then tracked by the session
+    as loaded (no ORM unit-of-work flush of a new object)."""
+    now = utcnow()
+    values = {
+        "id": new_id(),
+        "tenant_id": tenant_id,
+        **_column_values(resource, document_of(resource)),
+        "password_hash": hash_password(resource.password) if resource.password else None,
+        "created": now,
+        "last_modified": now,
+        "version": 1,
+    }
+    dialect = session.get_bind().dialect.name
+    if session.execute(_insert_unless_taken(dialect), values).first() is None:
+        _check_unique(session, tenant_id, resource, None)
+        raise UniquenessException(detail="a unique attribute value is already taken")
+    user = ScimUser(**values)
     # The row is stored: the session tracks it as loaded, without inserting it again.
-    user = ScimUser(**vars(stored))
     make_transient_to_detached(user)
     session.add(user)
+    session.execute(
+        insert(AuditEvent),
+        event_values(tenant_id, actor, "scim.user.create", "scim_user", user.id,
+                     after=summary(user)),
+    )  # fmt: skip
+    outbox.emit(session, tenant_id, propagation.USERS_CREATED, user.id, {"actor": actor})
     return user
 
 
@@ -243,7 +180,10 @@ def replace_user(
     resource: Any,
     expected_version: str | None = None,
 ) -> ScimUser:
-    """Store the whole new state of a user; a state equal to the stored one changes nothing."""
+    """Store the whole new state of a user; a state equal to the stored one changes
+    nothing. A user left inactive (`active: false`, even sent again) is deprovisioned
+    again: an IdP retrying a deactivation whose response it did not get (a 503) makes
+    its effect apply again, instead of finding nothing to do."""
     row = get_user(session, tenant_id, resource.id)
     if expected_version is not None and etag(row.version) != expected_version:
         raise PreconditionFailedException
@@ -252,7 +192,7 @@ def replace_user(
         row.password_hash and verify_password(resource.password, row.password_hash)
     )
     if document == row.document and not password_changed:
-        return row
+        return _unchanged(session, tenant_id, row)
     _check_unique(session, tenant_id, resource, row.id)
     before = summary(row)
     _apply_columns(row, resource, document)
@@ -266,28 +206,44 @@ def replace_user(
     record(
         session, tenant_id, actor, action, "scim_user", row.id, before=before, after=summary(row)
     )
-    if deactivated:
-        _deprovisioned(session, tenant_id, row.id, actor)
-    else:
+    if row.active:
         propagation.user_changed(session, tenant_id, row.id)
+    else:
+        _deprovisioned(session, tenant_id, row.id)
     return row
 
 
-def _deprovisioned(session: Session, tenant_id: str, user_id: str, actor: str) -> None:
-    """`active: false` or DELETE: no permissions from the moment the request returns,
-    and no invitation link that still works."""
+def user_unchanged(session: Session, tenant_id: str, user_id: str) -> ScimUser:
+    """A replace or PATCH that leaves the user as stored (found so before the use case
+    was called): see `_unchanged`."""
+    return _unchanged(session, tenant_id, get_user(session, tenant_id, user_id))
+
+
+def _unchanged(session: Session, tenant_id: str, row: ScimUser) -> ScimUser:
+    """Nothing to store, and no audit event. A user who stays inactive is deprovisioned
+    again all the same: the request may be an IdP's retry of a deactivation that
+    answered 503, and the retry must apply what the first attempt could not."""
+    if not row.active:
+        _deprovisioned(session, tenant_id, row.id)
+    return row
+
+
+def _deprovisioned(session: Session, tenant_id: str, user_id: str) -> None:
+    """`active: false` or DELETE, made or sent again: no permissions from the moment
+    the request returns. An effect, so a retry applies it again (it is idempotent)."""
     propagation.user_deprovisioned(session, tenant_id, user_id)
-    invitations.revoke_pending_for_user(session, tenant_id, user_id, actor)
 
 
 def delete_user(
     session: Session, tenant_id: str, actor: str, user_id: str, expected_version: str | None = None
 ) -> None:
+    """Delete a user: no permissions from the moment the request returns (the
+    deprovisioning effect), no group memberships, an audit event."""
     row = get_user(session, tenant_id, user_id)
     if expected_version is not None and etag(row.version) != expected_version:
         raise PreconditionFailedException
     before = summary(row)
-    _deprovisioned(session, tenant_id, user_id, actor)
+    _deprovisioned(session, tenant_id, user_id)
     session.execute(
         delete(ScimGroupMember).where(
             ScimGroupMember.tenant_id == tenant_id, ScimGroupMember.member_id == user_id

@@ -36,6 +36,7 @@ from service.persistence.permission_models import (
     ScopeRow,
     ScopeTypeRow,
 )
+from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
 from service.services.audit import record
 from service.services.listing import paginate
@@ -79,54 +80,70 @@ def _declared_types(session: Session, tenant_id: str) -> list[str]:
 # -- scope types -------------------------------------------------------------------
 
 
-def list_scope_types(session: Session, tenant_id: str) -> list[dict[str, Any]]:
-    declared = set(_declared_types(session, tenant_id))
-    return [
-        {"key": key, "builtin": key in BUILTIN_SCOPE_TYPES}
-        for key in sorted(BUILTIN_SCOPE_TYPES | declared)
-    ]
+def list_scope_types(uow: UnitOfWork, tenant_id: str) -> list[dict[str, Any]]:
+    with uow.reading() as session:
+        declared = set(_declared_types(session, tenant_id))
+        return [
+            {"key": key, "builtin": key in BUILTIN_SCOPE_TYPES}
+            for key in sorted(BUILTIN_SCOPE_TYPES | declared)
+        ]
 
 
-def declare_scope_type(session: Session, tenant_id: str, key: str, actor: str) -> dict[str, Any]:
+def declare_scope_type(uow: UnitOfWork, tenant_id: str, key: str, actor: str) -> dict[str, Any]:
     check_key(key, "key")
-    bump_model_version(session, tenant_id)
-    if key in BUILTIN_SCOPE_TYPES or key in _declared_types(session, tenant_id):
-        raise Conflict("duplicate", f"scope type {key!r} exists already", "key")
-    session.add(ScopeTypeRow(tenant_id=tenant_id, key=key))
-    session.flush()
-    record(session, tenant_id, actor, "scope_type.create", "scope_type", key, after={"key": key})
-    return {"key": key, "builtin": False}
+    with uow:
+        session = uow.session
+        bump_model_version(session, tenant_id)
+        if key in BUILTIN_SCOPE_TYPES or key in _declared_types(session, tenant_id):
+            raise Conflict("duplicate", f"scope type {key!r} exists already", "key")
+        session.add(ScopeTypeRow(tenant_id=tenant_id, key=key))
+        session.flush()
+        record(
+            session, tenant_id, actor, "scope_type.create", "scope_type", key, after={"key": key}
+        )
+        return {"key": key, "builtin": False}
 
 
-def remove_scope_type(session: Session, tenant_id: str, key: str, actor: str) -> None:
-    bump_model_version(session, tenant_id)
-    row = session.scalar(
-        select(ScopeTypeRow).where(ScopeTypeRow.tenant_id == tenant_id, ScopeTypeRow.key == key)
-    )
-    if row is None:
-        if key in BUILTIN_SCOPE_TYPES:
-            raise Conflict("builtin", f"scope type {key!r} is built in", "key")
-        raise NotFound("not_found", f"no scope type {key!r}", "key")
-    used = session.scalar(
-        select(func.count()).where(ScopeRow.tenant_id == tenant_id, ScopeRow.type == key)
-    )
-    if used:
-        raise Conflict("in_use", f"{used} scope(s) are of type {key!r}", "key")
-    roles = [
-        r.key
-        for r in session.scalars(select(RoleRow).where(RoleRow.tenant_id == tenant_id))
-        if key in (r.allowed_scope_types or ())
-    ]
-    if roles:
-        raise Conflict("in_use", f"role(s) {', '.join(sorted(roles))} allow type {key!r}", "key")
-    session.delete(row)
-    record(session, tenant_id, actor, "scope_type.delete", "scope_type", key, before={"key": key})
+def remove_scope_type(uow: UnitOfWork, tenant_id: str, key: str, actor: str) -> None:
+    with uow:
+        session = uow.session
+        bump_model_version(session, tenant_id)
+        row = session.scalar(
+            select(ScopeTypeRow).where(ScopeTypeRow.tenant_id == tenant_id, ScopeTypeRow.key == key)
+        )
+        if row is None:
+            if key in BUILTIN_SCOPE_TYPES:
+                raise Conflict("builtin", f"scope type {key!r} is built in", "key")
+            raise NotFound("not_found", f"no scope type {key!r}", "key")
+        used = session.scalar(
+            select(func.count()).where(ScopeRow.tenant_id == tenant_id, ScopeRow.type == key)
+        )
+        if used:
+            raise Conflict("in_use", f"{used} scope(s) are of type {key!r}", "key")
+        roles = [
+            r.key
+            for r in session.scalars(select(RoleRow).where(RoleRow.tenant_id == tenant_id))
+            if key in (r.allowed_scope_types or ())
+        ]
+        if roles:
+            raise Conflict(
+                "in_use", f"role(s) {', '.join(sorted(roles))} allow type {key!r}", "key"
+            )
+        session.delete(row)
+        record(
+            session, tenant_id, actor, "scope_type.delete", "scope_type", key, before={"key": key}
+        )
 
 
 # -- scopes ------------------------------------------------------------------------
 
 
-def get_scope(session: Session, tenant_id: str, scope_id: str) -> ScopeRow:
+def get_scope(uow: UnitOfWork, tenant_id: str, scope_id: str) -> ScopeRow:
+    with uow.reading() as session:
+        return _scope_row(session, tenant_id, scope_id)
+
+
+def _scope_row(session: Session, tenant_id: str, scope_id: str) -> ScopeRow:
     row = session.get(ScopeRow, scope_id)
     if row is None or row.tenant_id != tenant_id:
         raise NotFound("not_found", f"no scope {scope_id!r}", "scope_id")
@@ -134,7 +151,7 @@ def get_scope(session: Session, tenant_id: str, scope_id: str) -> ScopeRow:
 
 
 def list_scopes(
-    session: Session,
+    uow: UnitOfWork,
     tenant_id: str,
     *,
     page: int,
@@ -145,20 +162,21 @@ def list_scopes(
     account_type: str | None = None,
     name: str | None = None,
 ) -> tuple[list[ScopeRow], int]:
-    query = select(ScopeRow).where(ScopeRow.tenant_id == tenant_id)
-    if type is not None:
-        query = query.where(ScopeRow.type == type)
-    if parent_id is not None:
-        query = query.where(ScopeRow.parent_id == parent_id)
-    if root is not None:
-        query = query.where(
-            ScopeRow.parent_id.is_(None) if root else ScopeRow.parent_id.isnot(None)
-        )
-    if account_type is not None:
-        query = query.where(ScopeRow.account_type == account_type)
-    if name is not None:
-        query = query.where(func.lower(ScopeRow.name).contains(name.lower(), autoescape=True))
-    return paginate(session, query.order_by(ScopeRow.created_at, ScopeRow.id), page, per_page)
+    with uow.reading() as session:
+        query = select(ScopeRow).where(ScopeRow.tenant_id == tenant_id)
+        if type is not None:
+            query = query.where(ScopeRow.type == type)
+        if parent_id is not None:
+            query = query.where(ScopeRow.parent_id == parent_id)
+        if root is not None:
+            query = query.where(
+                ScopeRow.parent_id.is_(None) if root else ScopeRow.parent_id.isnot(None)
+            )
+        if account_type is not None:
+            query = query.where(ScopeRow.account_type == account_type)
+        if name is not None:
+            query = query.where(func.lower(ScopeRow.name).contains(name.lower(), autoescape=True))
+        return paginate(session, query.order_by(ScopeRow.created_at, ScopeRow.id), page, per_page)
 
 
 def _check_new(session: Session, tenant_id: str, scope: Scope) -> None:
@@ -174,7 +192,7 @@ def _check_new(session: Session, tenant_id: str, scope: Scope) -> None:
 
 
 def create_scope(
-    session: Session,
+    uow: UnitOfWork,
     tenant_id: str,
     *,
     type: str,
@@ -183,21 +201,25 @@ def create_scope(
     account_type: str | None = None,
     actor: str,
 ) -> ScopeRow:
-    bump_model_version(session, tenant_id)
-    scope = Scope(new_id(), type, name.strip(), parent_id, _account_type(account_type))
-    _check_new(session, tenant_id, scope)
-    row = ScopeRow(
-        id=scope.id,
-        tenant_id=tenant_id,
-        type=scope.type,
-        name=scope.name,
-        parent_id=scope.parent_id,
-        account_type=account_type,
-    )
-    session.add(row)
-    session.flush()
-    record(session, tenant_id, actor, "scope.create", "scope", row.id, after=describe_scope(row))
-    return row
+    with uow:
+        session = uow.session
+        bump_model_version(session, tenant_id)
+        scope = Scope(new_id(), type, name.strip(), parent_id, _account_type(account_type))
+        _check_new(session, tenant_id, scope)
+        row = ScopeRow(
+            id=scope.id,
+            tenant_id=tenant_id,
+            type=scope.type,
+            name=scope.name,
+            parent_id=scope.parent_id,
+            account_type=account_type,
+        )
+        session.add(row)
+        session.flush()
+        record(
+            session, tenant_id, actor, "scope.create", "scope", row.id, after=describe_scope(row)
+        )
+        return row
 
 
 def _check_attached_still_fit(
@@ -226,45 +248,54 @@ def _check_attached_still_fit(
 
 
 def update_scope(
-    session: Session, tenant_id: str, scope_id: str, changes: dict[str, Any], actor: str
+    uow: UnitOfWork, tenant_id: str, scope_id: str, changes: dict[str, Any], actor: str
 ) -> ScopeRow:
     """Rename, change the account type, or move (``parent_id``; None makes it a root)."""
-    bump_model_version(session, tenant_id)
-    row = get_scope(session, tenant_id, scope_id)
-    before = describe_scope(row)
-    model = load_model(session, tenant_id, use_cache=False)
-    current = model.tree.get(scope_id)
-    after = current
-    if "name" in changes:
-        after = replace(after, name=str(changes["name"]).strip())
-    if "account_type" in changes:
-        after = replace(after, account_type=_account_type(changes["account_type"]))
-    if "parent_id" in changes:
-        new_parent = changes["parent_id"]
-        if new_parent is not None and new_parent not in model.tree:
-            raise ValidationFailed(
-                "unknown_parent", f"parent scope {new_parent!r} does not exist", "parent_id"
-            )
-        model.tree.validate_move(scope_id, new_parent)
-        after = replace(after, parent_id=new_parent)
-    # The shape rules (a name, an account type exactly on accounts) in one place.
-    ScopeTree([replace(after, parent_id=None)], model.declared_scope_types)
-    if after.account_type != current.account_type or (after.parent_id is None) != (
-        current.parent_id is None
-    ):
-        field = "account_type" if after.account_type != current.account_type else "parent_id"
-        _check_attached_still_fit(session, tenant_id, after, model.roles, field)
-    row.name = after.name
-    row.parent_id = after.parent_id
-    row.account_type = None if after.account_type is None else after.account_type.value
-    session.flush()
-    action = "scope.move" if after.parent_id != current.parent_id else "scope.update"
-    if after.parent_id != current.parent_id:
-        propagation.tree_changed(session, tenant_id)
-    record(
-        session, tenant_id, actor, action, "scope", row.id, before=before, after=describe_scope(row)
-    )
-    return row
+    with uow:
+        session = uow.session
+        bump_model_version(session, tenant_id)
+        row = _scope_row(session, tenant_id, scope_id)
+        before = describe_scope(row)
+        model = load_model(session, tenant_id, use_cache=False)
+        current = model.tree.get(scope_id)
+        after = current
+        if "name" in changes:
+            after = replace(after, name=str(changes["name"]).strip())
+        if "account_type" in changes:
+            after = replace(after, account_type=_account_type(changes["account_type"]))
+        if "parent_id" in changes:
+            new_parent = changes["parent_id"]
+            if new_parent is not None and new_parent not in model.tree:
+                raise ValidationFailed(
+                    "unknown_parent", f"parent scope {new_parent!r} does not exist", "parent_id"
+                )
+            model.tree.validate_move(scope_id, new_parent)
+            after = replace(after, parent_id=new_parent)
+        # The shape rules (a name, an account type exactly on accounts) in one place.
+        ScopeTree([replace(after, parent_id=None)], model.declared_scope_types)
+        if after.account_type != current.account_type or (after.parent_id is None) != (
+            current.parent_id is None
+        ):
+            field = "account_type" if after.account_type != current.account_type else "parent_id"
+            _check_attached_still_fit(session, tenant_id, after, model.roles, field)
+        row.name = after.name
+        row.parent_id = after.parent_id
+        row.account_type = None if after.account_type is None else after.account_type.value
+        session.flush()
+        action = "scope.move" if after.parent_id != current.parent_id else "scope.update"
+        if after.parent_id != current.parent_id:
+            propagation.tree_changed(session, tenant_id)
+        record(
+            session,
+            tenant_id,
+            actor,
+            action,
+            "scope",
+            row.id,
+            before=before,
+            after=describe_scope(row),
+        )
+        return row
 
 
 @dataclass(frozen=True)
@@ -282,47 +313,49 @@ class ScopeDeletion:
 
 
 def delete_scope(
-    session: Session, tenant_id: str, scope_id: str, *, cascade: bool, actor: str
+    uow: UnitOfWork, tenant_id: str, scope_id: str, *, cascade: bool, actor: str
 ) -> ScopeDeletion:
-    bump_model_version(session, tenant_id)
-    row = get_scope(session, tenant_id, scope_id)
-    before = describe_scope(row)
-    model = load_model(session, tenant_id, use_cache=False)
-    doomed = [scope_id, *model.tree.descendants(scope_id)]
-    assignments: list[AssignmentRow] = []
-    mappings: list[MappingRow] = []
-    for start in range(0, len(doomed), _CHUNK):
-        chunk = doomed[start : start + _CHUNK]
-        assignments += session.scalars(
-            select(AssignmentRow).where(
-                AssignmentRow.tenant_id == tenant_id, AssignmentRow.scope_id.in_(chunk)
+    with uow:
+        session = uow.session
+        bump_model_version(session, tenant_id)
+        row = _scope_row(session, tenant_id, scope_id)
+        before = describe_scope(row)
+        model = load_model(session, tenant_id, use_cache=False)
+        doomed = [scope_id, *model.tree.descendants(scope_id)]
+        assignments: list[AssignmentRow] = []
+        mappings: list[MappingRow] = []
+        for start in range(0, len(doomed), _CHUNK):
+            chunk = doomed[start : start + _CHUNK]
+            assignments += session.scalars(
+                select(AssignmentRow).where(
+                    AssignmentRow.tenant_id == tenant_id, AssignmentRow.scope_id.in_(chunk)
+                )
             )
-        )
-        mappings += session.scalars(
-            select(MappingRow).where(
-                MappingRow.tenant_id == tenant_id, MappingRow.scope_id.in_(chunk)
+            mappings += session.scalars(
+                select(MappingRow).where(
+                    MappingRow.tenant_id == tenant_id, MappingRow.scope_id.in_(chunk)
+                )
             )
+        plan = model.tree.plan_delete(scope_id, cascade=cascade, attached=[*assignments, *mappings])
+        removed_assignments = tuple(r.id for r in plan.removed if isinstance(r, AssignmentRow))
+        removed_mappings = tuple(r.id for r in plan.removed if isinstance(r, MappingRow))
+        for ids, table in ((removed_assignments, AssignmentRow), (removed_mappings, MappingRow)):
+            for start in range(0, len(ids), _CHUNK):
+                session.execute(delete(table).where(table.id.in_(ids[start : start + _CHUNK])))
+        # Deepest first, so no chunk removes a parent before its children.
+        for start in range(0, len(plan.scope_ids), _CHUNK):
+            chunk = plan.scope_ids[start : start + _CHUNK]
+            session.execute(delete(ScopeRow).where(ScopeRow.id.in_(chunk)))
+        session.expunge(row)
+        propagation.tree_changed(session, tenant_id)
+        result = ScopeDeletion(plan.scope_ids, removed_assignments, removed_mappings)
+        record(
+            session,
+            tenant_id,
+            actor,
+            "scope.delete",
+            "scope",
+            scope_id,
+            before={**before, **result.to_dict()},
         )
-    plan = model.tree.plan_delete(scope_id, cascade=cascade, attached=[*assignments, *mappings])
-    removed_assignments = tuple(r.id for r in plan.removed if isinstance(r, AssignmentRow))
-    removed_mappings = tuple(r.id for r in plan.removed if isinstance(r, MappingRow))
-    for ids, table in ((removed_assignments, AssignmentRow), (removed_mappings, MappingRow)):
-        for start in range(0, len(ids), _CHUNK):
-            session.execute(delete(table).where(table.id.in_(ids[start : start + _CHUNK])))
-    # Deepest first, so no chunk removes a parent before its children.
-    for start in range(0, len(plan.scope_ids), _CHUNK):
-        chunk = plan.scope_ids[start : start + _CHUNK]
-        session.execute(delete(ScopeRow).where(ScopeRow.id.in_(chunk)))
-    session.expunge(row)
-    propagation.tree_changed(session, tenant_id)
-    result = ScopeDeletion(plan.scope_ids, removed_assignments, removed_mappings)
-    record(
-        session,
-        tenant_id,
-        actor,
-        "scope.delete",
-        "scope",
-        scope_id,
-        before={**before, **result.to_dict()},
-    )
-    return result
+        return result

@@ -18,7 +18,7 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.cache.permission_cache import CachedToken
+from service.cache.cached_token import CachedToken
 from service.domain.errors import Conflict, NotFound, Unavailable, ValidationFailed
 from service.persistence.base import utcnow
 from service.persistence.models import ApiToken, Tenant
@@ -59,27 +59,35 @@ def hash_token(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
 
 
-def create_tenant(session: Session, name: str) -> Tenant:
+def create_tenant(uow: UnitOfWork, name: str) -> Tenant:
     name = name.strip()
     if not name:
         raise ValidationFailed("invalid_name", "A tenant needs a name", field="name")
-    if session.scalar(select(Tenant.id).where(func.lower(Tenant.name) == name.lower())):
-        raise Conflict("duplicate", f"A tenant named {name!r} exists already", field="name")
-    tenant = Tenant(name=name, settings={})
-    session.add(tenant)
-    session.flush()
-    return tenant
+    with uow:
+        session = uow.session
+        if session.scalar(select(Tenant.id).where(func.lower(Tenant.name) == name.lower())):
+            raise Conflict("duplicate", f"A tenant named {name!r} exists already", field="name")
+        tenant = Tenant(name=name, settings={})
+        session.add(tenant)
+        session.flush()
+        return tenant
 
 
-def find_tenant(session: Session, name_or_id: str) -> Tenant:
-    tenant = session.scalar(
-        select(Tenant).where(
-            (Tenant.id == name_or_id) | (func.lower(Tenant.name) == name_or_id.lower())
+def find_tenant(uow: UnitOfWork, name_or_id: str) -> Tenant:
+    with uow.reading() as session:
+        tenant = session.scalar(
+            select(Tenant).where(
+                (Tenant.id == name_or_id) | (func.lower(Tenant.name) == name_or_id.lower())
+            )
         )
-    )
     if tenant is None:
         raise NotFound("tenant_not_found", f"No tenant {name_or_id!r}", field="tenant")
     return tenant
+
+
+def list_tenants(uow: UnitOfWork) -> list[Tenant]:
+    with uow.reading() as session:
+        return list(session.scalars(select(Tenant).order_by(Tenant.name)))
 
 
 def _kind(value: str) -> TokenKind:
@@ -92,7 +100,14 @@ def _kind(value: str) -> TokenKind:
 
 
 def issue_token(
-    session: Session, tenant_id: str, kind: str, description: str = "", actor: str = "cli"
+    uow: UnitOfWork, tenant_id: str, kind: str, description: str = "", actor: str = "cli"
+) -> IssuedToken:
+    with uow:
+        return _issue(uow.session, tenant_id, kind, description, actor)
+
+
+def _issue(
+    session: Session, tenant_id: str, kind: str, description: str, actor: str
 ) -> IssuedToken:
     token_kind = _kind(kind)
     plaintext = f"rc_{token_kind.value}_{secrets.token_urlsafe(32)}"
@@ -116,67 +131,78 @@ def _token_of_tenant(session: Session, token_id: str, tenant_id: str | None) -> 
     return token
 
 
-def revoke_token(
-    session: Session, token_id: str, tenant_id: str | None = None, actor: str = "cli"
+def revoke(
+    uow: UnitOfWork, token_id: str, tenant_id: str | None = None, actor: str = "cli"
 ) -> ApiToken:
-    token = _token_of_tenant(session, token_id, tenant_id)
-    if token.revoked_at is None:
-        before = describe(token)
-        token.revoked_at = utcnow()
-        record(
-            session,
-            token.tenant_id,
-            actor,
-            "token.revoke",
-            "token",
-            token.id,
-            before=before,
-            after=describe(token),
-        )
-    # Applied again if the token was revoked already: a retry re-broadcasts it.
-    UnitOfWork.of(session).effect(token.tenant_id, propagation.FORGET_TOKEN, token.id)
-    return token
+    """Revoke a token. Every process forgets it after the commit (the FORGET_TOKEN
+    effect: at once when it can be, by the relay otherwise)."""
+    with uow:
+        session = uow.session
+        token = _token_of_tenant(session, token_id, tenant_id)
+        if token.revoked_at is None:
+            before = describe(token)
+            token.revoked_at = utcnow()
+            record(
+                session,
+                token.tenant_id,
+                actor,
+                "token.revoke",
+                "token",
+                token.id,
+                before=before,
+                after=describe(token),
+            )
+        # Applied again if the token was revoked already: a retry re-broadcasts it.
+        uow.effect(token.tenant_id, propagation.FORGET_TOKEN, token.id)
+        return token
 
 
-def rotate_token(
-    session: Session,
+def rotate(
+    uow: UnitOfWork,
     token_id: str,
     overlap: timedelta,
     tenant_id: str | None = None,
     actor: str = "cli",
 ) -> IssuedToken:
     """A new token of the same kind; the old one keeps working until `overlap` ends."""
-    old = _token_of_tenant(session, token_id, tenant_id)
-    if old.revoked_at is not None:
-        raise Conflict("token_revoked", "A revoked token cannot be rotated", field="id")
-    if overlap < timedelta(0):
-        raise ValidationFailed("invalid_overlap", "overlap must not be negative", field="overlap")
-    issued = issue_token(session, old.tenant_id, old.kind, old.description, actor=actor)
-    before = describe(old)
-    ends = utcnow() + overlap
-    old.expires_at = ends if old.expires_at is None else min(old.expires_at, ends)
-    old.rotated_to_id = issued.token.id
-    record(
-        session,
-        old.tenant_id,
-        actor,
-        "token.rotate",
-        "token",
-        old.id,
-        before=before,
-        after=describe(old),
-    )
-    # Its expiry changed: no process may keep the old one cached past it.
-    UnitOfWork.of(session).effect(old.tenant_id, propagation.FORGET_TOKEN, old.id)
-    return issued
-
-
-def list_tokens(session: Session, tenant_id: str) -> list[ApiToken]:
-    return list(
-        session.scalars(
-            select(ApiToken).where(ApiToken.tenant_id == tenant_id).order_by(ApiToken.created_at)
+    with uow:
+        session = uow.session
+        old = _token_of_tenant(session, token_id, tenant_id)
+        if old.revoked_at is not None:
+            raise Conflict("token_revoked", "A revoked token cannot be rotated", field="id")
+        if overlap < timedelta(0):
+            raise ValidationFailed(
+                "invalid_overlap", "overlap must not be negative", field="overlap"
+            )
+        issued = _issue(session, old.tenant_id, old.kind, old.description, actor)
+        before = describe(old)
+        ends = utcnow() + overlap
+        old.expires_at = ends if old.expires_at is None else min(old.expires_at, ends)
+        old.rotated_to_id = issued.token.id
+        record(
+            session,
+            old.tenant_id,
+            actor,
+            "token.rotate",
+            "token",
+            old.id,
+            before=before,
+            after=describe(old),
         )
-    )
+        # Its expiry changed: no process may keep the old one cached past it.
+        uow.effect(old.tenant_id, propagation.FORGET_TOKEN, old.id)
+        return issued
+
+
+def list_tokens(uow: UnitOfWork, tenant_id: str) -> list[ApiToken]:
+    with uow.reading() as session:
+        return list(
+            session.scalars(
+                select(ApiToken)
+                .where(ApiToken.tenant_id == tenant_id)
+                .order_by(ApiToken.created_at)
+            )
+        )
 
 
 def authenticate(session: Session, plaintext: str) -> Caller | None:
@@ -211,7 +237,8 @@ def describe(token: ApiToken) -> dict[str, object]:
 # -- with the cache: what the HTTP layer and the CLI call -----------------------------
 
 
-def _caller_of(token: CachedToken) -> Caller | None:
+def caller_of(token: CachedToken) -> Caller | None:
+    """The caller a cached token record stands for; None once it has expired."""
     if token.expires_at and token.expires_at <= utcnow().timestamp():
         return None
     return Caller(tenant_id=token.tenant_id, token_id=token.token_id, kind=TokenKind(token.kind))
@@ -229,9 +256,9 @@ def authenticate_cached(runtime: Runtime, plaintext: str) -> Caller | None:
     except Exception:  # Redis down: fall through to the database
         cached = None
     if cached is not None:
-        return _caller_of(cached)
+        return caller_of(cached)
     try:
-        with runtime.sessions() as session:
+        with runtime.unit_of_work().reading() as session:
             caller = authenticate(session, plaintext)
             token = session.get(ApiToken, caller.token_id) if caller else None
     except Exception as error:  # neither Redis nor the database can vouch for the token
@@ -254,25 +281,7 @@ def authenticate_cached(runtime: Runtime, plaintext: str) -> Caller | None:
 def forget(runtime: Runtime, token_id: str) -> None:
     """Drop a revoked or rotated token from every process's memory (the effect
     propagation.FORGET_TOKEN, applied after the change commits)."""
-    with runtime.sessions() as session:
+    with runtime.unit_of_work().reading() as session:
         token_hash = session.scalar(select(ApiToken.token_hash).where(ApiToken.id == token_id))
     if token_hash is not None:
         runtime.cache.forget_token(token_hash)
-
-
-def revoke(
-    runtime: Runtime, token_id: str, tenant_id: str | None = None, actor: str = "cli"
-) -> ApiToken:
-    with runtime.unit_of_work() as uow:
-        return revoke_token(uow.session, token_id, tenant_id, actor)
-
-
-def rotate(
-    runtime: Runtime,
-    token_id: str,
-    overlap: timedelta,
-    tenant_id: str | None = None,
-    actor: str = "cli",
-) -> IssuedToken:
-    with runtime.unit_of_work() as uow:
-        return rotate_token(uow.session, token_id, overlap, tenant_id, actor)

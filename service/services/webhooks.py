@@ -24,12 +24,13 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.cache.permission_cache import PermissionCache
 from service.domain.errors import NotFound, ValidationFailed
 from service.observability import log_event
 from service.persistence.base import utcnow
 from service.persistence.outbox import emit
+from service.persistence.unit_of_work import UnitOfWork
 from service.persistence.webhook_models import Webhook
-from service.runtime import Runtime
 from service.services.audit import record
 
 DELIVER = "rolecall.webhooks.deliver"
@@ -80,45 +81,56 @@ def _audited(webhook: Webhook) -> dict[str, Any]:
 
 
 def create_webhook(
-    session: Session, tenant_id: str, url: str, description: str, actor: str, secret_key: str
+    uow: UnitOfWork, tenant_id: str, url: str, description: str, actor: str, secret_key: str
 ) -> CreatedWebhook:
-    parsed = urlparse(url)
-    if parsed.scheme not in {"http", "https"} or not parsed.netloc:
-        raise ValidationFailed("invalid_url", "url must be an absolute http(s) URL", "url")
-    webhook = Webhook(tenant_id=tenant_id, url=url, description=description)
-    session.add(webhook)
-    session.flush()
-    record(
-        session, tenant_id, actor, "webhook.create", "webhook", webhook.id, after=_audited(webhook)
-    )
-    return CreatedWebhook(webhook, secret_for(secret_key, webhook.id))
-
-
-def list_webhooks(session: Session, tenant_id: str) -> list[Webhook]:
-    return list(
-        session.scalars(
-            select(Webhook).where(Webhook.tenant_id == tenant_id).order_by(Webhook.created_at)
-        )
-    )
-
-
-def revoke_webhook(session: Session, tenant_id: str, webhook_id: str, actor: str) -> None:
-    webhook = session.get(Webhook, webhook_id)
-    if webhook is None or webhook.tenant_id != tenant_id:
-        raise NotFound("not_found", f"No webhook {webhook_id!r}", "id")
-    if webhook.revoked_at is None:
-        before = _audited(webhook)
-        webhook.revoked_at = utcnow()
+    with uow:
+        session = uow.session
+        parsed = urlparse(url)
+        if parsed.scheme not in {"http", "https"} or not parsed.netloc:
+            raise ValidationFailed("invalid_url", "url must be an absolute http(s) URL", "url")
+        webhook = Webhook(tenant_id=tenant_id, url=url, description=description)
+        session.add(webhook)
+        session.flush()
         record(
             session,
             tenant_id,
             actor,
-            "webhook.revoke",
+            "webhook.create",
             "webhook",
             webhook.id,
-            before=before,
             after=_audited(webhook),
         )
+        return CreatedWebhook(webhook, secret_for(secret_key, webhook.id))
+
+
+def list_webhooks(uow: UnitOfWork, tenant_id: str) -> list[Webhook]:
+    with uow.reading() as session:
+        return list(
+            session.scalars(
+                select(Webhook).where(Webhook.tenant_id == tenant_id).order_by(Webhook.created_at)
+            )
+        )
+
+
+def revoke_webhook(uow: UnitOfWork, tenant_id: str, webhook_id: str, actor: str) -> None:
+    with uow:
+        session = uow.session
+        webhook = session.get(Webhook, webhook_id)
+        if webhook is None or webhook.tenant_id != tenant_id:
+            raise NotFound("not_found", f"No webhook {webhook_id!r}", "id")
+        if webhook.revoked_at is None:
+            before = _audited(webhook)
+            webhook.revoked_at = utcnow()
+            record(
+                session,
+                tenant_id,
+                actor,
+                "webhook.revoke",
+                "webhook",
+                webhook.id,
+                before=before,
+                after=_audited(webhook),
+            )
 
 
 def changes_recorded(session: Session, tenant_id: str, user_ids: Iterable[str]) -> int:
@@ -138,14 +150,17 @@ def changes_recorded(session: Session, tenant_id: str, user_ids: Iterable[str]) 
     return len(hooks) * len(ids)
 
 
-def deliver(runtime: Runtime, tenant_id: str, object_id: str) -> str:
-    """POST the user's current set to one webhook. Raises DeliveryFailed on failure."""
+def deliver(
+    uow: UnitOfWork, cache: PermissionCache, secret_key: str, tenant_id: str, object_id: str
+) -> str:
+    """POST the user's current set (from `cache`) to one webhook, signed with the secret
+    derived from `secret_key`. Raises DeliveryFailed on failure."""
     webhook_id, _, user_id = object_id.partition(":")
-    with runtime.sessions() as session:
+    with uow.reading() as session:
         webhook = session.get(Webhook, webhook_id)
     if webhook is None or webhook.revoked_at is not None or webhook.tenant_id != tenant_id:
         return "skipped: webhook revoked"
-    permissions = runtime.cache.body_of(tenant_id, user_id)
+    permissions = cache.body_of(tenant_id, user_id)
     if permissions is None:
         return "skipped: no cached set (the next change will be sent)"
     event = {
@@ -161,9 +176,7 @@ def deliver(runtime: Runtime, tenant_id: str, object_id: str) -> str:
         "Content-Type": "application/json",
         "User-Agent": "rolecall-webhooks",
         TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: sign(
-            secret_for(runtime.settings.secret_key, webhook.id), timestamp, body
-        ),
+        SIGNATURE_HEADER: sign(secret_for(secret_key, webhook.id), timestamp, body),
     }
     try:
         response = requests.post(webhook.url, data=body, headers=headers, timeout=TIMEOUT_SECONDS)

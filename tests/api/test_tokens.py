@@ -6,12 +6,16 @@ import logging
 from datetime import timedelta
 
 import pytest
+import redis
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from service.persistence.base import utcnow
 from service.persistence.db import transaction
 from service.persistence.models import ApiToken
+from service.persistence.outbox import OutboxRecord
 from service.runtime import Runtime
+from service.services import propagation, relay
 from service.services.tokens import hash_token
 from tests.conftest import TenantKeys, bearer
 
@@ -200,3 +204,40 @@ def test_tokens_are_checked_against_the_database_when_redis_is_down(
     client = app.test_client()
     assert client.get("/api/v1/tokens", headers=tenant.auth("admin")).status_code == 200
     assert client.get("/api/v1/tokens", headers=bearer("rc_admin_unknown")).status_code == 401
+
+
+def test_a_revocation_committed_while_redis_is_down_succeeds_and_the_outbox_applies_it(
+    client: FlaskClient, tenant: TenantKeys, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = client.post("/api/v1/tokens", json={"kind": "admin"}, headers=tenant.auth("admin"))
+    token_id, doomed = created.json["id"], created.json["token"]
+    assert client.get("/api/v1/tokens", headers=bearer(doomed)).status_code == 200
+    digest = hash_token(doomed)
+    assert runtime.cache.cached_token(digest) is not None  # remembered
+
+    def redis_down(token_hash: str) -> None:
+        raise redis.ConnectionError("Redis is unreachable")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(runtime.cache, "forget_token", redis_down)
+        response = client.delete(f"/api/v1/tokens/{token_id}", headers=tenant.auth("admin"))
+        # The revocation is committed: the answer says so, and nothing is lost.
+        assert response.status_code == 204
+        assert _pending(runtime, propagation.FORGET_TOKEN, token_id)
+        assert runtime.cache.cached_token(digest) is not None  # not yet forgotten
+
+    relay.relay(runtime)  # the sweep (tasks run in-process here)
+    assert not _pending(runtime, propagation.FORGET_TOKEN, token_id)
+    assert runtime.cache.cached_token(digest) is None
+    assert client.get("/api/v1/tokens", headers=bearer(doomed)).status_code == 401
+
+
+def _pending(runtime: Runtime, task: str, object_id: str) -> list[OutboxRecord]:
+    with runtime.unit_of_work().reading() as session:
+        return list(
+            session.scalars(
+                select(OutboxRecord).where(
+                    OutboxRecord.task == task, OutboxRecord.object_id == object_id
+                )
+            )
+        )

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import fakeredis
 import pytest
 
-from service.cache.permission_cache import CachedToken, CacheEntry, PermissionCache, StoreResult
+from service.cache.cached_token import CachedToken
+from service.cache.permission_cache import CacheEntry, PermissionCache, StoreResult
 from service.cache.redis_client import connect
 
 BACKENDS = ["fake"] + (["redis"] if os.environ.get("ROLECALL_TEST_REDIS_URL") else [])

@@ -13,7 +13,8 @@ import fakeredis
 import pytest
 import redis
 
-from service.cache.permission_cache import CachedToken, PermissionCache
+from service.cache.cached_token import CachedToken
+from service.cache.permission_cache import PermissionCache
 from service.cache.redis_client import connect
 
 BACKENDS = ["fake"] + (["redis"] if os.environ.get("ROLECALL_TEST_REDIS_URL") else [])

@@ -28,7 +28,7 @@ from service.cache.redis_client import connect
 BIN = Path(sys.executable).parent
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -78,13 +78,15 @@ class LiveStack:
             raise AssertionError(f"rolecall {' '.join(args)} failed: {done.stderr}")
         return done.stdout
 
-    def start(self, name: str, argv: list[str]) -> Process:
+    def start(
+        self, name: str, argv: list[str], env_overrides: dict[str, str] | None = None
+    ) -> Process:
         log_path = self.tmp / f"{name}.log"
         handle = log_path.open("wb")
         # Each kind of process keeps its Prometheus samples in a directory of its own.
         metrics_dir = self.tmp / f"metrics-{name}"
         metrics_dir.mkdir(exist_ok=True)
-        env = {**self.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+        env = {**self.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), **(env_overrides or {})}
         popen = subprocess.Popen(
             argv, env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=self.tmp
         )
@@ -92,10 +94,14 @@ class LiveStack:
         self.processes[name] = process
         return process
 
-    def start_web(self) -> Process:
-        port = int(self.base_url.rsplit(":", 1)[1])
+    def start_web(
+        self, name: str = "web", base_url: str = "", env_overrides: dict[str, str] | None = None
+    ) -> Process:
+        """gunicorn serving the app; by default the stack's own web process. Another
+        one (`name`, `base_url`) may run beside it with other settings."""
+        port = int((base_url or self.base_url).rsplit(":", 1)[1])
         return self.start(
-            "web",
+            name,
             [
                 str(BIN / "gunicorn"),
                 "--config",
@@ -109,6 +115,7 @@ class LiveStack:
                 f"127.0.0.1:{port}",
                 "service.app:create_app()",
             ],
+            env_overrides,
         )
 
     def start_worker(self, name: str = "worker", *extra: str) -> Process:
@@ -156,9 +163,13 @@ class LiveStack:
         """The stack's permission cache, read directly (to see what the worker wrote)."""
         return PermissionCache(connect(self.env["ROLECALL_REDIS_URL"]), "rolecall:")
 
-    def api(self, method: str, path: str, kind: str = "admin", **kwargs: Any) -> Any:
+    def api(
+        self, method: str, path: str, kind: str = "admin", base_url: str = "", **kwargs: Any
+    ) -> Any:
+        """A request with one of the stack's tokens, to its web process or `base_url`."""
+        headers = kwargs.pop("headers", None) or self.auth(kind)
         response = requests.request(
-            method, f"{self.base_url}{path}", headers=self.auth(kind), timeout=30, **kwargs
+            method, f"{base_url or self.base_url}{path}", headers=headers, timeout=30, **kwargs
         )
         return response
 
@@ -194,15 +205,15 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
         **os.environ,
         "ROLECALL_ENV": "production",
         "ROLECALL_DATABASE_URL": database_url,
-        "ROLECALL_REDIS_URL": f"redis://127.0.0.1:{_free_port()}/0",
-        "ROLECALL_BROKER_URL": f"redis://127.0.0.1:{_free_port()}/0",
+        "ROLECALL_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "ROLECALL_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0",
         "ROLECALL_SECRET_KEY": "e2e-secret-key",
         "ROLECALL_LOG_LEVEL": "INFO",
-        "ROLECALL_WORKER_METRICS_PORT": str(_free_port()),
+        "ROLECALL_WORKER_METRICS_PORT": str(free_port()),
         "ROLECALL_BROKER_VISIBILITY_TIMEOUT": "5",
     }
     stack = LiveStack(
-        base_url=f"http://127.0.0.1:{_free_port()}",
+        base_url=f"http://127.0.0.1:{free_port()}",
         env=env,
         tmp=tmp,
         tokens={},

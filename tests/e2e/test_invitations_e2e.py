@@ -24,7 +24,7 @@ import pytest
 import requests
 from aiosmtpd.controller import Controller
 
-from tests.e2e.conftest import LiveStack, _free_port
+from tests.e2e.conftest import LiveStack, free_port
 from tests.invitations.conftest import LINK
 
 pytestmark = pytest.mark.e2e
@@ -57,7 +57,7 @@ class CountingSmtp:
 @pytest.fixture(scope="module")
 def smtp() -> Iterator[tuple[CountingSmtp, int]]:
     handler = CountingSmtp()
-    port = _free_port()
+    port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:

@@ -8,103 +8,16 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable
-from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, insert, select
+from sqlalchemy import create_engine, insert
 
 from service.persistence.base import new_id, utcnow
-from service.persistence.models import Tenant
 from service.persistence.scim_models import ScimGroupMember, ScimUser
 from tests.e2e.conftest import LiveStack
+from tests.e2e.scenario import PATCH_SCHEMA, Setup, driver_url, eventually
 
 pytestmark = pytest.mark.e2e
-
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
-PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-
-
-def eventually(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what}")
-        time.sleep(0.1)
-
-
-class Setup:
-    def __init__(self, stack: LiveStack) -> None:
-        self.stack = stack
-        engine = create_engine(_driver_url(stack))
-        with engine.connect() as connection:
-            found = connection.execute(select(Tenant.id).where(Tenant.name == stack.tenant))
-            self.tenant_id: str = found.scalar_one()
-        engine.dispose()
-        loaded = stack.api("POST", "/api/v1/catalogs/reporting/load", json={})
-        assert loaded.status_code == 200, loaded.text
-        org = stack.api(
-            "POST", "/api/v1/scopes", json={"type": "organization", "name": "E2E Org"}
-        ).json()["id"]
-        self.folder = stack.api(
-            "POST", "/api/v1/scopes", json={"type": "folder", "name": "E2E", "parent_id": org}
-        ).json()["id"]
-        mapped = stack.api(
-            "POST",
-            "/api/v1/mappings",
-            json={
-                "group": {"kind": "displayName", "value": "E2E Editors"},
-                "role_key": "edit",
-                "scope_id": self.folder,
-            },
-        )
-        assert mapped.status_code == 201, mapped.text
-        self.group = self.scim(
-            "POST",
-            "/Groups",
-            {"schemas": [GROUP_SCHEMA], "displayName": "E2E Editors", "members": []},
-        )["id"]
-
-    def scim(self, method: str, path: str, body: dict | None = None) -> Any:
-        response = self.stack.api(method, f"/scim/v2{path}", kind="scim", json=body)
-        assert response.status_code < 300, response.text
-        return response.json() if response.content else None
-
-    def user(self, name: str) -> str:
-        return self.scim(
-            "POST", "/Users", {"schemas": [USER_SCHEMA], "userName": name, "active": True}
-        )["id"]
-
-    def join(self, *user_ids: str) -> None:
-        self.scim(
-            "PATCH",
-            f"/Groups/{self.group}",
-            {
-                "schemas": [PATCH_SCHEMA],
-                "Operations": [
-                    {"op": "add", "path": "members", "value": [{"value": u} for u in user_ids]}
-                ],
-            },
-        )
-
-    def cached_edit(self, user_id: str) -> bool:
-        """What the worker wrote to Redis, read directly (no read-through)."""
-        body = self.stack.cache().body_of(self.tenant_id, user_id)
-        return bool(body and body["scopes"].get(self.folder, {}).get("edit"))
-
-    def read(self, ref: str) -> Any:
-        return self.stack.api(
-            "GET", f"/api/v1/users/{ref}/permissions", kind="read", params={"scope": self.folder}
-        )
-
-
-def _driver_url(stack: LiveStack) -> str:
-    return stack.env["ROLECALL_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://")
-
 
 @pytest.fixture(scope="module")
 def setup(live_stack: LiveStack) -> Setup:
@@ -166,7 +79,7 @@ def test_a_worker_killed_mid_task_is_rerun_with_no_duplicate_effect(setup: Setup
     tenant_id = setup.tenant_id
     now = utcnow()
     ids = [new_id() for _ in range(5000)]
-    engine = create_engine(_driver_url(stack))
+    engine = create_engine(driver_url(stack))
     with engine.begin() as connection:
         connection.execute(
             insert(ScimUser),

@@ -8,13 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 from flask.testing import FlaskClient
-from scim2_models import User
-from sqlalchemy import JSON, Connection, Engine, Integer, bindparam, literal, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
 
 from service.persistence import db
 from service.persistence.db import make_engine
-from service.persistence.driver import DriverStatement
+from service.persistence.unit_of_work import UnitOfWork
 from service.services import scim_users
 from service.settings import Settings
 from tests.conftest import TenantKeys
@@ -69,7 +68,7 @@ def test_a_database_that_is_away_is_a_503_to_retry_in_the_scim_error_format(
     def unreachable(*_args: object, **_kwargs: object) -> None:
         raise OperationalError("INSERT", {}, ConnectionError("server closed the connection"))
 
-    monkeypatch.setattr(scim_users, "insert_user", unreachable)
+    monkeypatch.setattr(scim_users, "create_user", unreachable)
     response = client.post(
         "/scim/v2/Users",
         json={"schemas": [USER_SCHEMA], "userName": "alice"},
@@ -83,8 +82,7 @@ def test_a_database_that_is_away_is_a_503_to_retry_in_the_scim_error_format(
 def test_a_connection_lost_under_a_scim_create_is_a_503_and_the_next_create_reconnects(
     client: FlaskClient, tenant: TenantKeys, settings: Settings
 ) -> None:
-    # A create runs on psycopg's own cursor (persistence/driver.py); a lost connection
-    # must still be thrown away, as SQLAlchemy would, not handed to the next request.
+    # A lost connection is thrown away by SQLAlchemy, not handed to the next request.
     if not settings.database_url.startswith("postgresql"):
         pytest.skip("needs PostgreSQL (ROLECALL_TEST_DATABASE_URL)")
     engine = client.application.extensions["rolecall"].engine
@@ -103,64 +101,19 @@ def test_a_connection_lost_under_a_scim_create_is_a_503_and_the_next_create_reco
     assert create("next").status_code == 201
 
 
-def test_a_driver_statement_raises_sqlalchemys_errors(postgres_engine: Engine) -> None:
-    resource = User(user_name="nobody")
-    with pytest.raises(IntegrityError), postgres_engine.begin() as connection:
-        # No such tenant: the foreign key refuses the user.
-        scim_users.insert_user(connection, "no-such-tenant", "test", resource)
-
-
-def test_a_driver_statement_on_a_lost_connection_invalidates_it(postgres_engine: Engine) -> None:
-    resource = User(user_name="lost")
-    with postgres_engine.connect() as connection:
-        pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
-        _terminate(postgres_engine, pid)
-        with pytest.raises(OperationalError) as raised:
-            scim_users.insert_user(connection, "any-tenant", "test", resource)
-        assert raised.value.connection_invalidated
-        assert connection.invalidated
-
-
 def _in_autocommit(connection: Connection) -> bool:
     return bool(connection.connection.dbapi_connection.autocommit)  # type: ignore[union-attr]
 
 
-def _next_checkout_is_in_transactions(engine: Engine) -> bool:
-    assert engine.pool.checkedin() == 1  # the same pooled connection comes back
-    with engine.connect() as connection:
-        return not _in_autocommit(connection)
-
-
-def test_a_single_statement_hands_its_connection_back_out_of_autocommit(
+def test_a_read_session_hands_its_connection_back_in_transactions(
     postgres_engine: Engine,
 ) -> None:
-    # A SCIM create's statement runs in autocommit; the next unit of work on the same
-    # pooled connection must be a transaction again, or it would not be all-or-nothing.
-    with db.one_statement(postgres_engine) as connection:
-        assert _in_autocommit(connection)
-        connection.execute(text("SELECT 1"))
-    assert _next_checkout_is_in_transactions(postgres_engine)
-
-
-def test_a_read_session_hands_its_connection_back_out_of_autocommit(
-    postgres_engine: Engine,
-) -> None:
-    with db.reads(db.make_session_factory(postgres_engine)) as session:
+    # A read runs in autocommit (SQLAlchemy's isolation_level option); the next unit of
+    # work on the same pooled connection must be a transaction again, all-or-nothing.
+    work = UnitOfWork(db.make_session_factory(postgres_engine))
+    with work.reading() as session:
         assert _in_autocommit(session.connection())
         session.execute(text("SELECT 1"))
-    assert _next_checkout_is_in_transactions(postgres_engine)
-
-
-def test_a_driver_statement_takes_its_literals_and_converts_values_by_type(
-    postgres_engine: Engine,
-) -> None:
-    statement = select(literal(40) + bindparam("n", type_=Integer), bindparam("doc", type_=JSON))
-    driver = DriverStatement.compile(statement, postgres_engine.dialect)
-    with postgres_engine.connect() as connection:
-        assert driver.first(connection, {"n": 2, "doc": {"a": [1]}}) == (42, {"a": [1]})
-
-
-def test_an_expanding_in_is_left_to_sqlalchemy(postgres_engine: Engine) -> None:
-    statement = select(literal(1)).where(literal(1).in_(bindparam("ids", expanding=True)))
-    with pytest.raises(ValueError, match="expanding"):
-        DriverStatement.compile(statement, postgres_engine.dialect)
+    assert postgres_engine.pool.checkedin() == 1  # the same pooled connection comes back
+    with work as uow:
+        assert not _in_autocommit(uow.session.connection())

@@ -49,8 +49,7 @@ def test_work_is_sent_after_the_change_commits(
 ) -> None:
     set_request_id("request-42")
     with runtime.unit_of_work() as uow:
-        session = uow.session
-        emit(session, tenant.id, "rolecall.heartbeat", "object-1", {"extra": 1})
+        uow.emit(tenant.id, "rolecall.heartbeat", "object-1", {"extra": 1})
         assert broker.sent == []  # nothing leaves before the commit
     assert broker.sent == [
         (
@@ -81,8 +80,7 @@ def test_a_burst_of_changes_to_one_object_leaves_one_pending_row(
             session = uow.session
             emit(session, tenant.id, "rolecall.heartbeat", "user-1")
     with runtime.unit_of_work() as uow:
-        session = uow.session
-        emit(session, tenant.id, "rolecall.heartbeat", "user-2")
+        uow.emit(tenant.id, "rolecall.heartbeat", "user-2")
     assert sorted(row.object_id for row in pending(runtime)) == ["user-1", "user-2"]
 
     broker.down = False
@@ -95,12 +93,10 @@ def test_work_committed_while_the_broker_is_down_is_sent_by_the_sweep(
 ) -> None:
     broker.down = True
     with runtime.unit_of_work() as uow:
-        session = uow.session
-        emit(session, tenant.id, "rolecall.heartbeat", "object-1")
+        uow.emit(tenant.id, "rolecall.heartbeat", "object-1")
     [left] = pending(runtime)
     assert left.attempts == 1 and "ConnectionError" in (left.last_error or "")
-    with transaction(runtime.sessions) as session:
-        assert relay.outbox_lag_seconds(session) >= 0.0
+    assert relay.outbox_lag_seconds(runtime.unit_of_work()) >= 0.0
 
     assert relay.relay(runtime) == 0  # still down: still pending
     broker.down = False
@@ -165,8 +161,7 @@ def test_in_process_mode_a_commit_sends_nothing_and_the_relay_sends_it(
 ) -> None:
     runtime = relay_process_mode
     with runtime.unit_of_work() as uow:
-        session = uow.session
-        emit(session, tenant.id, "rolecall.heartbeat", "object-1", {"extra": 1})
+        uow.emit(tenant.id, "rolecall.heartbeat", "object-1", {"extra": 1})
     assert broker.sent == []
     assert [row.object_id for row in pending(runtime)] == ["object-1"]
 

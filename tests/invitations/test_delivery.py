@@ -15,6 +15,7 @@ import fakeredis
 import pytest
 from sqlalchemy import select, update
 
+from service.cache.rate_limit import RateLimiter
 from service.mail import (
     Mailer,
     OutgoingMessage,
@@ -44,12 +45,34 @@ def held_back(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> list[tuple[s
 
 
 def make_invitation(runtime: Runtime, tenant: TenantKeys, email: str) -> str:
-    with runtime.unit_of_work() as uow:
-        session = uow.session
-        made = invitations.create_invitation(
-            session, tenant.id, actor="test", defaults=runtime.settings, email=email, name="N"
-        )
-        return made.id
+    made = invitations.create_invitation(
+        runtime.unit_of_work(),
+        tenant.id,
+        actor="test",
+        defaults=runtime.settings,
+        email=email,
+        name="N",
+    )
+    return made.id
+
+
+def deliver(runtime: Runtime, tenant: TenantKeys, ids: list[str], holder: str) -> Any:
+    """What the send task does, as `holder`."""
+    return invitation_delivery.deliver(
+        runtime.unit_of_work(),
+        runtime.settings,
+        RateLimiter(runtime.redis, runtime.settings.redis_key_prefix),
+        tenant.id,
+        ids,
+        holder,
+    )
+
+
+def claim(runtime: Runtime, tenant: TenantKeys, invitation_id: str, holder: str) -> Any:
+    """The first step of a delivery alone: a task that stopped right after its claim."""
+    return invitation_delivery._claim(
+        runtime.unit_of_work(), runtime.settings, tenant.id, [invitation_id], holder
+    )
 
 
 def load(runtime: Runtime, invitation_id: str) -> Invitation:
@@ -74,9 +97,9 @@ def test_a_sent_invitation_is_never_sent_again_by_a_redelivered_task(
     runtime: Runtime, tenant: TenantKeys, inbox: Inbox, held_back: list[Any]
 ) -> None:
     invitation_id = make_invitation(runtime, tenant, "one@example.com")
-    first = invitation_delivery.deliver(runtime, tenant.id, [invitation_id], "task:a")
-    again = invitation_delivery.deliver(runtime, tenant.id, [invitation_id], "task:a")
-    other = invitation_delivery.deliver(runtime, tenant.id, [invitation_id], "task:b")
+    first = deliver(runtime, tenant, [invitation_id], "task:a")
+    again = deliver(runtime, tenant, [invitation_id], "task:a")
+    other = deliver(runtime, tenant, [invitation_id], "task:b")
     assert (first.sent, again.sent, other.sent) == (1, 0, 0)
     assert len(inbox.to("one@example.com")) == 1
     assert load(runtime, invitation_id).status == "sent"
@@ -87,11 +110,8 @@ def test_a_redelivered_task_takes_over_its_own_claim_and_keeps_the_link(
 ) -> None:
     invitation_id = make_invitation(runtime, tenant, "lost@example.com")
     # The first run claimed it and was killed before settling.
-    claim = invitation_delivery._claim(
-        runtime.sessions, runtime.settings, tenant.id, [invitation_id], "task:x"
-    )
-    [claimed] = claim.items
-    report = invitation_delivery.deliver(runtime, tenant.id, [invitation_id], "task:x")
+    [claimed] = claim(runtime, tenant, invitation_id, "task:x").items
+    report = deliver(runtime, tenant, [invitation_id], "task:x")
     assert report.sent == 1
     [message] = inbox.to("lost@example.com")
     assert message["Message-ID"] == claimed.message.message_id
@@ -103,10 +123,8 @@ def test_an_invitation_another_live_task_holds_is_left_alone_until_its_lease_end
     runtime: Runtime, tenant: TenantKeys, inbox: Inbox, held_back: list[Any]
 ) -> None:
     invitation_id = make_invitation(runtime, tenant, "busy@example.com")
-    invitation_delivery._claim(
-        runtime.sessions, runtime.settings, tenant.id, [invitation_id], "task:other"
-    )
-    report = invitation_delivery.deliver(runtime, tenant.id, [invitation_id], "task:mine")
+    claim(runtime, tenant, invitation_id, "task:other")
+    report = deliver(runtime, tenant, [invitation_id], "task:mine")
     assert report.sent == 0
     assert report.retry_in is not None
     assert report.retry_in > runtime.settings.invitation_send_lease_seconds - 5
@@ -117,7 +135,7 @@ def test_an_invitation_another_live_task_holds_is_left_alone_until_its_lease_end
             .where(Invitation.id == invitation_id)
             .values(lease_until=utcnow() - timedelta(seconds=1))
         )
-    assert invitation_delivery.deliver(runtime, tenant.id, [invitation_id], "task:mine").sent == 1
+    assert deliver(runtime, tenant, [invitation_id], "task:mine").sent == 1
     assert len(inbox.to("busy@example.com")) == 1
 
 
@@ -125,24 +143,22 @@ def test_a_revoke_while_sending_wins_over_the_settle(
     runtime: Runtime, tenant: TenantKeys, inbox: Inbox, held_back: list[Any]
 ) -> None:
     invitation_id = make_invitation(runtime, tenant, "race@example.com")
-    claim = invitation_delivery._claim(
-        runtime.sessions, runtime.settings, tenant.id, [invitation_id], "task:r"
-    )
-    with transaction(runtime.sessions) as session:
-        invitations.revoke(session, tenant.id, invitation_id, "admin")
-    invitation_delivery._settle_sent(runtime.sessions, claim.items[0], "task:r", 250, "ok")
+    [claimed] = claim(runtime, tenant, invitation_id, "task:r").items
+    invitations.revoke(runtime.unit_of_work(), tenant.id, invitation_id, "admin")
+    won = invitation_delivery._settle_sent(runtime.unit_of_work(), claimed, "task:r", 250, "ok")
+    assert not won
     assert load(runtime, invitation_id).status == "revoked"
+    assert outcomes(runtime, invitation_id) == ["sent"]
 
 
 def test_the_tenant_rate_limit_defers_the_rest_and_drops_nothing(
     runtime: Runtime, tenant: TenantKeys, inbox: Inbox, held_back: list[Any]
 ) -> None:
-    with transaction(runtime.sessions) as session:
-        invitations.update_tenant_settings(
-            session, tenant.id, {"rate_limit_per_minute": 2}, "test", runtime.settings
-        )
+    invitations.update_tenant_settings(
+        runtime.unit_of_work(), tenant.id, {"rate_limit_per_minute": 2}, "test", runtime.settings
+    )
     ids = [make_invitation(runtime, tenant, f"r{i}@example.com") for i in range(3)]
-    report = invitation_delivery.deliver(runtime, tenant.id, ids, "task:rl")
+    report = deliver(runtime, tenant, ids, "task:rl")
     assert report.sent == 2
     assert report.deferred == 1
     assert report.retry_in is not None and 0 < report.retry_in <= 60.1
@@ -153,7 +169,7 @@ def test_the_tenant_rate_limit_defers_the_rest_and_drops_nothing(
 
 
 def test_the_rate_limiter_counts_per_tenant_and_per_minute() -> None:
-    limiter = invitation_delivery.RateLimiter(fakeredis.FakeRedis(), "t:")
+    limiter = RateLimiter(fakeredis.FakeRedis(), "t:")
     assert limiter.take("a", 3, 120.0, 2)[0] == 2
     granted, wait = limiter.take("a", 3, 150.0, 5)
     assert granted == 1

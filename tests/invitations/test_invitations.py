@@ -251,8 +251,10 @@ def test_provisioned_users_are_invited_only_when_the_tenant_enabled_it(
         made = session.scalars(select(Invitation).where(Invitation.tenant_id == tenant.id)).all()
     assert [(i.user_id, i.inviter_name) for i in made] == [(on, invitations.PROVISIONING_INVITER)]
     # The worker's step is safe to run again: the live invitation stops a second one.
-    with transaction(runtime.sessions) as session:
-        assert invitations.invite_on_provision(session, tenant.id, [on], "scim") == []
+    again = invitations.invite_on_provision(
+        runtime.unit_of_work(), tenant.id, [on], "scim", runtime.settings
+    )
+    assert again == []
     assert len(inbox.to("on@example.com")) == 1
     assert inbox.to("off@example.com") == []
 

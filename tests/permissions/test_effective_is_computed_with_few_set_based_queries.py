@@ -1,4 +1,5 @@
-"""service.services.effective: the functions the cache and the read API call."""
+"""service.services.effective and .affected: the functions the cache, the read API and
+the fan-out after a change call."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 from service.domain import GroupRef, GroupRefKind, NotFound, UserType
 from service.persistence.db import transaction
 from service.runtime import Runtime
-from service.services import effective
+from service.services import affected, effective
 from service.services.permission_model import load_model, model_cache
 from tests.conftest import TenantKeys, counted
 from tests.permissions.conftest import Admin, Directory
@@ -85,8 +86,8 @@ def test_users_affected_by_a_group_include_nested_members_and_survive_cycles(
     runtime: Runtime, tenant: TenantKeys, world: dict[str, str]
 ) -> None:
     with transaction(runtime.sessions) as session:
-        by_dept = effective.users_affected_by_group(session, tenant.id, world["dept"])
-        by_team = effective.users_affected_by_group(session, tenant.id, world["team"])
+        by_dept = affected.users_affected_by_group(session, tenant.id, world["dept"])
+        by_team = affected.users_affected_by_group(session, tenant.id, world["team"])
 
     assert by_dept == {world["u0"], world["u1"], world["u2"]}
     assert by_team == {world["u0"], world["u1"]}
@@ -96,14 +97,14 @@ def test_users_affected_by_mappings_roles_and_scopes(
     runtime: Runtime, tenant: TenantKeys, world: dict[str, str]
 ) -> None:
     with transaction(runtime.sessions) as session:
-        mapping = effective.users_affected_by_mapping(
+        mapping = affected.users_affected_by_mapping(
             session, tenant.id, GroupRef(GroupRefKind.DISPLAY_NAME, "other")
         )
-        edit = effective.users_affected_by_role(session, tenant.id, "edit")
-        manage = effective.users_affected_by_role(session, tenant.id, "manage")
-        default = effective.users_affected_by_role(session, tenant.id, "view")
-        folder = effective.users_affected_by_scope(session, tenant.id, world["folder"])
-        org = effective.users_affected_by_scope(session, tenant.id, world["org"])
+        edit = affected.users_affected_by_role(session, tenant.id, "edit")
+        manage = affected.users_affected_by_role(session, tenant.id, "manage")
+        default = affected.users_affected_by_role(session, tenant.id, "view")
+        folder = affected.users_affected_by_scope(session, tenant.id, world["folder"])
+        org = affected.users_affected_by_scope(session, tenant.id, world["org"])
 
     in_dept = {world["u0"], world["u1"], world["u2"]}
     assert mapping == {world["u3"]}

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from service.app import create_app
+from service.runtime import Runtime
+from tests.conftest import TenantKeys
 from tests.permissions.conftest import Admin, Directory
 
 
@@ -100,3 +109,62 @@ def test_declared_scope_types_are_listed_used_and_protected(admin: Admin) -> Non
     admin.ok(admin.delete(f"/scopes/{board}"))
     admin.ok(admin.delete("/scope-types/dashboard"), 204)
     assert admin.post("/scopes", {"type": "dashboard", "name": "B"}).status_code == 422
+
+
+# -- what readers are told right after a scope is deleted or moved ----------------------
+
+
+@pytest.fixture
+def relay_elsewhere(runtime: Runtime) -> FlaskClient:
+    """The app as production runs it: outbox rows wait for `rolecall relay`, so no
+    recompute follows a change in the request. What readers are told right after the
+    change then rests on the change's own after-commit effects alone."""
+    settings = runtime.settings.with_overrides(outbox_relay="process")
+    return create_app(runtime=replace(runtime, settings=settings)).test_client()
+
+
+def _allowed(client: FlaskClient, tenant: TenantKeys, area: str, scope: str) -> dict[str, Any]:
+    check = {"user": "u@example.com", "area": area, "level": "granted", "scope": scope}
+    response = client.post("/api/v1/check", json={"checks": [check]}, headers=tenant.auth("read"))
+    assert response.status_code == 200, response.get_data(True)
+    return response.json["results"][0]
+
+
+def test_a_check_at_a_deleted_scope_is_never_allowed_even_with_a_warm_cache(
+    relay_elsewhere: FlaskClient, tenant: TenantKeys, directory: Directory
+) -> None:
+    admin = Admin(relay_elsewhere, tenant)
+    admin.load("reporting")
+    org = admin.scope("organization", "Org")
+    folder = admin.scope("folder", "F", org)
+    directory.group("Editors", users=[directory.user("u@example.com")])
+    admin.map("Editors", "edit", org)
+    assert _allowed(relay_elsewhere, tenant, "edit", folder)["allowed"] is True  # cache warm
+
+    admin.ok(admin.delete(f"/scopes/{folder}"))
+
+    after = _allowed(relay_elsewhere, tenant, "edit", folder)
+    assert after["allowed"] is False and after["reason"] == "unknown scope"
+    assert _allowed(relay_elsewhere, tenant, "edit", org)["allowed"] is True
+
+
+def test_a_moved_scope_inherits_from_its_new_parent_at_once(
+    relay_elsewhere: FlaskClient, tenant: TenantKeys, directory: Directory
+) -> None:
+    admin = Admin(relay_elsewhere, tenant)
+    admin.load("reporting")
+    org = admin.scope("organization", "Org")
+    other_org = admin.scope("organization", "Other Org")
+    folder = admin.scope("folder", "F", org)
+    user = directory.user("u@example.com")
+    directory.group("Editors", users=[user])
+    directory.group("Sharers", users=[user])
+    admin.map("Editors", "edit", org)
+    admin.map("Sharers", "share", other_org)
+    before = {area: _allowed(relay_elsewhere, tenant, area, folder) for area in ("edit", "share")}
+
+    admin.ok(admin.patch(f"/scopes/{folder}", {"parent_id": other_org}))
+
+    after = {area: _allowed(relay_elsewhere, tenant, area, folder) for area in ("edit", "share")}
+    assert (before["edit"]["allowed"], before["share"]["allowed"]) == (True, False)
+    assert (after["edit"]["allowed"], after["share"]["allowed"]) == (False, True)

@@ -82,14 +82,14 @@ def test_a_change_to_a_users_set_is_posted_and_signed(
 def test_a_recompute_that_changes_nothing_sends_nothing(
     admin: Admin, directory: Directory, receiver: Receiver, hook: dict, runtime
 ) -> None:
-    from service.services import permission_sets
+    from service.services import permission_recompute
 
     admin.load("reporting")
     org = admin.scope("organization", "Org")
     user_id = directory.user("ada@example.org")
     admin.assign("ada@example.org", "manage", org)
     count = len(receiver.received)
-    permission_sets.recompute_users(runtime, admin.keys.id, [user_id])
+    permission_recompute.recompute_users(runtime, admin.keys.id, [user_id])
     assert len(receiver.received) == count
 
 

@@ -14,7 +14,8 @@ from flask import Response, jsonify, render_template_string, request
 from flask_smorest import Blueprint
 
 from service.domain.errors import NotFound
-from service.http.context import unit_of_work
+from service.domain.invitations import GONE_MESSAGES, InvitationGone
+from service.http.context import uow
 from service.services import invitations
 
 blueprint = Blueprint(
@@ -78,7 +79,7 @@ def _page(state: str, view: invitations.TokenView | None = None, token: str = ""
     context: dict[str, Any] = {
         "state": state,
         "title": TITLES[state],
-        "message": invitations.GONE_MESSAGES.get(state, "This invitation link is not valid."),
+        "message": GONE_MESSAGES.get(state, "This invitation link is not valid."),
         "tenant": view.tenant_name if view else "",
         "name": (invitation.display_name or invitation.email) if invitation else "",
         "inviter": (invitation.inviter_name or invitations.DEFAULT_INVITER) if invitation else "",
@@ -112,8 +113,7 @@ def _wants_json() -> bool:
 def show(token: str) -> Response:
     """The page a person reaches from the email: an Accept button, or why not."""
     try:
-        with unit_of_work() as session:
-            view = invitations.view_token(session, token)
+        view = invitations.view_token(uow(), token)
     except NotFound:
         return _page("unknown")
     return _page(view.state, view, token)
@@ -132,15 +132,8 @@ def accept(token: str) -> Response:
     """Accept, once. JSON for API callers; an HTML page for the form."""
     as_json = _wants_json()
     try:
-        with unit_of_work() as session:
-            invitation = invitations.accept(session, token)
-            body = {
-                "status": "accepted",
-                "invitation_id": invitation.id,
-                "user_id": invitation.user_id,
-                "email": invitation.email,
-            }
-    except (NotFound, invitations.InvitationGone) as error:
+        invitation = invitations.accept(uow(), token)
+    except (NotFound, InvitationGone) as error:
         if as_json:
             response = jsonify(
                 code=error.status,
@@ -151,13 +144,17 @@ def accept(token: str) -> Response:
             response.status_code = error.status
             return _private(response)
         try:
-            with unit_of_work() as session:
-                view = invitations.view_token(session, token)
+            view = invitations.view_token(uow(), token)
         except NotFound:
             return _page("unknown")
         return _page(view.state, view, token)
     if as_json:
-        return _private(jsonify(body))
-    with unit_of_work() as session:
-        view = invitations.view_token(session, token)
-    return _page("accepted_now", view, token)
+        return _private(
+            jsonify(
+                status="accepted",
+                invitation_id=invitation.id,
+                user_id=invitation.user_id,
+                email=invitation.email,
+            )
+        )
+    return _page("accepted_now", invitations.view_token(uow(), token), token)

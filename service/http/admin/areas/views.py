@@ -10,7 +10,7 @@ from flask_smorest.pagination import PaginationParameters
 from service.http.admin.areas.schemas import AreaQuerySchema, AreaSchema, AreaUpdateSchema
 from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE
 from service.http.auth import requires
-from service.http.context import caller, unit_of_work
+from service.http.context import caller, uow
 from service.services import areas
 from service.services.tokens import TokenKind
 
@@ -25,14 +25,13 @@ blueprint = Blueprint(
 @blueprint.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 @requires(TokenKind.ADMIN)
 def list_areas(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
-    with unit_of_work() as session:
-        rows, total = areas.list_areas(
-            session,
-            caller().tenant_id,
-            page=pagination_parameters.page,
-            per_page=pagination_parameters.page_size,
-            **query,
-        )
+    rows, total = areas.list_areas(
+        uow(),
+        caller().tenant_id,
+        page=pagination_parameters.page,
+        per_page=pagination_parameters.page_size,
+        **query,
+    )
     pagination_parameters.item_count = total
     return rows
 
@@ -42,16 +41,14 @@ def list_areas(query: dict[str, Any], pagination_parameters: PaginationParameter
 @blueprint.response(201, AreaSchema)
 @requires(TokenKind.ADMIN)
 def create_area(body: dict[str, Any]) -> Any:
-    with unit_of_work() as session:
-        return areas.create_area(session, caller().tenant_id, body, caller().actor)
+    return areas.create_area(uow(), caller().tenant_id, body, caller().actor)
 
 
 @blueprint.route("/<key>")
 @blueprint.response(200, AreaSchema)
 @requires(TokenKind.ADMIN)
 def get_area(key: str) -> Any:
-    with unit_of_work() as session:
-        return areas.get_area(session, caller().tenant_id, key)
+    return areas.get_area(uow(), caller().tenant_id, key)
 
 
 @blueprint.route("/<key>", methods=["PATCH"])
@@ -59,13 +56,11 @@ def get_area(key: str) -> Any:
 @blueprint.response(200, AreaSchema)
 @requires(TokenKind.ADMIN)
 def update_area(body: dict[str, Any], key: str) -> Any:
-    with unit_of_work() as session:
-        return areas.update_area(session, caller().tenant_id, key, body, caller().actor)
+    return areas.update_area(uow(), caller().tenant_id, key, body, caller().actor)
 
 
 @blueprint.route("/<key>", methods=["DELETE"])
 @blueprint.response(204)
 @requires(TokenKind.ADMIN)
 def delete_area(key: str) -> None:
-    with unit_of_work() as session:
-        areas.delete_area(session, caller().tenant_id, key, caller().actor)
+    areas.delete_area(uow(), caller().tenant_id, key, caller().actor)

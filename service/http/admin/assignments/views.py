@@ -14,7 +14,7 @@ from service.http.admin.assignments.schemas import (
 )
 from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE
 from service.http.auth import requires
-from service.http.context import caller, unit_of_work
+from service.http.context import caller, uow
 from service.persistence.permission_models import AssignmentRow
 from service.services import assignments
 from service.services.tokens import TokenKind
@@ -39,14 +39,13 @@ def _shown(row: AssignmentRow, role_key: str) -> dict[str, Any]:
 def list_assignments(
     query: dict[str, Any], pagination_parameters: PaginationParameters
 ) -> list[dict[str, Any]]:
-    with unit_of_work() as session:
-        rows, total = assignments.list_assignments(
-            session,
-            caller().tenant_id,
-            page=pagination_parameters.page,
-            per_page=pagination_parameters.page_size,
-            **query,
-        )
+    rows, total = assignments.list_assignments(
+        uow(),
+        caller().tenant_id,
+        page=pagination_parameters.page,
+        per_page=pagination_parameters.page_size,
+        **query,
+    )
     pagination_parameters.item_count = total
     return [_shown(row, key) for row, key in rows]
 
@@ -56,25 +55,22 @@ def list_assignments(
 @blueprint.response(201, AssignmentSchema)
 @requires(TokenKind.ADMIN)
 def create_assignment(body: dict[str, Any]) -> dict[str, Any]:
-    with unit_of_work() as session:
-        row, key = assignments.create_assignment(
-            session, caller().tenant_id, actor=caller().actor, **body
-        )
-        return _shown(row, key)
+    row, key = assignments.create_assignment(
+        uow(), caller().tenant_id, actor=caller().actor, **body
+    )
+    return _shown(row, key)
 
 
 @blueprint.route("/<assignment_id>")
 @blueprint.response(200, AssignmentSchema)
 @requires(TokenKind.ADMIN)
 def get_assignment(assignment_id: str) -> dict[str, Any]:
-    with unit_of_work() as session:
-        row, key = assignments.get_assignment(session, caller().tenant_id, assignment_id)
-        return _shown(row, key)
+    row, key = assignments.get_assignment(uow(), caller().tenant_id, assignment_id)
+    return _shown(row, key)
 
 
 @blueprint.route("/<assignment_id>", methods=["DELETE"])
 @blueprint.response(204)
 @requires(TokenKind.ADMIN)
 def delete_assignment(assignment_id: str) -> None:
-    with unit_of_work() as session:
-        assignments.delete_assignment(session, caller().tenant_id, assignment_id, caller().actor)
+    assignments.delete_assignment(uow(), caller().tenant_id, assignment_id, caller().actor)

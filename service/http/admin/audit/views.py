@@ -10,7 +10,7 @@ from flask_smorest.pagination import PaginationParameters
 from service.http.admin.audit.schemas import AuditEventSchema, AuditQuerySchema
 from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE
 from service.http.auth import requires
-from service.http.context import caller, unit_of_work
+from service.http.context import caller, uow
 from service.services import audit
 from service.services.tokens import TokenKind
 
@@ -25,13 +25,12 @@ blueprint = Blueprint(
 @blueprint.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 @requires(TokenKind.ADMIN)
 def list_events(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
-    with unit_of_work() as session:
-        rows, total = audit.list_events(
-            session,
-            caller().tenant_id,
-            page=pagination_parameters.page,
-            per_page=pagination_parameters.page_size,
-            **query,
-        )
+    rows, total = audit.list_events(
+        uow(),
+        caller().tenant_id,
+        page=pagination_parameters.page,
+        per_page=pagination_parameters.page_size,
+        **query,
+    )
     pagination_parameters.item_count = total
     return rows

@@ -13,7 +13,7 @@ from service.http.admin.catalogs.schemas import (
     CatalogSummarySchema,
 )
 from service.http.auth import requires
-from service.http.context import caller, unit_of_work
+from service.http.context import caller, uow
 from service.services import catalogs
 from service.services.tokens import TokenKind
 
@@ -44,8 +44,7 @@ def get_catalog(key: str) -> dict[str, Any]:
 @blueprint.response(200, CatalogLoadResultSchema)
 @requires(TokenKind.ADMIN)
 def load_catalog(body: dict[str, Any], key: str) -> dict[str, Any]:
-    with unit_of_work() as session:
-        plan = catalogs.load_catalog(
-            session, caller().tenant_id, key, overwrite=body["overwrite"], actor=caller().actor
-        )
+    plan = catalogs.load_catalog(
+        uow(), caller().tenant_id, key, overwrite=body["overwrite"], actor=caller().actor
+    )
     return {**plan.to_dict(), "changed": plan.changes_anything}

@@ -13,13 +13,12 @@ from service.http.admin.invitations.schemas import (
     InvitationDetailSchema,
     InvitationPageSchema,
     InvitationQuerySchema,
-    InvitationSchema,
     InvitationSettingsSchema,
     TemplateSchema,
 )
 from service.http.admin.jobs.schemas import JobSubmittedSchema
 from service.http.auth import requires
-from service.http.context import caller, runtime, unit_of_work
+from service.http.context import caller, runtime, uow
 from service.http.errors import HttpError
 from service.mail import template as templates
 from service.services import bulk_invites, invitations, jobs
@@ -43,17 +42,8 @@ class UnsupportedMediaType(HttpError):
     reason = "unsupported_media_type"
 
 
-def _detail(session: Any, invitation: Any) -> dict[str, Any]:
-    shown = {name: getattr(invitation, name) for name in InvitationSchema().fields}
-    shown["status"] = invitations.shown_status(invitation)
-    shown["deliveries"] = invitations.deliveries(session, invitation)
-    return shown
-
-
-def _summary(invitation: Any) -> dict[str, Any]:
-    shown = {name: getattr(invitation, name) for name in InvitationSchema().fields}
-    shown["status"] = invitations.shown_status(invitation)
-    return shown
+def _detail(invitation_id: str) -> dict[str, Any]:
+    return invitations.invitation_detail(uow(), caller().tenant_id, invitation_id)
 
 
 @blueprint.route("")
@@ -61,21 +51,15 @@ def _summary(invitation: Any) -> dict[str, Any]:
 @blueprint.response(200, InvitationPageSchema)
 @requires(TokenKind.ADMIN)
 def list_invitations(query: dict[str, Any]) -> dict[str, Any]:
-    with unit_of_work() as session:
-        items, total = invitations.list_invitations(
-            session,
-            caller().tenant_id,
-            page=query["page"],
-            per_page=query["per_page"],
-            status=query.get("status"),
-            email=query.get("email"),
-        )
-        return {
-            "items": [_summary(item) for item in items],
-            "page": query["page"],
-            "per_page": query["per_page"],
-            "total": total,
-        }
+    items, total = invitations.list_invitations(
+        uow(),
+        caller().tenant_id,
+        page=query["page"],
+        per_page=query["per_page"],
+        status=query.get("status"),
+        email=query.get("email"),
+    )
+    return {"items": items, "page": query["page"], "per_page": query["per_page"], "total": total}
 
 
 @blueprint.route("", methods=["POST"])
@@ -83,59 +67,48 @@ def list_invitations(query: dict[str, Any]) -> dict[str, Any]:
 @blueprint.response(201, InvitationDetailSchema)
 @requires(TokenKind.ADMIN)
 def create_invitation(body: dict[str, Any]) -> dict[str, Any]:
-    with unit_of_work() as session:
-        created = invitations.create_invitation(
-            session,
-            caller().tenant_id,
-            actor=caller().actor,
-            defaults=runtime().settings,
-            user_id=body.get("user_id"),
-            email=body.get("email"),
-            name=body.get("name", ""),
-            inviter_name=body.get("inviter"),
-        )
+    created = invitations.create_invitation(
+        uow(),
+        caller().tenant_id,
+        actor=caller().actor,
+        defaults=runtime().settings,
+        user_id=body.get("user_id"),
+        email=body.get("email"),
+        name=body.get("name", ""),
+        inviter_name=body.get("inviter"),
+    )
     # Read again: with tasks run in-process the invitation may have been sent already.
-    with unit_of_work() as session:
-        return _detail(session, invitations.get_invitation(session, caller().tenant_id, created.id))
+    return _detail(created.id)
 
 
 @blueprint.route("/<invitation_id>")
 @blueprint.response(200, InvitationDetailSchema)
 @requires(TokenKind.ADMIN)
 def get_invitation(invitation_id: str) -> dict[str, Any]:
-    with unit_of_work() as session:
-        found = invitations.get_invitation(session, caller().tenant_id, invitation_id)
-        return _detail(session, found)
+    return _detail(invitation_id)
 
 
 @blueprint.route("/<invitation_id>/resend", methods=["POST"])
 @blueprint.response(202, InvitationDetailSchema)
 @requires(TokenKind.ADMIN)
 def resend_invitation(invitation_id: str) -> dict[str, Any]:
-    with unit_of_work() as session:
-        invitations.resend(
-            session, caller().tenant_id, invitation_id, caller().actor, runtime().settings
-        )
-    with unit_of_work() as session:
-        found = invitations.get_invitation(session, caller().tenant_id, invitation_id)
-        return _detail(session, found)
+    invitations.resend(uow(), caller().tenant_id, invitation_id, caller().actor, runtime().settings)
+    return _detail(invitation_id)
 
 
 @blueprint.route("/<invitation_id>/revoke", methods=["POST"])
 @blueprint.response(200, InvitationDetailSchema)
 @requires(TokenKind.ADMIN)
 def revoke_invitation(invitation_id: str) -> dict[str, Any]:
-    with unit_of_work() as session:
-        revoked = invitations.revoke(session, caller().tenant_id, invitation_id, caller().actor)
-        return _detail(session, revoked)
+    invitations.revoke(uow(), caller().tenant_id, invitation_id, caller().actor)
+    return _detail(invitation_id)
 
 
 @blueprint.route("/settings")
 @blueprint.response(200, InvitationSettingsSchema)
 @requires(TokenKind.ADMIN)
 def get_settings() -> Any:
-    with unit_of_work() as session:
-        return invitations.tenant_settings(session, caller().tenant_id, runtime().settings)
+    return invitations.tenant_settings(uow(), caller().tenant_id, runtime().settings)
 
 
 @blueprint.route("/settings", methods=["PUT", "PATCH"])
@@ -143,10 +116,9 @@ def get_settings() -> Any:
 @blueprint.response(200, InvitationSettingsSchema)
 @requires(TokenKind.ADMIN)
 def put_settings(body: dict[str, Any]) -> Any:
-    with unit_of_work() as session:
-        return invitations.update_tenant_settings(
-            session, caller().tenant_id, body, caller().actor, runtime().settings
-        )
+    return invitations.update_tenant_settings(
+        uow(), caller().tenant_id, body, caller().actor, runtime().settings
+    )
 
 
 def _template_body(template: templates.InvitationTemplate) -> dict[str, Any]:
@@ -157,8 +129,7 @@ def _template_body(template: templates.InvitationTemplate) -> dict[str, Any]:
 @blueprint.response(200, TemplateSchema)
 @requires(TokenKind.ADMIN)
 def get_template() -> dict[str, Any]:
-    with unit_of_work() as session:
-        return _template_body(invitations.get_template(session, caller().tenant_id))
+    return _template_body(invitations.get_template(uow(), caller().tenant_id))
 
 
 @blueprint.route("/template", methods=["PUT"])
@@ -168,9 +139,8 @@ def get_template() -> dict[str, Any]:
 def put_template(body: dict[str, Any]) -> dict[str, Any]:
     """Save the tenant's template; a field outside `fields_allowed` is refused with 422."""
     template = templates.InvitationTemplate(body["subject"], body["text"], body["html"])
-    with unit_of_work() as session:
-        saved = invitations.put_template(session, caller().tenant_id, template, caller().actor)
-        return _template_body(saved)
+    saved = invitations.put_template(uow(), caller().tenant_id, template, caller().actor)
+    return _template_body(saved)
 
 
 def _bulk_rows() -> tuple[list[bulk_invites.InputRow], str]:
@@ -224,21 +194,14 @@ def _bulk_rows() -> tuple[list[bulk_invites.InputRow], str]:
 @requires(TokenKind.ADMIN)
 def bulk_invite(query: dict[str, Any]) -> Response | dict[str, Any]:
     rows, source = _bulk_rows()
-    with unit_of_work() as session:
-        job = bulk_invites.submit(
-            session,
-            caller().tenant_id,
-            rows,
-            actor=caller().actor,
-            source=source,
-            all_or_nothing=query["all_or_nothing"],
-        )
-    with unit_of_work() as session:
-        found = jobs.get_job(session, caller().tenant_id, job.id)
-        body = jobs.describe(session, found)
-        invalid, _ = jobs.rows_page(
-            session, found, page=1, per_page=MAX_ERRORS_SHOWN, status="invalid"
-        )
-        body["errors"] = [jobs.describe_row(row) for row in invalid]
+    job = bulk_invites.submit(
+        uow(),
+        caller().tenant_id,
+        rows,
+        actor=caller().actor,
+        source=source,
+        all_or_nothing=query["all_or_nothing"],
+    )
+    body = jobs.submitted(uow(), caller().tenant_id, job.id, MAX_ERRORS_SHOWN)
     location = url_for("jobs.get_job", job_id=job.id)
     return body, 202, {"Location": location}  # type: ignore[return-value]

@@ -13,7 +13,7 @@ from service.http.admin.jobs.schemas import (
     PageQuerySchema,
 )
 from service.http.auth import requires
-from service.http.context import caller, unit_of_work
+from service.http.context import caller, uow
 from service.services import jobs
 from service.services.tokens import TokenKind
 
@@ -25,16 +25,10 @@ blueprint = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="
 @blueprint.response(200, JobPageSchema)
 @requires(TokenKind.ADMIN)
 def list_jobs(query: dict[str, Any]) -> dict[str, Any]:
-    with unit_of_work() as session:
-        found, total = jobs.list_jobs(
-            session, caller().tenant_id, page=query["page"], per_page=query["per_page"]
-        )
-        return {
-            "items": [jobs.describe(session, job) for job in found],
-            "page": query["page"],
-            "per_page": query["per_page"],
-            "total": total,
-        }
+    items, total = jobs.list_jobs(
+        uow(), caller().tenant_id, page=query["page"], per_page=query["per_page"]
+    )
+    return {"items": items, "page": query["page"], "per_page": query["per_page"], "total": total}
 
 
 @blueprint.route("/<job_id>")
@@ -43,16 +37,11 @@ def list_jobs(query: dict[str, Any]) -> dict[str, Any]:
 @requires(TokenKind.ADMIN)
 def get_job(query: dict[str, Any], job_id: str) -> dict[str, Any]:
     """The job's status and totals, and one page of its rows (filter with `status`)."""
-    with unit_of_work() as session:
-        job = jobs.get_job(session, caller().tenant_id, job_id)
-        body = jobs.describe(session, job)
-        rows, total = jobs.rows_page(
-            session, job, page=query["page"], per_page=query["per_page"], status=query.get("status")
-        )
-        body.update(
-            results=[jobs.describe_row(row) for row in rows],
-            page=query["page"],
-            per_page=query["per_page"],
-            total_results=total,
-        )
-        return body
+    return jobs.job_detail(
+        uow(),
+        caller().tenant_id,
+        job_id,
+        page=query["page"],
+        per_page=query["per_page"],
+        status=query.get("status"),
+    )

@@ -6,9 +6,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
-from sqlalchemy.orm import Session
 
-from service.domain import GroupRef
 from service.http.admin.mappings.schemas import (
     MappingCreateSchema,
     MappingDetailSchema,
@@ -18,7 +16,7 @@ from service.http.admin.mappings.schemas import (
 )
 from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE
 from service.http.auth import requires
-from service.http.context import caller, unit_of_work
+from service.http.context import caller, uow
 from service.persistence.permission_models import MappingRow
 from service.services import mappings
 from service.services.tokens import TokenKind
@@ -32,10 +30,8 @@ def _shown(row: MappingRow, role_key: str) -> dict[str, Any]:
     return {**mappings.describe_mapping(row, role_key), "created_at": row.created_at}
 
 
-def _detail(session: Session, row: MappingRow, role_key: str) -> dict[str, Any]:
-    ref = GroupRef(row.group_kind, row.group_value)
-    matched = mappings.matching_groups(session, caller().tenant_id, ref)
-    return {**_shown(row, role_key), "matched_groups": matched}
+def _detail(detail: mappings.MappingDetail) -> dict[str, Any]:
+    return {**_shown(detail.row, detail.role_key), "matched_groups": detail.matched_groups}
 
 
 @blueprint.route("")
@@ -46,14 +42,13 @@ def _detail(session: Session, row: MappingRow, role_key: str) -> dict[str, Any]:
 def list_mappings(
     query: dict[str, Any], pagination_parameters: PaginationParameters
 ) -> list[dict[str, Any]]:
-    with unit_of_work() as session:
-        rows, total = mappings.list_mappings(
-            session,
-            caller().tenant_id,
-            page=pagination_parameters.page,
-            per_page=pagination_parameters.page_size,
-            **query,
-        )
+    rows, total = mappings.list_mappings(
+        uow(),
+        caller().tenant_id,
+        page=pagination_parameters.page,
+        per_page=pagination_parameters.page_size,
+        **query,
+    )
     pagination_parameters.item_count = total
     return [_shown(row, key) for row, key in rows]
 
@@ -63,18 +58,14 @@ def list_mappings(
 @blueprint.response(201, MappingDetailSchema)
 @requires(TokenKind.ADMIN)
 def create_mapping(body: dict[str, Any]) -> dict[str, Any]:
-    with unit_of_work() as session:
-        row, key = mappings.create_mapping(session, caller().tenant_id, body, caller().actor)
-        return _detail(session, row, key)
+    return _detail(mappings.create_mapping(uow(), caller().tenant_id, body, caller().actor))
 
 
 @blueprint.route("/<mapping_id>")
 @blueprint.response(200, MappingDetailSchema)
 @requires(TokenKind.ADMIN)
 def get_mapping(mapping_id: str) -> dict[str, Any]:
-    with unit_of_work() as session:
-        row, key = mappings.get_mapping(session, caller().tenant_id, mapping_id)
-        return _detail(session, row, key)
+    return _detail(mappings.get_mapping(uow(), caller().tenant_id, mapping_id))
 
 
 @blueprint.route("/<mapping_id>", methods=["PATCH"])
@@ -82,16 +73,13 @@ def get_mapping(mapping_id: str) -> dict[str, Any]:
 @blueprint.response(200, MappingDetailSchema)
 @requires(TokenKind.ADMIN)
 def update_mapping(body: dict[str, Any], mapping_id: str) -> dict[str, Any]:
-    with unit_of_work() as session:
-        row, key = mappings.update_mapping(
-            session, caller().tenant_id, mapping_id, body, caller().actor
-        )
-        return _detail(session, row, key)
+    return _detail(
+        mappings.update_mapping(uow(), caller().tenant_id, mapping_id, body, caller().actor)
+    )
 
 
 @blueprint.route("/<mapping_id>", methods=["DELETE"])
 @blueprint.response(204)
 @requires(TokenKind.ADMIN)
 def delete_mapping(mapping_id: str) -> None:
-    with unit_of_work() as session:
-        mappings.delete_mapping(session, caller().tenant_id, mapping_id, caller().actor)
+    mappings.delete_mapping(uow(), caller().tenant_id, mapping_id, caller().actor)

@@ -11,7 +11,7 @@ from service.http.admin.permission_settings.schemas import (
     PermissionSettingsUpdateSchema,
 )
 from service.http.auth import requires
-from service.http.context import caller, unit_of_work
+from service.http.context import caller, uow
 from service.services import permission_settings
 from service.services.tokens import TokenKind
 
@@ -27,8 +27,7 @@ blueprint = Blueprint(
 @blueprint.response(200, PermissionSettingsSchema)
 @requires(TokenKind.ADMIN)
 def get_settings() -> dict[str, Any]:
-    with unit_of_work() as session:
-        return permission_settings.get_settings(session, caller().tenant_id)
+    return permission_settings.get_settings(uow(), caller().tenant_id)
 
 
 @blueprint.route("", methods=["PUT"])
@@ -37,7 +36,6 @@ def get_settings() -> dict[str, Any]:
 @requires(TokenKind.ADMIN)
 def update_settings(body: dict[str, Any]) -> dict[str, Any]:
     """Fields left out of the body are left as they are."""
-    with unit_of_work() as session:
-        return permission_settings.update_settings(
-            session, caller().tenant_id, actor=caller().actor, **body
-        )
+    return permission_settings.update_settings(
+        uow(), caller().tenant_id, actor=caller().actor, **body
+    )

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from service.http.auth import requires
-from service.http.context import caller, unit_of_work
+from service.http.context import caller, uow
 from service.services import recompute_jobs
 from service.services.tokens import TokenKind
 
@@ -45,15 +45,12 @@ class RecomputeJobSchema(Schema):
 @blueprint.response(202, RecomputeJobSchema)
 @requires(TokenKind.ADMIN)
 def start(body: dict[str, Any]) -> dict[str, Any]:
-    with unit_of_work() as session:
-        job = recompute_jobs.start(session, caller().tenant_id, caller().actor, body["user"])
-    with unit_of_work() as session:
-        return recompute_jobs.describe(session, caller().tenant_id, job.id)
+    job = recompute_jobs.start(uow(), caller().tenant_id, caller().actor, body["user"])
+    return recompute_jobs.describe(uow(), caller().tenant_id, job.id)
 
 
 @blueprint.route("/<job_id>")
 @blueprint.response(200, RecomputeJobSchema)
 @requires(TokenKind.ADMIN)
 def get(job_id: str) -> dict[str, Any]:
-    with unit_of_work() as session:
-        return recompute_jobs.describe(session, caller().tenant_id, job_id)
+    return recompute_jobs.describe(uow(), caller().tenant_id, job_id)

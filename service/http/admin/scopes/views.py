@@ -18,7 +18,7 @@ from service.http.admin.scopes.schemas import (
     ScopeUpdateSchema,
 )
 from service.http.auth import requires
-from service.http.context import caller, unit_of_work
+from service.http.context import caller, uow
 from service.services import scopes
 from service.services.tokens import TokenKind
 
@@ -37,14 +37,13 @@ types_blueprint = Blueprint(
 @blueprint.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 @requires(TokenKind.ADMIN)
 def list_scopes(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
-    with unit_of_work() as session:
-        rows, total = scopes.list_scopes(
-            session,
-            caller().tenant_id,
-            page=pagination_parameters.page,
-            per_page=pagination_parameters.page_size,
-            **query,
-        )
+    rows, total = scopes.list_scopes(
+        uow(),
+        caller().tenant_id,
+        page=pagination_parameters.page,
+        per_page=pagination_parameters.page_size,
+        **query,
+    )
     pagination_parameters.item_count = total
     return rows
 
@@ -54,16 +53,14 @@ def list_scopes(query: dict[str, Any], pagination_parameters: PaginationParamete
 @blueprint.response(201, ScopeSchema)
 @requires(TokenKind.ADMIN)
 def create_scope(body: dict[str, Any]) -> Any:
-    with unit_of_work() as session:
-        return scopes.create_scope(session, caller().tenant_id, actor=caller().actor, **body)
+    return scopes.create_scope(uow(), caller().tenant_id, actor=caller().actor, **body)
 
 
 @blueprint.route("/<scope_id>")
 @blueprint.response(200, ScopeSchema)
 @requires(TokenKind.ADMIN)
 def get_scope(scope_id: str) -> Any:
-    with unit_of_work() as session:
-        return scopes.get_scope(session, caller().tenant_id, scope_id)
+    return scopes.get_scope(uow(), caller().tenant_id, scope_id)
 
 
 @blueprint.route("/<scope_id>", methods=["PATCH"])
@@ -71,8 +68,7 @@ def get_scope(scope_id: str) -> Any:
 @blueprint.response(200, ScopeSchema)
 @requires(TokenKind.ADMIN)
 def update_scope(body: dict[str, Any], scope_id: str) -> Any:
-    with unit_of_work() as session:
-        return scopes.update_scope(session, caller().tenant_id, scope_id, body, caller().actor)
+    return scopes.update_scope(uow(), caller().tenant_id, scope_id, body, caller().actor)
 
 
 @blueprint.route("/<scope_id>", methods=["DELETE"])
@@ -80,19 +76,17 @@ def update_scope(body: dict[str, Any], scope_id: str) -> Any:
 @blueprint.response(200, ScopeDeletionSchema)
 @requires(TokenKind.ADMIN)
 def delete_scope(query: dict[str, Any], scope_id: str) -> dict[str, Any]:
-    with unit_of_work() as session:
-        deleted = scopes.delete_scope(
-            session, caller().tenant_id, scope_id, cascade=query["cascade"], actor=caller().actor
-        )
-        return deleted.to_dict()
+    deleted = scopes.delete_scope(
+        uow(), caller().tenant_id, scope_id, cascade=query["cascade"], actor=caller().actor
+    )
+    return deleted.to_dict()
 
 
 @types_blueprint.route("")
 @types_blueprint.response(200, ScopeTypeSchema(many=True))
 @requires(TokenKind.ADMIN)
 def list_scope_types() -> list[dict[str, Any]]:
-    with unit_of_work() as session:
-        return scopes.list_scope_types(session, caller().tenant_id)
+    return scopes.list_scope_types(uow(), caller().tenant_id)
 
 
 @types_blueprint.route("", methods=["POST"])
@@ -100,13 +94,11 @@ def list_scope_types() -> list[dict[str, Any]]:
 @types_blueprint.response(201, ScopeTypeSchema)
 @requires(TokenKind.ADMIN)
 def declare_scope_type(body: dict[str, Any]) -> dict[str, Any]:
-    with unit_of_work() as session:
-        return scopes.declare_scope_type(session, caller().tenant_id, body["key"], caller().actor)
+    return scopes.declare_scope_type(uow(), caller().tenant_id, body["key"], caller().actor)
 
 
 @types_blueprint.route("/<key>", methods=["DELETE"])
 @types_blueprint.response(204)
 @requires(TokenKind.ADMIN)
 def remove_scope_type(key: str) -> None:
-    with unit_of_work() as session:
-        scopes.remove_scope_type(session, caller().tenant_id, key, caller().actor)
+    scopes.remove_scope_type(uow(), caller().tenant_id, key, caller().actor)

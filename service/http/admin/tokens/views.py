@@ -14,7 +14,7 @@ from service.http.admin.tokens.schemas import (
     TokenSchema,
 )
 from service.http.auth import requires
-from service.http.context import caller, runtime, unit_of_work
+from service.http.context import caller, uow
 from service.services import tokens
 from service.services.tokens import TokenKind
 
@@ -30,8 +30,7 @@ def _issued(issued: tokens.IssuedToken) -> dict[str, Any]:
 @blueprint.response(200, TokenSchema(many=True))
 @requires(TokenKind.ADMIN)
 def list_tokens() -> list[Any]:
-    with unit_of_work() as session:
-        return tokens.list_tokens(session, caller().tenant_id)
+    return tokens.list_tokens(uow(), caller().tenant_id)
 
 
 @blueprint.route("", methods=["POST"])
@@ -39,18 +38,19 @@ def list_tokens() -> list[Any]:
 @blueprint.response(201, IssuedTokenSchema)
 @requires(TokenKind.ADMIN)
 def create_token(body: dict[str, Any]) -> dict[str, Any]:
-    with unit_of_work() as session:
-        issued = tokens.issue_token(
-            session, caller().tenant_id, body["kind"], body["description"], actor=caller().actor
-        )
-        return _issued(issued)
+    issued = tokens.issue_token(
+        uow(), caller().tenant_id, body["kind"], body["description"], actor=caller().actor
+    )
+    return _issued(issued)
 
 
 @blueprint.route("/<token_id>", methods=["DELETE"])
 @blueprint.response(204)
 @requires(TokenKind.ADMIN)
 def revoke_token(token_id: str) -> None:
-    tokens.revoke(runtime(), token_id, caller().tenant_id, actor=caller().actor)
+    # Once the revocation is committed the answer is success, even when this process
+    # could not tell the others at once: the outbox does it (tokens.revoke).
+    tokens.revoke(uow(), token_id, caller().tenant_id, actor=caller().actor)
 
 
 @blueprint.route("/<token_id>/rotate", methods=["POST"])
@@ -59,7 +59,7 @@ def revoke_token(token_id: str) -> None:
 @requires(TokenKind.ADMIN)
 def rotate_token(body: dict[str, Any], token_id: str) -> dict[str, Any]:
     issued = tokens.rotate(
-        runtime(),
+        uow(),
         token_id,
         timedelta(seconds=body["overlap_seconds"]),
         caller().tenant_id,

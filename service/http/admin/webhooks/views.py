@@ -12,7 +12,7 @@ from service.http.admin.webhooks.schemas import (
     WebhookSchema,
 )
 from service.http.auth import requires
-from service.http.context import caller, runtime, unit_of_work
+from service.http.context import caller, runtime, uow
 from service.services import webhooks
 from service.services.tokens import TokenKind
 
@@ -28,8 +28,7 @@ blueprint = Blueprint(
 @blueprint.response(200, WebhookSchema(many=True))
 @requires(TokenKind.ADMIN)
 def list_webhooks() -> list[dict[str, Any]]:
-    with unit_of_work() as session:
-        return [webhooks.describe(w) for w in webhooks.list_webhooks(session, caller().tenant_id)]
+    return [webhooks.describe(w) for w in webhooks.list_webhooks(uow(), caller().tenant_id)]
 
 
 @blueprint.route("", methods=["POST"])
@@ -37,21 +36,19 @@ def list_webhooks() -> list[dict[str, Any]]:
 @blueprint.response(201, CreatedWebhookSchema)
 @requires(TokenKind.ADMIN)
 def create_webhook(body: dict[str, Any]) -> dict[str, Any]:
-    with unit_of_work() as session:
-        created = webhooks.create_webhook(
-            session,
-            caller().tenant_id,
-            body["url"],
-            body["description"],
-            caller().actor,
-            runtime().settings.secret_key,
-        )
-        return {**webhooks.describe(created.webhook), "secret": created.secret}
+    created = webhooks.create_webhook(
+        uow(),
+        caller().tenant_id,
+        body["url"],
+        body["description"],
+        caller().actor,
+        runtime().settings.secret_key,
+    )
+    return {**webhooks.describe(created.webhook), "secret": created.secret}
 
 
 @blueprint.route("/<webhook_id>", methods=["DELETE"])
 @blueprint.response(204)
 @requires(TokenKind.ADMIN)
 def revoke_webhook(webhook_id: str) -> None:
-    with unit_of_work() as session:
-        webhooks.revoke_webhook(session, caller().tenant_id, webhook_id, caller().actor)
+    webhooks.revoke_webhook(uow(), caller().tenant_id, webhook_id, caller().actor)

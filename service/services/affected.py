@@ -1,0 +1,199 @@
+"""Who is affected by a change: the users whose permission sets a change to a group,
+a mapping, a role or a scope may alter, for fan-out after the change.
+
+The queries over-approximate rather than miss anyone: a user recomputed for nothing
+costs one recompute; a user missed keeps a stale set. Run them before the change
+removes the rows that connect the users (a group's memberships, a deleted scope).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Select, literal, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from service.domain import GroupRef, GroupRefKind, Mapping
+from service.persistence.permission_models import AssignmentRow, ScopeRow
+from service.persistence.scim_models import ScimGroup, ScimGroupMember
+from service.services import propagation
+from service.services.permission_model import TenantModel, load_model
+
+__all__ = [
+    "group_leaving",
+    "members_leaving",
+    "users_affected_by_group",
+    "users_affected_by_mapping",
+    "users_affected_by_role",
+    "users_affected_by_scope",
+    "users_with_account_requests",
+]
+
+
+def _users_in_groups(session: Session, tenant_id: str, group_ids: Select) -> set[str]:
+    """Users who are members of the given groups or of any group nested in them."""
+    start = aliased(ScimGroupMember)
+    down = (
+        select(ScimGroup.id.label("gid"))
+        .where(ScimGroup.tenant_id == tenant_id, ScimGroup.id.in_(group_ids))
+        .cte("down", recursive=True)
+    )
+    nested = aliased(ScimGroupMember)
+    down = down.union(
+        select(nested.member_id).where(
+            nested.tenant_id == tenant_id,
+            nested.member_type == "Group",
+            nested.group_id == down.c.gid,
+        )
+    )
+    return set(
+        session.scalars(
+            select(start.member_id)
+            .distinct()
+            .where(
+                start.tenant_id == tenant_id,
+                start.member_type == "User",
+                start.group_id.in_(select(down.c.gid)),
+            )
+        )
+    )
+
+
+def _groups_matching(tenant_id: str, refs: Iterable[GroupRef]) -> Select:
+    by_kind: dict[GroupRefKind, set[str]] = {k: set() for k in GroupRefKind}
+    for ref in refs:
+        value = ref.value.lower() if ref.kind is GroupRefKind.DISPLAY_NAME else ref.value
+        by_kind[ref.kind].add(value)
+    conditions = []
+    if by_kind[GroupRefKind.ID]:
+        conditions.append(ScimGroup.id.in_(by_kind[GroupRefKind.ID]))
+    if by_kind[GroupRefKind.EXTERNAL_ID]:
+        conditions.append(ScimGroup.external_id.in_(by_kind[GroupRefKind.EXTERNAL_ID]))
+    if by_kind[GroupRefKind.DISPLAY_NAME]:
+        conditions.append(ScimGroup.display_name_lower.in_(by_kind[GroupRefKind.DISPLAY_NAME]))
+    if not conditions:
+        return select(ScimGroup.id).where(literal(False))
+    return select(ScimGroup.id).where(ScimGroup.tenant_id == tenant_id, or_(*conditions))
+
+
+def _direct_holders(session: Session, tenant_id: str, *conditions: object) -> set[str]:
+    return set(
+        session.scalars(
+            select(AssignmentRow.user_id)
+            .distinct()
+            .where(AssignmentRow.tenant_id == tenant_id, *conditions)  # type: ignore[arg-type]
+        )
+    )
+
+
+def users_affected_by_group(session: Session, tenant_id: str, group_id: str) -> set[str]:
+    """Every user in the group, directly or through groups nested in it.
+
+    Call it before deleting a group (or removing a nested group from it): after
+    that, the membership rows that connect the users are gone.
+    """
+    return _users_in_groups(session, tenant_id, select(literal(group_id)))
+
+
+def users_affected_by_mapping(
+    session: Session, tenant_id: str, mapping: Mapping | GroupRef
+) -> set[str]:
+    """Every user in a group the mapping names (by id, externalId or displayName).
+
+    For a changed mapping, call it with the old and the new group reference.
+    """
+    ref = mapping.group if isinstance(mapping, Mapping) else mapping
+    return _users_in_groups(session, tenant_id, _groups_matching(tenant_id, [ref]))
+
+
+def users_affected_by_role(
+    session: Session, tenant_id: str, role_key: str, model: TenantModel | None = None
+) -> set[str]:
+    """Everyone who holds the role directly or through a mapping; for the tenant's
+    default role, everyone who holds anything (that is where the default lands)."""
+    model = model or load_model(session, tenant_id)
+    if role_key == model.default_role_key:
+        mappings = list(model.mappings)
+        direct = _direct_holders(session, tenant_id)
+    else:
+        role_id = model.role_ids.get(role_key)
+        mappings = [m for m in model.mappings if m.role_key == role_key]
+        direct = (
+            set()
+            if role_id is None
+            else _direct_holders(session, tenant_id, AssignmentRow.role_id == role_id)
+        )
+    if not mappings:
+        return direct
+    refs = [m.group for m in mappings]
+    return direct | _users_in_groups(session, tenant_id, _groups_matching(tenant_id, refs))
+
+
+def users_affected_by_scope(
+    session: Session, tenant_id: str, scope_id: str, model: TenantModel | None = None
+) -> set[str]:
+    """Everyone holding something at the scope or below it (moving or deleting it can
+    change their account conflicts and which roles still fit). Call it before a
+    delete, with the model from before."""
+    model = model or load_model(session, tenant_id)
+    subtree = {scope_id}
+    if scope_id in model.tree:
+        subtree.update(model.tree.descendants(scope_id))
+    below = (
+        select(ScopeRow.id)
+        .where(ScopeRow.tenant_id == tenant_id, ScopeRow.id == scope_id)
+        .cte("below", recursive=True)
+    )
+    child = aliased(ScopeRow)
+    below = below.union(
+        select(child.id).where(child.tenant_id == tenant_id, child.parent_id == below.c.id)
+    )
+    direct = _direct_holders(session, tenant_id, AssignmentRow.scope_id.in_(select(below.c.id)))
+    refs = [m.group for m in model.mappings if m.scope_id in subtree]
+    if not refs:
+        return direct
+    return direct | _users_in_groups(session, tenant_id, _groups_matching(tenant_id, refs))
+
+
+def users_with_account_requests(session: Session, tenant_id: str, model: TenantModel) -> set[str]:
+    """Everyone who asks for an account, so may have an account conflict: holders of a
+    direct assignment that assigns one, and members of a group that a mapping with
+    ``assign_account`` names."""
+    users = _direct_holders(session, tenant_id, AssignmentRow.assign_account.is_(True))
+    refs = [m.group for m in model.mappings if m.assign_account]
+    if refs:
+        users |= _users_in_groups(session, tenant_id, _groups_matching(tenant_id, refs))
+    return users
+
+
+# -- recording what a group change takes away ------------------------------------
+
+
+def members_leaving(
+    session: Session, tenant_id: str, group_id: str, member_ids: Iterable[str]
+) -> None:
+    """Members are about to leave a group (removed, or the group deleted): record a
+    recompute of the users they take with them. Call it before the membership rows
+    go, while the nested groups among them can still be followed down to their users."""
+    ids = list(member_ids)
+    if not ids:
+        return
+    kinds = dict(
+        session.execute(
+            select(ScimGroupMember.member_id, ScimGroupMember.member_type).where(
+                ScimGroupMember.group_id == group_id, ScimGroupMember.member_id.in_(ids)
+            )
+        ).all()
+    )
+    users = {m for m, kind in kinds.items() if kind == "User"}
+    for nested in (m for m, kind in kinds.items() if kind == "Group"):
+        users |= users_affected_by_group(session, tenant_id, nested)
+    propagation.users_changed(session, tenant_id, users)
+
+
+def group_leaving(session: Session, tenant_id: str, group_id: str) -> None:
+    """A group is about to be deleted: record a recompute of everyone in it, directly
+    or through nesting, who loses what the group gave them."""
+    propagation.users_changed(
+        session, tenant_id, users_affected_by_group(session, tenant_id, group_id)
+    )

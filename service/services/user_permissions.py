@@ -1,0 +1,53 @@
+"""What an admin asks about one user: the live permission set with its assignments
+and conflicts, and why the user has (or lacks) a permission. Both are computed from
+the database, never from the cache, by the same code that produces the cached set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.domain import NotFound
+from service.persistence.unit_of_work import UnitOfWork
+from service.services import effective
+from service.services.permission_model import load_model
+
+
+def permissions_of(uow: UnitOfWork, tenant_id: str, ref: str, scope: str | None) -> dict[str, Any]:
+    """The user's live set, with the assignments and conflicts behind it, and (with
+    `scope`) what it allows there."""
+    with uow.reading() as session:
+        return _body(session, tenant_id, ref, scope)
+
+
+def _body(session: Session, tenant_id: str, ref: str, scope: str | None) -> dict[str, Any]:
+    user_id = effective.resolve_user_ref(session, tenant_id, ref)
+    model = load_model(session, tenant_id)
+    result = effective.compute_user_permissions(session, tenant_id, user_id, model)
+    at_scope = None
+    if scope is not None:
+        if scope not in model.tree:
+            raise NotFound("not_found", f"scope {scope!r} does not exist", "scope")
+        at_scope = {"scope_id": scope, "areas": result.permissions.for_scope(scope, model.tree)}
+    return {
+        **result.to_dict(),
+        "user_name": effective.user_names(session, tenant_id, [user_id]).get(user_id),
+        "user_type": None if result.user_type is None else result.user_type.value,
+        "assignments": [a.to_dict() for a in result.assignments.assignments],
+        "conflicts": [c.to_dict() for c in result.assignments.conflicts],
+        "at_scope": at_scope,
+    }
+
+
+def explain(
+    uow: UnitOfWork, tenant_id: str, ref: str, area: str, level: str, scope: str
+) -> dict[str, Any]:
+    """Why the user has (or lacks) `area` at `level` on `scope`, naming every chain
+    group -> mapping -> role -> scope, or the nearest miss."""
+    with uow.reading() as session:
+        user_id = effective.resolve_user_ref(session, tenant_id, ref)
+        explanation, result = effective.explain_user(
+            session, tenant_id, user_id, area, level, scope
+        )
+    return {**explanation.to_dict(), "active": result.active}
