@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 from service.domain import GroupRef, GroupRefKind, Mapping
 from service.persistence.permission_models import AssignmentRow, ScopeRow
 from service.persistence.scim_models import ScimGroup, ScimGroupMember
+from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
 from service.services.permission_model import TenantModel, load_model
 
@@ -188,12 +189,12 @@ def members_leaving(
     users = {m for m, kind in kinds.items() if kind == "User"}
     for nested in (m for m, kind in kinds.items() if kind == "Group"):
         users |= users_affected_by_group(session, tenant_id, nested)
-    propagation.users_changed(session, tenant_id, users)
+    propagation.users_changed(UnitOfWork.of(session), tenant_id, users)
 
 
 def group_leaving(session: Session, tenant_id: str, group_id: str) -> None:
     """A group is about to be deleted: record a recompute of everyone in it, directly
     or through nesting, who loses what the group gave them."""
     propagation.users_changed(
-        session, tenant_id, users_affected_by_group(session, tenant_id, group_id)
+        UnitOfWork.of(session), tenant_id, users_affected_by_group(session, tenant_id, group_id)
     )

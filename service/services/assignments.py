@@ -165,7 +165,7 @@ def assign(
     session.flush()
     after = describe_assignment(row, role_key)
     record(session, tenant_id, actor, "assignment.create", "assignment", row.id, after=after)
-    propagation.user_changed(session, tenant_id, user_id)
+    propagation.user_changed(UnitOfWork.of(session), tenant_id, user_id)
     return row, role_key
 
 
@@ -214,5 +214,5 @@ def delete_assignment(uow: UnitOfWork, tenant_id: str, assignment_id: str, actor
             assignment_id,
             before=before,
         )
-        propagation.user_changed(session, tenant_id, before["user_id"])
+        propagation.user_changed(UnitOfWork.of(session), tenant_id, before["user_id"])
         return before["user_id"]

@@ -195,7 +195,7 @@ def _members_changed(session: Session, tenant_id: str, *groups: GroupRef) -> Non
     users: set[str] = set()
     for group in groups:
         users |= users_affected_by_mapping(session, tenant_id, group)
-    propagation.users_changed(session, tenant_id, users)
+    propagation.users_changed(UnitOfWork.of(session), tenant_id, users)
 
 
 def matching_groups(session: Session, tenant_id: str, ref: GroupRef) -> list[dict[str, Any]]:

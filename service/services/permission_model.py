@@ -48,6 +48,7 @@ from service.persistence.permission_models import (
     ScopeRow,
     ScopeTypeRow,
 )
+from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
 
 _CHANGED_KEY = "rolecall_permission_model_changed"
@@ -183,7 +184,7 @@ def bump_model_version(session: Session, tenant_id: str, *, recompute_tenant: bo
     # after the commit (coalesced, in batches; see service.services.propagation), unless
     # the caller knows whom its change touches and records them itself.
     if recompute_tenant:
-        propagation.model_changed(session, tenant_id)
+        propagation.model_changed(UnitOfWork.of(session), tenant_id)
     return current_version(session, tenant_id)
 
 

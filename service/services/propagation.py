@@ -11,9 +11,6 @@ import time
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy.orm import Session
-
-from service.persistence.outbox import emit, row_values
 from service.persistence.unit_of_work import UnitOfWork
 
 RECOMPUTE_USER = "rolecall.permissions.recompute_user"
@@ -38,43 +35,42 @@ COALESCED = frozenset({RECOMPUTE_USER, RECOMPUTE_GROUP, RECOMPUTE_TENANT})
 BATCHED = {RECOMPUTE_USER: RECOMPUTE_USERS, USERS_CREATED: USERS_CREATED}
 
 
-def user_changed(session: Session, tenant_id: str, user_id: str) -> None:
-    emit(session, tenant_id, RECOMPUTE_USER, user_id)
+def user_changed(uow: UnitOfWork, tenant_id: str, user_id: str) -> None:
+    uow.emit(tenant_id, RECOMPUTE_USER, user_id)
 
 
-def user_created_values(tenant_id: str, user_id: str, actor: str) -> dict[str, object]:
-    """The outbox row of a new user: its first permission set, and its invitation
-    when the tenant invites provisioned users (worker.permission_tasks.users_created).
-    Values, not an insert: the SCIM create writes the row in its own statement."""
-    return row_values(tenant_id, USERS_CREATED, user_id, {"actor": actor})
+def user_created(uow: UnitOfWork, tenant_id: str, user_id: str, actor: str) -> None:
+    """A new user's first permission set, and its invitation when the tenant invites
+    provisioned users (worker.permission_tasks.users_created)."""
+    uow.emit(tenant_id, USERS_CREATED, user_id, {"actor": actor})
 
 
-def user_deprovisioned(session: Session, tenant_id: str, user_id: str) -> None:
+def user_deprovisioned(uow: UnitOfWork, tenant_id: str, user_id: str) -> None:
     """Deleted or `active: false`: readers must see an empty set as soon as the request
     that did it returns, not when a worker gets to it. `since` in the payload is the
     wall clock of the change, for the deprovisioning latency metric."""
-    UnitOfWork.of(session).effect(tenant_id, DEPROVISION, user_id, {"since": time.time()})
+    uow.effect(tenant_id, DEPROVISION, user_id, {"since": time.time()})
 
 
-def tree_changed(session: Session, tenant_id: str) -> None:
+def tree_changed(uow: UnitOfWork, tenant_id: str) -> None:
     """A scope was deleted or moved: the cached ancestor chains checks use are replaced."""
-    UnitOfWork.of(session).effect(tenant_id, REFRESH_ANCESTORS, tenant_id)
+    uow.effect(tenant_id, REFRESH_ANCESTORS, tenant_id)
 
 
-def group_changed(session: Session, tenant_id: str, group_id: str) -> None:
+def group_changed(uow: UnitOfWork, tenant_id: str, group_id: str) -> None:
     """The group's members (direct and nested) must be recomputed."""
-    emit(session, tenant_id, RECOMPUTE_GROUP, group_id)
+    uow.emit(tenant_id, RECOMPUTE_GROUP, group_id)
 
 
-def users_changed(session: Session, tenant_id: str, user_ids: Iterable[str]) -> None:
+def users_changed(uow: UnitOfWork, tenant_id: str, user_ids: Iterable[str]) -> None:
     """A fixed list of users, e.g. members removed from a group or of a deleted group,
     whom the group's own recompute can no longer reach."""
     ids = sorted(set(user_ids))
     if ids:
-        emit(session, tenant_id, RECOMPUTE_USERS, uuid.uuid4().hex, {"user_ids": ids})
+        uow.emit(tenant_id, RECOMPUTE_USERS, uuid.uuid4().hex, {"user_ids": ids})
 
 
-def model_changed(session: Session, tenant_id: str) -> None:
+def model_changed(uow: UnitOfWork, tenant_id: str) -> None:
     """Scopes, areas, roles, mappings or the default role changed: every user of the
     tenant is recomputed, in batches."""
-    emit(session, tenant_id, RECOMPUTE_TENANT, tenant_id)
+    uow.emit(tenant_id, RECOMPUTE_TENANT, tenant_id)

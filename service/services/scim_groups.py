@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from service.persistence.base import new_id, utcnow
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
+from service.persistence.unit_of_work import UnitOfWork
 from service.services import affected, propagation
 from service.services.audit import record
 from service.services.scim_users import etag
@@ -207,7 +208,7 @@ def create_group(session: Session, tenant_id: str, actor: str, resource: Any) ->
         row.id,
         after={**summary(row), "members_added": sorted(types)},
     )
-    propagation.group_changed(session, tenant_id, row.id)
+    propagation.group_changed(UnitOfWork.of(session), tenant_id, row.id)
     return row
 
 
@@ -251,7 +252,7 @@ def replace_group(
         before=before,
         after={**summary(row), "members_added": sorted(types), "members_removed": removed},
     )
-    propagation.group_changed(session, tenant_id, row.id)
+    propagation.group_changed(UnitOfWork.of(session), tenant_id, row.id)
     return row
 
 
@@ -295,7 +296,7 @@ def change_members(
         after={"members_added": sorted(types), "members_removed": gone},
     )
     if types:
-        propagation.group_changed(session, tenant_id, group_id)
+        propagation.group_changed(UnitOfWork.of(session), tenant_id, group_id)
     return row, True
 
 

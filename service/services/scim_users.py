@@ -32,10 +32,10 @@ from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from service.persistence import outbox
 from service.persistence.base import new_id, utcnow
 from service.persistence.models import AuditEvent
 from service.persistence.scim_models import ScimGroupMember, ScimUser
+from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
 from service.services.audit import event_values, record
 
@@ -169,7 +169,7 @@ def create_user(session: Session, tenant_id: str, actor: str, resource: Any) -> 
         event_values(tenant_id, actor, "scim.user.create", "scim_user", user.id,
                      after=summary(user)),
     )  # fmt: skip
-    outbox.emit(session, tenant_id, propagation.USERS_CREATED, user.id, {"actor": actor})
+    propagation.user_created(UnitOfWork.of(session), tenant_id, user.id, actor)
     return user
 
 
@@ -207,7 +207,7 @@ def replace_user(
         session, tenant_id, actor, action, "scim_user", row.id, before=before, after=summary(row)
     )
     if row.active:
-        propagation.user_changed(session, tenant_id, row.id)
+        propagation.user_changed(UnitOfWork.of(session), tenant_id, row.id)
     else:
         _deprovisioned(session, tenant_id, row.id)
     return row
@@ -231,7 +231,7 @@ def _unchanged(session: Session, tenant_id: str, row: ScimUser) -> ScimUser:
 def _deprovisioned(session: Session, tenant_id: str, user_id: str) -> None:
     """`active: false` or DELETE, made or sent again: no permissions from the moment
     the request returns. An effect, so a retry applies it again (it is idempotent)."""
-    propagation.user_deprovisioned(session, tenant_id, user_id)
+    propagation.user_deprovisioned(UnitOfWork.of(session), tenant_id, user_id)
 
 
 def delete_user(

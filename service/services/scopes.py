@@ -284,7 +284,7 @@ def update_scope(
         session.flush()
         action = "scope.move" if after.parent_id != current.parent_id else "scope.update"
         if after.parent_id != current.parent_id:
-            propagation.tree_changed(session, tenant_id)
+            propagation.tree_changed(UnitOfWork.of(session), tenant_id)
         record(
             session,
             tenant_id,
@@ -347,7 +347,7 @@ def delete_scope(
             chunk = plan.scope_ids[start : start + _CHUNK]
             session.execute(delete(ScopeRow).where(ScopeRow.id.in_(chunk)))
         session.expunge(row)
-        propagation.tree_changed(session, tenant_id)
+        propagation.tree_changed(UnitOfWork.of(session), tenant_id)
         result = ScopeDeletion(plan.scope_ids, removed_assignments, removed_mappings)
         record(
             session,

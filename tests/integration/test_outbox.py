@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from service.observability import set_request_id
 from service.persistence.db import transaction
 from service.persistence.outbox import OutboxRecord, claim_pending, emit, emitted
+from service.persistence.unit_of_work import UnitOfWork
 from service.runtime import Runtime, set_runtime
 from service.services import relay
 from tests.conftest import TenantKeys
@@ -123,7 +124,7 @@ def test_a_hundred_changes_to_one_user_queue_one_recompute(
     for _ in range(100):
         with runtime.unit_of_work() as uow:
             session = uow.session
-            propagation.user_changed(session, tenant.id, "user-1")
+            propagation.user_changed(UnitOfWork.of(session), tenant.id, "user-1")
     assert [task for task, _, _ in broker.sent] == [propagation.RECOMPUTE_USER]
     assert pending(runtime) == []  # the others were absorbed, not left behind
 
@@ -131,7 +132,7 @@ def test_a_hundred_changes_to_one_user_queue_one_recompute(
     relay.started(runtime, propagation.RECOMPUTE_USER, tenant.id, "user-1")
     with runtime.unit_of_work() as uow:
         session = uow.session
-        propagation.user_changed(session, tenant.id, "user-1")
+        propagation.user_changed(UnitOfWork.of(session), tenant.id, "user-1")
     assert len(broker.sent) == 2
 
 
@@ -143,7 +144,7 @@ def test_lists_of_users_are_never_absorbed_into_each_other(
     for ids in (["a", "b"], ["c"]):
         with runtime.unit_of_work() as uow:
             session = uow.session
-            propagation.users_changed(session, tenant.id, ids)
+            propagation.users_changed(UnitOfWork.of(session), tenant.id, ids)
     assert [kwargs["user_ids"] for _, kwargs, _ in broker.sent] == [["a", "b"], ["c"]]
 
 
@@ -185,8 +186,8 @@ def test_the_relay_sends_per_user_work_as_one_task_per_tenant_and_payload(
     with runtime.unit_of_work() as uow:
         session = uow.session
         for user in ("u1", "u2", "u3"):
-            propagation.user_changed(session, tenant.id, user)
-        propagation.user_changed(session, other.id, "u9")
+            propagation.user_changed(UnitOfWork.of(session), tenant.id, user)
+        propagation.user_changed(UnitOfWork.of(session), other.id, "u9")
         emit(session, tenant.id, "rolecall.heartbeat", "object-1")
     assert relay.relay(runtime) == 5
 
@@ -212,7 +213,7 @@ def test_a_batch_the_broker_refused_stays_pending_and_goes_out_later(
     with runtime.unit_of_work() as uow:
         session = uow.session
         for user in ("u1", "u2"):
-            propagation.user_changed(session, tenant.id, user)
+            propagation.user_changed(UnitOfWork.of(session), tenant.id, user)
     broker.down = True
     assert relay.relay(runtime) == 0
     left = pending(runtime)
@@ -255,8 +256,8 @@ def test_in_process_mode_changes_to_a_user_with_a_run_waiting_queue_no_second_ru
     for _ in range(20):  # changes spread over many looks of the relay
         with runtime.unit_of_work() as uow:
             session = uow.session
-            propagation.user_changed(session, tenant.id, "user-1")
-            propagation.user_changed(session, tenant.id, f"other-{_}")
+            propagation.user_changed(UnitOfWork.of(session), tenant.id, "user-1")
+            propagation.user_changed(UnitOfWork.of(session), tenant.id, f"other-{_}")
         relay.relay(runtime)
     runs_of_user_1 = [
         kwargs
@@ -273,7 +274,7 @@ def test_in_process_mode_changes_to_a_user_with_a_run_waiting_queue_no_second_ru
     recompute_users(tenant.id, "batch", ["user-1"])  # the worker's task clears the flag
     with runtime.unit_of_work() as uow:
         session = uow.session
-        propagation.user_changed(session, tenant.id, "user-1")
+        propagation.user_changed(UnitOfWork.of(session), tenant.id, "user-1")
     relay.relay(runtime)
     assert broker.sent[-1][1]["user_ids"] == ["user-1"]
 

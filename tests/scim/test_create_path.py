@@ -7,7 +7,6 @@ import pytest
 from scim2_models import UniquenessException, User
 from sqlalchemy import func, select
 
-from service.persistence.db import transaction
 from service.persistence.models import AuditEvent
 from service.persistence.outbox import OutboxRecord
 from service.persistence.scim_models import ScimUser
@@ -27,7 +26,8 @@ from tests.scim.conftest import USER_SCHEMA, Scim, assert_scim_error
 def test_a_clash_names_the_taken_attribute_and_the_transaction_goes_on(
     runtime: Runtime, tenant: TenantKeys, second: dict[str, str], attribute: str
 ) -> None:
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         scim_users.create_user(
             session, tenant.id, "test", User(user_name="alice", external_id="a-1")
         )
@@ -41,7 +41,8 @@ def test_a_clash_names_the_taken_attribute_and_the_transaction_goes_on(
         assert raised.value.to_error().scim_type == "uniqueness"
         assert attribute in str(raised.value.to_error().detail)
         scim_users.create_user(session, tenant.id, "test", User(user_name="carol"))
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         names = session.scalars(
             select(ScimUser.user_name).where(ScimUser.tenant_id == tenant.id).order_by("user_name")
         ).all()
@@ -51,13 +52,15 @@ def test_a_clash_names_the_taken_attribute_and_the_transaction_goes_on(
 def test_a_created_user_is_tracked_by_the_session_without_a_second_insert(
     runtime: Runtime, tenant: TenantKeys
 ) -> None:
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         row = scim_users.create_user(session, tenant.id, "test", User(user_name="dave"))
         assert row in session
         row.display_name = "Dave"
         session.flush()
         assert session.get(ScimUser, row.id) is row
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         count = session.scalar(
             select(func.count()).select_from(ScimUser).where(ScimUser.tenant_id == tenant.id)
         )
@@ -105,7 +108,9 @@ def test_a_create_writes_the_user_its_audit_event_and_one_outbox_row_together(
     duplicate = scim.post("/Users", {"schemas": [USER_SCHEMA], "userName": "ERIN"})
     assert_scim_error(duplicate, 409, "uniqueness")
 
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+
+        session = uow.session
         events = session.execute(
             select(AuditEvent.action, AuditEvent.target_id, AuditEvent.after).where(
                 AuditEvent.tenant_id == tenant.id, AuditEvent.target_type == "scim_user"
