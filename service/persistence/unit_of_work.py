@@ -4,6 +4,8 @@ follow the commit.
 Use cases take a `UnitOfWork` and enter it (`with uow:`); views and tasks get one from
 the runtime and hand it over, and never hold a session themselves. Entering is
 re-entrant: a use case called from another joins the outer unit, which alone commits.
+Inside, use cases read and write through the unit's repositories (`uow.audit`, ...),
+so they run on a fake unit of work with no database as well (tests/fakes).
 
 Everything that must happen after a commit is durable, because it is an outbox row
 written in the same transaction as the change:
@@ -31,6 +33,7 @@ from typing import Any, Self
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.persistence import outbox
+from service.persistence.repositories.audit import SqlAuditLog
 
 _OWNER = "rolecall_unit_of_work"
 
@@ -81,7 +84,13 @@ class UnitOfWork:
             self._session = self._sessions()
             self._session.info[_OWNER] = self
             self._effects = []
+            self._open_repositories(self._session)
         return self
+
+    def _open_repositories(self, session: Session) -> None:
+        """The repositories use cases read and write through, over this unit's session;
+        a fake unit of work (tests/fakes) puts in-memory ones in their place."""
+        self.audit = SqlAuditLog(session)
 
     def __exit__(
         self,

@@ -8,37 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.persistence.base import new_id, utcnow
 from service.persistence.models import AuditEvent
 from service.persistence.unit_of_work import UnitOfWork
 from service.services.listing import paginate
-
-
-def event_values(
-    tenant_id: str,
-    actor: str,
-    action: str,
-    target_type: str,
-    target_id: str,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-    request_id: str | None = None,
-) -> dict[str, Any]:
-    """The columns of one audit event."""
-    from service.observability import current_request_id
-
-    return {
-        "id": new_id(),
-        "tenant_id": tenant_id,
-        "occurred_at": utcnow(),
-        "actor": actor,
-        "action": action,
-        "target_type": target_type,
-        "target_id": target_id,
-        "before": before,
-        "after": after,
-        "request_id": request_id or current_request_id(),
-    }
 
 
 def record(
@@ -50,13 +22,11 @@ def record(
     target_id: str,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-    request_id: str | None = None,
 ) -> AuditEvent:
-    event = AuditEvent(
-        **event_values(tenant_id, actor, action, target_type, target_id, before, after, request_id)
+    """An event in the audit log of the unit of work that owns `session`."""
+    return UnitOfWork.of(session).audit.record(
+        tenant_id, actor, action, target_type, target_id, before, after
     )
-    session.add(event)
-    return event
 
 
 def list_events(

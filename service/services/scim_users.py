@@ -34,10 +34,11 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from service.persistence.base import new_id, utcnow
 from service.persistence.models import AuditEvent
+from service.persistence.repositories.audit import event_values
 from service.persistence.scim_models import ScimGroupMember, ScimUser
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
-from service.services.audit import event_values, record
+from service.services.audit import record
 
 # Attributes kept outside the stored document.
 _NOT_STORED = ("id", "meta", "password", "groups")

@@ -11,7 +11,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from service.persistence.base import utcnow
-from service.persistence.db import transaction
 from service.persistence.models import ApiToken
 from service.persistence.outbox import OutboxRecord
 from service.runtime import Runtime
@@ -62,7 +61,8 @@ def test_an_admin_token_creates_a_token_shown_once_and_stored_hashed(
     listed = client.get("/api/v1/tokens", headers=tenant.auth("admin")).json
     assert all("token" not in row for row in listed)
     assert {row["description"] for row in listed} >= {"dashboard"}
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         stored = session.get(ApiToken, response.json["id"])
         assert stored is not None
         assert stored.token_hash == hash_token(plaintext)
@@ -105,7 +105,9 @@ def test_rotation_keeps_the_old_token_working_until_the_overlap_ends(
     assert client.get("/api/v1/tokens", headers=bearer(tenant.read)).status_code == 403
     assert client.get("/api/v1/tokens", headers=bearer(new_token)).status_code == 403
 
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+
+        session = uow.session
         old = session.get(ApiToken, read_id)
         assert old is not None and old.rotated_to_id == rotated.json["id"]
         old.expires_at = utcnow() - timedelta(seconds=1)  # the overlap has ended

@@ -87,15 +87,16 @@ def test_rotating_from_the_command_line_prints_the_new_token(database: str) -> N
     run("tenant", "create", "acme")
     old = run("token", "create", "--tenant", "acme", "--kind", "read")[1].strip()
     runtime = build_runtime(Settings(database_url=database))
-    from service.persistence.db import transaction
     from service.services.tokens import authenticate
 
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         caller = authenticate(session, old)
     assert caller is not None
     code, new, _ = run("token", "rotate", caller.token_id, "--overlap", "0")
     assert code == 0 and new.strip().startswith("rc_read_")
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         assert authenticate(session, old) is None  # no overlap asked for
         assert authenticate(session, new.strip()) is not None
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from service.persistence.db import transaction
 from service.persistence.models import AuditEvent
 from service.runtime import Runtime
 from tests.idp.conftest import body
@@ -22,7 +21,8 @@ def test_a_put_of_the_full_member_list_is_applied_as_a_set_difference(
     )
     assert response.status_code == 200
     assert sorted(m["value"] for m in response.json["members"]) == sorted([kept, added])
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         event = session.scalars(
             select(AuditEvent).where(AuditEvent.action == "scim.group.update")
         ).one()

@@ -16,7 +16,6 @@ from sqlalchemy import update
 from werkzeug.serving import make_server
 
 from service.persistence.base import utcnow
-from service.persistence.db import transaction
 from service.persistence.invitation_models import Invitation
 from service.runtime import Runtime
 from tests.invitations.conftest import Inbox
@@ -90,7 +89,8 @@ def test_an_expired_link_shows_a_clear_message_in_the_browser(
     admin: Callable[..., Any], inbox: Inbox, live_url: str, page: Any, runtime: Runtime
 ) -> None:
     invitation_id, token = invited(admin, inbox, "late@example.com")
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         session.execute(
             update(Invitation)
             .where(Invitation.id == invitation_id)

@@ -26,7 +26,6 @@ from service.mail.folder import FolderMailer
 from service.mail.http import HttpMailer
 from service.mail.smtp import SmtpMailer
 from service.persistence.base import utcnow
-from service.persistence.db import transaction
 from service.persistence.invitation_models import Invitation, InvitationDelivery
 from service.runtime import Runtime
 from service.services import invitation_delivery, invitations
@@ -129,7 +128,8 @@ def test_an_invitation_another_live_task_holds_is_left_alone_until_its_lease_end
     assert report.retry_in is not None
     assert report.retry_in > runtime.settings.invitation_send_lease_seconds - 5
     assert inbox.messages == []
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         session.execute(
             update(Invitation)
             .where(Invitation.id == invitation_id)

@@ -13,7 +13,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from service.persistence.base import utcnow
-from service.persistence.db import transaction
 from service.persistence.invitation_models import Invitation
 from service.runtime import Runtime
 from service.services import invitations
@@ -85,7 +84,8 @@ def test_an_expired_link_is_refused_with_410(
 ) -> None:
     created = invite(admin, "late@example.com")
     token = inbox.token(inbox.to("late@example.com")[0])
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         session.execute(
             update(Invitation)
             .where(Invitation.id == created["id"])
@@ -217,13 +217,15 @@ def test_deprovisioning_revokes_pending_invitations(
 ) -> None:  # fmt: skip
     created = invite(admin, "leaver@example.com")
     token = inbox.token(inbox.to("leaver@example.com")[0])
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         count = invitations.revoke_pending_for_user(
             session, tenant.id, created["user_id"], "scim:deprovision"
         )
     assert count == 1
     assert client.post(f"/invitations/{token}/accept", json={}).status_code == 410
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         assert invitations.revoke_pending_for_user(session, tenant.id, created["user_id"], "x") == 0
 
 

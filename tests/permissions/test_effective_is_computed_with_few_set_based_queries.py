@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from service.domain import GroupRef, GroupRefKind, NotFound, UserType
-from service.persistence.db import transaction
 from service.runtime import Runtime
 from service.services import affected, effective
 from service.services.permission_model import load_model, model_cache
@@ -34,7 +33,8 @@ def world(admin: Admin, directory: Directory) -> dict[str, str]:
 def test_one_user_costs_four_queries_with_the_model_loaded(
     runtime: Runtime, tenant: TenantKeys, world: dict[str, str]
 ) -> None:
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         model = load_model(session, tenant.id)
         with counted(runtime) as statements:
             result = effective.compute_user_permissions(session, tenant.id, world["u0"], model)
@@ -50,7 +50,8 @@ def test_a_batch_costs_the_same_four_queries_and_agrees_with_one_at_a_time(
     runtime: Runtime, tenant: TenantKeys, world: dict[str, str]
 ) -> None:
     ids = [world[f"u{i}"] for i in range(6)] + ["no-such-user"]
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         model = load_model(session, tenant.id)
         with counted(runtime) as statements:
             many = effective.compute_many(session, tenant.id, ids, model)
@@ -70,11 +71,13 @@ def test_the_model_is_reused_until_its_version_changes(
     runtime: Runtime, admin: Admin, tenant: TenantKeys, world: dict[str, str]
 ) -> None:
     model_cache.clear()
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         first = load_model(session, tenant.id)
         again = load_model(session, tenant.id)
     admin.scope("folder", "New", world["org"])
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         after = load_model(session, tenant.id)
 
     assert again is first
@@ -85,7 +88,8 @@ def test_the_model_is_reused_until_its_version_changes(
 def test_users_affected_by_a_group_include_nested_members_and_survive_cycles(
     runtime: Runtime, tenant: TenantKeys, world: dict[str, str]
 ) -> None:
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         by_dept = affected.users_affected_by_group(session, tenant.id, world["dept"])
         by_team = affected.users_affected_by_group(session, tenant.id, world["team"])
 
@@ -96,7 +100,8 @@ def test_users_affected_by_a_group_include_nested_members_and_survive_cycles(
 def test_users_affected_by_mappings_roles_and_scopes(
     runtime: Runtime, tenant: TenantKeys, world: dict[str, str]
 ) -> None:
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         mapping = affected.users_affected_by_mapping(
             session, tenant.id, GroupRef(GroupRefKind.DISPLAY_NAME, "other")
         )
@@ -118,7 +123,8 @@ def test_users_affected_by_mappings_roles_and_scopes(
 def test_a_user_is_found_by_id_user_name_in_any_case_or_external_id(
     runtime: Runtime, tenant: TenantKeys, world: dict[str, str]
 ) -> None:
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         found = {
             effective.resolve_user_ref(session, tenant.id, ref)
             for ref in (world["u1"], "U1@Example.COM", "ext-1")

@@ -15,7 +15,6 @@ import redis
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from service.persistence.db import transaction
 from service.persistence.outbox import OutboxRecord
 from service.runtime import Runtime
 from service.services import propagation, relay
@@ -74,7 +73,8 @@ def deactivate(scim: Scim, user: str, how: str) -> TestResponse:
 
 
 def deprovisions_pending(runtime: Runtime, tenant: TenantKeys, user: str) -> int:
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         rows = session.query(OutboxRecord).filter_by(
             tenant_id=tenant.id, task=propagation.DEPROVISION, object_id=user
         )
@@ -159,7 +159,8 @@ def test_a_committed_create_is_a_201_though_its_work_could_not_be_sent(
     monkeypatch.setattr(relay, "send_emitted", broker_down)
     created = scim.create_user("erin")  # asserts the 201
     assert scim.get(f"/Users/{created['id']}").status_code == 200
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         pending = session.query(OutboxRecord).filter_by(tenant_id=tenant.id).count()
     assert pending == 1  # the user's first permission set waits for the relay's sweep
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from service.persistence.db import transaction
 from service.persistence.scim_models import ScimGroupMember
 from service.runtime import Runtime
 from tests.scim.conftest import GROUP_SCHEMA, Scim, assert_scim_error
@@ -96,7 +95,8 @@ def test_put_of_a_group_applies_the_member_list_as_a_set_difference(
     )
     assert response.status_code == 200
     assert sorted(m["value"] for m in response.json["members"]) == sorted([b, c])
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         rows = set(
             session.scalars(
                 select(ScimGroupMember.member_id).where(ScimGroupMember.group_id == group["id"])

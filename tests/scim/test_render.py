@@ -13,7 +13,6 @@ from scim2_server.conditions import Conditions
 from scim2_server.responses import ScimResponse
 from scim2_server.storage import SearchPage
 
-from service.persistence.db import transaction
 from service.runtime import Runtime
 from service.scim.protocol import RolecallScimService, build_provider
 from service.scim.storage import SqlStorage
@@ -132,7 +131,8 @@ def test_a_read_equals_the_library_response(
     resource_type = service.get_resource_type(kind)
     models = {rt.name: service.get_model(rt) for rt in service.provider.resource_types}
     checked = 0
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         storage = SqlStorage(session, population["tenant"], "test", models)  # type: ignore[arg-type]
         for resource_id in population[kind]:
             for query in PARAMETERS[kind]:
@@ -168,7 +168,8 @@ def test_a_search_page_equals_the_library_response(
     service = _service()
     resource_type = service.get_resource_type(kind)
     models = {rt.name: service.get_model(rt) for rt in service.provider.resource_types}
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         storage = SqlStorage(session, population["tenant"], "test", models)  # type: ignore[arg-type]
         for query in [*PARAMETERS[kind], {"startIndex": "2", "count": "2", "sortBy": "id"}]:
             search_request, _ = service.read_search_query([resource_type], query)
@@ -197,7 +198,8 @@ def test_a_create_answers_what_the_library_would(scim: Scim, runtime: Runtime) -
     assert response.status_code == 201
     resource_type = service.get_resource_type("User")
     models = {rt.name: service.get_model(rt) for rt in service.provider.resource_types}
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         storage = SqlStorage(session, scim.keys.id, "test", models)  # type: ignore[arg-type]
         library = service.creation_response(
             BASE_URL, storage.get(resource_type, response.json["id"])
@@ -248,7 +250,8 @@ def test_a_search_reads_each_users_groups_as_a_read_by_id_does(
     service = _service()
     resource_type = service.get_resource_type("User")
     models = {rt.name: service.get_model(rt) for rt in service.provider.resource_types}
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         storage = SqlStorage(session, population["tenant"], "test", models)  # type: ignore[arg-type]
         search_request, _ = service.read_search_query([resource_type], {})
         _, records = storage.search_records(resource_type, search_request, with_related=True)

@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from service.persistence.db import transaction
 from service.persistence.models import AuditEvent
 from service.persistence.scim_models import ScimUser
 from service.runtime import Runtime
@@ -127,7 +126,8 @@ def test_a_password_is_stored_hashed_and_never_returned(scim: Scim, runtime: Run
     assert "password" not in scim.get(f"/Users/{response.json['id']}").json
     listed = scim.get("/Users", attributes="password,userName").json["Resources"]
     assert all("password" not in user for user in listed)
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         row = session.get(ScimUser, response.json["id"])
         assert row is not None and row.password_hash is not None
         assert "t1meMa$heen" not in row.password_hash
@@ -215,7 +215,8 @@ def test_every_write_is_audited_with_the_token_as_actor(
     created = scim.create_user("audited")
     scim.patch(f"/Users/{created['id']}", [{"op": "replace", "path": "active", "value": False}])
     scim.delete(f"/Users/{created['id']}")
-    with transaction(runtime.sessions) as session:
+    with runtime.unit_of_work() as uow:
+        session = uow.session
         events = list(
             session.scalars(
                 select(AuditEvent)
