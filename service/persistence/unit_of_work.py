@@ -33,7 +33,10 @@ from typing import Any, Self
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.persistence import outbox
+from service.persistence.repositories.assignments import SqlAssignments
 from service.persistence.repositories.audit import SqlAuditLog
+from service.persistence.repositories.invitations import SqlInvitations
+from service.persistence.repositories.scim import SqlGroups, SqlUsers
 
 _OWNER = "rolecall_unit_of_work"
 
@@ -91,6 +94,10 @@ class UnitOfWork:
         """The repositories use cases read and write through, over this unit's session;
         a fake unit of work (tests/fakes) puts in-memory ones in their place."""
         self.audit = SqlAuditLog(session)
+        self.assignments = SqlAssignments(session)
+        self.users = SqlUsers(session)
+        self.groups = SqlGroups(session)
+        self.invitations = SqlInvitations(session)
 
     def __exit__(
         self,

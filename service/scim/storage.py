@@ -2,10 +2,11 @@
 
 scim2-server handles the protocol (validation, PUT and PATCH semantics, ETags,
 bulk, cursors, discovery) and calls this storage to read and write. Writes go
-through the use cases in service.services.scim_users / scim_groups; reads turn
-rows back into scim2-models resources, loading group members and a user's
-groups only when the response keeps them. Filters, sorting and paging run in
-SQL (service.scim.filters). It passes scim2-server's `ScimStorageContract`.
+through the use cases in service.services.scim_users / scim_groups, handed the
+unit of work that owns the session; reads turn rows back into scim2-models
+resources, loading group members and a user's groups only when the response keeps
+them. Filters, sorting and paging run in SQL (service.scim.filters). It passes
+scim2-server's `ScimStorageContract`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
+from service.persistence.unit_of_work import UnitOfWork
 from service.scim.filters import GROUPS, USERS, SqlFilter, Table, sort_expression
 from service.scim.render import Record
 from service.services import invitations, scim_groups, scim_users
@@ -187,6 +189,12 @@ class SqlStorage(ScimStorage):
         self.in_bulk = False
 
     # -- plumbing -----------------------------------------------------
+
+    @property
+    def uow(self) -> UnitOfWork:
+        """The unit of work that owns the session: the use cases behind the writes take
+        it. (A read has a session of no unit, and writes nothing.)"""
+        return UnitOfWork.of(self.session)
 
     @contextmanager
     def operation(self) -> Iterator[None]:
@@ -368,10 +376,10 @@ class SqlStorage(ScimStorage):
     def create_record(self, resource_type: ResourceType, resource: Resource[Any]) -> Record:
         table = self._table(resource_type)
         if table is USERS:
-            user = scim_users.create_user(self.session, self.tenant_id, self.actor, resource)
+            user = scim_users.create_user(self.uow, self.tenant_id, self.actor, resource)
             # A new user is in no group yet: nothing to read back.
             return Record(USERS.resource_type, user)
-        group = scim_groups.create_group(self.session, self.tenant_id, self.actor, resource)
+        group = scim_groups.create_group(self.uow, self.tenant_id, self.actor, resource)
         return self._records(GROUPS, [group], bool(resource.members))[0]  # type: ignore[attr-defined]
 
     def search_records(
@@ -406,13 +414,13 @@ class SqlStorage(ScimStorage):
             raise NotFoundException(detail="the resource has no id")
         if table is USERS:
             user = scim_users.replace_user(
-                self.session, self.tenant_id, self.actor, resource, expected_version
+                self.uow, self.tenant_id, self.actor, resource, expected_version
             )
             if not user.active:
                 self._no_live_invitations(user.id)
         else:
             scim_groups.replace_group(
-                self.session, self.tenant_id, self.actor, resource, expected_version
+                self.uow, self.tenant_id, self.actor, resource, expected_version
             )
         return self._load(table, resource.id, None)
 
@@ -424,11 +432,11 @@ class SqlStorage(ScimStorage):
             # Before the row goes: its invitations are found by the user's id.
             self._no_live_invitations(resource_id)
             scim_users.delete_user(
-                self.session, self.tenant_id, self.actor, resource_id, expected_version
+                self.uow, self.tenant_id, self.actor, resource_id, expected_version
             )
         else:
             scim_groups.delete_group(
-                self.session, self.tenant_id, self.actor, resource_id, expected_version
+                self.uow, self.tenant_id, self.actor, resource_id, expected_version
             )
 
     def unchanged(self, resource_type: ResourceType, resource: Resource[Any]) -> None:
@@ -437,14 +445,14 @@ class SqlStorage(ScimStorage):
         retry of a deactivation applies what the first attempt could not."""
         if self._table(resource_type) is not USERS or resource.id is None:
             return
-        user = scim_users.user_unchanged(self.session, self.tenant_id, resource.id)
+        user = scim_users.user_unchanged(self.uow, self.tenant_id, resource.id)
         if not user.active:
             self._no_live_invitations(user.id)
 
     def _no_live_invitations(self, user_id: str) -> None:
         """A deprovisioned user (deleted, or left inactive, even by a request sent
         again) keeps no invitation link that still works; idempotent."""
-        invitations.revoke_pending_for_user(self.session, self.tenant_id, user_id, self.actor)
+        invitations.revoke_pending_for_user(self.uow, self.tenant_id, user_id, self.actor)
 
     def change_members(
         self,
@@ -454,7 +462,7 @@ class SqlStorage(ScimStorage):
         expected_version: str | None = None,
     ) -> bool:
         _, changed = scim_groups.change_members(
-            self.session, self.tenant_id, self.actor, group_id, add, remove, expected_version
+            self.uow, self.tenant_id, self.actor, group_id, add, remove, expected_version
         )
         return changed
 

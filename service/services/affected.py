@@ -15,49 +15,17 @@ from sqlalchemy.orm import Session, aliased
 
 from service.domain import GroupRef, GroupRefKind, Mapping
 from service.persistence.permission_models import AssignmentRow, ScopeRow
-from service.persistence.scim_models import ScimGroup, ScimGroupMember
-from service.persistence.unit_of_work import UnitOfWork
-from service.services import propagation
+from service.persistence.repositories.scim import users_in_groups as _users_in_groups
+from service.persistence.scim_models import ScimGroup
 from service.services.permission_model import TenantModel, load_model
 
 __all__ = [
-    "group_leaving",
-    "members_leaving",
     "users_affected_by_group",
     "users_affected_by_mapping",
     "users_affected_by_role",
     "users_affected_by_scope",
     "users_with_account_requests",
 ]
-
-
-def _users_in_groups(session: Session, tenant_id: str, group_ids: Select) -> set[str]:
-    """Users who are members of the given groups or of any group nested in them."""
-    start = aliased(ScimGroupMember)
-    down = (
-        select(ScimGroup.id.label("gid"))
-        .where(ScimGroup.tenant_id == tenant_id, ScimGroup.id.in_(group_ids))
-        .cte("down", recursive=True)
-    )
-    nested = aliased(ScimGroupMember)
-    down = down.union(
-        select(nested.member_id).where(
-            nested.tenant_id == tenant_id,
-            nested.member_type == "Group",
-            nested.group_id == down.c.gid,
-        )
-    )
-    return set(
-        session.scalars(
-            select(start.member_id)
-            .distinct()
-            .where(
-                start.tenant_id == tenant_id,
-                start.member_type == "User",
-                start.group_id.in_(select(down.c.gid)),
-            )
-        )
-    )
 
 
 def _groups_matching(tenant_id: str, refs: Iterable[GroupRef]) -> Select:
@@ -165,36 +133,3 @@ def users_with_account_requests(session: Session, tenant_id: str, model: TenantM
     if refs:
         users |= _users_in_groups(session, tenant_id, _groups_matching(tenant_id, refs))
     return users
-
-
-# -- recording what a group change takes away ------------------------------------
-
-
-def members_leaving(
-    session: Session, tenant_id: str, group_id: str, member_ids: Iterable[str]
-) -> None:
-    """Members are about to leave a group (removed, or the group deleted): record a
-    recompute of the users they take with them. Call it before the membership rows
-    go, while the nested groups among them can still be followed down to their users."""
-    ids = list(member_ids)
-    if not ids:
-        return
-    kinds = dict(
-        session.execute(
-            select(ScimGroupMember.member_id, ScimGroupMember.member_type).where(
-                ScimGroupMember.group_id == group_id, ScimGroupMember.member_id.in_(ids)
-            )
-        ).all()
-    )
-    users = {m for m, kind in kinds.items() if kind == "User"}
-    for nested in (m for m, kind in kinds.items() if kind == "Group"):
-        users |= users_affected_by_group(session, tenant_id, nested)
-    propagation.users_changed(UnitOfWork.of(session), tenant_id, users)
-
-
-def group_leaving(session: Session, tenant_id: str, group_id: str) -> None:
-    """A group is about to be deleted: record a recompute of everyone in it, directly
-    or through nesting, who loses what the group gave them."""
-    propagation.users_changed(
-        UnitOfWork.of(session), tenant_id, users_affected_by_group(session, tenant_id, group_id)
-    )

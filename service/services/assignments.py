@@ -13,9 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from service.domain import (
     AccountRequest,
     Conflict,
@@ -24,14 +21,11 @@ from service.domain import (
     check_grantable,
     resolve_account_assignments,
 )
-from service.persistence.permission_models import AssignmentRow, RoleRow
-from service.persistence.scim_models import ScimUser
+from service.persistence.permission_models import AssignmentRow
+from service.persistence.repositories.assignments import FoundUser, Listed
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
-from service.services.audit import record
-from service.services.effective import resolve_user_ref, user_type_of
-from service.services.listing import paginate
-from service.services.permission_model import TenantModel, load_model
+from service.services.effective import user_type_of
 
 
 def describe_assignment(row: AssignmentRow, role_key: str) -> dict[str, Any]:
@@ -46,24 +40,9 @@ def describe_assignment(row: AssignmentRow, role_key: str) -> dict[str, Any]:
     }
 
 
-def get_assignment(
-    uow: UnitOfWork, tenant_id: str, assignment_id: str
-) -> tuple[AssignmentRow, str]:
-    with uow.reading() as session:
-        return _assignment_row(session, tenant_id, assignment_id)
-
-
-def _assignment_row(
-    session: Session, tenant_id: str, assignment_id: str
-) -> tuple[AssignmentRow, str]:
-    found = session.execute(
-        select(AssignmentRow, RoleRow.key)
-        .join(RoleRow, RoleRow.id == AssignmentRow.role_id)
-        .where(AssignmentRow.tenant_id == tenant_id, AssignmentRow.id == assignment_id)
-    ).first()
-    if found is None:
-        raise NotFound("not_found", f"no assignment {assignment_id!r}", "assignment_id")
-    return found[0], found[1]
+def get_assignment(uow: UnitOfWork, tenant_id: str, assignment_id: str) -> Listed:
+    with uow:
+        return _existing(uow, tenant_id, assignment_id)
 
 
 def list_assignments(
@@ -75,21 +54,17 @@ def list_assignments(
     user: str | None = None,
     role_key: str | None = None,
     scope_id: str | None = None,
-) -> tuple[list[tuple[AssignmentRow, str]], int]:
-    with uow.reading() as session:
-        query = (
-            select(AssignmentRow, RoleRow.key)
-            .join(RoleRow, RoleRow.id == AssignmentRow.role_id)
-            .where(AssignmentRow.tenant_id == tenant_id)
+) -> tuple[list[Listed], int]:
+    with uow:
+        user_id = None if user is None else _user(uow, tenant_id, user).id
+        return uow.assignments.listing(
+            tenant_id,
+            page=page,
+            per_page=per_page,
+            user_id=user_id,
+            role_key=role_key,
+            scope_id=scope_id,
         )
-        if user is not None:
-            query = query.where(AssignmentRow.user_id == resolve_user_ref(session, tenant_id, user))
-        if role_key is not None:
-            query = query.where(RoleRow.key == role_key)
-        if scope_id is not None:
-            query = query.where(AssignmentRow.scope_id == scope_id)
-        query = query.order_by(AssignmentRow.created_at, AssignmentRow.id)
-        return paginate(session, query, page, per_page, scalars=False)
 
 
 def create_assignment(
@@ -101,112 +76,79 @@ def create_assignment(
     scope_id: str,
     assign_account: bool = False,
     actor: str,
-) -> tuple[AssignmentRow, str]:
+) -> Listed:
+    """Give `user` (its id, userName or externalId) the role at the scope.
+
+    Joins the caller's unit when it is entered already (a bulk invite's batch), which
+    then alone commits."""
     with uow:
-        return assign(
-            uow.session,
-            tenant_id,
-            user=user,
-            role_key=role_key,
+        repo = uow.assignments
+        try:
+            found_user = _user(uow, tenant_id, user)
+        except NotFound as exc:
+            raise ValidationFailed("unknown_user", exc.message, "user") from None
+        found_role = repo.role(tenant_id, role_key)
+        if found_role is None:
+            raise ValidationFailed("unknown_role", f"role {role_key!r} does not exist", "role_key")
+        held = repo.direct_accounts(tenant_id, found_user.id) if assign_account else []
+        tree = repo.scope_tree(tenant_id, [scope_id, *(r.account_id for r in held)])
+        scope = check_grantable(found_role.role, scope_id, tree)
+        if assign_account and not scope.is_account:
+            raise ValidationFailed(
+                "not_an_account",
+                f"assign_account needs an account scope; {scope.id!r} is a {scope.type}",
+                "assign_account",
+            )
+        if repo.exists(tenant_id, found_user.id, found_role.id, scope_id):
+            raise Conflict(
+                "duplicate",
+                f"the user holds role {role_key!r} at {scope_id!r} already",
+                "role_key",
+            )
+        if assign_account:
+            # The new request is the youngest, so it is the one refused on a clash.
+            resolution = resolve_account_assignments(
+                user_type_of(found_user.user_type),
+                [*held, AccountRequest(scope_id)],
+                tree,
+                repo.account_rules(tenant_id),
+            )
+            if scope_id not in resolution.account_ids:
+                conflict = next(c for c in resolution.conflicts if c.account_id == scope_id)
+                raise Conflict(conflict.rule.value, conflict.message, "scope_id")
+        row = AssignmentRow(
+            tenant_id=tenant_id,
+            user_id=found_user.id,
+            role_id=found_role.id,
             scope_id=scope_id,
             assign_account=assign_account,
-            actor=actor,
+            created_by=actor,
         )
+        repo.add(row)
+        uow.audit.record(
+            tenant_id,
+            actor,
+            "assignment.create",
+            "assignment",
+            row.id,
+            after=describe_assignment(row, role_key),
+        )
+        propagation.user_changed(uow, tenant_id, found_user.id)
+        return row, role_key
 
 
-def assign(
-    session: Session,
-    tenant_id: str,
-    *,
-    user: str,
-    role_key: str,
-    scope_id: str,
-    assign_account: bool = False,
-    actor: str,
-) -> tuple[AssignmentRow, str]:
-    """`create_assignment` inside a transaction the caller holds (a bulk invite's)."""
-    try:
-        user_id = resolve_user_ref(session, tenant_id, user)
-    except NotFound as exc:
-        raise ValidationFailed("unknown_user", exc.message, "user") from None
-    model = load_model(session, tenant_id)
-    role = model.roles.get(role_key)
-    if role is None:
-        raise ValidationFailed("unknown_role", f"role {role_key!r} does not exist", "role_key")
-    scope = check_grantable(role, scope_id, model.tree)
-    if assign_account and not scope.is_account:
-        raise ValidationFailed(
-            "not_an_account",
-            f"assign_account needs an account scope; {scope.id!r} is a {scope.type}",
-            "assign_account",
-        )
-    if session.scalar(
-        select(AssignmentRow.id).where(
-            AssignmentRow.tenant_id == tenant_id,
-            AssignmentRow.user_id == user_id,
-            AssignmentRow.role_id == model.role_ids[role_key],
-            AssignmentRow.scope_id == scope_id,
-        )
-    ):
-        raise Conflict(
-            "duplicate", f"the user holds role {role_key!r} at {scope_id!r} already", "role_key"
-        )
-    if assign_account:
-        _check_direct_account(session, tenant_id, user_id, scope_id, model)
-    row = AssignmentRow(
-        tenant_id=tenant_id,
-        user_id=user_id,
-        role_id=model.role_ids[role_key],
-        scope_id=scope_id,
-        assign_account=assign_account,
-        created_by=actor,
-    )
-    session.add(row)
-    session.flush()
-    after = describe_assignment(row, role_key)
-    record(session, tenant_id, actor, "assignment.create", "assignment", row.id, after=after)
-    propagation.user_changed(UnitOfWork.of(session), tenant_id, user_id)
-    return row, role_key
-
-
-def _check_direct_account(
-    session: Session, tenant_id: str, user_id: str, scope_id: str, model: TenantModel
-) -> None:
-    raw_type = session.scalar(
-        select(ScimUser.user_type).where(ScimUser.tenant_id == tenant_id, ScimUser.id == user_id)
-    )
-    held = [
-        AccountRequest(sid, since=created)
-        for sid, created in session.execute(
-            select(AssignmentRow.scope_id, AssignmentRow.created_at).where(
-                AssignmentRow.tenant_id == tenant_id,
-                AssignmentRow.user_id == user_id,
-                AssignmentRow.assign_account.is_(True),
-            )
-        )
-    ]
-    # The new request is the youngest, so it is the one refused on a clash.
-    resolution = resolve_account_assignments(
-        user_type_of(raw_type),
-        [*held, AccountRequest(scope_id)],
-        model.tree,
-        model.account_rules,
-    )
-    if scope_id not in resolution.account_ids:
-        conflict = next(c for c in resolution.conflicts if c.account_id == scope_id)
-        raise Conflict(conflict.rule.value, conflict.message, "scope_id")
+# A bulk invite assigns inside its own unit (service.services.bulk_invites): the same
+# use case, joining that unit.
+assign = create_assignment
 
 
 def delete_assignment(uow: UnitOfWork, tenant_id: str, assignment_id: str, actor: str) -> str:
     """Delete a direct assignment; returns the user id whose set must be recomputed."""
     with uow:
-        session = uow.session
-        row, role_key = _assignment_row(session, tenant_id, assignment_id)
+        row, role_key = _existing(uow, tenant_id, assignment_id)
         before = describe_assignment(row, role_key)
-        session.delete(row)
-        session.flush()
-        record(
-            session,
+        uow.assignments.remove(row)
+        uow.audit.record(
             tenant_id,
             actor,
             "assignment.delete",
@@ -214,5 +156,19 @@ def delete_assignment(uow: UnitOfWork, tenant_id: str, assignment_id: str, actor
             assignment_id,
             before=before,
         )
-        propagation.user_changed(UnitOfWork.of(session), tenant_id, before["user_id"])
+        propagation.user_changed(uow, tenant_id, before["user_id"])
         return before["user_id"]
+
+
+def _existing(uow: UnitOfWork, tenant_id: str, assignment_id: str) -> Listed:
+    found = uow.assignments.get(tenant_id, assignment_id)
+    if found is None:
+        raise NotFound("not_found", f"no assignment {assignment_id!r}", "assignment_id")
+    return found
+
+
+def _user(uow: UnitOfWork, tenant_id: str, ref: str) -> FoundUser:
+    found = uow.assignments.find_user(tenant_id, ref)
+    if found is None:
+        raise NotFound("not_found", f"no user with id, userName or externalId {ref!r}", "user")
+    return found

@@ -340,7 +340,7 @@ def _assign(session: Session, tenant_id: str, user_id: str, row: JobRow, actor: 
     from service.services import assignments
 
     assignments.assign(
-        session,
+        UnitOfWork.of(session),
         tenant_id,
         user=user_id,
         role_key=row.role or "",
@@ -350,11 +350,12 @@ def _assign(session: Session, tenant_id: str, user_id: str, row: JobRow, actor: 
     )
 
 
-def _prepare(session: Session, tenant_id: str, job: Job, batch: int, settings: Settings) -> None:
+def _prepare(uow: UnitOfWork, tenant_id: str, job: Job, batch: int, settings: Settings) -> None:
     """Turn the batch's queued rows into invitations (or skips), in this transaction.
 
     Users and their invitations are looked up for the whole batch at once; a row
     whose user holds a live or accepted invitation is skipped."""
+    session = uow.session
     rows = list(
         session.scalars(
             select(JobRow)
@@ -365,7 +366,7 @@ def _prepare(session: Session, tenant_id: str, job: Job, batch: int, settings: S
     )
     if not rows:
         return
-    ttl = invitations.settings_of(session, tenant_id, settings).ttl_hours
+    ttl = invitations.settings_of(uow, tenant_id, settings).ttl_hours
     users = {
         user.user_name_lower: user
         for user in session.scalars(
@@ -381,7 +382,7 @@ def _prepare(session: Session, tenant_id: str, job: Job, batch: int, settings: S
             continue
         try:
             user = invitations.create_user_for_email(
-                session, tenant_id, row.email, row.name, job.actor
+                uow, tenant_id, row.email, row.name, job.actor
             )
         except (ModelError, DomainError) as error:
             row.status = "failed"
@@ -413,7 +414,7 @@ def _prepare(session: Session, tenant_id: str, job: Job, batch: int, settings: S
                 row.reason = f"role assignment refused: {error.message}"
                 continue
         invitation = invitations.new_invitation(
-            session,
+            uow,
             tenant_id,
             user,
             actor=job.actor,
@@ -468,7 +469,7 @@ def process_batch(
             job = uow.session.get(Job, job_id)
             if job is None or job.tenant_id != tenant_id:
                 return invitation_delivery.DeliveryReport()
-            _prepare(uow.session, tenant_id, job, batch, settings)
+            _prepare(uow, tenant_id, job, batch, settings)
     except IntegrityError:
         # Another job invited one of these people a moment ago; run again to skip them.
         report = invitation_delivery.DeliveryReport()

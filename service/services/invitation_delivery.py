@@ -192,10 +192,10 @@ def _claim(
             return claim
         tenant = session.get(Tenant, tenant_id)
         tenant_name = tenant.name if tenant else ""
-        config = invitations.settings_of(session, tenant_id, settings)
+        config = invitations.settings_of(uow, tenant_id, settings)
         rules = invitations.rules(settings, config.ttl_hours)
         claim.rate_limit = config.rate_limit_per_minute
-        template = invitations.template_of(session, tenant_id)
+        template = invitations.template_of(uow, tenant_id)
         users = {
             user.id: user
             for user in session.scalars(

@@ -4,7 +4,11 @@ Each use case takes a unit of work (a fresh one from the caller) and enters it; 
 rules of the lifecycle (which status may become which, expiry, rounds) are the
 aggregate's, in service.domain.invitations. Here rows are loaded, the aggregate is
 asked, and the outcome is kept, audited and, when it must be sent, recorded in the
-outbox in the same transaction.
+outbox in the same transaction. Rows are read and written through the unit's
+repositories (`uow.invitations`, `uow.users`, `uow.audit`), never a session, so these
+use cases run on the fake unit of work (tests/services/test_invitations.py); only the
+admin listings (`list_invitations`, `invitation_detail`, `get_invitation`) still read
+with `uow.reading()`, outside a transaction.
 
 Tokens. A token is `rci_` + 43 url-safe characters: the HMAC-SHA256, under the
 deployment's ROLECALL_SECRET_KEY, of the invitation id, its send round and a random
@@ -31,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from service import metrics
@@ -41,18 +45,13 @@ from service.domain.invitations import InvitationGone, InvitationStatus
 from service.mail import template as templates
 from service.persistence.base import new_id, utcnow
 from service.persistence.invitation_models import (
-    LIVE_STATUSES,
     Invitation,
     InvitationDelivery,
     InvitationSettings,
-    JobRow,
 )
-from service.persistence.models import Tenant
-from service.persistence.outbox import emit
 from service.persistence.scim_models import ScimUser
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import scim_users
-from service.services.audit import record
 from service.settings import Settings
 
 SEND_TASK = "rolecall.invitations.send"
@@ -95,7 +94,8 @@ def message_id(invitation: Invitation, domain: str) -> str:
 
 
 # Rows and the aggregate: load under a lock, ask, keep, audit --------------------
-# (inside the caller's unit of work; shared with delivery and bulk invites)
+# (inside the caller's unit of work, through its repositories; shared with delivery
+# and bulk invites)
 
 
 def rules(settings: Settings, ttl_hours: int) -> lifecycle.DeliveryRules:
@@ -127,13 +127,9 @@ def describe(invitation: Invitation) -> dict[str, Any]:
     }
 
 
-def locked(session: Session, tenant_id: str, invitation_id: str) -> Invitation:
-    """The tenant's invitation, under a row lock (SELECT ... FOR UPDATE)."""
-    invitation = session.scalar(
-        select(Invitation)
-        .where(Invitation.tenant_id == tenant_id, Invitation.id == invitation_id)
-        .with_for_update()
-    )
+def locked(uow: UnitOfWork, tenant_id: str, invitation_id: str) -> Invitation:
+    """The tenant's invitation, under a row lock."""
+    invitation = uow.invitations.get(tenant_id, invitation_id, lock=True)
     if invitation is None:
         raise NotFound("not_found", f"No invitation {invitation_id!r}", field="id")
     return invitation
@@ -147,42 +143,24 @@ def expire_if_due(row: Invitation, now: datetime) -> bool:
     return True
 
 
-def live_invitation(session: Session, tenant_id: str, user_id: str) -> Invitation | None:
+def live_invitation(uow: UnitOfWork, tenant_id: str, user_id: str) -> Invitation | None:
     """The user's live invitation, locked; one that has run past its expiry is marked
     expired first (and is not returned)."""
-    invitation = session.scalar(
-        select(Invitation)
-        .where(
-            Invitation.tenant_id == tenant_id,
-            Invitation.user_id == user_id,
-            Invitation.status.in_(LIVE_STATUSES),
-        )
-        .with_for_update()
-    )
+    invitation = next(iter(uow.invitations.live_of_user(tenant_id, user_id)), None)
     if invitation is not None and expire_if_due(invitation, utcnow()):
-        session.flush()
+        uow.invitations.save(invitation)
         return None
     return invitation
 
 
-def settle_job_rows(session: Session, invitation_id: str, status: str, reason: str | None) -> None:
-    """The bulk job's row for this invitation, if one is still processing, is done."""
-    session.execute(
-        update(JobRow)
-        .where(JobRow.invitation_id == invitation_id, JobRow.status == "processing")
-        .values(status=status, reason=reason)
-    )
-
-
-def revoke_row(session: Session, row: Invitation, actor: str) -> None:
+def revoke_row(uow: UnitOfWork, row: Invitation, actor: str) -> None:
     """Revoke a locked invitation (IllegalTransition when it is accepted or revoked)."""
     before = describe(row)
     state = row.lifecycle()
     state.revoke(utcnow())
     keep(row, state)
-    settle_job_rows(session, row.id, "failed", "revoked before it was sent")
-    record(
-        session,
+    uow.invitations.settle_job_rows(row.id, "failed", "revoked before it was sent")
+    uow.audit.record(
         row.tenant_id,
         actor,
         "invitation.revoke",
@@ -193,36 +171,27 @@ def revoke_row(session: Session, row: Invitation, actor: str) -> None:
     )
 
 
-def revoke_pending_for_user(session: Session, tenant_id: str, user_id: str, actor: str) -> int:
+def revoke_pending_for_user(uow: UnitOfWork, tenant_id: str, user_id: str, actor: str) -> int:
     """Called by the SCIM deprovisioning paths (DELETE, active=false), in their unit of
-    work: revoke every live invitation of the user, so its link stops working. A message
-    a worker is handing over right now may still arrive; its link is dead."""
-    found = list(
-        session.scalars(
-            select(Invitation)
-            .where(
-                Invitation.tenant_id == tenant_id,
-                Invitation.user_id == user_id,
-                Invitation.status.in_(LIVE_STATUSES),
-            )
-            .with_for_update()
-        )
-    )
-    for invitation in found:
-        revoke_row(session, invitation, actor)
-    return len(found)
+    work (joined, not committed here): revoke every live invitation of the user, so its
+    link stops working. A message a worker is handing over right now may still arrive;
+    its link is dead."""
+    with uow:
+        found = uow.invitations.live_of_user(tenant_id, user_id)
+        for invitation in found:
+            revoke_row(uow, invitation, actor)
+        return len(found)
 
 
 # Tenant settings and template -----------------------------------------------------
 
 
-def _settings_row(session: Session, tenant_id: str) -> InvitationSettings | None:
-    return session.get(InvitationSettings, tenant_id)
-
-
-def settings_of(session: Session, tenant_id: str, defaults: Settings) -> TenantInvitationSettings:
+def settings_of(uow: UnitOfWork, tenant_id: str, defaults: Settings) -> TenantInvitationSettings:
     """The tenant's settings, the deployment's defaults where the tenant set none."""
-    row = _settings_row(session, tenant_id)
+    return _settings_from(uow.invitations.settings(tenant_id), defaults)
+
+
+def _settings_from(row: InvitationSettings | None, defaults: Settings) -> TenantInvitationSettings:
     return TenantInvitationSettings(
         ttl_hours=(row.ttl_hours if row and row.ttl_hours else defaults.invitation_ttl_hours),
         invite_scim_users=bool(row and row.invite_scim_users),
@@ -234,8 +203,11 @@ def settings_of(session: Session, tenant_id: str, defaults: Settings) -> TenantI
     )
 
 
-def template_of(session: Session, tenant_id: str) -> templates.InvitationTemplate:
-    row = _settings_row(session, tenant_id)
+def template_of(uow: UnitOfWork, tenant_id: str) -> templates.InvitationTemplate:
+    return _template_from(uow.invitations.settings(tenant_id))
+
+
+def _template_from(row: InvitationSettings | None) -> templates.InvitationTemplate:
     default = templates.InvitationTemplate()
     if row is None:
         return default
@@ -246,11 +218,20 @@ def template_of(session: Session, tenant_id: str) -> templates.InvitationTemplat
     )
 
 
+def _settings_row(uow: UnitOfWork, tenant_id: str) -> InvitationSettings:
+    """The tenant's settings row, a new one (added) if it has none."""
+    row = uow.invitations.settings(tenant_id)
+    if row is None:
+        row = InvitationSettings(tenant_id=tenant_id, invite_scim_users=False)
+        uow.invitations.add_settings(row)
+    return row
+
+
 def tenant_settings(
     uow: UnitOfWork, tenant_id: str, defaults: Settings
 ) -> TenantInvitationSettings:
-    with uow.reading() as session:
-        return settings_of(session, tenant_id, defaults)
+    with uow:
+        return settings_of(uow, tenant_id, defaults)
 
 
 def update_tenant_settings(
@@ -261,20 +242,14 @@ def update_tenant_settings(
     defaults: Settings,
 ) -> TenantInvitationSettings:
     with uow:
-        session = uow.session
-        before = settings_of(session, tenant_id, defaults)
-        row = _settings_row(session, tenant_id) or InvitationSettings(
-            tenant_id=tenant_id, invite_scim_users=False
-        )
+        before = settings_of(uow, tenant_id, defaults)
+        row = _settings_row(uow, tenant_id)
         for name in ("ttl_hours", "invite_scim_users", "rate_limit_per_minute"):
             if name in changes:
                 setattr(row, name, changes[name])
         row.updated_at = utcnow()
-        session.add(row)
-        session.flush()
-        after = settings_of(session, tenant_id, defaults)
-        record(
-            session,
+        after = _settings_from(row, defaults)
+        uow.audit.record(
             tenant_id,
             actor,
             "invitation.settings.update",
@@ -287,8 +262,8 @@ def update_tenant_settings(
 
 
 def get_template(uow: UnitOfWork, tenant_id: str) -> templates.InvitationTemplate:
-    with uow.reading() as session:
-        return template_of(session, tenant_id)
+    with uow:
+        return template_of(uow, tenant_id)
 
 
 def put_template(
@@ -300,19 +275,13 @@ def put_template(
     except templates.TemplateProblem as problem:
         raise ValidationFailed("invalid_template", problem.message, field=problem.part) from None
     with uow:
-        session = uow.session
-        row = _settings_row(session, tenant_id) or InvitationSettings(
-            tenant_id=tenant_id, invite_scim_users=False
-        )
-        before = template_of(session, tenant_id)
+        before = template_of(uow, tenant_id)
+        row = _settings_row(uow, tenant_id)
         row.template_subject = template.subject
         row.template_text = template.text
         row.template_html = template.html
         row.updated_at = utcnow()
-        session.add(row)
-        session.flush()
-        record(
-            session,
+        uow.audit.record(
             tenant_id,
             actor,
             "invitation.template.update",
@@ -441,7 +410,7 @@ def email_of(user: ScimUser) -> str | None:
 
 
 def new_invitation(
-    session: Session,
+    uow: UnitOfWork,
     tenant_id: str,
     user: ScimUser,
     *,
@@ -451,7 +420,7 @@ def new_invitation(
     job_id: str | None = None,
     send: bool = True,
 ) -> Invitation:
-    """Insert a pending invitation for a user who has no live one (the caller checked),
+    """Add a pending invitation for a user who has no live one (the caller checked),
     in the caller's unit of work; with `send`, its delivery is recorded in the outbox."""
     email = email_of(user)
     if email is None:
@@ -473,10 +442,9 @@ def new_invitation(
         created_at=now,
     )
     invitation.keep(state)
-    session.add(invitation)
+    uow.invitations.add(invitation)
     metrics.invitations.labels(state.status.value).inc()
-    record(
-        session,
+    uow.audit.record(
         tenant_id,
         actor,
         "invitation.create",
@@ -485,29 +453,19 @@ def new_invitation(
         after=describe(invitation),
     )
     if send:
-        emit(session, tenant_id, SEND_TASK, invitation.id)
+        uow.emit(tenant_id, SEND_TASK, invitation.id)
     return invitation
 
 
-def _find_user(session: Session, tenant_id: str, user_id: str) -> ScimUser:
-    user = session.scalar(
-        select(ScimUser).where(ScimUser.tenant_id == tenant_id, ScimUser.id == user_id)
-    )
+def _find_user(uow: UnitOfWork, tenant_id: str, user_id: str) -> ScimUser:
+    user = uow.users.get(tenant_id, user_id)
     if user is None:
         raise NotFound("unknown_user", f"No user {user_id!r}", field="user_id")
     return user
 
 
-def find_user_by_email(session: Session, tenant_id: str, email: str) -> ScimUser | None:
-    return session.scalar(
-        select(ScimUser).where(
-            ScimUser.tenant_id == tenant_id, ScimUser.user_name_lower == email.lower()
-        )
-    )
-
-
 def create_user_for_email(
-    session: Session, tenant_id: str, email: str, name: str, actor: str
+    uow: UnitOfWork, tenant_id: str, email: str, name: str, actor: str
 ) -> ScimUser:
     """A new user whose userName is the address: through the SCIM use case, so the
     user is stored, indexed and audited exactly as one an IdP pushes."""
@@ -521,7 +479,7 @@ def create_user_for_email(
         emails=[Email(value=email, primary=True)],
         name=Name(formatted=display, given_name=given),
     )
-    return scim_users.create_user(session, tenant_id, actor, resource)
+    return scim_users.create_user(uow, tenant_id, actor, resource)
 
 
 def create_invitation(
@@ -539,16 +497,15 @@ def create_invitation(
 
     A user with a live invitation already gets 409 naming it, never a second one."""
     with uow:
-        session = uow.session
         if user_id:
-            user = _find_user(session, tenant_id, user_id)
+            user = _find_user(uow, tenant_id, user_id)
         elif email:
-            user = find_user_by_email(session, tenant_id, email) or create_user_for_email(
-                session, tenant_id, email, name, actor
+            user = uow.invitations.user_by_email(tenant_id, email) or create_user_for_email(
+                uow, tenant_id, email, name, actor
             )
         else:
             raise ValidationFailed("missing_user", "Give user_id or email", field="email")
-        existing = live_invitation(session, tenant_id, user.id)
+        existing = live_invitation(uow, tenant_id, user.id)
         if existing is not None:
             raise Conflict(
                 "already_invited",
@@ -557,12 +514,12 @@ def create_invitation(
                 field="user_id",
             )
         return new_invitation(
-            session,
+            uow,
             tenant_id,
             user,
             actor=actor,
             inviter_name=inviter_name or DEFAULT_INVITER,
-            ttl_hours=settings_of(session, tenant_id, defaults).ttl_hours,
+            ttl_hours=settings_of(uow, tenant_id, defaults).ttl_hours,
         )
 
 
@@ -576,22 +533,18 @@ def invite_on_provision(
     if not user_ids:
         return []
     with uow:
-        session = uow.session
-        config = settings_of(session, tenant_id, defaults)
+        config = settings_of(uow, tenant_id, defaults)
         if not config.invite_scim_users:
             return []
-        users = session.scalars(
-            select(ScimUser).where(ScimUser.tenant_id == tenant_id, ScimUser.id.in_(user_ids))
-        )
         made = []
-        for user in users:
+        for user in uow.invitations.users(tenant_id, user_ids):
             if not user.active or email_of(user) is None:
                 continue
-            if live_invitation(session, tenant_id, user.id) is not None:
+            if live_invitation(uow, tenant_id, user.id) is not None:
                 continue
             made.append(
                 new_invitation(
-                    session,
+                    uow,
                     tenant_id,
                     user,
                     actor=actor,
@@ -605,8 +558,8 @@ def invite_on_provision(
 def revoke(uow: UnitOfWork, tenant_id: str, invitation_id: str, actor: str) -> Invitation:
     """Withdraw an invitation: its link stops working (409 when accepted or revoked)."""
     with uow:
-        invitation = locked(uow.session, tenant_id, invitation_id)
-        revoke_row(uow.session, invitation, actor)
+        invitation = locked(uow, tenant_id, invitation_id)
+        revoke_row(uow, invitation, actor)
         return invitation
 
 
@@ -615,24 +568,22 @@ def resend(
 ) -> Invitation:
     """Send again with a new link (the old one stops working) and a fresh expiry."""
     with uow:
-        session = uow.session
-        invitation = locked(session, tenant_id, invitation_id)
+        invitation = locked(uow, tenant_id, invitation_id)
         state = invitation.lifecycle()
         if invitation.user_id and state.status in (
             InvitationStatus.EXPIRED,
             InvitationStatus.FAILED,
         ):
-            other = live_invitation(session, tenant_id, invitation.user_id)
+            other = live_invitation(uow, tenant_id, invitation.user_id)
             if other is not None and other.id != invitation.id:
                 raise Conflict(
                     "already_invited", f"The user has a newer live invitation ({other.id})"
                 )
         before = describe(invitation)
-        state.resend(utcnow(), timedelta(hours=settings_of(session, tenant_id, defaults).ttl_hours))
+        state.resend(utcnow(), timedelta(hours=settings_of(uow, tenant_id, defaults).ttl_hours))
         keep(invitation, state)
-        session.flush()
-        record(
-            session,
+        uow.invitations.save(invitation)
+        uow.audit.record(
             tenant_id,
             actor,
             "invitation.resend",
@@ -641,7 +592,7 @@ def resend(
             before=before,
             after=describe(invitation),
         )
-        emit(session, tenant_id, SEND_TASK, invitation.id)
+        uow.emit(tenant_id, SEND_TASK, invitation.id)
         return invitation
 
 
@@ -655,13 +606,10 @@ class TokenView:
     state: str  # "open", or why it is not: accepted, expired, revoked, failed
 
 
-def _by_token(session: Session, token: str, lock: bool) -> Invitation:
+def _by_token(uow: UnitOfWork, token: str, lock: bool) -> Invitation:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         raise NotFound("unknown_invitation", "This invitation link is not valid")
-    query = select(Invitation).where(Invitation.token_hash == hash_token(token))
-    if lock:
-        query = query.with_for_update()
-    invitation = session.scalar(query)
+    invitation = uow.invitations.by_token_hash(hash_token(token), lock=lock)
     if invitation is None:
         raise NotFound("unknown_invitation", "This invitation link is not valid")
     return invitation
@@ -669,12 +617,13 @@ def _by_token(session: Session, token: str, lock: bool) -> Invitation:
 
 def view_token(uow: UnitOfWork, token: str) -> TokenView:
     """What the link's page shows: the invitation, its tenant, and whether it is open."""
-    with uow.reading() as session:
-        invitation = _by_token(session, token, lock=False)
-        tenant = session.get(Tenant, invitation.tenant_id)
+    with uow:
+        invitation = _by_token(uow, token, lock=False)
         why = invitation.lifecycle().gone_because(utcnow())
         return TokenView(
-            invitation, tenant.name if tenant else "", why.value if why is not None else "open"
+            invitation,
+            uow.invitations.tenant_name(invitation.tenant_id),
+            why.value if why is not None else "open",
         )
 
 
@@ -684,8 +633,7 @@ def accept(uow: UnitOfWork, token: str) -> Invitation:
     past its expiry is marked expired (that is kept) and refused."""
     gone: InvitationGone | None = None
     with uow:
-        session = uow.session
-        invitation = _by_token(session, token, lock=True)
+        invitation = _by_token(uow, token, lock=True)
         state = invitation.lifecycle()
         now = utcnow()
         before = describe(invitation)
@@ -697,8 +645,7 @@ def accept(uow: UnitOfWork, token: str) -> Invitation:
                 keep(invitation, state)
         else:
             keep(invitation, state)
-            record(
-                session,
+            uow.audit.record(
                 invitation.tenant_id,
                 f"invitee:{invitation.user_id}",
                 "invitation.accept",

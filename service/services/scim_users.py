@@ -1,22 +1,22 @@
 """Use cases on SCIM users: create, replace, delete.
 
-Each takes the session of the request's unit of work and writes everything a
-change implies (the row, its indexed copies, membership clean-up, the audit
-event) in that one transaction. Resources arrive already validated by
-scim2-models; the document stored is the resource as SCIM JSON without the
-attributes that live elsewhere (id, meta, password, groups).
+Each takes the request's unit of work and writes everything a change implies (the
+row, its indexed copies, membership clean-up, the audit event, the outbox rows) in
+that one unit, through its repositories (`uow.users`, `uow.audit`), so they run on a
+fake unit of work as well. Resources arrive already validated by scim2-models; the
+document stored is the resource as SCIM JSON without the attributes that live
+elsewhere (id, meta, password, groups).
 
 A deprovisioning (DELETE, or a user left with `active: false`) records its effect
-(propagation.user_deprovisioned) in the unit of work that owns the session. The
-user's pending invitations are revoked in the same unit of work by the SCIM layer
-that orchestrates the request (service.scim.storage): the invitation use cases
-import this module (to create a user for an address), so it does not import them.
+(propagation.user_deprovisioned). The user's pending invitations are revoked in the
+same unit of work by the SCIM layer that orchestrates the request
+(service.scim.storage): the invitation use cases import this module (to create a
+user for an address), so it does not import them.
 """
 
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
 import secrets
@@ -28,17 +28,11 @@ from scim2_models import (
     Resource,
     UniquenessException,
 )
-from sqlalchemy import delete, func, insert, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, make_transient_to_detached
 
 from service.persistence.base import new_id, utcnow
-from service.persistence.models import AuditEvent
-from service.persistence.repositories.audit import event_values
-from service.persistence.scim_models import ScimGroupMember, ScimUser
+from service.persistence.scim_models import ScimUser
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
-from service.services.audit import record
 
 # Attributes kept outside the stored document.
 _NOT_STORED = ("id", "meta", "password", "groups")
@@ -99,54 +93,37 @@ def _apply_columns(row: ScimUser, resource: Any, document: dict[str, Any]) -> No
         setattr(row, key, value)
 
 
-def _check_unique(session: Session, tenant_id: str, resource: Any, own_id: str | None) -> None:
-    """userName (compared lower-cased) and externalId are unique per tenant; one query."""
-    user_name = resource.user_name.lower()
-    condition = ScimUser.user_name_lower == user_name
-    if resource.external_id is not None:
-        condition = or_(condition, ScimUser.external_id == resource.external_id)
-    query = select(ScimUser.user_name_lower, ScimUser.external_id).where(
-        ScimUser.tenant_id == tenant_id, condition
-    )
-    if own_id is not None:
-        query = query.where(ScimUser.id != own_id)
-    for taken_name, taken_external_id in session.execute(query.limit(2)):
-        if taken_name == user_name:
-            raise UniquenessException(
-                detail=f"userName {resource.user_name!r} is already taken", attribute="userName"
-            )
-        if resource.external_id is not None and taken_external_id == resource.external_id:
-            raise UniquenessException(
-                detail=f"externalId {resource.external_id!r} is already taken",
-                attribute="externalId",
-            )
+def _check_unique(uow: UnitOfWork, tenant_id: str, resource: Any, own_id: str | None) -> None:
+    """userName (compared lower-cased) and externalId are unique per tenant."""
+    taken = uow.users.taken(tenant_id, resource.user_name, resource.external_id, own_id)
+    if taken == "userName":
+        raise UniquenessException(
+            detail=f"userName {resource.user_name!r} is already taken", attribute="userName"
+        )
+    if taken == "externalId":
+        raise UniquenessException(
+            detail=f"externalId {resource.external_id!r} is already taken",
+            attribute="externalId",
+        )
 
 
-def get_user(session: Session, tenant_id: str, user_id: str) -> ScimUser:
-    user = session.scalar(
-        select(ScimUser).where(ScimUser.tenant_id == tenant_id, ScimUser.id == user_id)
-    )
+def get_user(uow: UnitOfWork, tenant_id: str, user_id: str) -> ScimUser:
+    with uow:
+        user = uow.users.get(tenant_id, user_id)
     if user is None:
         raise NotFoundException(detail=f"User {user_id!r} not found")
     return user
 
 
-@functools.cache
-def _insert_unless_taken(dialect: str) -> Any:
-    """INSERT of one user that the unique indexes on (tenant, lower(userName)) and
-    (tenant, externalId) may turn away without an error (ON CONFLICT DO NOTHING), so
-    a clash leaves the transaction usable; returns the new id, no row on a clash.
-    Built once per dialect; SQLAlchemy's compiled cache keeps its SQL."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(ScimUser).on_conflict_do_nothing().returning(ScimUser.id)
+def _check_version(row: ScimUser, expected_version: str | None) -> None:
+    if expected_version is not None and etag(row.version) != expected_version:
+        raise PreconditionFailedException
 
 
-def create_user(session: Session, tenant_id: str, actor: str, resource: Any) -> ScimUser:
+def create_user(uow: UnitOfWork, tenant_id: str, actor: str, resource: Any) -> ScimUser:
     """Store a new user with its audit event and the outbox row of the work it implies
-    (its first permission set, maybe an invitation), in the session's transaction.
-    On a clash with the unique indexes nothing is stored and the 409 names the taken
-    attribute. The row is inserted in one statement and then tracked by the session
-    as loaded (no ORM unit-of-work flush of a new object)."""
+    (its first permission set, maybe an invitation). On a clash with the unique
+    indexes nothing is stored and the 409 names the taken attribute."""
     now = utcnow()
     values = {
         "id": new_id(),
@@ -157,25 +134,20 @@ def create_user(session: Session, tenant_id: str, actor: str, resource: Any) -> 
         "last_modified": now,
         "version": 1,
     }
-    dialect = session.get_bind().dialect.name
-    if session.execute(_insert_unless_taken(dialect), values).first() is None:
-        _check_unique(session, tenant_id, resource, None)
-        raise UniquenessException(detail="a unique attribute value is already taken")
-    user = ScimUser(**values)
-    # The row is stored: the session tracks it as loaded, without inserting it again.
-    make_transient_to_detached(user)
-    session.add(user)
-    session.execute(
-        insert(AuditEvent),
-        event_values(tenant_id, actor, "scim.user.create", "scim_user", user.id,
-                     after=summary(user)),
-    )  # fmt: skip
-    propagation.user_created(UnitOfWork.of(session), tenant_id, user.id, actor)
+    with uow:
+        user = uow.users.add(values)
+        if user is None:
+            _check_unique(uow, tenant_id, resource, None)
+            raise UniquenessException(detail="a unique attribute value is already taken")
+        uow.audit.record(
+            tenant_id, actor, "scim.user.create", "scim_user", user.id, after=summary(user)
+        )
+        propagation.user_created(uow, tenant_id, user.id, actor)
     return user
 
 
 def replace_user(
-    session: Session,
+    uow: UnitOfWork,
     tenant_id: str,
     actor: str,
     resource: Any,
@@ -185,83 +157,69 @@ def replace_user(
     nothing. A user left inactive (`active: false`, even sent again) is deprovisioned
     again: an IdP retrying a deactivation whose response it did not get (a 503) makes
     its effect apply again, instead of finding nothing to do."""
-    row = get_user(session, tenant_id, resource.id)
-    if expected_version is not None and etag(row.version) != expected_version:
-        raise PreconditionFailedException
-    document = document_of(resource)
-    password_changed = bool(resource.password) and not (
-        row.password_hash and verify_password(resource.password, row.password_hash)
-    )
-    if document == row.document and not password_changed:
-        return _unchanged(session, tenant_id, row)
-    _check_unique(session, tenant_id, resource, row.id)
-    before = summary(row)
-    _apply_columns(row, resource, document)
-    if password_changed:
-        row.password_hash = hash_password(resource.password)
-    row.last_modified = utcnow()
-    row.version += 1
-    session.flush()
-    deactivated = before["active"] and not row.active
-    action = "scim.user.deactivate" if deactivated else "scim.user.update"
-    record(
-        session, tenant_id, actor, action, "scim_user", row.id, before=before, after=summary(row)
-    )
-    if row.active:
-        propagation.user_changed(UnitOfWork.of(session), tenant_id, row.id)
-    else:
-        _deprovisioned(session, tenant_id, row.id)
+    with uow:
+        row = get_user(uow, tenant_id, resource.id)
+        _check_version(row, expected_version)
+        document = document_of(resource)
+        password_changed = bool(resource.password) and not (
+            row.password_hash and verify_password(resource.password, row.password_hash)
+        )
+        if document == row.document and not password_changed:
+            return _unchanged(uow, tenant_id, row)
+        _check_unique(uow, tenant_id, resource, row.id)
+        before = summary(row)
+        _apply_columns(row, resource, document)
+        if password_changed:
+            row.password_hash = hash_password(resource.password)
+        row.last_modified = utcnow()
+        row.version += 1
+        uow.users.save(row)
+        deactivated = before["active"] and not row.active
+        action = "scim.user.deactivate" if deactivated else "scim.user.update"
+        uow.audit.record(
+            tenant_id, actor, action, "scim_user", row.id, before=before, after=summary(row)
+        )
+        if row.active:
+            propagation.user_changed(uow, tenant_id, row.id)
+        else:
+            propagation.user_deprovisioned(uow, tenant_id, row.id)
     return row
 
 
-def user_unchanged(session: Session, tenant_id: str, user_id: str) -> ScimUser:
+def user_unchanged(uow: UnitOfWork, tenant_id: str, user_id: str) -> ScimUser:
     """A replace or PATCH that leaves the user as stored (found so before the use case
     was called): see `_unchanged`."""
-    return _unchanged(session, tenant_id, get_user(session, tenant_id, user_id))
+    with uow:
+        return _unchanged(uow, tenant_id, get_user(uow, tenant_id, user_id))
 
 
-def _unchanged(session: Session, tenant_id: str, row: ScimUser) -> ScimUser:
+def _unchanged(uow: UnitOfWork, tenant_id: str, row: ScimUser) -> ScimUser:
     """Nothing to store, and no audit event. A user who stays inactive is deprovisioned
-    again all the same: the request may be an IdP's retry of a deactivation that
-    answered 503, and the retry must apply what the first attempt could not."""
+    again all the same (`active: false` or DELETE, made or sent again: no permissions
+    from the moment the request returns): the request may be an IdP's retry of a
+    deactivation that answered 503, and the retry must apply what the first attempt
+    could not. The effect is idempotent."""
     if not row.active:
-        _deprovisioned(session, tenant_id, row.id)
+        propagation.user_deprovisioned(uow, tenant_id, row.id)
     return row
-
-
-def _deprovisioned(session: Session, tenant_id: str, user_id: str) -> None:
-    """`active: false` or DELETE, made or sent again: no permissions from the moment
-    the request returns. An effect, so a retry applies it again (it is idempotent)."""
-    propagation.user_deprovisioned(UnitOfWork.of(session), tenant_id, user_id)
 
 
 def delete_user(
-    session: Session, tenant_id: str, actor: str, user_id: str, expected_version: str | None = None
+    uow: UnitOfWork,
+    tenant_id: str,
+    actor: str,
+    user_id: str,
+    expected_version: str | None = None,
 ) -> None:
     """Delete a user: no permissions from the moment the request returns (the
     deprovisioning effect), no group memberships, an audit event."""
-    row = get_user(session, tenant_id, user_id)
-    if expected_version is not None and etag(row.version) != expected_version:
-        raise PreconditionFailedException
-    before = summary(row)
-    _deprovisioned(session, tenant_id, user_id)
-    session.execute(
-        delete(ScimGroupMember).where(
-            ScimGroupMember.tenant_id == tenant_id, ScimGroupMember.member_id == user_id
-        )
-    )
-    session.delete(row)
-    session.flush()
-    record(session, tenant_id, actor, "scim.user.delete", "scim_user", user_id, before=before)
-
-
-def count_users(session: Session, tenant_id: str) -> int:
-    return (
-        session.scalar(
-            select(func.count()).select_from(ScimUser).where(ScimUser.tenant_id == tenant_id)
-        )
-        or 0
-    )
+    with uow:
+        row = get_user(uow, tenant_id, user_id)
+        _check_version(row, expected_version)
+        before = summary(row)
+        propagation.user_deprovisioned(uow, tenant_id, user_id)
+        uow.users.remove(row)
+        uow.audit.record(tenant_id, actor, "scim.user.delete", "scim_user", user_id, before=before)
 
 
 def etag(version: int) -> str:

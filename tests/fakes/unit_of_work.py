@@ -17,6 +17,9 @@ from typing import Any, Self
 from sqlalchemy.orm import Session
 
 from service.persistence.unit_of_work import UnitOfWork
+from tests.fakes.assignments import FakeAssignments
+from tests.fakes.invitations import FakeInvitations
+from tests.fakes.scim import FakeGroups, FakeScimTables, FakeUsers
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,11 @@ class FakeUnitOfWork(UnitOfWork):
         self._emitting: list[Recorded] = []
         self._affecting: list[Recorded] = []
         self.audit = FakeAuditLog()  # type: ignore[assignment]
+        self.assignments = FakeAssignments()  # type: ignore[assignment]
+        self.scim = FakeScimTables()
+        self.users = FakeUsers(self.scim)  # type: ignore[assignment]
+        self.groups = FakeGroups(self.scim)  # type: ignore[assignment]
+        self.invitations = FakeInvitations(self.scim)  # type: ignore[assignment]
 
     def __enter__(self) -> Self:
         self._depth += 1

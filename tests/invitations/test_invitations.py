@@ -217,16 +217,15 @@ def test_deprovisioning_revokes_pending_invitations(
 ) -> None:  # fmt: skip
     created = invite(admin, "leaver@example.com")
     token = inbox.token(inbox.to("leaver@example.com")[0])
-    with runtime.unit_of_work() as uow:
-        session = uow.session
-        count = invitations.revoke_pending_for_user(
-            session, tenant.id, created["user_id"], "scim:deprovision"
-        )
+    count = invitations.revoke_pending_for_user(
+        runtime.unit_of_work(), tenant.id, created["user_id"], "scim:deprovision"
+    )
     assert count == 1
     assert client.post(f"/invitations/{token}/accept", json={}).status_code == 410
-    with runtime.unit_of_work() as uow:
-        session = uow.session
-        assert invitations.revoke_pending_for_user(session, tenant.id, created["user_id"], "x") == 0
+    again = invitations.revoke_pending_for_user(
+        runtime.unit_of_work(), tenant.id, created["user_id"], "x"
+    )
+    assert again == 0
 
 
 def test_provisioned_users_are_invited_only_when_the_tenant_enabled_it(

@@ -27,20 +27,17 @@ def test_a_clash_names_the_taken_attribute_and_the_transaction_goes_on(
     runtime: Runtime, tenant: TenantKeys, second: dict[str, str], attribute: str
 ) -> None:
     with runtime.unit_of_work() as uow:
-        session = uow.session
-        scim_users.create_user(
-            session, tenant.id, "test", User(user_name="alice", external_id="a-1")
-        )
+        scim_users.create_user(uow, tenant.id, "test", User(user_name="alice", external_id="a-1"))
         with pytest.raises(UniquenessException) as raised:
             scim_users.create_user(
-                session,
+                uow,
                 tenant.id,
                 "test",
                 User(user_name=second["userName"], external_id=second["externalId"]),
             )
         assert raised.value.to_error().scim_type == "uniqueness"
         assert attribute in str(raised.value.to_error().detail)
-        scim_users.create_user(session, tenant.id, "test", User(user_name="carol"))
+        scim_users.create_user(uow, tenant.id, "test", User(user_name="carol"))
     with runtime.unit_of_work() as uow:
         session = uow.session
         names = session.scalars(
@@ -54,7 +51,7 @@ def test_a_created_user_is_tracked_by_the_session_without_a_second_insert(
 ) -> None:
     with runtime.unit_of_work() as uow:
         session = uow.session
-        row = scim_users.create_user(session, tenant.id, "test", User(user_name="dave"))
+        row = scim_users.create_user(uow, tenant.id, "test", User(user_name="dave"))
         assert row in session
         row.display_name = "Dave"
         session.flush()
@@ -109,7 +106,6 @@ def test_a_create_writes_the_user_its_audit_event_and_one_outbox_row_together(
     assert_scim_error(duplicate, 409, "uniqueness")
 
     with runtime.unit_of_work() as uow:
-
         session = uow.session
         events = session.execute(
             select(AuditEvent.action, AuditEvent.target_id, AuditEvent.after).where(

@@ -1,0 +1,238 @@
+"""Direct assignments, as their use cases read and write them
+(service/services/assignments.py).
+
+Besides the assignment rows themselves, the use cases need to know a few things
+about the rest of the tenant to check an assignment: the user it names, the role
+and where that role may be granted, the scope and its ancestors, the tenant's
+account rules and the user's other direct accounts. This repository reads just
+those, as domain objects, so the checks run on the same objects with a fake
+(tests/fakes/assignments.py) and without loading the tenant's whole model.
+
+Rows are `AssignmentRow` instances; one made by a use case is complete (id,
+created_at) once `add` returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from service.domain import (
+    SEED_001_RULES,
+    AccountRequest,
+    AccountRules,
+    AccountType,
+    Role,
+    Scope,
+    ScopeTree,
+    ValidationFailed,
+)
+from service.persistence.permission_models import (
+    AssignmentRow,
+    PermissionSettingsRow,
+    RoleRow,
+    ScopeRow,
+    ScopeTypeRow,
+)
+from service.persistence.scim_models import ScimUser
+
+
+class FoundUser(NamedTuple):
+    """A SCIM user of the tenant: its id and its SCIM `userType` as sent."""
+
+    id: str
+    user_type: str | None
+
+
+class FoundRole(NamedTuple):
+    """A role of the tenant: its row id (what assignments reference) and the role."""
+
+    id: str
+    role: Role
+
+
+Listed = tuple[AssignmentRow, str]
+"""An assignment row and the key of its role."""
+
+
+def rank_user_match(ref: str, user_id: str, user_name_lower: str) -> int:
+    """Which way `ref` names a user: by id (0), userName in any case (1), externalId (2).
+
+    The best match wins, so the answer never depends on row order."""
+    return 0 if user_id == ref else (1 if user_name_lower == ref.lower() else 2)
+
+
+def role_of(row: RoleRow) -> Role:
+    return Role(
+        key=row.key,
+        name=row.name,
+        grants=dict(row.grants),
+        allowed_scope_types=None
+        if row.allowed_scope_types is None
+        else frozenset(row.allowed_scope_types),
+        reaches_descendants=row.reaches_descendants,
+        description=row.description,
+        allowed_account_types=None
+        if row.allowed_account_types is None
+        else frozenset(AccountType(t) for t in row.allowed_account_types),
+        root_only=row.root_only,
+    )
+
+
+def account_rules_of(raw: dict[str, object] | None) -> AccountRules:
+    if raw is None:
+        return SEED_001_RULES
+    try:
+        return AccountRules.from_dict(raw)
+    except ValueError as exc:
+        raise ValidationFailed("invalid_value", str(exc), "account_rules") from None
+
+
+class SqlAssignments:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    # -- the assignments -----------------------------------------------------------
+
+    def get(self, tenant_id: str, assignment_id: str) -> Listed | None:
+        found = self._session.execute(
+            self._listed(tenant_id).where(AssignmentRow.id == assignment_id)
+        ).first()
+        return None if found is None else (found[0], found[1])
+
+    def listing(
+        self,
+        tenant_id: str,
+        *,
+        page: int,
+        per_page: int,
+        user_id: str | None = None,
+        role_key: str | None = None,
+        scope_id: str | None = None,
+    ) -> tuple[list[Listed], int]:
+        """Page `page` (1-based) of the tenant's assignments, oldest first, and the total."""
+        query = self._listed(tenant_id)
+        if user_id is not None:
+            query = query.where(AssignmentRow.user_id == user_id)
+        if role_key is not None:
+            query = query.where(RoleRow.key == role_key)
+        if scope_id is not None:
+            query = query.where(AssignmentRow.scope_id == scope_id)
+        total = self._session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        paged = (
+            query.order_by(AssignmentRow.created_at, AssignmentRow.id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+        return [(row, key) for row, key in self._session.execute(paged)], total
+
+    def exists(self, tenant_id: str, user_id: str, role_id: str, scope_id: str) -> bool:
+        """Whether the user holds the role at the scope already."""
+        found = self._session.scalar(
+            select(AssignmentRow.id).where(
+                AssignmentRow.tenant_id == tenant_id,
+                AssignmentRow.user_id == user_id,
+                AssignmentRow.role_id == role_id,
+                AssignmentRow.scope_id == scope_id,
+            )
+        )
+        return found is not None
+
+    def direct_accounts(self, tenant_id: str, user_id: str) -> list[AccountRequest]:
+        """The accounts the user's direct assignments make it a member of, with their age."""
+        return [
+            AccountRequest(scope_id, since=created)
+            for scope_id, created in self._session.execute(
+                select(AssignmentRow.scope_id, AssignmentRow.created_at).where(
+                    AssignmentRow.tenant_id == tenant_id,
+                    AssignmentRow.user_id == user_id,
+                    AssignmentRow.assign_account.is_(True),
+                )
+            )
+        ]
+
+    def add(self, row: AssignmentRow) -> None:
+        self._session.add(row)
+        self._session.flush()
+
+    def remove(self, row: AssignmentRow) -> None:
+        self._session.delete(row)
+        self._session.flush()
+
+    def _listed(self, tenant_id: str) -> Select[tuple[AssignmentRow, str]]:
+        return (
+            select(AssignmentRow, RoleRow.key)
+            .join(RoleRow, RoleRow.id == AssignmentRow.role_id)
+            .where(AssignmentRow.tenant_id == tenant_id)
+        )
+
+    # -- what an assignment is checked against -------------------------------------
+
+    def find_user(self, tenant_id: str, ref: str) -> FoundUser | None:
+        """The SCIM user `ref` names: its id, userName (any case) or externalId."""
+        ref = ref.strip()
+        if not ref:
+            return None
+        rows = self._session.execute(
+            select(ScimUser.id, ScimUser.user_name_lower, ScimUser.user_type)
+            .where(
+                ScimUser.tenant_id == tenant_id,
+                or_(
+                    ScimUser.id == ref,
+                    ScimUser.user_name_lower == ref.lower(),
+                    ScimUser.external_id == ref,
+                ),
+            )
+            .limit(3)
+        ).all()
+        if not rows:
+            return None
+        best = min(rows, key=lambda row: rank_user_match(ref, row[0], row[1]))
+        return FoundUser(best[0], best[2])
+
+    def role(self, tenant_id: str, key: str) -> FoundRole | None:
+        row = self._session.scalar(
+            select(RoleRow).where(RoleRow.tenant_id == tenant_id, RoleRow.key == key)
+        )
+        return None if row is None else FoundRole(row.id, role_of(row))
+
+    def scope_tree(self, tenant_id: str, scope_ids: Iterable[str]) -> ScopeTree:
+        """The part of the tenant's tree the rules need: the named scopes that exist,
+        with all their ancestors (so ancestry between them can be told)."""
+        ids = sorted(set(scope_ids))
+        chain = (
+            select(ScopeRow.id, ScopeRow.parent_id)
+            .where(ScopeRow.tenant_id == tenant_id, ScopeRow.id.in_(ids))
+            .cte("chain", recursive=True)
+        )
+        chain = chain.union(
+            select(ScopeRow.id, ScopeRow.parent_id)
+            .join(chain, ScopeRow.id == chain.c.parent_id)
+            .where(ScopeRow.tenant_id == tenant_id)
+        )
+        rows = self._session.execute(
+            select(
+                ScopeRow.id, ScopeRow.type, ScopeRow.name, ScopeRow.parent_id, ScopeRow.account_type
+            ).where(ScopeRow.id.in_(select(chain.c.id)))
+        ).all()
+        declared = self._session.scalars(
+            select(ScopeTypeRow.key).where(ScopeTypeRow.tenant_id == tenant_id)
+        ).all()
+        return ScopeTree(
+            (
+                Scope(sid, stype, name, parent, None if acct is None else AccountType(acct))
+                for sid, stype, name, parent, acct in rows
+            ),
+            declared,
+        )
+
+    def account_rules(self, tenant_id: str) -> AccountRules:
+        raw = self._session.scalar(
+            select(PermissionSettingsRow.account_rules).where(
+                PermissionSettingsRow.tenant_id == tenant_id
+            )
+        )
+        return account_rules_of(raw)

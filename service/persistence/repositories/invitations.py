@@ -1,0 +1,112 @@
+"""Invitations as the admin and public use cases read and write them.
+
+Rows are the ORM classes (service.persistence.invitation_models); the use cases ask
+the lifecycle aggregate (`row.lifecycle()`) and store its outcome (`row.keep(state)`).
+Locks are part of the contract: `get(..., lock=True)`, `by_token_hash(..., lock=True)`
+and `live_of_user` hold the rows (SELECT ... FOR UPDATE) until the unit of work ends,
+so two concurrent changes of one invitation happen one after the other.
+
+The rules a twin must keep (tests/fakes/invitations.py):
+
+- a tenant holds at most one live (pending, sending, sent) invitation per user: adding
+  a second is refused when the unit of work writes it;
+- `save` writes a changed invitation now, so a later statement of the same unit (the
+  insert of a new live invitation) sees it;
+- reads are scoped to a tenant, except by token hash (a token names its invitation).
+
+The worker pipeline (service.services.invitation_delivery) keeps its own statements:
+its settle after each message is a plain-statement hot path (see invitation_models).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from service.persistence.invitation_models import (
+    LIVE_STATUSES,
+    Invitation,
+    InvitationSettings,
+    JobRow,
+)
+from service.persistence.models import Tenant
+from service.persistence.scim_models import ScimUser
+
+
+class SqlInvitations:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    # Invitations -------------------------------------------------------------------
+
+    def add(self, invitation: Invitation) -> None:
+        self._session.add(invitation)
+
+    def save(self, invitation: Invitation) -> None:
+        """Write the invitation's changes now (they are written at the commit anyway)."""
+        self._session.flush()
+
+    def get(self, tenant_id: str, invitation_id: str, *, lock: bool = False) -> Invitation | None:
+        query = select(Invitation).where(
+            Invitation.tenant_id == tenant_id, Invitation.id == invitation_id
+        )
+        return self._session.scalar(query.with_for_update() if lock else query)
+
+    def by_token_hash(self, token_hash: str, *, lock: bool = False) -> Invitation | None:
+        query = select(Invitation).where(Invitation.token_hash == token_hash)
+        return self._session.scalar(query.with_for_update() if lock else query)
+
+    def live_of_user(self, tenant_id: str, user_id: str) -> list[Invitation]:
+        """The user's live invitations (at most one), locked."""
+        return list(
+            self._session.scalars(
+                select(Invitation)
+                .where(
+                    Invitation.tenant_id == tenant_id,
+                    Invitation.user_id == user_id,
+                    Invitation.status.in_(LIVE_STATUSES),
+                )
+                .with_for_update()
+            )
+        )
+
+    def settle_job_rows(self, invitation_id: str, status: str, reason: str | None) -> None:
+        """The bulk job's row for this invitation, if one is still processing, is done."""
+        self._session.execute(
+            update(JobRow)
+            .where(JobRow.invitation_id == invitation_id, JobRow.status == "processing")
+            .values(status=status, reason=reason)
+        )
+
+    # The tenant's settings and template ----------------------------------------------
+
+    def settings(self, tenant_id: str) -> InvitationSettings | None:
+        return self._session.get(InvitationSettings, tenant_id)
+
+    def add_settings(self, row: InvitationSettings) -> None:
+        self._session.add(row)
+
+    def tenant_name(self, tenant_id: str) -> str:
+        tenant = self._session.get(Tenant, tenant_id)
+        return tenant.name if tenant else ""
+
+    # The users invitations are for (by id: `uow.users.get`) ---------------------------
+
+    def user_by_email(self, tenant_id: str, email: str) -> ScimUser | None:
+        """The user whose userName is the address (case-insensitive)."""
+        return self._session.scalar(
+            select(ScimUser).where(
+                ScimUser.tenant_id == tenant_id, ScimUser.user_name_lower == email.lower()
+            )
+        )
+
+    def users(self, tenant_id: str, user_ids: Iterable[str]) -> list[ScimUser]:
+        return list(
+            self._session.scalars(
+                select(ScimUser).where(
+                    ScimUser.tenant_id == tenant_id, ScimUser.id.in_(list(user_ids))
+                )
+            )
+        )
