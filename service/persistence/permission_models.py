@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service.domain import SEED_001_RULES, AccountRules, AccountType, Role, ValidationFailed
 from service.persistence.base import Base, created_at, uuid_pk
 
 
@@ -166,3 +167,31 @@ class PermissionSettingsRow(Base):
     # NULL: seed 001's rules, the domain's default.
     account_rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     model_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+def role_from_row(row: RoleRow) -> Role:
+    """The domain role a stored role row stands for."""
+    return Role(
+        key=row.key,
+        name=row.name,
+        grants=dict(row.grants),
+        allowed_scope_types=None
+        if row.allowed_scope_types is None
+        else frozenset(row.allowed_scope_types),
+        reaches_descendants=row.reaches_descendants,
+        description=row.description,
+        allowed_account_types=None
+        if row.allowed_account_types is None
+        else frozenset(AccountType(t) for t in row.allowed_account_types),
+        root_only=row.root_only,
+    )
+
+
+def rules_from_json(raw: dict[str, object] | None) -> AccountRules:
+    """A tenant's stored account rules; seed 001's when it stored none."""
+    if raw is None:
+        return SEED_001_RULES
+    try:
+        return AccountRules.from_dict(raw)
+    except ValueError as exc:
+        raise ValidationFailed("invalid_value", str(exc), "account_rules") from None

@@ -22,7 +22,8 @@ from service.domain import (
     resolve_account_assignments,
 )
 from service.persistence.permission_models import AssignmentRow
-from service.persistence.repositories.assignments import FoundUser, Listed
+from service.persistence.repositories.assignments import Listed
+from service.persistence.repositories.scim import FoundUser
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
 from service.services.effective import user_type_of

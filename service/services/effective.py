@@ -28,7 +28,7 @@ from collections.abc import Mapping as MappingOf
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from service.domain import (
@@ -49,6 +49,7 @@ from service.domain import (
     explain,
 )
 from service.persistence.permission_models import AssignmentRow
+from service.persistence.repositories.scim import SqlUsers
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
 from service.services.affected import users_with_account_requests
 from service.services.permission_model import TenantModel, load_model
@@ -351,26 +352,9 @@ def resolve_user_ref(session: Session, tenant_id: str, ref: str) -> str:
     When one string matches different users in different ways, the id wins, then
     userName, then externalId, so the answer never depends on row order.
     """
-    ref = ref.strip()
-    if ref:
-        rows = session.execute(
-            select(ScimUser.id, ScimUser.user_name_lower, ScimUser.external_id)
-            .where(
-                ScimUser.tenant_id == tenant_id,
-                or_(
-                    ScimUser.id == ref,
-                    ScimUser.user_name_lower == ref.lower(),
-                    ScimUser.external_id == ref,
-                ),
-            )
-            .limit(3)
-        ).all()
-
-        def rank(row: tuple[str, str, str | None]) -> int:
-            return 0 if row[0] == ref else (1 if row[1] == ref.lower() else 2)
-
-        if rows:
-            return min(rows, key=rank)[0]
+    found = SqlUsers(session).find(tenant_id, ref)
+    if found is not None:
+        return found.id
     raise NotFound("not_found", f"no user with id, userName or externalId {ref!r}", "user")
 
 

@@ -38,7 +38,6 @@ from service.domain import (
     Role,
     Scope,
     ScopeTree,
-    ValidationFailed,
 )
 from service.persistence.permission_models import (
     AreaRow,
@@ -47,6 +46,8 @@ from service.persistence.permission_models import (
     RoleRow,
     ScopeRow,
     ScopeTypeRow,
+    role_from_row,
+    rules_from_json,
 )
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
@@ -100,23 +101,6 @@ def area_from_row(row: AreaRow) -> PermissionArea:
     )
 
 
-def role_from_row(row: RoleRow) -> Role:
-    return Role(
-        key=row.key,
-        name=row.name,
-        grants=dict(row.grants),
-        allowed_scope_types=None
-        if row.allowed_scope_types is None
-        else frozenset(row.allowed_scope_types),
-        reaches_descendants=row.reaches_descendants,
-        description=row.description,
-        allowed_account_types=None
-        if row.allowed_account_types is None
-        else frozenset(AccountType(t) for t in row.allowed_account_types),
-        root_only=row.root_only,
-    )
-
-
 def mapping_from_row(row: MappingRow, role_key: str) -> Mapping:
     return Mapping(
         row.id,
@@ -125,15 +109,6 @@ def mapping_from_row(row: MappingRow, role_key: str) -> Mapping:
         row.scope_id,
         row.assign_account,
     )
-
-
-def rules_from_json(raw: dict[str, object] | None) -> AccountRules:
-    if raw is None:
-        return SEED_001_RULES
-    try:
-        return AccountRules.from_dict(raw)
-    except ValueError as exc:
-        raise ValidationFailed("invalid_value", str(exc), "account_rules") from None
 
 
 # -- the version -----------------------------------------------------------------

@@ -14,7 +14,6 @@ from typing import Any
 from scim2_models import (
     InvalidValueException,
     NotFoundException,
-    PreconditionFailedException,
     Resource,
     UniquenessException,
 )
@@ -23,7 +22,7 @@ from service.persistence.base import new_id, utcnow
 from service.persistence.scim_models import ScimGroup
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
-from service.services.scim_users import etag
+from service.services.scim_users import check_version
 
 _NOT_STORED = ("id", "meta", "members")
 
@@ -54,11 +53,6 @@ def get_group(uow: UnitOfWork, tenant_id: str, group_id: str) -> ScimGroup:
     if group is None:
         raise NotFoundException(detail=f"Group {group_id!r} not found")
     return group
-
-
-def _check_version(row: ScimGroup, expected_version: str | None) -> None:
-    if expected_version is not None and etag(row.version) != expected_version:
-        raise PreconditionFailedException
 
 
 def _check_unique(uow: UnitOfWork, tenant_id: str, resource: Any, own_id: str | None) -> None:
@@ -142,7 +136,7 @@ def replace_group(
     so members that stay are never deleted and re-added."""
     with uow:
         row = get_group(uow, tenant_id, resource.id)
-        _check_version(row, expected_version)
+        check_version(row, expected_version)
         document = document_of(resource)
         displays = member_displays(resource)
         current = uow.groups.members(row.id)
@@ -192,7 +186,7 @@ def change_members(
     """
     with uow:
         row = get_group(uow, tenant_id, group_id)
-        _check_version(row, expected_version)
+        check_version(row, expected_version)
         to_add = list(add)
         to_remove = [m for m in dict.fromkeys(remove) if m not in add]
         present = uow.groups.members(group_id, to_add) if to_add else {}
@@ -230,7 +224,7 @@ def delete_group(
     or through nesting, is recomputed without what it gave them."""
     with uow:
         row = get_group(uow, tenant_id, group_id)
-        _check_version(row, expected_version)
+        check_version(row, expected_version)
         before = summary(row)
         propagation.users_changed(uow, tenant_id, uow.groups.users_in(tenant_id, group_id))
         uow.groups.remove(row)

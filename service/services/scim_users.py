@@ -30,7 +30,7 @@ from scim2_models import (
 )
 
 from service.persistence.base import new_id, utcnow
-from service.persistence.scim_models import ScimUser
+from service.persistence.scim_models import ScimGroup, ScimUser
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
 
@@ -115,7 +115,8 @@ def get_user(uow: UnitOfWork, tenant_id: str, user_id: str) -> ScimUser:
     return user
 
 
-def _check_version(row: ScimUser, expected_version: str | None) -> None:
+def check_version(row: ScimUser | ScimGroup, expected_version: str | None) -> None:
+    """An If-Match that names another version of the resource: 412."""
     if expected_version is not None and etag(row.version) != expected_version:
         raise PreconditionFailedException
 
@@ -159,7 +160,7 @@ def replace_user(
     its effect apply again, instead of finding nothing to do."""
     with uow:
         row = get_user(uow, tenant_id, resource.id)
-        _check_version(row, expected_version)
+        check_version(row, expected_version)
         document = document_of(resource)
         password_changed = bool(resource.password) and not (
             row.password_hash and verify_password(resource.password, row.password_hash)
@@ -215,7 +216,7 @@ def delete_user(
     deprovisioning effect), no group memberships, an audit event."""
     with uow:
         row = get_user(uow, tenant_id, user_id)
-        _check_version(row, expected_version)
+        check_version(row, expected_version)
         before = summary(row)
         propagation.user_deprovisioned(uow, tenant_id, user_id)
         uow.users.remove(row)

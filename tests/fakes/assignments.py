@@ -18,12 +18,8 @@ from datetime import timedelta
 from service.domain import SEED_001_RULES, AccountRequest, AccountRules, Role, Scope, ScopeTree
 from service.persistence.base import new_id, utcnow
 from service.persistence.permission_models import AssignmentRow
-from service.persistence.repositories.assignments import (
-    FoundRole,
-    FoundUser,
-    Listed,
-    rank_user_match,
-)
+from service.persistence.repositories.assignments import FoundRole, Listed
+from service.persistence.repositories.scim import FoundUser, rank_user_match
 
 
 @dataclass(frozen=True)

@@ -17,18 +17,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from service.domain import (
-    SEED_001_RULES,
     AccountRequest,
     AccountRules,
     AccountType,
     Role,
     Scope,
     ScopeTree,
-    ValidationFailed,
 )
 from service.persistence.permission_models import (
     AssignmentRow,
@@ -36,15 +34,10 @@ from service.persistence.permission_models import (
     RoleRow,
     ScopeRow,
     ScopeTypeRow,
+    role_from_row,
+    rules_from_json,
 )
-from service.persistence.scim_models import ScimUser
-
-
-class FoundUser(NamedTuple):
-    """A SCIM user of the tenant: its id and its SCIM `userType` as sent."""
-
-    id: str
-    user_type: str | None
+from service.persistence.repositories.scim import FoundUser, SqlUsers
 
 
 class FoundRole(NamedTuple):
@@ -56,39 +49,6 @@ class FoundRole(NamedTuple):
 
 Listed = tuple[AssignmentRow, str]
 """An assignment row and the key of its role."""
-
-
-def rank_user_match(ref: str, user_id: str, user_name_lower: str) -> int:
-    """Which way `ref` names a user: by id (0), userName in any case (1), externalId (2).
-
-    The best match wins, so the answer never depends on row order."""
-    return 0 if user_id == ref else (1 if user_name_lower == ref.lower() else 2)
-
-
-def role_of(row: RoleRow) -> Role:
-    return Role(
-        key=row.key,
-        name=row.name,
-        grants=dict(row.grants),
-        allowed_scope_types=None
-        if row.allowed_scope_types is None
-        else frozenset(row.allowed_scope_types),
-        reaches_descendants=row.reaches_descendants,
-        description=row.description,
-        allowed_account_types=None
-        if row.allowed_account_types is None
-        else frozenset(AccountType(t) for t in row.allowed_account_types),
-        root_only=row.root_only,
-    )
-
-
-def account_rules_of(raw: dict[str, object] | None) -> AccountRules:
-    if raw is None:
-        return SEED_001_RULES
-    try:
-        return AccountRules.from_dict(raw)
-    except ValueError as exc:
-        raise ValidationFailed("invalid_value", str(exc), "account_rules") from None
 
 
 class SqlAssignments:
@@ -173,31 +133,13 @@ class SqlAssignments:
 
     def find_user(self, tenant_id: str, ref: str) -> FoundUser | None:
         """The SCIM user `ref` names: its id, userName (any case) or externalId."""
-        ref = ref.strip()
-        if not ref:
-            return None
-        rows = self._session.execute(
-            select(ScimUser.id, ScimUser.user_name_lower, ScimUser.user_type)
-            .where(
-                ScimUser.tenant_id == tenant_id,
-                or_(
-                    ScimUser.id == ref,
-                    ScimUser.user_name_lower == ref.lower(),
-                    ScimUser.external_id == ref,
-                ),
-            )
-            .limit(3)
-        ).all()
-        if not rows:
-            return None
-        best = min(rows, key=lambda row: rank_user_match(ref, row[0], row[1]))
-        return FoundUser(best[0], best[2])
+        return SqlUsers(self._session).find(tenant_id, ref)
 
     def role(self, tenant_id: str, key: str) -> FoundRole | None:
         row = self._session.scalar(
             select(RoleRow).where(RoleRow.tenant_id == tenant_id, RoleRow.key == key)
         )
-        return None if row is None else FoundRole(row.id, role_of(row))
+        return None if row is None else FoundRole(row.id, role_from_row(row))
 
     def scope_tree(self, tenant_id: str, scope_ids: Iterable[str]) -> ScopeTree:
         """The part of the tenant's tree the rules need: the named scopes that exist,
@@ -235,4 +177,4 @@ class SqlAssignments:
                 PermissionSettingsRow.tenant_id == tenant_id
             )
         )
-        return account_rules_of(raw)
+        return rules_from_json(raw)

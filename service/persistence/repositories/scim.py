@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, delete, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -66,9 +66,45 @@ def _insert_unless_taken(dialect: str) -> Any:
     return insert_(ScimUser).on_conflict_do_nothing().returning(ScimUser.id)
 
 
+class FoundUser(NamedTuple):
+    """A SCIM user of the tenant: its id and its SCIM `userType` as sent."""
+
+    id: str
+    user_type: str | None
+
+
+def rank_user_match(ref: str, user_id: str, user_name_lower: str) -> int:
+    """Which way `ref` names a user: by id (0), userName in any case (1), externalId (2).
+
+    The best match wins, so the answer never depends on row order."""
+    return 0 if user_id == ref else (1 if user_name_lower == ref.lower() else 2)
+
+
 class SqlUsers:
     def __init__(self, session: Session) -> None:
         self._session = session
+
+    def find(self, tenant_id: str, ref: str) -> FoundUser | None:
+        """The SCIM user `ref` names: its id, userName (any case) or externalId."""
+        ref = ref.strip()
+        if not ref:
+            return None
+        rows = self._session.execute(
+            select(ScimUser.id, ScimUser.user_name_lower, ScimUser.user_type)
+            .where(
+                ScimUser.tenant_id == tenant_id,
+                or_(
+                    ScimUser.id == ref,
+                    ScimUser.user_name_lower == ref.lower(),
+                    ScimUser.external_id == ref,
+                ),
+            )
+            .limit(3)
+        ).all()
+        if not rows:
+            return None
+        best = min(rows, key=lambda row: rank_user_match(ref, row[0], row[1]))
+        return FoundUser(best[0], best[2])
 
     def get(self, tenant_id: str, user_id: str) -> ScimUser | None:
         return self._session.scalar(
