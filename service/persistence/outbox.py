@@ -61,10 +61,11 @@ def insert_statement(dialect: str) -> Any:
     of a row it inserted. Built once per dialect: constructing it is a noticeable
     part of a SCIM write."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = OutboxRecord.__table__  # a Core insert: no ORM bookkeeping for a queue row
     return (
-        insert(OutboxRecord)
+        insert(table)
         .on_conflict_do_nothing(index_elements=["tenant_id", "task", "object_id"])
-        .returning(OutboxRecord.id)
+        .returning(table.c.id)
     )
 
 

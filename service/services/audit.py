@@ -22,9 +22,9 @@ def record(
     target_id: str,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-) -> AuditEvent:
+) -> None:
     """An event in the audit log of the unit of work that owns `session`."""
-    return UnitOfWork.of(session).audit.record(
+    UnitOfWork.of(session).audit.record(
         tenant_id, actor, action, target_type, target_id, before, after
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from service.observability import current_request_id
@@ -49,10 +50,8 @@ class SqlAuditLog:
         target_id: str,
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
-    ) -> AuditEvent:
-        """Who changed what, with the state before and after (never a secret)."""
-        event = AuditEvent(
-            **event_values(tenant_id, actor, action, target_type, target_id, before, after)
-        )
-        self._session.add(event)
-        return event
+    ) -> None:
+        """Who changed what, with the state before and after (never a secret). Written
+        at once, as a Core insert: an append-only row needs no ORM identity."""
+        values = event_values(tenant_id, actor, action, target_type, target_id, before, after)
+        self._session.execute(insert(AuditEvent.__table__), values)

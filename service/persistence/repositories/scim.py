@@ -63,7 +63,10 @@ def _insert_unless_taken(dialect: str) -> Any:
     a clash leaves the transaction usable; returns the new id, no row on a clash.
     Built once per dialect; SQLAlchemy's compiled cache keeps its SQL."""
     insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert_(ScimUser).on_conflict_do_nothing().returning(ScimUser.id)
+    # On the table, not the mapped class: the ORM's bulk-insert bookkeeping is not
+    # needed for a row the session then adopts as loaded (`add` below).
+    table = ScimUser.__table__
+    return insert_(table).on_conflict_do_nothing().returning(table.c.id)
 
 
 class FoundUser(NamedTuple):
