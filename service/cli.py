@@ -225,8 +225,7 @@ def invite(tenant_ref: str, all_or_nothing: bool, wait: bool, file: click.utils.
             click.echo(f"  line {row.line}: {row.problem}", err=True)
 
     def read() -> dict[str, object]:
-        with runtime.unit_of_work().reading() as session:
-            return jobs.describe(session, jobs.get_job(session, tenant_id, job_id))
+        return jobs.progress(runtime.unit_of_work(), tenant_id, job_id)
 
     state = read()
     totals: dict[str, int] = state["totals"]  # type: ignore[assignment]

@@ -171,6 +171,26 @@ def _wants(response_parameters: ResponseParameters[Any] | None, attribute: str) 
     return wanted not in names(response_parameters.excluded_attributes)
 
 
+@contextmanager
+def scim_storage(
+    uow: UnitOfWork,
+    *,
+    writes: bool,
+    tenant_id: str,
+    actor: str,
+    models: dict[str, type[Resource[Any]]],
+) -> Iterator[SqlStorage]:
+    """A tenant's storage for one SCIM request. A request that `writes` runs in the
+    unit of work (the change, its audit events and outbox rows commit together and its
+    effects follow the commit); a GET changes nothing and reads outside a transaction."""
+    if writes:
+        with uow:
+            yield SqlStorage(uow.session, tenant_id, actor, models)
+    else:
+        with uow.reading() as session:
+            yield SqlStorage(session, tenant_id, actor, models)
+
+
 class SqlStorage(ScimStorage):
     supports_cursors = True
 

@@ -18,14 +18,13 @@ from scim2_models import Error, PatchOp, SCIMException, UniquenessException
 from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from service.domain.errors import Unavailable
 from service.http.auth import requires
 from service.http.context import caller, runtime
 from service.scim import normalize, openapi
 from service.scim.protocol import RolecallScimHandler, RolecallScimService, build_provider
-from service.scim.storage import SqlStorage
+from service.scim.storage import scim_storage
 from service.services.tokens import TokenKind
 
 log = logging.getLogger("rolecall.scim")
@@ -163,23 +162,14 @@ def _handle(service: RolecallScimService, path: str) -> ScimResponse:
     scim_request.body = _normalised_body(service, path, raw)
     who = caller() if g.get("caller") else None
 
-    def storage(session: Session) -> SqlStorage:
-        return SqlStorage(
-            session,
-            tenant_id=who.tenant_id if who else "",
-            actor=who.actor if who else "anonymous",
-            models=_models(service),
-        )
-
-    uow = runtime().unit_of_work()
-    if request.method == "GET":
-        # A GET changes nothing: no transaction, no outbox, nothing after a commit.
-        with uow.reading() as session:
-            return RolecallScimHandler(service, storage(session)).handle(scim_request)
-    # Everything else is one unit of work: the change, its audit events and its outbox
-    # rows commit together, and its effects are applied once it has committed.
-    with uow:
-        return RolecallScimHandler(service, storage(uow.session)).handle(scim_request)
+    with scim_storage(
+        runtime().unit_of_work(),
+        writes=request.method != "GET",
+        tenant_id=who.tenant_id if who else "",
+        actor=who.actor if who else "anonymous",
+        models=_models(service),
+    ) as storage:
+        return RolecallScimHandler(service, storage).handle(scim_request)
 
 
 def _serve(path: str) -> Response:

@@ -138,6 +138,12 @@ def list_jobs(
         return [describe(session, job) for job in rows], total
 
 
+def progress(uow: UnitOfWork, tenant_id: str, job_id: str) -> dict[str, Any]:
+    """The job's status and totals (what `rolecall invite` follows)."""
+    with uow.reading() as session:
+        return describe(session, get_job(session, tenant_id, job_id))
+
+
 def job_detail(
     uow: UnitOfWork,
     tenant_id: str,
