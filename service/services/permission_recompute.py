@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from service import metrics
 from service.cache.permission_cache import CacheEntry, StoreResult
 from service.persistence.scim_models import ScimUser
+from service.persistence.webhook_models import newly_announced
 from service.runtime import Runtime
 from service.services import affected, effective, propagation, webhooks
 from service.services.permission_model import TenantModel, load_model
@@ -82,11 +83,17 @@ def cache_entries(
 def announce(
     runtime: Runtime, tenant_id: str, entries: Sequence[CacheEntry], results: Sequence[StoreResult]
 ) -> None:
-    """Tell the tenant's webhooks about the sets whose permissions changed."""
-    changed = [e.user_id for e, r in zip(entries, results, strict=True) if r is StoreResult.CHANGED]
-    if changed:
-        with runtime.unit_of_work() as uow:
-            webhooks.changes_recorded(uow.session, tenant_id, changed)
+    """Tell the tenant's webhooks about the sets whose permissions changed, after they
+    are in the cache. What changed is judged against the set last announced (kept in
+    the database with the deliveries it led to), not against what the cache held: a
+    run that died after its cache write is announced by the retry. A set the cache
+    refused (a newer one is there) is left to the run that wrote the newer one."""
+    written = [(e.user_id, e.digest, e.version) for e, r in zip(entries, results, strict=True) if r]
+    if not written:
+        return
+    with runtime.unit_of_work() as uow:
+        changed = newly_announced(uow.session, tenant_id, written)
+        webhooks.changes_recorded(uow.session, tenant_id, changed)
 
 
 def publish_ancestors(runtime: Runtime, model: TenantModel) -> None:

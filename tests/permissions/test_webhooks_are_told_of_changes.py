@@ -93,6 +93,37 @@ def test_a_recompute_that_changes_nothing_sends_nothing(
     assert len(receiver.received) == count
 
 
+def test_a_recompute_that_died_after_its_cache_write_still_announces_when_retried(
+    admin: Admin,
+    directory: Directory,
+    receiver: Receiver,
+    hook: dict,
+    runtime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from service.services import permission_recompute
+
+    admin.load("reporting")
+    org = admin.scope("organization", "Org")
+    user_id = directory.user("ada@example.org")
+    count = len(receiver.received)
+
+    # The worker dies between writing the new set to Redis and recording its delivery.
+    def dies(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("the worker lost its database")
+
+    monkeypatch.setattr(webhooks, "changes_recorded", dies)
+    admin.assign("ada@example.org", "manage", org)  # its recompute task fails after the write
+    assert len(receiver.received) == count
+    assert runtime.cache.body_of(admin.keys.id, user_id)["scopes"][org]["manage"]
+    monkeypatch.undo()
+
+    # The task is redelivered: its set equals the cached one, yet it announces.
+    permission_recompute.recompute_users(runtime, admin.keys.id, [user_id])
+    sent = [e for e in events(receiver)[count:] if e["user_id"] == user_id]
+    assert sent and sent[-1]["permissions"]["scopes"][org]["manage"]["level"] == "granted"
+
+
 def test_a_failing_receiver_is_tried_again(
     admin: Admin, directory: Directory, receiver: Receiver, hook: dict, runtime
 ) -> None:
