@@ -23,6 +23,10 @@ SCIM_MEDIA_TYPE = "application/scim+json"
 
 log = logging.getLogger("rolecall.http")
 
+# A 503 asks the caller to retry: a committed change whose immediate effect could not
+# be applied yet (an IdP's retry re-applies it), or a database that is away.
+RETRY_AFTER_SECONDS = "1"
+
 
 class HttpError(Exception):
     status = 400
@@ -97,7 +101,8 @@ def register_error_handlers(app: Flask) -> None:
         else:
             response = api_error(error.status, error.message, error.code, error.field)
         if error.status == 503:  # Unavailable: the same request may be retried shortly
-            response.headers["Retry-After"] = "1"
+            log.warning("unavailable on %s %s: %s", request.method, request.path, error.message)
+            response.headers["Retry-After"] = RETRY_AFTER_SECONDS
         return response
 
     @app.errorhandler(HTTPException)
@@ -130,7 +135,7 @@ def register_error_handlers(app: Flask) -> None:
         )
         message = "The database is unavailable; retry shortly"
         response = scim_error(503, message) if is_scim_path() else api_error(503, message)
-        response.headers["Retry-After"] = "1"
+        response.headers["Retry-After"] = RETRY_AFTER_SECONDS
         return response
 
     @app.errorhandler(Exception)

@@ -14,12 +14,11 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from flask_smorest import Api
-from scim2_models import Error, PatchOp, SCIMException, UniquenessException
+from scim2_models import PatchOp, SCIMException, UniquenessException
 from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
 from sqlalchemy.exc import IntegrityError
 
-from service.domain.errors import Unavailable
 from service.http.auth import requires
 from service.http.context import caller, runtime
 from service.scim import normalize, openapi
@@ -32,7 +31,6 @@ log = logging.getLogger("rolecall.scim")
 BASE_PATH = "/scim/v2"
 # How long an IdP told 503 waits before retrying (the relay applies a deferred
 # effect within a second).
-RETRY_AFTER_SECONDS = "1"
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 _EXTENSION = "rolecall.scim"
 
@@ -134,14 +132,6 @@ def _answer(produce: Callable[[], ScimResponse]) -> Response:
     except SCIMException as error:
         log.info("scim %s %s: %s %s", request.method, request.path, error.status, error)
         scim_response = _service().error_response(error)
-    except Unavailable as error:
-        # The change is committed but an effect the contract says is immediate (a
-        # deprovisioned user's cached set cleared) could not be applied here. The
-        # outbox applies it anyway; the IdP retries as told, and the retry re-applies it.
-        log.warning("scim %s %s: committed, effect deferred", request.method, request.path)
-        unavailable = SCIMException.from_error(Error(status=503, detail=error.message))
-        scim_response = _service().error_response(unavailable)
-        scim_response.headers["Retry-After"] = RETRY_AFTER_SECONDS
     return _to_flask(scim_response)
 
 

@@ -14,11 +14,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete
-
 from service.domain.errors import Unavailable
 from service.observability import log_event
-from service.persistence.outbox import OutboxRecord
 from service.persistence.unit_of_work import Committed, Effect
 from service.runtime import Runtime
 from service.services import permission_recompute, propagation, relay, tokens
@@ -66,8 +63,7 @@ def after_commit(runtime: Runtime, committed: Committed) -> None:
             applied.append(effect.row_id)
     rows = [row for row in committed.rows if row.id not in applied]
     try:
-        if applied:
-            _forget_rows(runtime, applied)
+        relay.settle(runtime, applied)  # applied here: no worker needs them
         relay.committed(runtime, rows)
     except Exception as error:  # the rows are committed; the sweep sends them
         log_event(log, "after-commit send failed", error=type(error).__name__)
@@ -75,10 +71,3 @@ def after_commit(runtime: Runtime, committed: Committed) -> None:
     if immediate:
         raise Unavailable("the change is saved but not yet in effect everywhere; retry")
 
-
-def _forget_rows(runtime: Runtime, row_ids: list[int]) -> None:
-    """Effects applied here need no worker: their rows go (a relay that claimed one
-    first applies it again, which is harmless)."""
-    outbox = OutboxRecord.__table__
-    with runtime.engine.begin() as connection:
-        connection.execute(delete(outbox).where(outbox.c.id.in_(row_ids)))

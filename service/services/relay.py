@@ -220,9 +220,20 @@ def send_emitted(runtime: Runtime, rows: list[Emitted]) -> int:
                 continue
             break
         sent.append(row.id)
-    with runtime.engine.connect() as connection:
-        _mark(connection.execution_options(isolation_level="AUTOCOMMIT"), sent, failure)
+    settle(runtime, sent, failure)
     return len(sent)
+
+
+def settle(
+    runtime: Runtime, done: list[int], failure: tuple[list[int], Exception] | None = None
+) -> None:
+    """Record, outside any transaction, that rows' work is done (they are deleted) or
+    failed: for rows sent after their commit, and for effects applied in the request
+    that made them (service.services.effects), which need no worker."""
+    if not done and failure is None:
+        return
+    with runtime.engine.connect() as connection:
+        _mark(connection.execution_options(isolation_level="AUTOCOMMIT"), done, failure)
 
 
 def _mark(
