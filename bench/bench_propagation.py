@@ -28,8 +28,8 @@ from sqlalchemy import insert
 from bench.harness import BIN, ROOT, gunicorn
 from service.persistence import schema
 from service.persistence.base import new_id, utcnow
-from service.persistence.db import transaction
 from service.persistence.scim_models import ScimUser
+from service.persistence.unit_of_work import UnitOfWork
 from service.services import catalogs, mappings, permission_recompute, scopes, tokens
 from service.settings import Settings
 from service.wiring import build_runtime
@@ -125,7 +125,8 @@ def main() -> None:
                 ).json()["id"]
                 now = utcnow()
                 user_ids = [new_id() for _ in range(USERS)]
-                with transaction(runtime.sessions) as session:
+                with UnitOfWork(runtime.sessions) as uow:
+                    session = uow.session
                     session.execute(
                         insert(ScimUser),
                         [

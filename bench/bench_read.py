@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.harness import Load, gunicorn, load
 from service.persistence import schema
 from service.persistence.base import new_id, utcnow
-from service.persistence.db import transaction
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
+from service.persistence.unit_of_work import UnitOfWork
 from service.services import catalogs, permission_recompute, tokens
 from service.services.permission_model import load_model
 from service.settings import Settings
@@ -86,7 +86,8 @@ def seed(users: int) -> tuple[dict[str, str], list[str], list[str]]:
     now = utcnow()
     user_ids = [new_id() for _ in range(users)]
     group_ids = [new_id() for _ in range(20)]
-    with transaction(runtime.sessions) as session:
+    with UnitOfWork(runtime.sessions) as uow:
+        session = uow.session
         session.add_all(
             ScimGroup(
                 id=gid,
@@ -119,7 +120,8 @@ def seed(users: int) -> tuple[dict[str, str], list[str], list[str]]:
             for gid in random.sample(group_ids, 3)
         )
     permission_recompute.recompute_users(runtime, tenant_id, user_ids)
-    with transaction(runtime.sessions) as session:
+    with UnitOfWork(runtime.sessions) as uow:
+        session = uow.session
         load_model(session, tenant_id)
     runtime.close()
     return keys, user_ids, folders

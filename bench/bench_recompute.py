@@ -22,9 +22,9 @@ from sqlalchemy import insert, select, text
 
 from service.persistence import schema
 from service.persistence.base import new_id, utcnow
-from service.persistence.db import transaction
 from service.persistence.permission_models import MappingRow, ScopeRow
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
+from service.persistence.unit_of_work import UnitOfWork
 from service.services import catalogs, permission_recompute, tokens
 from service.services.permission_model import bump_model_version, load_model
 from service.settings import Settings
@@ -80,12 +80,14 @@ def seed(runtime, users: int, groups: int, scopes: int) -> tuple[str, list[str]]
         for i in range(scopes - 100)
     ]
     scope_ids = [r["id"] for r in rows]
-    with transaction(runtime.sessions) as session:
+    with UnitOfWork(runtime.sessions) as uow:
+        session = uow.session
         bump_model_version(session, tenant_id)
         session.execute(insert(ScopeRow), rows)
     # Mappings are written as rows: through the admin API each would be its own change
     # of the model (and its own recompute), which is not what is measured here.
-    with transaction(runtime.sessions) as session:
+    with UnitOfWork(runtime.sessions) as uow:
+        session = uow.session
         model = load_model(session, tenant_id)
         role_ids = [
             model.role_ids[k]
@@ -119,7 +121,8 @@ def seed(runtime, users: int, groups: int, scopes: int) -> tuple[str, list[str]]
         )
     group_ids = [new_id() for _ in range(groups)]
     user_ids = [new_id() for _ in range(users)]
-    with transaction(runtime.sessions) as session:
+    with UnitOfWork(runtime.sessions) as uow:
+        session = uow.session
         session.execute(
             insert(ScimGroup),
             [
@@ -212,7 +215,8 @@ def main() -> None:
 
         # Baseline 1: read the membership rows the recompute reads, and nothing else.
         started = time.perf_counter()
-        with transaction(runtime.sessions) as session:
+        with UnitOfWork(runtime.sessions) as uow:
+            session = uow.session
             for start in range(0, len(user_ids), 500):
                 list(
                     session.execute(
@@ -228,7 +232,8 @@ def main() -> None:
         elapsed = time.perf_counter() - started
 
         # Baseline 2: write sets of the same size to Redis, with no computing.
-        with transaction(runtime.sessions) as session:
+        with UnitOfWork(runtime.sessions) as uow:
+            session = uow.session
             model = load_model(session, tenant_id)
             sample = permission_recompute.cache_entries(
                 session, tenant_id, user_ids[:500], model, 1

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import delete, select
 
 from service.observability import set_request_id
-from service.persistence.db import transaction
 from service.persistence.outbox import OutboxRecord, claim_pending, emit, emitted
 from service.persistence.unit_of_work import UnitOfWork
 from service.runtime import Runtime, set_runtime
@@ -41,7 +40,8 @@ def broker(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[Record
 
 def pending(runtime: Runtime) -> list[OutboxRecord]:
     """Every row left in the outbox: a row whose task was sent is deleted."""
-    with transaction(runtime.sessions) as session:
+    with UnitOfWork(runtime.sessions) as uow:
+        session = uow.session
         return list(session.scalars(select(OutboxRecord).order_by(OutboxRecord.id)))
 
 
@@ -288,7 +288,8 @@ def row_locks(runtime: Runtime) -> None:
 
 
 def _waiting_row(runtime: Runtime, tenant: TenantKeys) -> None:
-    with transaction(runtime.sessions) as session:
+    with UnitOfWork(runtime.sessions) as uow:
+        session = uow.session
         emit(session, tenant.id, "rolecall.heartbeat", "object-1")
 
 
@@ -299,7 +300,8 @@ def _change_in_a_thread(
     inserted: list[bool] = []
 
     def change() -> None:
-        with transaction(runtime.sessions) as session:
+        with UnitOfWork(runtime.sessions) as uow:
+            session = uow.session
             emit(session, tenant.id, "rolecall.heartbeat", "object-1")
             inserted.append(bool(emitted(session)))
 
@@ -315,7 +317,8 @@ def test_a_change_made_while_the_relay_sends_its_objects_row_gets_a_row_of_its_o
     # The relay's task may start before a change committed meanwhile; if that change
     # were absorbed by the row being sent, nothing would ever run for it.
     _waiting_row(runtime, tenant)
-    with transaction(runtime.sessions) as sending:
+    with UnitOfWork(runtime.sessions) as sending_unit:
+        sending = sending_unit.session
         claimed = claim_pending(sending)
         assert [row.object_id for row in claimed] == ["object-1"]
         changing, inserted = _change_in_a_thread(runtime, tenant)
@@ -331,7 +334,8 @@ def test_a_change_to_an_object_with_a_row_waiting_is_absorbed(
     runtime: Runtime, tenant: TenantKeys, broker: RecordingBroker
 ) -> None:
     _waiting_row(runtime, tenant)
-    with transaction(runtime.sessions) as session:
+    with UnitOfWork(runtime.sessions) as uow:
+        session = uow.session
         emit(session, tenant.id, "rolecall.heartbeat", "object-1")
         assert emitted(session) == []
     assert len(pending(runtime)) == 1
@@ -342,11 +346,14 @@ def test_the_relay_sends_an_absorbing_row_only_once_the_change_it_absorbed_commi
     runtime: Runtime, tenant: TenantKeys, broker: RecordingBroker
 ) -> None:
     _waiting_row(runtime, tenant)
-    with transaction(runtime.sessions) as changing:
+    with UnitOfWork(runtime.sessions) as changing_unit:
+        changing = changing_unit.session
         emit(changing, tenant.id, "rolecall.heartbeat", "object-1")
-        with transaction(runtime.sessions) as sending:
+        with UnitOfWork(runtime.sessions) as sending_unit:
+            sending = sending_unit.session
             assert claim_pending(sending) == []  # held by the change in flight
-    with transaction(runtime.sessions) as sending:
+    with UnitOfWork(runtime.sessions) as sending_unit:
+        sending = sending_unit.session
         assert [row.object_id for row in claim_pending(sending)] == ["object-1"]
 
 
@@ -355,7 +362,8 @@ def test_changes_absorbed_by_one_row_do_not_wait_for_each_other(
     runtime: Runtime, tenant: TenantKeys, broker: RecordingBroker
 ) -> None:
     _waiting_row(runtime, tenant)
-    with transaction(runtime.sessions) as first:
+    with UnitOfWork(runtime.sessions) as first_unit:
+        first = first_unit.session
         emit(first, tenant.id, "rolecall.heartbeat", "object-1")
         second, inserted = _change_in_a_thread(runtime, tenant)
         second.join(timeout=10)

@@ -15,8 +15,8 @@ from sqlalchemy import delete, update
 from werkzeug.test import TestResponse
 
 from service.persistence.base import new_id, utcnow
-from service.persistence.db import transaction
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
+from service.persistence.unit_of_work import UnitOfWork
 from service.runtime import Runtime
 from tests.conftest import TenantKeys
 
@@ -38,7 +38,8 @@ class Directory:
     ) -> str:
         uid = new_id()
         now = utcnow()
-        with transaction(self.runtime.sessions) as session:
+        with UnitOfWork(self.runtime.sessions) as uow:
+            session = uow.session
             session.add(
                 ScimUser(
                     id=uid,
@@ -65,7 +66,8 @@ class Directory:
     ) -> str:
         gid = new_id()
         now = utcnow()
-        with transaction(self.runtime.sessions) as session:
+        with UnitOfWork(self.runtime.sessions) as uow:
+            session = uow.session
             session.add(
                 ScimGroup(
                     id=gid,
@@ -85,7 +87,8 @@ class Directory:
         return gid
 
     def add(self, group_id: str, member_id: str, member_type: str = "User") -> None:
-        with transaction(self.runtime.sessions) as session:
+        with UnitOfWork(self.runtime.sessions) as uow:
+            session = uow.session
             session.add(
                 ScimGroupMember(
                     tenant_id=self.tenant_id,
@@ -96,7 +99,8 @@ class Directory:
             )
 
     def remove(self, group_id: str, member_id: str) -> None:
-        with transaction(self.runtime.sessions) as session:
+        with UnitOfWork(self.runtime.sessions) as uow:
+            session = uow.session
             session.execute(
                 delete(ScimGroupMember).where(
                     ScimGroupMember.group_id == group_id, ScimGroupMember.member_id == member_id
@@ -104,11 +108,13 @@ class Directory:
             )
 
     def set_active(self, user_id: str, active: bool) -> None:
-        with transaction(self.runtime.sessions) as session:
+        with UnitOfWork(self.runtime.sessions) as uow:
+            session = uow.session
             session.execute(update(ScimUser).where(ScimUser.id == user_id).values(active=active))
 
     def delete_user(self, user_id: str) -> None:
-        with transaction(self.runtime.sessions) as session:
+        with UnitOfWork(self.runtime.sessions) as uow:
+            session = uow.session
             session.execute(delete(ScimGroupMember).where(ScimGroupMember.member_id == user_id))
             session.execute(delete(ScimUser).where(ScimUser.id == user_id))
 
