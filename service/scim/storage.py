@@ -46,7 +46,7 @@ from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
 from service.persistence.unit_of_work import UnitOfWork
 from service.scim.filters import GROUPS, USERS, SqlFilter, Table, sort_expression
 from service.scim.render import Record
-from service.services import invitations, scim_groups, scim_users
+from service.services import scim_groups, scim_users
 from service.services.scim_users import etag
 
 # Statements run on every read, built once (the filter-free ones; a page with a
@@ -433,11 +433,9 @@ class SqlStorage(ScimStorage):
         if resource.id is None:
             raise NotFoundException(detail="the resource has no id")
         if table is USERS:
-            user = scim_users.replace_user(
+            scim_users.replace_user(
                 self.uow, self.tenant_id, self.actor, resource, expected_version
             )
-            if not user.active:
-                self._no_live_invitations(user.id)
         else:
             scim_groups.replace_group(
                 self.uow, self.tenant_id, self.actor, resource, expected_version
@@ -449,8 +447,6 @@ class SqlStorage(ScimStorage):
     ) -> None:
         table = self._table(resource_type)
         if table is USERS:
-            # Before the row goes: its invitations are found by the user's id.
-            self._no_live_invitations(resource_id)
             scim_users.delete_user(
                 self.uow, self.tenant_id, self.actor, resource_id, expected_version
             )
@@ -465,14 +461,7 @@ class SqlStorage(ScimStorage):
         retry of a deactivation applies what the first attempt could not."""
         if self._table(resource_type) is not USERS or resource.id is None:
             return
-        user = scim_users.user_unchanged(self.uow, self.tenant_id, resource.id)
-        if not user.active:
-            self._no_live_invitations(user.id)
-
-    def _no_live_invitations(self, user_id: str) -> None:
-        """A deprovisioned user (deleted, or left inactive, even by a request sent
-        again) keeps no invitation link that still works; idempotent."""
-        invitations.revoke_pending_for_user(self.uow, self.tenant_id, user_id, self.actor)
+        scim_users.user_unchanged(self.uow, self.tenant_id, self.actor, resource.id)
 
     def change_members(
         self,

@@ -52,6 +52,7 @@ from service.persistence.invitation_models import (
 from service.persistence.scim_models import ScimUser
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import scim_users
+from service.services.invitation_rows import describe, keep, revoke_row
 from service.settings import Settings
 
 SEND_TASK = "rolecall.invitations.send"
@@ -108,25 +109,6 @@ def rules(settings: Settings, ttl_hours: int) -> lifecycle.DeliveryRules:
     )
 
 
-def keep(row: Invitation, state: lifecycle.Invitation) -> None:
-    """Store the aggregate's outcome on its row, counting a status change."""
-    changed = row.keep(state)
-    if changed is not None:
-        metrics.invitations.labels(changed.value).inc()
-
-
-def describe(invitation: Invitation) -> dict[str, Any]:
-    """What the audit log keeps of an invitation, before and after a change."""
-    return {
-        "id": invitation.id,
-        "user_id": invitation.user_id,
-        "email": invitation.email,
-        "status": invitation.status,
-        "send_round": invitation.send_round,
-        "expires_at": invitation.expires_at.isoformat(),
-    }
-
-
 def locked(uow: UnitOfWork, tenant_id: str, invitation_id: str) -> Invitation:
     """The tenant's invitation, under a row lock."""
     invitation = uow.invitations.get(tenant_id, invitation_id, lock=True)
@@ -151,36 +133,6 @@ def live_invitation(uow: UnitOfWork, tenant_id: str, user_id: str) -> Invitation
         uow.invitations.save(invitation)
         return None
     return invitation
-
-
-def revoke_row(uow: UnitOfWork, row: Invitation, actor: str) -> None:
-    """Revoke a locked invitation (IllegalTransition when it is accepted or revoked)."""
-    before = describe(row)
-    state = row.lifecycle()
-    state.revoke(utcnow())
-    keep(row, state)
-    uow.invitations.settle_job_rows(row.id, "failed", "revoked before it was sent")
-    uow.audit.record(
-        row.tenant_id,
-        actor,
-        "invitation.revoke",
-        "invitation",
-        row.id,
-        before=before,
-        after=describe(row),
-    )
-
-
-def revoke_pending_for_user(uow: UnitOfWork, tenant_id: str, user_id: str, actor: str) -> int:
-    """Called by the SCIM deprovisioning paths (DELETE, active=false), in their unit of
-    work (joined, not committed here): revoke every live invitation of the user, so its
-    link stops working. A message a worker is handing over right now may still arrive;
-    its link is dead."""
-    with uow:
-        found = uow.invitations.live_of_user(tenant_id, user_id)
-        for invitation in found:
-            revoke_row(uow, invitation, actor)
-        return len(found)
 
 
 # Tenant settings and template -----------------------------------------------------

@@ -7,11 +7,9 @@ fake unit of work as well. Resources arrive already validated by scim2-models; t
 document stored is the resource as SCIM JSON without the attributes that live
 elsewhere (id, meta, password, groups).
 
-A deprovisioning (DELETE, or a user left with `active: false`) records its effect
-(propagation.user_deprovisioned). The user's pending invitations are revoked in the
-same unit of work by the SCIM layer that orchestrates the request
-(service.scim.storage): the invitation use cases import this module (to create a
-user for an address), so it does not import them.
+A deprovisioning (DELETE, or a user left with `active: false`, even sent again)
+records its effect (propagation.user_deprovisioned) and revokes the user's live
+invitations, in the same unit of work (`_deprovision`).
 """
 
 from __future__ import annotations
@@ -33,6 +31,7 @@ from service.persistence.base import new_id, utcnow
 from service.persistence.scim_models import ScimGroup, ScimUser
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
+from service.services.invitation_rows import revoke_pending_for_user
 
 # Attributes kept outside the stored document.
 _NOT_STORED = ("id", "meta", "password", "groups")
@@ -166,7 +165,7 @@ def replace_user(
             row.password_hash and verify_password(resource.password, row.password_hash)
         )
         if document == row.document and not password_changed:
-            return _unchanged(uow, tenant_id, row)
+            return _unchanged(uow, tenant_id, actor, row)
         _check_unique(uow, tenant_id, resource, row.id)
         before = summary(row)
         _apply_columns(row, resource, document)
@@ -183,26 +182,33 @@ def replace_user(
         if row.active:
             propagation.user_changed(uow, tenant_id, row.id)
         else:
-            propagation.user_deprovisioned(uow, tenant_id, row.id)
+            _deprovision(uow, tenant_id, actor, row.id)
     return row
 
 
-def user_unchanged(uow: UnitOfWork, tenant_id: str, user_id: str) -> ScimUser:
+def user_unchanged(uow: UnitOfWork, tenant_id: str, actor: str, user_id: str) -> ScimUser:
     """A replace or PATCH that leaves the user as stored (found so before the use case
     was called): see `_unchanged`."""
     with uow:
-        return _unchanged(uow, tenant_id, get_user(uow, tenant_id, user_id))
+        return _unchanged(uow, tenant_id, actor, get_user(uow, tenant_id, user_id))
 
 
-def _unchanged(uow: UnitOfWork, tenant_id: str, row: ScimUser) -> ScimUser:
+def _unchanged(uow: UnitOfWork, tenant_id: str, actor: str, row: ScimUser) -> ScimUser:
     """Nothing to store, and no audit event. A user who stays inactive is deprovisioned
     again all the same (`active: false` or DELETE, made or sent again: no permissions
     from the moment the request returns): the request may be an IdP's retry of a
     deactivation that answered 503, and the retry must apply what the first attempt
     could not. The effect is idempotent."""
     if not row.active:
-        propagation.user_deprovisioned(uow, tenant_id, row.id)
+        _deprovision(uow, tenant_id, actor, row.id)
     return row
+
+
+def _deprovision(uow: UnitOfWork, tenant_id: str, actor: str, user_id: str) -> None:
+    """No permissions from the moment the request returns, and no invitation link that
+    still works. Both are idempotent, so a deprovisioning sent again applies them again."""
+    propagation.user_deprovisioned(uow, tenant_id, user_id)
+    revoke_pending_for_user(uow, tenant_id, user_id, actor)
 
 
 def delete_user(
@@ -218,7 +224,7 @@ def delete_user(
         row = get_user(uow, tenant_id, user_id)
         check_version(row, expected_version)
         before = summary(row)
-        propagation.user_deprovisioned(uow, tenant_id, user_id)
+        _deprovision(uow, tenant_id, actor, user_id)  # its invitations, before the row goes
         uow.users.remove(row)
         uow.audit.record(tenant_id, actor, "scim.user.delete", "scim_user", user_id, before=before)
 

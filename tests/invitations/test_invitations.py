@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from service.persistence.base import utcnow
 from service.persistence.invitation_models import Invitation
 from service.runtime import Runtime
-from service.services import invitations
+from service.services import invitation_rows, invitations
 from tests.conftest import TenantKeys
 from tests.invitations.conftest import Inbox
 
@@ -217,12 +217,12 @@ def test_deprovisioning_revokes_pending_invitations(
 ) -> None:  # fmt: skip
     created = invite(admin, "leaver@example.com")
     token = inbox.token(inbox.to("leaver@example.com")[0])
-    count = invitations.revoke_pending_for_user(
+    count = invitation_rows.revoke_pending_for_user(
         runtime.unit_of_work(), tenant.id, created["user_id"], "scim:deprovision"
     )
     assert count == 1
     assert client.post(f"/invitations/{token}/accept", json={}).status_code == 410
-    again = invitations.revoke_pending_for_user(
+    again = invitation_rows.revoke_pending_for_user(
         runtime.unit_of_work(), tenant.id, created["user_id"], "x"
     )
     assert again == 0

@@ -14,7 +14,7 @@ from service.domain.invitations import IllegalTransition, InvitationGone, Invita
 from service.persistence.base import new_id, utcnow
 from service.persistence.invitation_models import Invitation
 from service.persistence.scim_models import ScimUser
-from service.services import invitations
+from service.services import invitation_rows, invitations
 from service.settings import Settings
 from tests.fakes.unit_of_work import FakeUnitOfWork
 
@@ -281,8 +281,8 @@ def test_deprovisioning_revokes_the_users_live_invitations_only(uow: FakeUnitOfW
     link = sent(live)
     others = invite(uow, stayer)
     with uow:  # the SCIM deprovisioning's unit of work, which the revoke joins
-        assert invitations.revoke_pending_for_user(uow, TENANT, leaver.id, "scim") == 1
+        assert invitation_rows.revoke_pending_for_user(uow, TENANT, leaver.id, "scim") == 1
     assert (accepted.status, live.status, others.status) == ("accepted", "revoked", "pending")
     assert invitations.view_token(uow, link).state == "revoked"
     assert uow.audit.actions().count("invitation.revoke") == 1
-    assert invitations.revoke_pending_for_user(uow, TENANT, leaver.id, "scim") == 0
+    assert invitation_rows.revoke_pending_for_user(uow, TENANT, leaver.id, "scim") == 0

@@ -131,7 +131,7 @@ def test_a_retried_deactivation_of_an_inactive_user_records_the_effect_again(
     _forget(uow)
 
     scim_users.replace_user(uow, TENANT, ACTOR, deactivated)
-    scim_users.user_unchanged(uow, TENANT, user_id)
+    scim_users.user_unchanged(uow, TENANT, "idp", user_id)
 
     assert uow.effect_tasks() == [propagation.DEPROVISION, propagation.DEPROVISION]
     assert uow.audit.events == []  # nothing changed, so nothing to audit
@@ -159,7 +159,7 @@ def test_an_unchanged_active_user_records_nothing(uow: FakeUnitOfWork) -> None:
     _forget(uow)
 
     scim_users.replace_user(uow, TENANT, ACTOR, User(id=user_id, user_name="alice"))
-    scim_users.user_unchanged(uow, TENANT, user_id)
+    scim_users.user_unchanged(uow, TENANT, "idp", user_id)
 
     assert uow.emitted == [] and uow.effects == [] and uow.audit.events == []
 
