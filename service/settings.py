@@ -67,6 +67,9 @@ class Settings:
     invitation_retry_base_seconds: float = 5.0
     invitation_max_attempts: int = 6
     invitation_send_lease_seconds: int = 300
+    # The largest request body any surface accepts (413 beyond it); SCIM's
+    # ServiceProviderConfig announces it as bulk.maxPayloadSize.
+    max_request_bytes: int = 1_048_576
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -126,6 +129,7 @@ class Settings:
             invitation_send_lease_seconds=int(
                 get("INVITATION_SEND_LEASE_SECONDS", str(defaults.invitation_send_lease_seconds))
             ),
+            max_request_bytes=int(get("MAX_REQUEST_BYTES", str(defaults.max_request_bytes))),
         )
         settings.validate(secret_given="ROLECALL_SECRET_KEY" in env)
         return settings
@@ -159,6 +163,8 @@ class Settings:
         self._validate_mail()
         if self.outbox_relay not in {"", "inline", "process"}:
             raise SettingsError("ROLECALL_OUTBOX_RELAY must be inline or process")
+        if self.max_request_bytes < 1024:
+            raise SettingsError("ROLECALL_MAX_REQUEST_BYTES must be at least 1024")
         if self.relay_interval_seconds <= 0:
             raise SettingsError("ROLECALL_RELAY_INTERVAL_SECONDS must be more than 0")
         if self.is_production:
