@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.cache.permission_cache import PermissionCache
+from service.cache.rate_limit import RateLimiter, RequestLimits
 from service.cache.redis_client import make_redis
 from service.persistence.db import make_engine, make_session_factory
 from service.persistence.unit_of_work import Committed, UnitOfWork
@@ -37,6 +38,8 @@ class Runtime:
     redis: redis.Redis
     celery: Celery
     cache: PermissionCache
+    request_limits: RequestLimits
+    invitation_rates: RateLimiter
     after_commit: AfterCommitHook | None = None
 
     def unit_of_work(self) -> UnitOfWork:
@@ -98,6 +101,8 @@ def make_runtime(
             # The embedded fake Redis lives in this process: no round trip to save.
             memo_tokens=not settings.cache_in_memory,
         ),
+        request_limits=RequestLimits(client, settings.redis_key_prefix, settings.rate_limits),
+        invitation_rates=RateLimiter(client, settings.redis_key_prefix),
         after_commit=after_commit,
     )
 

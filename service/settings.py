@@ -13,12 +13,18 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from limits import parse_many
+
 MEMORY_URL = "memory://"
 EAGER_BROKER = "eager://"
 
 
 class SettingsError(ValueError):
     """A setting is missing or inconsistent; the message names the variable."""
+
+
+def _rate_limit(value: str) -> str:
+    return "" if value.strip().lower() in {"off", "none"} else value.strip()
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -70,6 +76,16 @@ class Settings:
     # The largest request body any surface accepts (413 beyond it); SCIM's
     # ServiceProviderConfig announces it as bulk.maxPayloadSize.
     max_request_bytes: int = 1_048_576
+    # API requests per tenant and token kind (`limits` strings, "100/second" or several
+    # joined by ";"; "off" for none), answered 429 with Retry-After beyond them. SCIM:
+    # four times the 25/s the OpenID IPSIE SCIM profile asks a provider to sustain, in a
+    # sliding one-second window, so an IdP's burst of up to 100 goes through at once.
+    # Read: off, as a limit costs the hot read path a second Redis round trip per
+    # request (bench/bench_rate_limits.py, bench_read.py) and read tokens are the
+    # tenant's own apps asking about cached sets; turn it on where that is wanted.
+    rate_limit_scim: str = "100/second"
+    rate_limit_admin: str = "50/second"
+    rate_limit_read: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -130,9 +146,21 @@ class Settings:
                 get("INVITATION_SEND_LEASE_SECONDS", str(defaults.invitation_send_lease_seconds))
             ),
             max_request_bytes=int(get("MAX_REQUEST_BYTES", str(defaults.max_request_bytes))),
+            rate_limit_scim=_rate_limit(get("RATE_LIMIT_SCIM", defaults.rate_limit_scim)),
+            rate_limit_admin=_rate_limit(get("RATE_LIMIT_ADMIN", defaults.rate_limit_admin)),
+            rate_limit_read=_rate_limit(get("RATE_LIMIT_READ", defaults.rate_limit_read)),
         )
         settings.validate(secret_given="ROLECALL_SECRET_KEY" in env)
         return settings
+
+    @property
+    def rate_limits(self) -> dict[str, str]:
+        """The request limit of each token kind ("" for none)."""
+        return {
+            "scim": self.rate_limit_scim,
+            "admin": self.rate_limit_admin,
+            "read": self.rate_limit_read,
+        }
 
     @property
     def is_production(self) -> bool:
@@ -167,6 +195,7 @@ class Settings:
             raise SettingsError("ROLECALL_MAX_REQUEST_BYTES must be at least 1024")
         if self.relay_interval_seconds <= 0:
             raise SettingsError("ROLECALL_RELAY_INTERVAL_SECONDS must be more than 0")
+        self._validate_rate_limits()
         if self.is_production:
             if self.cache_in_memory:
                 raise SettingsError("ROLECALL_REDIS_URL must name a real Redis in production")
@@ -194,6 +223,16 @@ class Settings:
             raise SettingsError("ROLECALL_INVITATION_RATE_PER_MINUTE must be at least 1")
         if self.invitation_max_attempts < 1:
             raise SettingsError("ROLECALL_INVITATION_MAX_ATTEMPTS must be at least 1")
+
+    def _validate_rate_limits(self) -> None:
+        for kind, text in self.rate_limits.items():
+            try:
+                parse_many(text) if text else None
+            except ValueError:
+                raise SettingsError(
+                    f"ROLECALL_RATE_LIMIT_{kind.upper()} must be like 100/second"
+                    f" (several joined by ;) or off, not {text!r}"
+                ) from None
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -54,7 +54,7 @@ def _run(
 
 
 def _rates(runtime: Runtime) -> RateLimiter:
-    return RateLimiter(runtime.redis, runtime.settings.redis_key_prefix)
+    return runtime.invitation_rates
 
 
 def send_invitation(self: Task, tenant_id: str, object_id: str, **_: Any) -> int:

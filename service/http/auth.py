@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from flask import g, request
 
 from service.http.context import runtime
-from service.http.errors import Forbidden, Unauthorized
+from service.http.errors import Forbidden, TooManyRequests, Unauthorized
 from service.services.tokens import Caller, TokenKind, authenticate_cached
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,7 +47,8 @@ def bearer_token() -> str:
 def admit(surface: Surface | str, caller: Caller | None) -> Caller:
     """The caller, if its token may call `surface`; sets `g.caller` (for the views and
     the access log). None (a token unknown, revoked or expired) is 401; a token of
-    another kind is 403."""
+    another kind is 403; a caller over its tenant's limit for its token kind is 429
+    (checked here, the one place every surface learns who is calling)."""
     if caller is None:
         raise Unauthorized("The token is unknown, revoked or expired")
     kinds = SURFACES[Surface(surface)]
@@ -55,6 +56,12 @@ def admit(surface: Surface | str, caller: Caller | None) -> Caller:
         allowed = " or ".join(k.value for k in kinds)
         raise Forbidden(f"A {caller.kind.value} token cannot call this; it needs {allowed}")
     g.caller = caller
+    wait = runtime().request_limits.wait(caller.tenant_id, caller.kind.value)
+    if wait is not None:
+        raise TooManyRequests(
+            f"Too many requests with {caller.kind.value} tokens of this tenant; retry later",
+            wait,
+        )
     return caller
 
 

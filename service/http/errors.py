@@ -9,6 +9,7 @@ An unexpected exception is a 500 without internals.
 from __future__ import annotations
 
 import logging
+import math
 from http import HTTPStatus
 from typing import Any
 
@@ -46,6 +47,19 @@ class Unauthorized(HttpError):
 class Forbidden(HttpError):
     status = 403
     reason = "forbidden"
+
+
+class TooManyRequests(HttpError):
+    """Over the caller's rate limit; `retry_after` seconds until the next may go."""
+
+    status = 429
+    reason = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        # Retry-After takes whole seconds (RFC 9110 §10.2.3): round up, so a caller
+        # that waits as told is let through.
+        self.retry_after = max(1, math.ceil(retry_after))
 
 
 def is_scim_path() -> bool:
@@ -92,6 +106,8 @@ def register_error_handlers(app: Flask) -> None:
             response = scim_error(error.status, error.message, error.scim_type)
         else:
             response = api_error(error.status, error.message, error.reason)
+        if isinstance(error, TooManyRequests):
+            response.headers["Retry-After"] = str(error.retry_after)
         return _with_auth_challenge(response, error.status)
 
     @app.errorhandler(DomainError)

@@ -38,7 +38,6 @@ message goes out: hand `deliver` a unit that is not entered.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -408,9 +407,7 @@ def deliver(
     if not claim.items:
         return report
     try:
-        granted, window_ends = rates.take(
-            tenant_id, claim.rate_limit, time.time(), len(claim.items)
-        )
+        granted, window_ends = rates.take(tenant_id, claim.rate_limit, len(claim.items))
     except redis.RedisError:
         granted, window_ends = 0, settings.invitation_retry_base_seconds
     owned = mail is None
