@@ -169,6 +169,37 @@ def test_the_tenant_rate_limit_defers_the_rest_and_drops_nothing(
     assert load(runtime, pending).sending_by is None
 
 
+def test_what_the_rate_limit_held_back_goes_out_when_the_window_ends(
+    runtime: Runtime,
+    make_tenant: Callable[[str], TenantKeys],
+    inbox: Inbox,
+    held_back: list[Any],
+) -> None:
+    # A one-second window stands in for the minute; the limit is counted in the
+    # runtime's Redis, per tenant, so a busy tenant holds back only its own.
+    rates = RateLimiter(runtime.redis, runtime.settings.redis_key_prefix, window_seconds=1)
+    busy, other = make_tenant("busy"), make_tenant("other")
+    invitations.update_tenant_settings(
+        runtime.unit_of_work(), busy.id, {"rate_limit_per_minute": 1}, "test", runtime.settings
+    )
+    busy_ids = [make_invitation(runtime, busy, f"b{i}@example.com") for i in range(2)]
+    other_ids = [make_invitation(runtime, other, f"o{i}@example.com") for i in range(2)]
+
+    def send(keys: TenantKeys, ids: list[str]) -> Any:
+        return invitation_delivery.deliver(
+            runtime.unit_of_work(), runtime.settings, rates, keys.id, ids, "task:w"
+        )
+
+    first = send(busy, busy_ids)
+    assert (first.sent, first.deferred) == (1, 1)
+    assert send(other, other_ids).sent == 2
+    time.sleep(first.retry_in)
+    assert send(busy, busy_ids).sent == 1
+    assert sorted(inbox.recipients()) == sorted(
+        ["b0@example.com", "b1@example.com", "o0@example.com", "o1@example.com"]
+    )
+
+
 def test_the_rate_limiter_counts_per_tenant_and_per_window() -> None:
     # A one-second window stands in for the minute, so the test sees one end.
     limiter = RateLimiter(fakeredis.FakeRedis(), "t:", window_seconds=1)
