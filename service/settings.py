@@ -82,8 +82,9 @@ class Settings:
     # SCIM profile asks a provider to sustain, over a ten-second window, so an IdP's
     # burst (a first sync, a group push) of up to 1,000 requests goes through at once.
     # Read: off. Read tokens are the tenant's own apps asking about cached sets, and a
-    # limit costs that hot path a second Redis round trip per request (see the README's
-    # figures from bench_read.py); turn it on where that is wanted.
+    # limit costs that hot path a second Redis round trip per request (a Lua call, as
+    # long as the read's own round trip), while off it costs nothing. Turn it on where a
+    # tenant's apps must be held back.
     rate_limit_scim: str = "1000 per 10 seconds"
     rate_limit_admin: str = "500 per 10 seconds"
     rate_limit_read: str = ""
