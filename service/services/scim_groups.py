@@ -26,6 +26,7 @@ from scim2_models import (
 )
 
 from service.persistence.base import new_id, utcnow
+from service.persistence.repositories.scim import possible_id
 from service.persistence.scim_models import ScimGroup, ScimGroupMember
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
@@ -122,13 +123,6 @@ def check_members(displays: Mapping[str, str | None]) -> None:
     for member, display in displays.items():
         check_string("members.value", member, id_length)
         check_string("members.display", display, display_length)
-
-
-def possible_member_id(value: str) -> bool:
-    """Whether a string could be a member's id at all (a removal of one that cannot is
-    a removal of nothing, without asking the database)."""
-    length = column_length(ScimGroupMember.__table__, "member_id")
-    return "\x00" not in value and (length is None or len(value) <= length)
 
 
 def _resolve_members(
@@ -271,7 +265,8 @@ def change_members(
         row = get_group(uow, tenant_id, group_id)
         check_version(row, expected_version)
         to_add = list(add)
-        to_remove = [m for m in dict.fromkeys(remove) if m not in add and possible_member_id(m)]
+        # An id that cannot exist is no member: removing it removes nothing.
+        to_remove = [m for m in dict.fromkeys(remove) if m not in add and possible_id(m)]
         present = uow.groups.members(group_id, to_add) if to_add else {}
         new = [m for m in to_add if m not in present]
         types, skipped = _resolve_members(uow, tenant_id, group_id, new)

@@ -189,3 +189,18 @@ def test_okta_creating_a_group_with_an_unknown_member_creates_it_with_the_known_
     assert response.status_code == 201, response.get_data(as_text=True)
     assert _members(response) == [user]
     assert [skip["member"] for skip in _skips(scim, response.json["id"])] == [UNKNOWN]
+
+
+def test_okta_retrying_a_put_with_an_unknown_member_changes_nothing_but_records_it_again(
+    scim: Scim,
+) -> None:
+    user = str(_create(scim)["id"])
+    group = scim.post("/Groups", body("okta_create_group")).json
+    path = f"/Groups/{group['id']}"
+    put = body("okta_put_group", group_id=group["id"], user_id=user, other_id=UNKNOWN)
+    first = scim.put(path, put)
+    again = scim.put(path, put)
+    assert again.status_code == 200, again.get_data(as_text=True)
+    assert again.json["meta"]["version"] == first.json["meta"]["version"]
+    assert _members(again) == [user]
+    assert [skip["member"] for skip in _skips(scim, group["id"])] == [UNKNOWN, UNKNOWN]
