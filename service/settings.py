@@ -70,6 +70,9 @@ class Settings:
     # The largest request body any surface accepts (413 beyond it); SCIM's
     # ServiceProviderConfig announces it as bulk.maxPayloadSize.
     max_request_bytes: int = 1_048_576
+    # The most comparisons one SCIM filter may hold (400 invalidFilter beyond it). IdPs
+    # look up one attribute at a time; 100 leaves room for scripted lookups.
+    scim_filter_max_terms: int = 100
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -130,6 +133,9 @@ class Settings:
                 get("INVITATION_SEND_LEASE_SECONDS", str(defaults.invitation_send_lease_seconds))
             ),
             max_request_bytes=int(get("MAX_REQUEST_BYTES", str(defaults.max_request_bytes))),
+            scim_filter_max_terms=int(
+                get("SCIM_FILTER_MAX_TERMS", str(defaults.scim_filter_max_terms))
+            ),
         )
         settings.validate(secret_given="ROLECALL_SECRET_KEY" in env)
         return settings
@@ -165,6 +171,8 @@ class Settings:
             raise SettingsError("ROLECALL_OUTBOX_RELAY must be inline or process")
         if self.max_request_bytes < 1024:
             raise SettingsError("ROLECALL_MAX_REQUEST_BYTES must be at least 1024")
+        if self.scim_filter_max_terms < 1:
+            raise SettingsError("ROLECALL_SCIM_FILTER_MAX_TERMS must be at least 1")
         if self.relay_interval_seconds <= 0:
             raise SettingsError("ROLECALL_RELAY_INTERVAL_SECONDS must be more than 0")
         if self.is_production:
