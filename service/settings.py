@@ -67,6 +67,8 @@ class Settings:
     invitation_retry_base_seconds: float = 5.0
     invitation_max_attempts: int = 6
     invitation_send_lease_seconds: int = 300
+    # The most rows one bulk invite (CSV or JSON) may hold; a larger file is refused whole.
+    bulk_invite_max_rows: int = 100_000
     # The largest request body any surface accepts (413 beyond it); SCIM's
     # ServiceProviderConfig announces it as bulk.maxPayloadSize.
     max_request_bytes: int = 1_048_576
@@ -131,6 +133,9 @@ class Settings:
             ),
             invitation_send_lease_seconds=int(
                 get("INVITATION_SEND_LEASE_SECONDS", str(defaults.invitation_send_lease_seconds))
+            ),
+            bulk_invite_max_rows=int(
+                get("BULK_INVITE_MAX_ROWS", str(defaults.bulk_invite_max_rows))
             ),
             max_request_bytes=int(get("MAX_REQUEST_BYTES", str(defaults.max_request_bytes))),
             scim_filter_max_terms=int(
@@ -202,6 +207,8 @@ class Settings:
             raise SettingsError("ROLECALL_INVITATION_RATE_PER_MINUTE must be at least 1")
         if self.invitation_max_attempts < 1:
             raise SettingsError("ROLECALL_INVITATION_MAX_ATTEMPTS must be at least 1")
+        if self.bulk_invite_max_rows < 1:
+            raise SettingsError("ROLECALL_BULK_INVITE_MAX_ROWS must be at least 1")
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

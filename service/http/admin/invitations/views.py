@@ -147,21 +147,22 @@ def _bulk_rows() -> tuple[list[bulk_invites.InputRow], str]:
     if (request.content_length or 0) > MAX_UPLOAD_BYTES:
         raise PayloadTooLarge(f"The upload is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
     mimetype = request.mimetype
+    max_rows = runtime().settings.bulk_invite_max_rows
     if mimetype == "application/json":
         body = request.get_json(silent=True)
         if body is None:
             raise bulk_invites.BulkInputError("invalid_json", "The body is not valid JSON", "rows")
         rows = body.get("rows") if isinstance(body, dict) else body
-        return bulk_invites.parse_json(rows), "json"
+        return bulk_invites.parse_json(rows, max_rows), "json"
     if mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
             raise bulk_invites.BulkInputError(
                 "missing_file", "Send the CSV as the form field `file`", "file"
             )
-        return bulk_invites.parse_csv(upload.read(MAX_UPLOAD_BYTES + 1)), "csv"
+        return bulk_invites.parse_csv(upload.read(MAX_UPLOAD_BYTES + 1), max_rows), "csv"
     if mimetype in {"text/csv", "text/plain", "application/csv"}:
-        return bulk_invites.parse_csv(request.get_data(cache=False)), "csv"
+        return bulk_invites.parse_csv(request.get_data(cache=False), max_rows), "csv"
     raise UnsupportedMediaType(
         'Send JSON ({"rows": [...]}), text/csv, or multipart/form-data with a `file`'
     )
