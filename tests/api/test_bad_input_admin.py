@@ -354,6 +354,32 @@ def test_an_unauthenticated_token_request_with_a_bad_body_is_401_not_422(
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="rolecall"'
 
 
+def test_every_admin_and_read_operation_refuses_a_caller_without_a_token_before_its_input(
+    client: FlaskClient, app: Flask
+) -> None:
+    answers = {}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/"):
+            continue
+        path = rule.rule
+        for name in rule.arguments:
+            path = path.replace(f"<{name}>", "x")
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(
+                f"{path}?page=nonsense&page_size=-1",
+                method=method,
+                data="{not json",
+                headers={"Content-Type": "application/json"},
+            )
+            answers[(method, path)] = (
+                response.status_code,
+                response.headers.get("WWW-Authenticate"),
+            )
+
+    assert len(answers) > 50
+    assert set(answers.values()) == {(401, 'Bearer realm="rolecall"')}, answers
+
+
 def test_an_unknown_token_is_401_with_invalid_token_whatever_the_body(
     client: FlaskClient, tenant: TenantKeys
 ) -> None:
