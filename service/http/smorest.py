@@ -44,10 +44,17 @@ class PagingParser(Parser):
         self, location_data: Mapping[str, Any], *, schema: ma.Schema, req: Request, location: str
     ) -> Mapping[str, Any]:
         location_data = super().pre_load(location_data, schema=schema, req=req, location=location)
-        page = location_data.get("page")
-        if isinstance(page, str) and page.strip().lstrip("+").isdigit() and int(page) > MAX_PAGE:
+        if _as_int(location_data.get("page")) > MAX_PAGE:
             raise ma.ValidationError({"page": [f"Must be less than or equal to {MAX_PAGE}."]})
         return location_data
+
+
+def _as_int(raw: Any) -> int:
+    """The integer the schema will read from `raw`, or 0 when it will refuse it itself."""
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _raw(location_data: Mapping[str, Any]) -> dict[str, list[str]]:

@@ -331,6 +331,18 @@ def test_a_paging_number_past_64_bits_is_422_naming_it_on_every_list(
     assert not wrong, wrong
 
 
+@pytest.mark.parametrize("page", ["\u00b2", "1e3", "", "-99999999999999999999"])
+def test_a_page_that_is_not_a_positive_integer_is_422_naming_page(
+    client: FlaskClient, tenant: TenantKeys, page: str
+) -> None:
+    response = client.get(
+        "/api/v1/roles", query_string={"page": page}, headers=tenant.auth("admin")
+    )
+
+    assert response.status_code == 422
+    assert "page" in errors_of(response)
+
+
 def test_the_last_page_that_can_exist_is_an_empty_page_not_an_error(
     client: FlaskClient, tenant: TenantKeys
 ) -> None:

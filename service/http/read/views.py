@@ -18,7 +18,7 @@ from service.domain.errors import NotFound, ValidationFailed
 from service.http.admin.users.schemas import UserPermissionsSchema
 from service.http.auth import Surface, admitting, authenticate, bearer_token
 from service.http.context import runtime
-from service.http.limits import nul_errors
+from service.http.limits import NUL
 from service.http.read.schemas import SCOPE_LENGTH, CheckRequestSchema, CheckResponseSchema
 from service.http.smorest import Blueprint
 from service.services import permission_reads
@@ -57,10 +57,11 @@ def permissions_response(ref: str, scope: str | None, min_version: int | None) -
 
 
 # The two views below are the hot path of the service. They validate with a schema
-# instance made once at import (webargs would build a schema per request, a third
-# of the request's own time here) and describe themselves to OpenAPI through
-# `doc`, which costs nothing per request. They authenticate in the read path's one
-# round trip; bad input is answered only once the caller is known (`_refuse`).
+# instance made once at import (webargs' decorator would build a schema per request,
+# a third of the request's own time here; its parser given the instance does not)
+# and describe themselves to OpenAPI through `doc`, which costs nothing per request.
+# They authenticate in the read path's one round trip; bad input is answered only
+# once the caller is known (`_refuse`).
 _CHECK_REQUEST = CheckRequestSchema()
 MAX_VERSION = 2**63 - 1  # versions are microseconds in a 64-bit column
 
@@ -90,7 +91,7 @@ def _min_version(raw: str | None) -> int | None:
 
 
 def _scope(raw: str | None) -> str | None:
-    if raw and nul_errors(raw):
+    if raw and NUL in raw:
         _refuse(ValidationFailed("invalid_value", "scope must not contain NUL", "scope"))
     if raw and len(raw) > SCOPE_LENGTH:
         message = f"scope must be at most {SCOPE_LENGTH} characters"
