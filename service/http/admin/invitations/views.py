@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, request, url_for
-from flask_smorest import Blueprint
 
 from service.http.admin.invitations.schemas import (
     BulkQuerySchema,
@@ -20,6 +19,7 @@ from service.http.admin.jobs.schemas import JobSubmittedSchema
 from service.http.auth import requires
 from service.http.context import caller, runtime, uow
 from service.http.errors import HttpError
+from service.http.smorest import Blueprint
 from service.mail import template as templates
 from service.services import bulk_invites, invitations, jobs
 from service.services.tokens import TokenKind

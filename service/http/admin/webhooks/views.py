@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from service.http.admin.webhooks.schemas import (
     CreatedWebhookSchema,
     WebhookCreateSchema,
@@ -13,6 +11,7 @@ from service.http.admin.webhooks.schemas import (
 )
 from service.http.auth import requires
 from service.http.context import caller, runtime, uow
+from service.http.smorest import Blueprint
 from service.services import webhooks
 from service.services.tokens import TokenKind
 
