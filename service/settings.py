@@ -69,6 +69,8 @@ class Settings:
     invitation_send_lease_seconds: int = 300
     # The most rows one bulk invite (CSV or JSON) may hold; a larger file is refused whole.
     bulk_invite_max_rows: int = 100_000
+    # The largest bulk invite upload: the one body allowed past max_request_bytes.
+    bulk_invite_max_bytes: int = 20 * 1024 * 1024
     # The largest request body any surface accepts (413 beyond it); SCIM's
     # ServiceProviderConfig announces it as bulk.maxPayloadSize.
     max_request_bytes: int = 1_048_576
@@ -136,6 +138,9 @@ class Settings:
             ),
             bulk_invite_max_rows=int(
                 get("BULK_INVITE_MAX_ROWS", str(defaults.bulk_invite_max_rows))
+            ),
+            bulk_invite_max_bytes=int(
+                get("BULK_INVITE_MAX_BYTES", str(defaults.bulk_invite_max_bytes))
             ),
             max_request_bytes=int(get("MAX_REQUEST_BYTES", str(defaults.max_request_bytes))),
             scim_filter_max_terms=int(
@@ -209,6 +214,8 @@ class Settings:
             raise SettingsError("ROLECALL_INVITATION_MAX_ATTEMPTS must be at least 1")
         if self.bulk_invite_max_rows < 1:
             raise SettingsError("ROLECALL_BULK_INVITE_MAX_ROWS must be at least 1")
+        if self.bulk_invite_max_bytes < 1024:
+            raise SettingsError("ROLECALL_BULK_INVITE_MAX_BYTES must be at least 1024")
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -343,6 +343,24 @@ def test_a_field_over_the_csv_field_limit_is_refused_naming_its_line(admin: Admi
     assert "file" in errors_of(response)
 
 
+def test_a_file_larger_than_other_bodies_may_be_is_still_read(
+    admin: Admin, runtime: Runtime
+) -> None:
+    # Past max_request_bytes (413 on any other endpoint) but under bulk_invite_max_bytes:
+    # the file is read, and its over-long field is what is refused.
+    big = b"x" * (runtime.settings.max_request_bytes + 1024)
+    response = post_csv(admin, b"email,name\nada@example.com," + big + b"\n")
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["reason"] == "unreadable_csv"
+
+
+def test_a_file_over_the_bulk_upload_limit_is_413(admin: Admin, runtime: Runtime) -> None:
+    big = b"x" * (runtime.settings.bulk_invite_max_bytes + 1)
+    response = post_csv(admin, b"email,name\nada@example.com," + big + b"\n")
+    assert response.status_code == 413, response.get_json()
+    assert response.get_json()["reason"] == "too_large"
+
+
 def test_an_unterminated_quote_is_refused_naming_its_line(admin: Admin) -> None:
     response = post_csv(admin, b'email,name\nada@example.com,"Ada\nbob@example.com,Bob\n')
     assert response.status_code == 422, response.get_json()
