@@ -8,6 +8,7 @@ without a code change. Production refuses the embedded defaults at start.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -15,6 +16,9 @@ from dataclasses import dataclass, field, replace
 
 MEMORY_URL = "memory://"
 EAGER_BROKER = "eager://"
+
+
+_LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 
 class SettingsError(ValueError):
@@ -70,6 +74,13 @@ class Settings:
     # The largest request body any surface accepts (413 beyond it); SCIM's
     # ServiceProviderConfig announces it as bulk.maxPayloadSize.
     max_request_bytes: int = 1_048_576
+    # Webhooks: the networks a receiver may be in besides the public Internet (CIDRs,
+    # for receivers inside the customer's network; None: loopback outside production,
+    # none in production), the consecutive failures that pause an endpoint, and the
+    # delay before its first retry (doubling with each further failure).
+    webhook_allowed_networks: tuple[str, ...] | None = None
+    webhook_breaker_threshold: int = 10
+    webhook_retry_base_seconds: float = 2.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -130,6 +141,17 @@ class Settings:
                 get("INVITATION_SEND_LEASE_SECONDS", str(defaults.invitation_send_lease_seconds))
             ),
             max_request_bytes=int(get("MAX_REQUEST_BYTES", str(defaults.max_request_bytes))),
+            webhook_allowed_networks=tuple(
+                n.strip() for n in env["ROLECALL_WEBHOOK_ALLOWED_NETWORKS"].split(",") if n.strip()
+            )
+            if "ROLECALL_WEBHOOK_ALLOWED_NETWORKS" in env
+            else None,
+            webhook_breaker_threshold=int(
+                get("WEBHOOK_BREAKER_THRESHOLD", str(defaults.webhook_breaker_threshold))
+            ),
+            webhook_retry_base_seconds=float(
+                get("WEBHOOK_RETRY_BASE_SECONDS", str(defaults.webhook_retry_base_seconds))
+            ),
         )
         settings.validate(secret_given="ROLECALL_SECRET_KEY" in env)
         return settings
@@ -157,6 +179,15 @@ class Settings:
     def database_is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def webhook_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """Non-public networks a webhook may reach (ROLECALL_WEBHOOK_ALLOWED_NETWORKS;
+        set empty to allow none); unset, loopback outside production, so a receiver on
+        the same machine works in development."""
+        if self.webhook_allowed_networks is None:
+            return () if self.is_production else _LOOPBACK
+        return tuple(ipaddress.ip_network(n, strict=False) for n in self.webhook_allowed_networks)
+
     def validate(self, secret_given: bool = True) -> None:
         if self.environment not in {"development", "test", "production"}:
             raise SettingsError("ROLECALL_ENV must be development, test or production")
@@ -167,6 +198,7 @@ class Settings:
             raise SettingsError("ROLECALL_MAX_REQUEST_BYTES must be at least 1024")
         if self.relay_interval_seconds <= 0:
             raise SettingsError("ROLECALL_RELAY_INTERVAL_SECONDS must be more than 0")
+        self._validate_webhooks()
         if self.is_production:
             if self.cache_in_memory:
                 raise SettingsError("ROLECALL_REDIS_URL must name a real Redis in production")
@@ -194,6 +226,18 @@ class Settings:
             raise SettingsError("ROLECALL_INVITATION_RATE_PER_MINUTE must be at least 1")
         if self.invitation_max_attempts < 1:
             raise SettingsError("ROLECALL_INVITATION_MAX_ATTEMPTS must be at least 1")
+
+    def _validate_webhooks(self) -> None:
+        try:
+            self.webhook_networks  # noqa: B018 - parsing is the check
+        except ValueError as error:
+            raise SettingsError(
+                f"ROLECALL_WEBHOOK_ALLOWED_NETWORKS must list CIDRs, comma-separated: {error}"
+            ) from None
+        if self.webhook_breaker_threshold < 1:
+            raise SettingsError("ROLECALL_WEBHOOK_BREAKER_THRESHOLD must be at least 1")
+        if self.webhook_retry_base_seconds <= 0:
+            raise SettingsError("ROLECALL_WEBHOOK_RETRY_BASE_SECONDS must be more than 0")
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
