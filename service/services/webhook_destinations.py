@@ -36,12 +36,17 @@ class DestinationRefused(Exception):
     """The URL may not be sent to; the message says why, for the admin who set it."""
 
 
+class Unresolvable(DestinationRefused):
+    """The host has no address now: refused at registration, but at delivery a
+    failure that may pass (a DNS outage), so the delivery is tried again."""
+
+
 def resolve(host: str, port: int) -> list[str]:
     """The system resolver's addresses for `host` (every family), in its order."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
-        raise DestinationRefused(f"url's host {host!r} does not resolve") from error
+        raise Unresolvable(f"url's host {host!r} does not resolve") from error
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
@@ -111,7 +116,7 @@ class DestinationPolicy:
         port = port or (443 if scheme == "https" else 80)
         addresses = self.resolver(host, port)
         if not addresses:
-            raise DestinationRefused(f"url's host {host!r} does not resolve")
+            raise Unresolvable(f"url's host {host!r} does not resolve")
         for text in addresses:
             # Every address must pass: a name with one public and one private address
             # would otherwise reach inside whenever the private one is tried.

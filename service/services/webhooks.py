@@ -50,6 +50,7 @@ from service.services.listing import paginate
 from service.services.webhook_destinations import (
     DestinationPolicy,
     DestinationRefused,
+    Unresolvable,
     post,
 )
 
@@ -425,6 +426,8 @@ def _post(
     """Send one event; its HTTP status (None: no set to send). Raises DeliveryFailed."""
     try:
         destination = policy.check(webhook.url)
+    except Unresolvable as unresolvable:
+        raise DeliveryFailed(str(unresolvable), retry=True) from None
     except DestinationRefused as refused:
         raise DeliveryFailed(f"refused: {refused}", retry=False) from None
     permissions = cache.body_of(tenant_id, user_id)

@@ -234,3 +234,14 @@ def test_a_redirect_is_not_followed(
     assert outcome.message == "failed: HTTP 307: redirects are not followed"
     assert len(redirecting.received) == 1 and inside.received == []
     assert hooked.webhook()["last_error"] == "HTTP 307: redirects are not followed"
+
+
+def test_a_name_that_stops_resolving_is_tried_again_not_dropped(
+    make_hooked: Callable[[Receiver], Hooked], receiver: Receiver
+) -> None:
+    hooked = make_hooked(receiver)
+    hooked.dns.set("receiver.invalid")  # no answer: a DNS outage, say
+    outcome = hooked.deliver(hooked.policy())
+    assert outcome.retry_in == 2.0 and "does not resolve" in outcome.message
+    hooked.dns.set("receiver.invalid", "127.0.0.1")
+    assert hooked.deliver(hooked.policy()).message == "delivered: HTTP 204"
