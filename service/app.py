@@ -6,10 +6,9 @@ import logging
 import time
 
 from flask import Flask, Response, g, request
-from flask_smorest import Api
 
 from service import metrics
-from service.http import health
+from service.http import auth, health
 from service.http.admin.areas.views import blueprint as areas_blueprint
 from service.http.admin.assignments.views import blueprint as assignments_blueprint
 from service.http.admin.audit.views import blueprint as audit_blueprint
@@ -29,7 +28,9 @@ from service.http.admin.users.views import blueprint as users_blueprint
 from service.http.admin.webhooks.views import blueprint as webhooks_blueprint
 from service.http.errors import register_error_handlers
 from service.http.invitations_public.views import blueprint as invitations_public_blueprint
+from service.http.limits import JSONProvider, PathSegmentConverter
 from service.http.read.views import blueprint as read_blueprint
+from service.http.smorest import Api
 from service.observability import configure_logging, current_request_id, log_event, set_request_id
 from service.persistence.schema import ensure_current
 from service.runtime import Runtime, set_runtime
@@ -71,7 +72,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     set_runtime(runtime)
 
     app = Flask("rolecall")
+    app.json = JSONProvider(app)
+    # Before any route is added: every <id> on every surface is a segment without NUL.
+    app.url_map.converters["default"] = app.url_map.converters["string"] = PathSegmentConverter
     app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
         API_TITLE="rolecall",
         API_VERSION="1",
         OPENAPI_VERSION="3.0.3",
@@ -95,6 +100,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     scim_views.init_app(app, api)
     register_error_handlers(app)
     _install_request_hooks(app)
+    # After the hook that starts the request's clock: a refused request is logged too.
+    app.before_request(auth.authenticate_before_parsing)
     return app
 
 

@@ -209,7 +209,7 @@ def invite(tenant_ref: str, all_or_nothing: bool, wait: bool, file: click.utils.
     runtime = _runtime()
     schema.ensure_current(runtime.engine)
     set_runtime(runtime)  # in-process tasks must use this runtime's database
-    rows = bulk_invites.parse_csv(file.read())
+    rows = bulk_invites.parse_csv(file.read(), runtime.settings.bulk_invite_max_rows)
     tenant_id = tokens.find_tenant(runtime.unit_of_work(), tenant_ref).id
     job_id = bulk_invites.submit(
         runtime.unit_of_work(),

@@ -8,6 +8,7 @@ without a code change. Production refuses the embedded defaults at start.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -17,6 +18,9 @@ from limits import parse_many
 
 MEMORY_URL = "memory://"
 EAGER_BROKER = "eager://"
+
+
+_LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 
 class SettingsError(ValueError):
@@ -73,6 +77,10 @@ class Settings:
     invitation_retry_base_seconds: float = 5.0
     invitation_max_attempts: int = 6
     invitation_send_lease_seconds: int = 300
+    # The most rows one bulk invite (CSV or JSON) may hold; a larger file is refused whole.
+    bulk_invite_max_rows: int = 100_000
+    # The largest bulk invite upload: the one body allowed past max_request_bytes.
+    bulk_invite_max_bytes: int = 20 * 1024 * 1024
     # The largest request body any surface accepts (413 beyond it); SCIM's
     # ServiceProviderConfig announces it as bulk.maxPayloadSize.
     max_request_bytes: int = 1_048_576
@@ -88,6 +96,16 @@ class Settings:
     rate_limit_scim: str = "1000 per 10 seconds"
     rate_limit_admin: str = "500 per 10 seconds"
     rate_limit_read: str = ""
+    # The most comparisons one SCIM filter may hold (400 invalidFilter beyond it). IdPs
+    # look up one attribute at a time; 100 leaves room for scripted lookups.
+    scim_filter_max_terms: int = 100
+    # Webhooks: the networks a receiver may be in besides the public Internet (CIDRs,
+    # for receivers inside the customer's network; None: loopback outside production,
+    # none in production), the consecutive failures that pause an endpoint, and the
+    # delay before its first retry (doubling with each further failure).
+    webhook_allowed_networks: tuple[str, ...] | None = None
+    webhook_breaker_threshold: int = 10
+    webhook_retry_base_seconds: float = 2.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -147,10 +165,30 @@ class Settings:
             invitation_send_lease_seconds=int(
                 get("INVITATION_SEND_LEASE_SECONDS", str(defaults.invitation_send_lease_seconds))
             ),
+            bulk_invite_max_rows=int(
+                get("BULK_INVITE_MAX_ROWS", str(defaults.bulk_invite_max_rows))
+            ),
+            bulk_invite_max_bytes=int(
+                get("BULK_INVITE_MAX_BYTES", str(defaults.bulk_invite_max_bytes))
+            ),
             max_request_bytes=int(get("MAX_REQUEST_BYTES", str(defaults.max_request_bytes))),
             rate_limit_scim=_rate_limit(get("RATE_LIMIT_SCIM", defaults.rate_limit_scim)),
             rate_limit_admin=_rate_limit(get("RATE_LIMIT_ADMIN", defaults.rate_limit_admin)),
             rate_limit_read=_rate_limit(get("RATE_LIMIT_READ", defaults.rate_limit_read)),
+            scim_filter_max_terms=int(
+                get("SCIM_FILTER_MAX_TERMS", str(defaults.scim_filter_max_terms))
+            ),
+            webhook_allowed_networks=tuple(
+                n.strip() for n in env["ROLECALL_WEBHOOK_ALLOWED_NETWORKS"].split(",") if n.strip()
+            )
+            if "ROLECALL_WEBHOOK_ALLOWED_NETWORKS" in env
+            else None,
+            webhook_breaker_threshold=int(
+                get("WEBHOOK_BREAKER_THRESHOLD", str(defaults.webhook_breaker_threshold))
+            ),
+            webhook_retry_base_seconds=float(
+                get("WEBHOOK_RETRY_BASE_SECONDS", str(defaults.webhook_retry_base_seconds))
+            ),
         )
         settings.validate(secret_given="ROLECALL_SECRET_KEY" in env)
         return settings
@@ -187,6 +225,15 @@ class Settings:
     def database_is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def webhook_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """Non-public networks a webhook may reach (ROLECALL_WEBHOOK_ALLOWED_NETWORKS;
+        set empty to allow none); unset, loopback outside production, so a receiver on
+        the same machine works in development."""
+        if self.webhook_allowed_networks is None:
+            return () if self.is_production else _LOOPBACK
+        return tuple(ipaddress.ip_network(n, strict=False) for n in self.webhook_allowed_networks)
+
     def validate(self, secret_given: bool = True) -> None:
         if self.environment not in {"development", "test", "production"}:
             raise SettingsError("ROLECALL_ENV must be development, test or production")
@@ -195,9 +242,12 @@ class Settings:
             raise SettingsError("ROLECALL_OUTBOX_RELAY must be inline or process")
         if self.max_request_bytes < 1024:
             raise SettingsError("ROLECALL_MAX_REQUEST_BYTES must be at least 1024")
+        if self.scim_filter_max_terms < 1:
+            raise SettingsError("ROLECALL_SCIM_FILTER_MAX_TERMS must be at least 1")
         if self.relay_interval_seconds <= 0:
             raise SettingsError("ROLECALL_RELAY_INTERVAL_SECONDS must be more than 0")
         self._validate_rate_limits()
+        self._validate_webhooks()
         if self.is_production:
             if self.cache_in_memory:
                 raise SettingsError("ROLECALL_REDIS_URL must name a real Redis in production")
@@ -225,6 +275,22 @@ class Settings:
             raise SettingsError("ROLECALL_INVITATION_RATE_PER_MINUTE must be at least 1")
         if self.invitation_max_attempts < 1:
             raise SettingsError("ROLECALL_INVITATION_MAX_ATTEMPTS must be at least 1")
+        if self.bulk_invite_max_rows < 1:
+            raise SettingsError("ROLECALL_BULK_INVITE_MAX_ROWS must be at least 1")
+        if self.bulk_invite_max_bytes < 1024:
+            raise SettingsError("ROLECALL_BULK_INVITE_MAX_BYTES must be at least 1024")
+
+    def _validate_webhooks(self) -> None:
+        try:
+            self.webhook_networks  # noqa: B018 - parsing is the check
+        except ValueError as error:
+            raise SettingsError(
+                f"ROLECALL_WEBHOOK_ALLOWED_NETWORKS must list CIDRs, comma-separated: {error}"
+            ) from None
+        if self.webhook_breaker_threshold < 1:
+            raise SettingsError("ROLECALL_WEBHOOK_BREAKER_THRESHOLD must be at least 1")
+        if self.webhook_retry_base_seconds <= 0:
+            raise SettingsError("ROLECALL_WEBHOOK_RETRY_BASE_SECONDS must be more than 0")
 
     def _validate_rate_limits(self) -> None:
         for kind, text in self.rate_limits.items():

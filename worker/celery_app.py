@@ -2,8 +2,10 @@
 
 `celery -A worker.celery_app worker` uses the module-level `celery` below; building
 it connects to nothing. With the embedded default broker, tasks run in-process.
-Two queues: `permissions` (latency-sensitive recomputes) and `invitations` (mail and
-bulk jobs), so a bulk invite never delays a permission update.
+Three queues: `permissions` (latency-sensitive recomputes), `invitations` (mail and
+bulk jobs), so a bulk invite never delays a permission update, and `webhooks`
+(deliveries to tenants' receivers), so one tenant's dead or slow receivers never
+delay anyone's invitations or recomputes.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from service.settings import Settings
 
 PERMISSIONS_QUEUE = "permissions"
 INVITATIONS_QUEUE = "invitations"
+WEBHOOKS_QUEUE = "webhooks"
 SWEEP_INTERVAL_SECONDS = 5.0
 
 
@@ -52,11 +55,11 @@ def make_celery(settings: Settings) -> Celery:
         # A publish while the broker is down fails fast; the outbox sweep retries it.
         broker_connection_timeout=2,
         task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5},
-        task_queues=[Queue(PERMISSIONS_QUEUE), Queue(INVITATIONS_QUEUE)],
+        task_queues=[Queue(PERMISSIONS_QUEUE), Queue(INVITATIONS_QUEUE), Queue(WEBHOOKS_QUEUE)],
         task_default_queue=PERMISSIONS_QUEUE,
         task_routes={
             "rolecall.invitations.*": {"queue": INVITATIONS_QUEUE},
-            "rolecall.webhooks.*": {"queue": INVITATIONS_QUEUE},
+            "rolecall.webhooks.*": {"queue": WEBHOOKS_QUEUE},
         },
         beat_schedule={
             "outbox-sweep": {"task": "rolecall.outbox.sweep", "schedule": SWEEP_INTERVAL_SECONDS},

@@ -1,35 +1,31 @@
-"""Webhook delivery (outbound, on the `invitations` queue with the other deliveries,
-so a slow receiver never delays a permission recompute)."""
+"""Webhook delivery, on the `webhooks` queue of its own: a receiver that hangs or is
+dead holds up only other webhook deliveries, never a recompute or an invitation."""
 
 from __future__ import annotations
-
-import logging
 
 from celery import Celery, Task
 
 from service.runtime import get_runtime
 from service.services import webhooks
-
-MAX_RETRIES = 8
-log = logging.getLogger("rolecall.tasks")
+from service.services.webhook_destinations import DestinationPolicy
 
 
 def deliver(task: Task, tenant_id: str, object_id: str) -> str:
-    try:
-        runtime = get_runtime()
-        return webhooks.deliver(
-            runtime.unit_of_work(),
-            runtime.cache,
-            runtime.settings.secret_key,
-            tenant_id,
-            object_id,
-        )
-    except webhooks.DeliveryFailed as failure:
-        if not failure.retry or task.request.retries >= MAX_RETRIES:
-            log.warning("webhook delivery abandoned: %s", failure)
-            return f"failed: {failure}"
-        # 2, 4, 8 ... seconds, capped at ten minutes.
-        raise task.retry(countdown=min(600, 2 ** (task.request.retries + 1))) from failure
+    runtime = get_runtime()
+    settings = runtime.settings
+    outcome = webhooks.deliver(
+        runtime.unit_of_work,
+        runtime.cache,
+        settings.secret_key,
+        tenant_id,
+        object_id,
+        DestinationPolicy.from_settings(settings),
+        webhooks.Breaker(settings.webhook_breaker_threshold, settings.webhook_retry_base_seconds),
+        attempt=task.request.retries,
+    )
+    if outcome.retry_in is not None:
+        raise task.retry(countdown=outcome.retry_in)
+    return outcome.message
 
 
 def register(app: Celery) -> None:
@@ -38,5 +34,6 @@ def register(app: Celery) -> None:
         bind=True,
         acks_late=True,
         ignore_result=True,
-        max_retries=MAX_RETRIES,
+        # The service pauses the endpoint before a delivery runs out of retries.
+        max_retries=webhooks.MAX_RETRIES + 1,
     )(deliver)

@@ -263,6 +263,14 @@ class PermissionCache:
         raw = self.redis.get(f"{self.prefix}ancv:{tenant_id}")
         return int(raw) if raw is not None else None
 
+    def published_chain(self, tenant_id: str, scope_id: str) -> tuple[str, ...] | None:
+        """The ancestor chain published for `scope_id` (None: none is)."""
+        raw = self.redis.get(f"{self.prefix}anc:{tenant_id}:{scope_id}")
+        if raw is None:
+            return None
+        text = raw.decode()
+        return tuple(text.split(",")) if text else ()
+
     def publish_ancestors(
         self, tenant_id: str, version: int, ancestors: dict[str, tuple[str, ...]]
     ) -> bool:

@@ -26,12 +26,14 @@ clock, a database or a setting.
 
 from __future__ import annotations
 
+import string
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import ClassVar
 
-from service.domain.errors import Conflict, DomainError
+from service.domain.errors import Conflict, DomainError, ValidationFailed
 
 REASON_LIMIT = 2000
 
@@ -57,6 +59,9 @@ REVOKED = InvitationStatus.REVOKED
 FAILED = InvitationStatus.FAILED
 
 LIVE = frozenset({PENDING, SENDING, SENT})
+# Whose link can still be accepted (until its expiry): a claim released or being
+# settled keeps the link the person may hold already.
+ACCEPTABLE = LIVE
 # Whose expiry is checked: a `sending` one belongs to the worker that holds it.
 EXPIRING = frozenset({PENDING, SENT})
 
@@ -127,6 +132,26 @@ class Claimed:
 
     reclaimed_from: str | None
     new_round: bool
+
+
+# The message -----------------------------------------------------------------------
+
+LINK_FIELD = "accept_url"
+# A person reads one body or the other, so each must carry the link.
+LINKED_PARTS = ("text", "html")
+
+
+def require_link(parts: Mapping[str, str]) -> None:
+    """Refuse a template whose text or HTML body does not place the link: an invitation
+    without it cannot be accepted. `$$accept_url` is a literal, not the field."""
+    for part in LINKED_PARTS:
+        if LINK_FIELD not in string.Template(parts[part]).get_identifiers():
+            raise ValidationFailed(
+                "missing_accept_url",
+                f"The {part} must contain ${LINK_FIELD} (or ${{{LINK_FIELD}}}), the link "
+                "that accepts the invitation",
+                field=part,
+            )
 
 
 # The aggregate --------------------------------------------------------------------
@@ -248,6 +273,7 @@ class Invitation:
         why = self.gone_because(now)
         if why is not None:
             raise InvitationGone(why)
+        assert self.status in ACCEPTABLE, self.status
         self._become(ACCEPTED, now)
         self.accepted_at = now
 

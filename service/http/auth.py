@@ -5,6 +5,11 @@ token kinds that may call them (`SURFACES`), and one decision (`admit`), used by
 `requires` for the SCIM and admin APIs and by the read API. The read API passes
 `admit` to the read path (service.services.permission_reads), which authenticates
 and reads in one Redis round trip and asks `admit` before it reads anything more.
+
+The token is checked before the request is parsed: `requires` marks its view with
+the surface, and `authenticate_before_parsing` (a before-request hook) admits the
+caller before flask-smorest reads a query or a body, so a caller without a valid
+token learns nothing from validation errors and gets its 401 or 403 first.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from enum import StrEnum
 from functools import partial, wraps
 from typing import Any, TypeVar
 
-from flask import g, request
+from flask import current_app, g, request
 
 from service.http.context import runtime
 from service.http.errors import Forbidden, TooManyRequests, Unauthorized
@@ -36,6 +41,11 @@ SURFACES: dict[Surface, tuple[TokenKind, ...]] = {
 }
 
 
+# The attribute `requires` sets on its view; functools.wraps carries it up through
+# flask-smorest's decorators to the function the route holds.
+SURFACE_ATTRIBUTE = "rolecall_surface"
+
+
 def bearer_token() -> str:
     """The token the request presents (`Authorization: Bearer <token>`)."""
     scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
@@ -50,7 +60,7 @@ def admit(surface: Surface | str, caller: Caller | None) -> Caller:
     another kind is 403; a caller over its tenant's limit for its token kind is 429
     (checked here, the one place every surface learns who is calling)."""
     if caller is None:
-        raise Unauthorized("The token is unknown, revoked or expired")
+        raise Unauthorized("The token is unknown, revoked or expired", invalid_token=True)
     kinds = SURFACES[Surface(surface)]
     if caller.kind not in kinds:
         allowed = " or ".join(k.value for k in kinds)
@@ -80,14 +90,24 @@ def requires(surface: Surface | str) -> Callable[[F], F]:
 
     `surface` is a Surface or its name; `requires(TokenKind.ADMIN)` names the admin
     surface, as each token kind is named after the surface it is made for."""
-    Surface(surface)  # an unknown surface fails at import, not at the first request
+    known = Surface(surface)  # an unknown surface fails at import, not at the first request
 
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            authenticate(surface)
+            if g.get("caller") is None:  # called other than through its route
+                authenticate(known)
             return view(*args, **kwargs)
 
+        setattr(wrapper, SURFACE_ATTRIBUTE, known)
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def authenticate_before_parsing() -> None:
+    """Before-request hook: admits the caller of a view marked by `requires`."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    surface = getattr(view, SURFACE_ATTRIBUTE, None)
+    if surface is not None:
+        authenticate(surface)

@@ -40,8 +40,15 @@ class HttpError(Exception):
 
 
 class Unauthorized(HttpError):
+    """401. `invalid_token`: a token was presented but is unknown, revoked or expired
+    (RFC 6750 §3), as opposed to no bearer token at all."""
+
     status = 401
     reason = "unauthorized"
+
+    def __init__(self, message: str, *, invalid_token: bool = False) -> None:
+        super().__init__(message)
+        self.invalid_token = invalid_token
 
 
 class Forbidden(HttpError):
@@ -93,9 +100,21 @@ def api_error(
     return response
 
 
-def _with_auth_challenge(response: Response, status: int) -> Response:
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="rolecall"'
+def _with_auth_challenge(response: Response, error: HttpError) -> Response:
+    if isinstance(error, Unauthorized):
+        challenge = 'Bearer realm="rolecall"'
+        if error.invalid_token:
+            challenge += f', error="invalid_token", error_description="{error.message}"'
+        response.headers["WWW-Authenticate"] = challenge
+    return response
+
+
+def _with_werkzeug_headers(response: Response, error: HTTPException) -> Response:
+    """werkzeug's own headers of the error (Allow on a 405, Retry-After on a 429 or 503,
+    WWW-Authenticate ...), all but its HTML Content-Type."""
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
     return response
 
 
@@ -108,7 +127,7 @@ def register_error_handlers(app: Flask) -> None:
             response = api_error(error.status, error.message, error.reason)
         if isinstance(error, TooManyRequests):
             response.headers["Retry-After"] = str(error.retry_after)
-        return _with_auth_challenge(response, error.status)
+        return _with_auth_challenge(response, error)
 
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError) -> Response:
@@ -125,7 +144,8 @@ def register_error_handlers(app: Flask) -> None:
     def _werkzeug_error(error: HTTPException) -> Response:
         status = error.code or 500
         if is_scim_path():
-            return scim_error(status, error.description or HTTPStatus(status).phrase)
+            response = scim_error(status, error.description or HTTPStatus(status).phrase)
+            return _with_werkzeug_headers(response, error)
         data = getattr(error, "data", None) or {}
         body: dict[str, Any] = {
             "code": status,
@@ -138,7 +158,7 @@ def register_error_handlers(app: Flask) -> None:
         response.status_code = status
         for name, value in (data.get("headers") or {}).items():
             response.headers[name] = value
-        return response
+        return _with_werkzeug_headers(response, error)
 
     @app.errorhandler(OperationalError)
     def _database_unavailable(error: OperationalError) -> Response:

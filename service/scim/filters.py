@@ -223,25 +223,68 @@ _BINDINGS: dict[tuple[type[BaseModel], str, bool], AttributeBinding | None] = {}
 _MAX_BINDINGS = 1024
 
 
-class SqlFilter(FilterVisitor[Any]):
-    """Compiles a filter bound to one resource model into a SQL condition."""
+class _Terms(FilterVisitor[int]):
+    """Counts the comparisons of a filter, and refuses a compared string holding NUL
+    (no stored value holds one, and PostgreSQL refuses it as a parameter)."""
 
-    def __init__(self, model: type[Resource[Any]], table: Table, dialect: str) -> None:
+    def visit_comparison(self, node: Comparison) -> int:
+        if isinstance(node.value, str) and "\x00" in node.value:
+            raise InvalidFilterException(
+                detail=f"a filter value compared with {node.attr_path} contains NUL"
+            )
+        return 1
+
+    def visit_present(self, node: Present) -> int:
+        return 1
+
+    def visit_not(self, node: Not) -> int:
+        return self.visit(node.expr)
+
+    def visit_logical_expr(self, node: LogicalExpr) -> int:
+        return sum(self.visit(term) for term in node.terms)
+
+    def visit_value_path(self, node: ValuePath) -> int:
+        return self.visit(node.val_filter)
+
+
+class SqlFilter(FilterVisitor[Any]):
+    """Compiles a filter bound to one resource model into a SQL condition.
+
+    A filter of more than `max_terms` comparisons is an invalidFilter: the database
+    would spend long on it or refuse it (SQLite's expression depth), and no IdP
+    sends one (they look up one userName, externalId or displayName at a time).
+    """
+
+    def __init__(
+        self,
+        model: type[Resource[Any]],
+        table: Table,
+        dialect: str,
+        *,
+        max_terms: int | None = None,
+    ) -> None:
         self.model = model
         self.table = table
         self.json = _Json(dialect)
+        self.max_terms = max_terms
 
     # -- entry points -------------------------------------------------
 
     def compile(self, expression: str | ScimFilter[Any]) -> ColumnElement[bool]:
         if isinstance(expression, ScimFilter) and expression.models == (self.model,):
-            return self.visit(expression.ast)  # already parsed and bound to this model
-        try:
-            bound = ScimFilter[self.model](expression)  # type: ignore[index]
-        except InvalidFilterException:
-            raise
-        except (ValueError, TypeError) as error:
-            raise InvalidFilterException(detail=str(error)) from None
+            bound = expression  # already parsed and bound to this model
+        else:
+            try:
+                bound = ScimFilter[self.model](expression)  # type: ignore[index]
+            except InvalidFilterException:
+                raise
+            except (ValueError, TypeError) as error:
+                raise InvalidFilterException(detail=str(error)) from None
+        terms = _Terms().visit(bound.ast)
+        if self.max_terms is not None and terms > self.max_terms:
+            raise InvalidFilterException(
+                detail=f"the filter has {terms} terms; at most {self.max_terms} are allowed"
+            )
         return self.visit(bound.ast)
 
     # -- attribute locations ------------------------------------------

@@ -27,20 +27,60 @@ def _error() -> dict[str, Any]:
     return _body("A SCIM error (RFC 7644 §3.12): schemas, status as a string, scimType, detail")
 
 
+# Errors every SCIM operation may answer (RFC 7644 §3.12), 503 included: the
+# database unavailable, or a deprovisioning committed whose effect is still pending;
+# 429 with Retry-After: the tenant's SCIM rate limit.
+_ERRORS = ("400", "401", "403", "404", "409", "412", "415", "429", "503")
+_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The id the service gave the resource",
+}
+
+
 def _operation(
-    summary: str, success: str, code: str = "200", body: str | None = None
+    summary: str,
+    success: str,
+    code: str = "200",
+    body: str | None = None,
+    *,
+    also: tuple[str, ...] = (),
 ) -> dict[str, Any]:
+    """An operation answering `code` on success, and any of the SCIM errors (with 413
+    when it takes a body; `also` adds other successes, such as 304 or 204)."""
+    responses: dict[str, Any] = {
+        code: _body(success) if code != "204" else {"description": success}
+    }
+    for status in also:
+        responses[status] = {"description": _NO_BODY[status]}
+    for status in _ERRORS + (("413",) if body else ()):
+        responses[status] = _error()
     operation: dict[str, Any] = {
         "tags": ["SCIM"],
         "summary": summary,
         "externalDocs": {"url": _RFC},
-        "responses": {code: _body(success) if code != "204" else {"description": success}},
+        "responses": responses,
     }
-    for status in ("400", "401", "404", "409", "412", "415"):
-        operation["responses"][status] = _error()
     if body:
         operation["requestBody"] = {"required": True, **_body(body)}
     return operation
+
+
+_NO_BODY = {
+    "204": "Members added or removed; no attributes were asked for (RFC 7644 §3.5.2)",
+    "304": "Not modified since the version named by If-None-Match",
+}
+
+
+def _not_supported(summary: str) -> dict[str, Any]:
+    return {
+        "tags": ["SCIM"],
+        "summary": summary,
+        "externalDocs": {"url": f"{_RFC}#section-3.11"},
+        "responses": {"501": _body("Not implemented, in the SCIM error format"), "401": _error()},
+    }
 
 
 _QUERY = [
@@ -71,12 +111,19 @@ def describe(spec: APISpec, base: str) -> None:
                 "post": _operation(f"Create a {name}", f"The created {name}", "201", f"A {name}"),
             },
         )
+        patch_also = ("204",) if endpoint == "Groups" else ()
         spec.path(
             rule=Rule(f"{base}/{endpoint}/<id>"),
+            parameters=[_ID],
             operations={
-                "get": _operation(f"Read a {name}", f"The {name}"),
+                "get": {
+                    **_operation(f"Read a {name}", f"The {name}", also=("304",)),
+                    "parameters": _QUERY[-2:],
+                },
                 "put": _operation(f"Replace a {name}", f"The {name}", body=f"A {name}"),
-                "patch": _operation(f"Modify a {name}", f"The {name}", body="A PatchOp"),
+                "patch": _operation(
+                    f"Modify a {name}", f"The {name}", body="A PatchOp", also=patch_also
+                ),
                 "delete": _operation(f"Delete a {name}", "Deleted", "204"),
             },
         )
@@ -106,7 +153,18 @@ def describe(spec: APISpec, base: str) -> None:
         ("ResourceTypes/<id>", "One resource type"),
         ("Schemas", "The schemas"),
         ("Schemas/<id>", "One schema"),
-        ("Me", "Not supported: 501"),
     ):
-        operations: dict[str, Any] = {"get": _operation(summary, summary)}
-        spec.path(rule=Rule(f"{base}/{endpoint}"), operations=operations)
+        spec.path(
+            rule=Rule(f"{base}/{endpoint}"),
+            parameters=[_ID] if endpoint.endswith("<id>") else [],
+            operations={"get": _operation(summary, summary)},
+        )
+    # RFC 7644 §3.11 lets a provider not support /Me; rolecall's tokens belong to an
+    # IdP, not to a user, so every method answers 501.
+    spec.path(
+        rule=Rule(f"{base}/Me"),
+        operations={
+            method: _not_supported(f"/Me is not supported ({method.upper()})")
+            for method in ("get", "post", "put", "patch", "delete")
+        },
+    )

@@ -9,6 +9,8 @@ scim2-server's `ScimService` and `ScimHandler` do the protocol; rolecall changes
   which is exactly what that fast path exists to avoid.
 - Such a member-only PATCH is applied in SQL row by row (`SqlStorage.change_members`)
   instead of reading the group, patching it in memory and writing back the list.
+  When it skipped member ids that name nothing of the tenant, it answers 200 with
+  the group as stored, so that the IdP sees what was applied.
 - A PUT or PATCH that leaves a resource as stored still reaches the storage
   (`SqlStorage.unchanged`), so that a retried `active: false` deprovisions again.
 """
@@ -54,9 +56,9 @@ from scim2_server.storage import search_page
 
 from service.scim.render import Record, Renderer
 from service.scim.storage import SqlStorage
+from service.settings import Settings
 
 MAX_OPERATIONS = 1000
-MAX_PAYLOAD_SIZE = 1_048_576
 MAX_RESULTS = 1000
 DEFAULT_PAGE_SIZE = 100
 CURSOR_TIMEOUT = 3600
@@ -75,11 +77,13 @@ POLICY = ScimPolicy(
 )
 
 
-def service_provider_config() -> ServiceProviderConfig:
+def service_provider_config(max_payload_size: int) -> ServiceProviderConfig:
+    """What this server supports; `max_payload_size` is the request body limit every
+    surface enforces (settings.max_request_bytes), announced as bulk.maxPayloadSize."""
     return ServiceProviderConfig(
         documentation_uri="https://github.com/rolecall/rolecall#scim",
         patch=Patch(supported=True),
-        bulk=Bulk(supported=True, max_operations=MAX_OPERATIONS, max_payload_size=MAX_PAYLOAD_SIZE),
+        bulk=Bulk(supported=True, max_operations=MAX_OPERATIONS, max_payload_size=max_payload_size),
         filter=Filter(supported=True, max_results=MAX_RESULTS),
         change_password=ChangePassword(supported=True),
         sort=Sort(supported=True),
@@ -103,13 +107,13 @@ def service_provider_config() -> ServiceProviderConfig:
     )
 
 
-def build_provider() -> ScimProvider:
+def build_provider(max_payload_size: int = Settings.max_request_bytes) -> ScimProvider:
     user_type = ResourceType.from_resource(User[EnterpriseUser])
     group_type = ResourceType.from_resource(Group)
     return ScimProvider(
         models=[User, EnterpriseUser, Group],
         resource_types=[user_type, group_type],
-        config=service_provider_config(),
+        config=service_provider_config(max_payload_size),
         policy=POLICY,
     )
 
@@ -352,9 +356,13 @@ class RolecallScimHandler(ScimHandler):
                 else:
                     version = self.storage.current_version(resource_type, resource_id)
                     conditions.check(version, "PATCH")
-                    self.storage.change_members(resource_id, *changes)
+                    skipped = self.storage.change_members(resource_id, *changes)
+                    # A push with unknown ids is answered with the group as stored, so
+                    # the IdP sees which members were not applied.
                     if not (
-                        response_parameters.attributes or response_parameters.excluded_attributes
+                        skipped
+                        or response_parameters.attributes
+                        or response_parameters.excluded_attributes
                     ):
                         etag = self.storage.current_version(resource_type, resource_id)
                         return ScimResponse(HTTPStatus.NO_CONTENT, None, {"ETag": etag})

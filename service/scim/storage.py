@@ -42,12 +42,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from service.persistence.repositories.scim import possible_id
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
 from service.persistence.unit_of_work import UnitOfWork
 from service.scim.filters import GROUPS, USERS, SqlFilter, Table, sort_expression
 from service.scim.render import Record
 from service.services import scim_groups, scim_users
 from service.services.scim_users import etag
+
+# The largest OFFSET SQLite and PostgreSQL take (a signed 64-bit integer). A startIndex
+# past it is past the end of any result all the same (RFC 7644 §3.4.2.4: an empty page).
+_LAST_OFFSET = 2**63 - 1
 
 # Statements run on every read, built once (the filter-free ones; a page with a
 # filter is built per request and SQLAlchemy's compiled cache reuses its SQL).
@@ -179,16 +184,17 @@ def scim_storage(
     tenant_id: str,
     actor: str,
     models: dict[str, type[Resource[Any]]],
+    max_filter_terms: int | None = None,
 ) -> Iterator[SqlStorage]:
     """A tenant's storage for one SCIM request. A request that `writes` runs in the
     unit of work (the change, its audit events and outbox rows commit together and its
     effects follow the commit); a GET changes nothing and reads outside a transaction."""
     if writes:
         with uow:
-            yield SqlStorage(uow.session, tenant_id, actor, models)
+            yield SqlStorage(uow.session, tenant_id, actor, models, max_filter_terms)
     else:
         with uow.reading() as session:
-            yield SqlStorage(session, tenant_id, actor, models)
+            yield SqlStorage(session, tenant_id, actor, models, max_filter_terms)
 
 
 class SqlStorage(ScimStorage):
@@ -200,8 +206,10 @@ class SqlStorage(ScimStorage):
         tenant_id: str,
         actor: str,
         models: dict[str, type[Resource[Any]]],
+        max_filter_terms: int | None = None,
     ) -> None:
         self.session = session
+        self.max_filter_terms = max_filter_terms
         self.tenant_id = tenant_id
         self.actor = actor
         self.models = models
@@ -236,6 +244,9 @@ class SqlStorage(ScimStorage):
 
     def _model(self, table: Table) -> type[Resource[Any]]:
         return self.models[table.resource_type]
+
+    def _filter(self, table: Table) -> SqlFilter:
+        return SqlFilter(self._model(table), table, self.dialect, max_terms=self.max_filter_terms)
 
     # -- rows to resources --------------------------------------------
 
@@ -374,6 +385,8 @@ class SqlStorage(ScimStorage):
         )[0]
 
     def _record(self, table: Table, resource_id: str, with_related: bool) -> Record:
+        if not possible_id(resource_id):
+            raise NotFoundException(detail=f"{table.resource_type} {resource_id!r} not found")
         parameters = {"tenant_id": self.tenant_id, "id": resource_id}
         if table is USERS and with_related:
             found = self.session.execute(_user_with_groups(self.dialect), parameters).first()
@@ -469,14 +482,17 @@ class SqlStorage(ScimStorage):
         add: dict[str, str | None],
         remove: list[str],
         expected_version: str | None = None,
-    ) -> bool:
-        _, changed = scim_groups.change_members(
+    ) -> list[str]:
+        """Add and remove direct members; returns the added ids skipped because they
+        name no user or group of the tenant."""
+        return scim_groups.change_members(
             self.uow, self.tenant_id, self.actor, group_id, add, remove, expected_version
-        )
-        return changed
+        ).skipped
 
     def current_version(self, resource_type: ResourceType, resource_id: str) -> str:
         table = self._table(resource_type)
+        if not possible_id(resource_id):
+            raise NotFoundException(detail=f"{table.resource_type} {resource_id!r} not found")
         version = self.session.scalar(
             select(table.orm.version).where(
                 table.orm.tenant_id == self.tenant_id, table.orm.id == resource_id
@@ -513,7 +529,7 @@ class SqlStorage(ScimStorage):
             and search_request.sort_order == SearchRequest.SortOrder.descending
         )
         if search_request.cursor is None:
-            start = (search_request.start_index or 1) - 1
+            start = min((search_request.start_index or 1) - 1, _LAST_OFFSET)
             query = select(keys.c.id, keys.c.kind, keys.c.s).order_by(*_order(keys, descending))
             query = query.offset(start)
             if count is not None:
@@ -539,8 +555,7 @@ class SqlStorage(ScimStorage):
         their direct groups, all in one query."""
         condition = None
         if search_request.filter is not None:
-            compiler = SqlFilter(self._model(table), table, self.dialect)
-            condition = compiler.compile(search_request.filter)
+            condition = self._filter(table).compile(search_request.filter)
         descending = search_request.sort_order == SearchRequest.SortOrder.descending
         with_groups = with_related and table is USERS
         statement = _page_statement(
@@ -553,7 +568,7 @@ class SqlStorage(ScimStorage):
             descending=descending and search_request.sort_by is not None,
             limited=search_request.count is not None,
         )
-        start = (search_request.start_index or 1) - 1
+        start = min((search_request.start_index or 1) - 1, _LAST_OFFSET)
         parameters = {"tenant_id": self.tenant_id, "offset": start, "limit": search_request.count}
         rows = list(self.session.execute(statement, parameters))
         if rows:
@@ -582,11 +597,7 @@ class SqlStorage(ScimStorage):
                 table.orm.id.label("id"), literal(index).label("kind"), sort.label("s")
             ).where(table.orm.tenant_id == self.tenant_id)
             if search_request.filter is not None:
-                query = query.where(
-                    SqlFilter(self._model(table), table, self.dialect).compile(
-                        str(search_request.filter)
-                    )
-                )
+                query = query.where(self._filter(table).compile(str(search_request.filter)))
             selects.append(query)
         combined = selects[0] if len(selects) == 1 else union_all(*selects)
         return combined.subquery("found")

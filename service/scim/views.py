@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from flask_smorest import Api
+from pydantic_core import from_json
 from scim2_models import PatchOp, SCIMException, UniquenessException
 from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
@@ -40,7 +41,11 @@ blueprint = Blueprint("scim", __name__, url_prefix=BASE_PATH)
 def _service() -> RolecallScimService:
     service = current_app.extensions.get(_EXTENSION)
     if service is None:
-        service = RolecallScimService(build_provider(), secret=runtime().settings.secret_key)
+        settings = runtime().settings
+        service = RolecallScimService(
+            build_provider(max_payload_size=settings.max_request_bytes),
+            secret=settings.secret_key,
+        )
         current_app.extensions[_EXTENSION] = service
     return service
 
@@ -62,9 +67,11 @@ def _normalised_body(service: RolecallScimService, path: str, body: bytes) -> by
     if not body or request.method not in ("POST", "PUT", "PATCH"):
         return body
     try:
-        parsed = json.loads(body)
+        # scim2-server's own parser, so that what it would refuse (JSON nested past its
+        # depth limit included) reaches it unchanged and is answered 400 invalidSyntax.
+        parsed = from_json(body)
     except ValueError:
-        return body  # scim2-models answers invalidSyntax
+        return body
     models = _models(service)
     segments = [s for s in path.split("/") if s]
     endpoint = segments[0].lower() if segments else ""
@@ -158,6 +165,7 @@ def _handle(service: RolecallScimService, path: str) -> ScimResponse:
         tenant_id=who.tenant_id if who else "",
         actor=who.actor if who else "anonymous",
         models=_models(service),
+        max_filter_terms=runtime().settings.scim_filter_max_terms,
     ) as storage:
         return RolecallScimHandler(service, storage).handle(scim_request)
 

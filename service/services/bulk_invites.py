@@ -1,9 +1,17 @@
 """Bulk invites: a CSV file or JSON rows become a job whose rows are invited in batches.
 
 Input is checked row by row when it is submitted: every bad row is kept with its
-line number and reason (status `invalid`), and the good rows go ahead, unless the
-caller asked for all or nothing. A file-level problem (not UTF-8, no header, an
-unknown column) refuses the whole file with one clear message.
+line number and reason (status `invalid`, the reason naming the column), and the good
+rows go ahead, unless the caller asked for all or nothing. A file-level problem (not
+UTF-8, no header, an unknown column, a line the csv module cannot read) refuses the
+whole file with one clear message naming the line.
+
+The shape a job takes, declared here and nowhere else: the columns are `COLUMNS`;
+each value fits the column that stores it, holds no NUL
+(service.services.invitation_input); a job holds at most
+`Settings.bulk_invite_max_rows` rows (ROLECALL_BULK_INVITE_MAX_ROWS); a CSV field
+is at most what Python's csv module reads (`csv.field_size_limit()`, 128 KiB, far
+above any column); line ends may be LF, CRLF or CR alone (old spreadsheets).
 
 The good rows are cut into batches; each batch is one task on the invitations
 queue (`rolecall.invitations.bulk_batch`, recorded in the outbox with the job).
@@ -18,10 +26,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import ValidationError, validate
 from pydantic import ValidationError as ModelError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -37,19 +45,20 @@ from service.persistence.scim_models import ScimUser
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import invitation_delivery, invitations, jobs
 from service.services.audit import record
+from service.services.invitation_input import address_problem, storable, value_problem
 from service.settings import Settings
 
 BATCH_TASK = "rolecall.invitations.bulk_batch"
 BATCH_SIZE = 100
-MAX_ROWS = 100_000
+MAX_ROWS = Settings.bulk_invite_max_rows  # the default; the deployment's is a setting
 COLUMNS = ("email", "name", "role", "scope", "account")
 REQUIRED_COLUMNS = ("email", "name")
 ROLES_UNAVAILABLE = (
     "roles are not available yet: this rolecall cannot make direct role assignments; "
     "leave role, scope and account empty"
 )
-
-_is_email = validate.Email()
+NAMES_SHOWN = 10  # of unknown or duplicated columns, in a message about the header
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass
@@ -90,16 +99,35 @@ def _clean(value: Any) -> str | None:
     return text or None
 
 
-def parse_csv(data: bytes) -> list[InputRow]:
+def _too_many(max_rows: int, field: str) -> BulkInputError:
+    return BulkInputError(
+        "too_many_rows", f"A job takes at most {max_rows} rows; split the input", field=field
+    )
+
+
+def parse_csv(data: bytes, max_rows: int = MAX_ROWS) -> list[InputRow]:
     text = _decode(data)
     if not text.strip():
         raise BulkInputError("empty_file", "The file is empty", field="file")
     try:
-        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+        dialect = csv.Sniffer().sniff(_LINE_END.split(text, 1)[0], delimiters=",;\t")
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    # newline="" hands the csv module the line ends as they are, so it reads CR-only
+    # files and line breaks inside quoted fields (as the csv docs ask).
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        return _read_rows(reader, max_rows)
+    except csv.Error as error:
+        raise BulkInputError(
+            "unreadable_csv",
+            f"The file cannot be read as CSV at line {reader.line_num}: {error}",
+            field="file",
+        ) from None
+
+
+def _read_rows(reader: Any, max_rows: int) -> list[InputRow]:
     header = [cell.strip().lower() for cell in next(reader)]
     _check_header(header)
     rows: list[InputRow] = []
@@ -107,10 +135,8 @@ def parse_csv(data: bytes) -> list[InputRow]:
         line = reader.line_num
         if not any(cell.strip() for cell in cells):
             continue
-        if len(rows) >= MAX_ROWS:
-            raise BulkInputError(
-                "too_many_rows", f"A job takes at most {MAX_ROWS} rows", field="file"
-            )
+        if len(rows) >= max_rows:
+            raise _too_many(max_rows, "file")
         row = InputRow(line=line)
         if len(cells) != len(header):
             row.email = cells[0].strip() if cells else ""
@@ -138,19 +164,24 @@ def _check_header(header: list[str]) -> None:
             f"{','.join(REQUIRED_COLUMNS)}[,role,scope][,account]",
             field="file",
         )
-    unknown = [name for name in header if name not in COLUMNS]
+    unknown = list(dict.fromkeys(name for name in header if name not in COLUMNS))
     if unknown:
         raise BulkInputError(
             "unknown_column",
-            f"Unknown column(s) {', '.join(repr(n) for n in unknown)}; "
-            f"allowed: {', '.join(COLUMNS)}",
+            f"Unknown column(s) {_names(unknown)}; allowed: {', '.join(COLUMNS)}",
             field="file",
         )
     duplicated = sorted({name for name in header if header.count(name) > 1})
     if duplicated:
         raise BulkInputError(
-            "duplicate_column", f"Column(s) named twice: {', '.join(duplicated)}", field="file"
+            "duplicate_column", f"Column(s) named twice: {_names(duplicated)}", field="file"
         )
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(repr(name[:40]) for name in names[:NAMES_SHOWN])
+    more = len(names) - NAMES_SHOWN
+    return f"{shown} (and {more} more)" if more > 0 else shown
 
 
 def _fill(row: InputRow, values: dict[str, Any]) -> None:
@@ -161,11 +192,11 @@ def _fill(row: InputRow, values: dict[str, Any]) -> None:
     row.account = _clean(values.get("account"))
 
 
-def parse_json(items: Any) -> list[InputRow]:
+def parse_json(items: Any, max_rows: int = MAX_ROWS) -> list[InputRow]:
     if not isinstance(items, list):
         raise BulkInputError("invalid_rows", "`rows` must be a list of objects", field="rows")
-    if len(items) > MAX_ROWS:
-        raise BulkInputError("too_many_rows", f"A job takes at most {MAX_ROWS} rows", field="rows")
+    if len(items) > max_rows:
+        raise _too_many(max_rows, "rows")
     rows: list[InputRow] = []
     for index, item in enumerate(items, start=1):
         row = InputRow(line=index)
@@ -191,24 +222,19 @@ def _assignments_available() -> bool:
     return hasattr(assignments, "create_assignment")
 
 
-def _email_problem(address: str) -> str | None:
-    """Why the address cannot be invited, by the same rule SCIM users' emails obey."""
-    from scim2_models import Email
-
-    try:
-        _is_email(address)
-        Email(value=address)
-    except ValidationError:
-        return f"{address!r} is not a valid email address"
-    except ModelError as error:
-        detail = str(error.errors()[0].get("msg", "")) if error.errors() else ""
-        detail = detail.removeprefix("value is not a valid email address: ")
-        return f"{address!r} is not a valid email address: {detail}"[:500]
+def _value_problem(row: InputRow) -> str | None:
+    """The first column whose value cannot be stored, and why: `column: reason`."""
+    for column in COLUMNS:
+        value = getattr(row, column)
+        problem = value_problem(column, value) if value else None
+        if problem is not None:
+            return f"{column}: {problem}"
     return None
 
 
 def validate_rows(rows: list[InputRow]) -> None:
-    """Set `problem` on every bad row: invalid email, duplicates, role without scope."""
+    """Set `problem` on every bad row: a value that cannot be stored, an invalid email,
+    duplicates, role without scope."""
     seen: dict[str, int] = {}
     roles_available = _assignments_available()
     for row in rows:
@@ -217,12 +243,9 @@ def validate_rows(rows: list[InputRow]) -> None:
         if not row.email:
             row.problem = "email is empty"
             continue
-        problem = _email_problem(row.email)
+        problem = _value_problem(row) or address_problem(row.email)
         if problem:
             row.problem = problem
-            continue
-        if len(row.email) > 320 or len(row.name) > 300:
-            row.problem = "email or name is too long"
             continue
         key = row.email.lower()
         if key in seen:
@@ -305,11 +328,11 @@ def _submit(
                 "line": row.line,
                 "tenant_id": tenant_id,
                 "batch": batch,
-                "email": row.email[:320],
-                "name": row.name[:300],
-                "role": row.role,
-                "scope": row.scope,
-                "account": row.account,
+                "email": storable("email", row.email),
+                "name": storable("name", row.name),
+                "role": storable("role", row.role),
+                "scope": storable("scope", row.scope),
+                "account": storable("account", row.account),
                 "status": "invalid" if row.problem else "queued",
                 "reason": row.problem,
             }
@@ -381,9 +404,7 @@ def _prepare(uow: UnitOfWork, tenant_id: str, job: Job, batch: int, settings: Se
         if row.email.lower() in users:
             continue
         try:
-            user = invitations.create_user_for_email(
-                uow, tenant_id, row.email, row.name, job.actor
-            )
+            user = invitations.create_user_for_email(uow, tenant_id, row.email, row.name, job.actor)
         except (ModelError, DomainError) as error:
             row.status = "failed"
             row.reason = f"the user could not be created: {error}"[:1000]

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from service import metrics
 from service.domain import invitations as lifecycle
 from service.domain.errors import Conflict, NotFound, ValidationFailed
-from service.domain.invitations import InvitationGone, InvitationStatus
+from service.domain.invitations import IllegalTransition, InvitationGone, InvitationStatus
 from service.mail import template as templates
 from service.persistence.base import new_id, utcnow
 from service.persistence.invitation_models import (
@@ -52,6 +52,7 @@ from service.persistence.invitation_models import (
 from service.persistence.scim_models import ScimUser
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import scim_users
+from service.services.invitation_input import GIVEN_NAME_LENGTH, address_problem, is_row_id
 from service.services.invitation_rows import describe, keep, revoke_row
 from service.settings import Settings
 
@@ -111,7 +112,11 @@ def rules(settings: Settings, ttl_hours: int) -> lifecycle.DeliveryRules:
 
 def locked(uow: UnitOfWork, tenant_id: str, invitation_id: str) -> Invitation:
     """The tenant's invitation, under a row lock."""
-    invitation = uow.invitations.get(tenant_id, invitation_id, lock=True)
+    invitation = (
+        uow.invitations.get(tenant_id, invitation_id, lock=True)
+        if is_row_id(invitation_id)
+        else None
+    )
     if invitation is None:
         raise NotFound("not_found", f"No invitation {invitation_id!r}", field="id")
     return invitation
@@ -226,6 +231,7 @@ def put_template(
         templates.validate(template)
     except templates.TemplateProblem as problem:
         raise ValidationFailed("invalid_template", problem.message, field=problem.part) from None
+    lifecycle.require_link(template.parts())
     with uow:
         before = template_of(uow, tenant_id)
         row = _settings_row(uow, tenant_id)
@@ -290,8 +296,14 @@ def _deliveries(session: Session, invitation: Invitation) -> list[InvitationDeli
 
 
 def _find(session: Session, tenant_id: str, invitation_id: str) -> Invitation:
-    invitation = session.scalar(
-        select(Invitation).where(Invitation.tenant_id == tenant_id, Invitation.id == invitation_id)
+    invitation = (
+        session.scalar(
+            select(Invitation).where(
+                Invitation.tenant_id == tenant_id, Invitation.id == invitation_id
+            )
+        )
+        if is_row_id(invitation_id)
+        else None
     )
     if invitation is None:
         raise NotFound("not_found", f"No invitation {invitation_id!r}", field="id")
@@ -351,14 +363,14 @@ def list_invitations(
 
 
 def email_of(user: ScimUser) -> str | None:
-    """The user's primary email, else the first one, else a userName that is an address."""
+    """The user's primary email, else the first one, else a userName that is an address;
+    None when that is not an address mail can reach (SCIM's userName is any string)."""
     emails = [e for e in (user.document or {}).get("emails") or [] if isinstance(e, dict)]
     chosen = next((e for e in emails if e.get("primary") and e.get("value")), None) or next(
         (e for e in emails if e.get("value")), None
     )
-    if chosen:
-        return str(chosen["value"])
-    return user.user_name if "@" in user.user_name else None
+    address = str(chosen["value"]) if chosen else user.user_name
+    return address if "@" in address and address_problem(address) is None else None
 
 
 def new_invitation(
@@ -410,7 +422,7 @@ def new_invitation(
 
 
 def _find_user(uow: UnitOfWork, tenant_id: str, user_id: str) -> ScimUser:
-    user = uow.users.get(tenant_id, user_id)
+    user = uow.users.get(tenant_id, user_id) if is_row_id(user_id) else None
     if user is None:
         raise NotFound("unknown_user", f"No user {user_id!r}", field="user_id")
     return user
@@ -425,6 +437,8 @@ def create_user_for_email(
 
     display = name.strip() or email
     given = display.split()[0] if name.strip() else None
+    if given is not None and len(given) > GIVEN_NAME_LENGTH:
+        given = None  # a guess at the given name, not input: leave it out when it cannot fit
     resource = User(
         user_name=email,
         display_name=display,
@@ -452,6 +466,9 @@ def create_invitation(
         if user_id:
             user = _find_user(uow, tenant_id, user_id)
         elif email:
+            problem = address_problem(email)
+            if problem is not None:
+                raise ValidationFailed("invalid_email", problem, field="email")
             user = uow.invitations.user_by_email(tenant_id, email) or create_user_for_email(
                 uow, tenant_id, email, name, actor
             )
@@ -580,9 +597,13 @@ def view_token(uow: UnitOfWork, token: str) -> TokenView:
 
 
 def accept(uow: UnitOfWork, token: str) -> Invitation:
-    """Mark the invitation accepted, once. Under a row lock, so of two concurrent
-    accepts exactly one succeeds; later uses get InvitationGone (410). A link found
-    past its expiry is marked expired (that is kept) and refused."""
+    """Mark the invitation accepted, once; later uses get InvitationGone (410). A link
+    found past its expiry is marked expired (that is kept) and refused.
+
+    Of concurrent accepts exactly one succeeds, on every database: the row lock makes
+    PostgreSQL's run one after the other, and the write is a conditional UPDATE that
+    only a request finding the invitation still acceptable can make (SQLite has no row
+    lock, so there the UPDATE decides). A request that loses answers as a later use."""
     gone: InvitationGone | None = None
     with uow:
         invitation = _by_token(uow, token, lock=True)
@@ -596,7 +617,15 @@ def accept(uow: UnitOfWork, token: str) -> Invitation:
             if state.expire_if_due(now):
                 keep(invitation, state)
         else:
-            keep(invitation, state)
+            if not uow.invitations.write_if_still(invitation, state, lifecycle.ACCEPTABLE):
+                uow.invitations.reload(invitation)
+                why = invitation.lifecycle().gone_because(now)
+                if why is None:  # changed, yet acceptable: not by an accept; try again
+                    raise IllegalTransition(
+                        "changed_meanwhile", "The invitation changed meanwhile; try again"
+                    )
+                raise InvitationGone(why)
+            metrics.invitations.labels(state.status.value).inc()
             uow.audit.record(
                 invitation.tenant_id,
                 f"invitee:{invitation.user_id}",

@@ -4,12 +4,19 @@ Members live in `scim_group_members`, one row per direct member. Adding or
 removing members touches only the rows named, so a PATCH on a group of any size
 costs the same; a replacement (PUT) is applied as a set difference, so members
 that stay are never deleted and re-added.
+
+A member id that names no user or group of the tenant is skipped, not refused: the
+known members of the same request are applied, and each skip is an audit event
+(`scim.group.member_skipped`, with the id and the reason) and a warning in the log.
+Okta treats a 400 as final and never retries the valid members of a refused push,
+so one stale id would otherwise lose them all (issue 15).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from scim2_models import (
     InvalidValueException,
@@ -19,12 +26,38 @@ from scim2_models import (
 )
 
 from service.persistence.base import new_id, utcnow
-from service.persistence.scim_models import ScimGroup
+from service.persistence.repositories.scim import possible_id
+from service.persistence.scim_models import ScimGroup, ScimGroupMember
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
 from service.services.scim_users import check_version
+from service.services.scim_values import (
+    check_columns,
+    check_document,
+    check_string,
+    column_length,
+)
+
+log = logging.getLogger("rolecall.scim")
 
 _NOT_STORED = ("id", "meta", "members")
+# The SCIM attribute each indexed column copies, to name it when a value does not fit.
+_ATTRIBUTES = {
+    "display_name": "displayName",
+    "display_name_lower": "displayName",
+    "external_id": "externalId",
+}
+MEMBER_SKIPPED = "scim.group.member_skipped"
+_UNKNOWN_MEMBER = "names no user or group of this tenant"
+
+
+class MembersChanged(NamedTuple):
+    """What a change of members did: the group, whether it changed, and the member
+    ids skipped because they name nothing of the tenant."""
+
+    group: ScimGroup
+    changed: bool
+    skipped: list[str]
 
 
 def document_of(resource: Resource[Any]) -> dict[str, Any]:
@@ -64,29 +97,63 @@ def _check_unique(uow: UnitOfWork, tenant_id: str, resource: Any, own_id: str | 
         )
 
 
-def _apply_columns(row: ScimGroup, resource: Any, document: dict[str, Any]) -> None:
-    row.display_name = resource.display_name
-    row.display_name_lower = resource.display_name.lower()
-    row.external_id = resource.external_id
-    row.document = document
+def _column_values(resource: Any, document: dict[str, Any]) -> dict[str, Any]:
+    """The columns a group's resource decides, refused with 400 invalidValue when one
+    would not be stored whole."""
+    check_document(document)
+    values = {
+        "display_name": resource.display_name,
+        "display_name_lower": resource.display_name.lower(),
+        "external_id": resource.external_id,
+        "document": document,
+    }
+    check_columns(ScimGroup.__table__, values, _ATTRIBUTES)
+    return values
+
+
+def _apply_columns(row: ScimGroup, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        setattr(row, key, value)
+
+
+def check_members(displays: Mapping[str, str | None]) -> None:
+    """Member ids and displays fit their columns and hold no NUL (400 invalidValue)."""
+    table = ScimGroupMember.__table__
+    id_length, display_length = column_length(table, "member_id"), column_length(table, "display")
+    for member, display in displays.items():
+        check_string("members.value", member, id_length)
+        check_string("members.display", display, display_length)
 
 
 def _resolve_members(
     uow: UnitOfWork, tenant_id: str, group_id: str, ids: Iterable[str]
-) -> dict[str, str]:
-    """The type of each new member; every one must name a user or a group of the
-    tenant, and a group is no member of itself."""
+) -> tuple[dict[str, str], list[str]]:
+    """The type of each new member that names a user or a group of the tenant, and the
+    ids that name nothing (to skip). A group is no member of itself (400)."""
     ids = list(dict.fromkeys(ids))
     types = uow.groups.member_types(tenant_id, ids)
     unknown = [member for member in ids if member not in types]
-    if unknown:
-        raise InvalidValueException(
-            detail=f"members name no user or group of this tenant: {', '.join(unknown[:5])}",
-            attribute="members",
-        )
     if group_id in types:
-        raise InvalidValueException(detail="a group cannot be a member of itself")
-    return types
+        raise InvalidValueException(
+            detail="a group cannot be a member of itself", attribute="members"
+        )
+    return types, unknown
+
+
+def _record_skipped(
+    uow: UnitOfWork, tenant_id: str, actor: str, group_id: str, skipped: list[str]
+) -> None:
+    """One audit event per skipped member id, the warning an administrator can find."""
+    for member in skipped:
+        log.warning("group %s: skipped member %s, which %s", group_id, member, _UNKNOWN_MEMBER)
+        uow.audit.record(
+            tenant_id,
+            actor,
+            MEMBER_SKIPPED,
+            "scim_group",
+            group_id,
+            after={"member": member, "reason": f"the id {_UNKNOWN_MEMBER}"},
+        )
 
 
 def _members_leaving(uow: UnitOfWork, tenant_id: str, group_id: str, ids: list[str]) -> None:
@@ -105,12 +172,14 @@ def _touch(row: ScimGroup) -> None:
 
 
 def create_group(uow: UnitOfWork, tenant_id: str, actor: str, resource: Any) -> ScimGroup:
+    values = _column_values(resource, document_of(resource))
+    check_members(member_displays(resource))
     with uow:
         _check_unique(uow, tenant_id, resource, None)
         now = utcnow()
         row = ScimGroup(id=new_id(), tenant_id=tenant_id, created=now, last_modified=now, version=1)
-        _apply_columns(row, resource, document_of(resource))
-        types = _resolve_members(uow, tenant_id, row.id, member_ids(resource))
+        _apply_columns(row, values)
+        types, skipped = _resolve_members(uow, tenant_id, row.id, member_ids(resource))
         uow.groups.add(row)
         uow.groups.add_members(tenant_id, row.id, types, member_displays(resource))
         uow.audit.record(
@@ -121,6 +190,7 @@ def create_group(uow: UnitOfWork, tenant_id: str, actor: str, resource: Any) -> 
             row.id,
             after={**summary(row), "members_added": sorted(types)},
         )
+        _record_skipped(uow, tenant_id, actor, row.id, skipped)
         propagation.group_changed(uow, tenant_id, row.id)
     return row
 
@@ -139,18 +209,24 @@ def replace_group(
         check_version(row, expected_version)
         document = document_of(resource)
         displays = member_displays(resource)
+        check_members(displays)
         current = uow.groups.members(row.id)
-        added = [m for m in displays if m not in current]
+        # Known ids replace the members; unknown ones are skipped, so a replace never
+        # empties a group because one id is stale.
+        types, skipped = _resolve_members(
+            uow, tenant_id, row.id, [m for m in displays if m not in current]
+        )
+        _record_skipped(uow, tenant_id, actor, row.id, skipped)
         removed = sorted(set(current) - set(displays))
         redisplayed = {
             m: d for m, d in displays.items() if m in current and d is not None and current[m] != d
         }
-        if document == row.document and not added and not removed and not redisplayed:
+        if document == row.document and not types and not removed and not redisplayed:
             return row
+        values = _column_values(resource, document)
         _check_unique(uow, tenant_id, resource, row.id)
         before = summary(row)
-        types = _resolve_members(uow, tenant_id, row.id, added)
-        _apply_columns(row, resource, document)
+        _apply_columns(row, values)
         _members_leaving(uow, tenant_id, row.id, removed)
         uow.groups.remove_members(row.id, removed)
         uow.groups.add_members(tenant_id, row.id, types, displays)
@@ -178,23 +254,26 @@ def change_members(
     add: Mapping[str, str | None],
     remove: Iterable[str] = (),
     expected_version: str | None = None,
-) -> tuple[ScimGroup, bool]:
+) -> MembersChanged:
     """Add (id -> display) and remove direct members without reading the member list.
 
-    Re-adding a member or removing an absent one changes nothing. Returns the
-    group and whether anything changed.
+    Re-adding a member or removing an absent one changes nothing; an added id that
+    names nothing of the tenant is skipped and recorded.
     """
+    check_members(add)
     with uow:
         row = get_group(uow, tenant_id, group_id)
         check_version(row, expected_version)
         to_add = list(add)
-        to_remove = [m for m in dict.fromkeys(remove) if m not in add]
+        # An id that cannot exist is no member: removing it removes nothing.
+        to_remove = [m for m in dict.fromkeys(remove) if m not in add and possible_id(m)]
         present = uow.groups.members(group_id, to_add) if to_add else {}
         new = [m for m in to_add if m not in present]
-        types = _resolve_members(uow, tenant_id, group_id, new)
+        types, skipped = _resolve_members(uow, tenant_id, group_id, new)
+        _record_skipped(uow, tenant_id, actor, group_id, skipped)
         gone = sorted(uow.groups.members(group_id, to_remove)) if to_remove else []
         if not types and not gone:
-            return row, False
+            return MembersChanged(row, False, skipped)
         _members_leaving(uow, tenant_id, group_id, gone)
         uow.groups.remove_members(group_id, gone)
         uow.groups.add_members(tenant_id, group_id, types, add)
@@ -210,7 +289,7 @@ def change_members(
         )
         if types:
             propagation.group_changed(uow, tenant_id, group_id)
-    return row, True
+    return MembersChanged(row, True, skipped)
 
 
 def delete_group(

@@ -32,10 +32,21 @@ from service.persistence.scim_models import ScimGroup, ScimUser
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
 from service.services.invitation_rows import revoke_pending_for_user
+from service.services.scim_values import check_columns, check_document
 
 # Attributes kept outside the stored document.
 _NOT_STORED = ("id", "meta", "password", "groups")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+# The SCIM attribute each indexed column copies, to name it when a value does not fit.
+_ATTRIBUTES = {
+    "user_name": "userName",
+    "user_name_lower": "userName",
+    "external_id": "externalId",
+    "display_name": "displayName",
+    "user_type": "userType",
+    "given_name": "name.givenName",
+    "family_name": "name.familyName",
+}
 
 
 def hash_password(password: str) -> str:
@@ -73,8 +84,10 @@ def summary(user: ScimUser) -> dict[str, Any]:
 
 
 def _column_values(resource: Any, document: dict[str, Any]) -> dict[str, Any]:
-    """The columns a user's resource decides (the indexed copies of its attributes)."""
-    return {
+    """The columns a user's resource decides (the indexed copies of its attributes),
+    refused with 400 invalidValue when one would not be stored whole."""
+    check_document(document)
+    values = {
         "user_name": resource.user_name,
         "user_name_lower": resource.user_name.lower(),
         "external_id": resource.external_id,
@@ -85,11 +98,8 @@ def _column_values(resource: Any, document: dict[str, Any]) -> dict[str, Any]:
         "family_name": resource.name.family_name if resource.name else None,
         "document": document,
     }
-
-
-def _apply_columns(row: ScimUser, resource: Any, document: dict[str, Any]) -> None:
-    for key, value in _column_values(resource, document).items():
-        setattr(row, key, value)
+    check_columns(ScimUser.__table__, values, _ATTRIBUTES)
+    return values
 
 
 def _check_unique(uow: UnitOfWork, tenant_id: str, resource: Any, own_id: str | None) -> None:
@@ -166,9 +176,11 @@ def replace_user(
         )
         if document == row.document and not password_changed:
             return _unchanged(uow, tenant_id, actor, row)
+        values = _column_values(resource, document)
         _check_unique(uow, tenant_id, resource, row.id)
         before = summary(row)
-        _apply_columns(row, resource, document)
+        for key, value in values.items():
+            setattr(row, key, value)
         if password_changed:
             row.password_hash = hash_password(resource.password)
         row.last_modified = utcnow()

@@ -26,6 +26,7 @@ from service.persistence.unit_of_work import UnitOfWork
 from service.runtime import Runtime
 from service.services import propagation
 from service.services.audit import record
+from service.services.listing import paginate
 
 log = logging.getLogger("rolecall.tokens")
 
@@ -203,6 +204,21 @@ def list_tokens(uow: UnitOfWork, tenant_id: str) -> list[ApiToken]:
                 .order_by(ApiToken.created_at)
             )
         )
+
+
+def page_of_tokens(
+    uow: UnitOfWork, tenant_id: str, *, page: int, per_page: int, revoked: bool = False
+) -> tuple[list[ApiToken], int]:
+    """One page of the tenant's live tokens (not revoked; expired ones included, they
+    show their expiry), or with `revoked` of its revoked ones, oldest first."""
+    state = ApiToken.revoked_at.is_not(None) if revoked else ApiToken.revoked_at.is_(None)
+    with uow.reading() as session:
+        query = (
+            select(ApiToken)
+            .where(ApiToken.tenant_id == tenant_id, state)
+            .order_by(ApiToken.created_at, ApiToken.id)
+        )
+        return paginate(session, query, page, per_page)
 
 
 def authenticate(session: Session, plaintext: str) -> Caller | None:

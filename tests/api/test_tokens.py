@@ -106,7 +106,6 @@ def test_rotation_keeps_the_old_token_working_until_the_overlap_ends(
     assert client.get("/api/v1/tokens", headers=bearer(new_token)).status_code == 403
 
     with runtime.unit_of_work() as uow:
-
         session = uow.session
         old = session.get(ApiToken, read_id)
         assert old is not None and old.rotated_to_id == rotated.json["id"]

@@ -136,6 +136,9 @@ def test_a_newer_tree_replaces_every_chain_and_drops_deleted_scopes(
     result = cache.read("h1", [], ["leaf", "child"])
     assert result.ancestors == {"leaf": ("root",), "child": None}
     assert cache.ancestors_version("t1") == 2
+    assert cache.published_chain("t1", "leaf") == ("root",)
+    assert cache.published_chain("t1", "root") == ()
+    assert cache.published_chain("t1", "child") is None
 
 
 def test_an_older_tree_never_replaces_a_newer_one(cache: PermissionCache) -> None:

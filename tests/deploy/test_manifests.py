@@ -35,8 +35,19 @@ KUBERNETES = DEPLOY / "kubernetes"
 COMPOSE = DEPLOY / "compose.yaml"
 SECRET_TEMPLATE = "secret.template.yaml"
 
-APP_PROCESSES = ("web", "worker-permissions", "worker-invitations", "beat", "relay")
-QUEUES = {"worker-permissions": "permissions", "worker-invitations": "invitations"}
+APP_PROCESSES = (
+    "web",
+    "worker-permissions",
+    "worker-invitations",
+    "worker-webhooks",
+    "beat",
+    "relay",
+)
+QUEUES = {
+    "worker-permissions": "permissions",
+    "worker-invitations": "invitations",
+    "worker-webhooks": "webhooks",
+}
 REQUIRED_IN_PRODUCTION = (
     "ROLECALL_ENV",
     "ROLECALL_DATABASE_URL",
@@ -353,7 +364,7 @@ def test_each_disruption_budget_covers_exactly_one_web_relay_or_worker_deploymen
         covered.append(
             matched[0]["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
         )
-    assert sorted(covered) == sorted(["web", "relay", "worker-permissions", "worker-invitations"])
+    assert sorted(covered) == sorted(["web", "relay", *QUEUES])
 
 
 def test_beat_runs_exactly_one_replica_and_is_recreated_not_rolled() -> None:

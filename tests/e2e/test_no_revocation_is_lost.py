@@ -159,11 +159,24 @@ def test_a_token_revoked_on_a_degraded_process_is_refused_everywhere_within_a_se
     assert all(status() == 401 for _ in range(20))
 
 
+def chain_cached(setup: Setup, scope_id: str) -> None:
+    """Wait until the scope's ancestor chain is published, so that what the test then
+    sees is the cache's answer (a cold chain is read from the database, and would
+    deny a deleted scope with or without the mechanism under test)."""
+    cache = setup.stack.cache()
+    eventually(
+        lambda: cache.published_chain(setup.tenant_id, scope_id) is not None,
+        20,
+        "the scope's ancestor chain is cached",
+    )
+
+
 def test_a_check_at_a_deleted_scope_is_never_allowed(setup: Setup) -> None:
     stack = setup.stack
     user = an_editor(setup)
     doomed = setup.scope("folder", "Doomed", setup.org)
-    assert setup.allowed(user, doomed)  # its ancestor chain is now cached
+    assert setup.allowed(user, doomed)
+    chain_cached(setup, doomed)
     with no_worker(stack):  # nothing but the deleting request can drop the cached chain
         deleted = stack.api("DELETE", f"/api/v1/scopes/{doomed}")
         assert deleted.status_code == 200, deleted.text
@@ -176,6 +189,7 @@ def test_a_moved_scope_inherits_from_its_new_parent(setup: Setup) -> None:
     elsewhere = setup.scope("organization", "Elsewhere")
     mover = setup.scope("folder", "Mover", setup.org)
     assert setup.allowed(user, mover)
+    chain_cached(setup, mover)
 
     with no_worker(stack):  # nothing but the moving request can replace the cached chain
         moved = stack.api("PATCH", f"/api/v1/scopes/{mover}", json={"parent_id": elsewhere})

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from service.domain import invitations as lifecycle
+from service.domain.invitations import InvitationStatus
 from service.persistence.invitation_models import (
     LIVE_STATUSES,
     Invitation,
@@ -65,6 +67,22 @@ class FakeInvitations:
 
     def live_of_user(self, tenant_id: str, user_id: str) -> list[Invitation]:
         return [self._read(row, True) for row in self._live(tenant_id, user_id)]
+
+    def write_if_still(
+        self,
+        invitation: Invitation,
+        state: lifecycle.Invitation,
+        statuses: Iterable[InvitationStatus],
+    ) -> bool:
+        stored = self.rows.get(invitation.id)
+        assert stored is invitation, "writing an invitation not stored"
+        if stored.status not in {status.value for status in statuses}:
+            return False
+        stored.keep(state)
+        return True
+
+    def reload(self, invitation: Invitation) -> None:
+        assert self.rows.get(invitation.id) is invitation, "reloading an invitation not stored"
 
     def settle_job_rows(self, invitation_id: str, status: str, reason: str | None) -> None:
         self.settled_job_rows.append(SettledJobRow(invitation_id, status, reason))

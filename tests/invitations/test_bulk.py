@@ -43,7 +43,7 @@ def test_a_csv_invites_the_good_rows_and_reports_each_bad_one_by_line(
     assert response.headers["Location"] == f"/api/v1/jobs/{submitted['id']}"
     errors = {row["line"]: row["reason"] for row in submitted["errors"]}
     assert errors == {
-        3: "'not-an-email' is not a valid email address",
+        3: "'not-an-email' is not a valid email address: An email address must have an @-sign.",
         5: "duplicate of line 2 (ADA@example.com)",
     }
     done = job(admin, submitted["id"])
@@ -96,7 +96,7 @@ def test_json_rows_are_numbered_from_one(admin: Callable[..., Any], inbox: Inbox
     assert response.status_code == 202
     errors = {row["line"]: row["reason"] for row in response.get_json()["errors"]}
     assert errors == {
-        2: "'bad' is not a valid email address",
+        2: "'bad' is not a valid email address: An email address must have an @-sign.",
         3: "each row must be an object with email and name",
     }
     assert inbox.recipients() == ["j@example.com"]

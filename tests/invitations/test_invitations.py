@@ -366,15 +366,16 @@ def test_the_token_never_reaches_a_log_line(
 
 
 def test_names_outside_ascii_arrive_intact(admin: Callable[..., Any], inbox: Inbox) -> None:
-    admin(
+    saved = admin(
         "PUT",
         "/api/v1/invitations/template",
         json={
             "subject": "Willkommen, $given_name",
             "text": "$display_name $accept_url",
-            "html": "x",
+            "html": '<a href="$accept_url">x</a>',
         },
     )
+    assert saved.status_code == 200, saved.get_json()
     invite(admin, "zoe@example.com", name="Zoë Ünal")
     [message] = inbox.to("zoe@example.com")
     assert message["Subject"] == "Willkommen, Zoë"

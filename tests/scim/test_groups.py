@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 
 from service.persistence.scim_models import ScimGroupMember
 from service.runtime import Runtime
+from tests.conftest import TenantKeys
 from tests.scim.conftest import GROUP_SCHEMA, Scim, assert_scim_error
 
 
@@ -35,12 +38,17 @@ def test_a_group_is_created_with_members_and_read_back(scim: Scim) -> None:
     assert scim.get(f"/Groups/{body['id']}").json["members"] == body["members"]
 
 
-def test_a_member_that_is_not_a_user_or_group_of_the_tenant_is_400(scim: Scim) -> None:
+def test_a_member_that_is_not_a_user_or_group_of_the_tenant_is_skipped(
+    scim: Scim, make_tenant: Callable[[str], TenantKeys], scim_for: Callable[[TenantKeys], Scim]
+) -> None:
+    theirs = scim_for(make_tenant("other")).create_user("theirs")["id"]
+    ours = scim.create_user("ours")["id"]
+    members = [{"value": "nobody"}, {"value": theirs}, {"value": ours}]
     response = scim.post(
-        "/Groups",
-        {"schemas": [GROUP_SCHEMA], "displayName": "X", "members": [{"value": "nobody"}]},
+        "/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "X", "members": members}
     )
-    assert_scim_error(response, 400, "invalidValue")
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert [m["value"] for m in response.json["members"]] == [ours]
 
 
 def test_a_duplicate_group_external_id_is_409(scim: Scim) -> None:

@@ -247,12 +247,24 @@ def test_a_group_patch_mixing_members_and_attributes_applies_both(scim: Scim) ->
     assert [m["value"] for m in response.json["members"]] == [a]
 
 
-def test_adding_an_unknown_member_is_400_and_adds_nothing(scim: Scim) -> None:
+def test_adding_an_unknown_member_skips_it_and_adds_the_known_ones(scim: Scim) -> None:
     a = scim.create_user("a")["id"]
     group = scim.create_group("G")
     response = scim.patch(
         f"/Groups/{group['id']}",
         [{"op": "add", "path": "members", "value": [{"value": a}, {"value": "ghost"}]}],
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert [m["value"] for m in response.json["members"]] == [a]
+    assert [m["value"] for m in scim.get(f"/Groups/{group['id']}").json["members"]] == [a]
+
+
+def test_a_group_added_to_itself_is_400_and_adds_nothing(scim: Scim) -> None:
+    a = scim.create_user("a")["id"]
+    group = scim.create_group("G")
+    response = scim.patch(
+        f"/Groups/{group['id']}",
+        [{"op": "add", "path": "members", "value": [{"value": a}, {"value": group["id"]}]}],
     )
     assert_scim_error(response, 400, "invalidValue")
     assert "members" not in scim.get(f"/Groups/{group['id']}").json

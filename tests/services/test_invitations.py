@@ -5,12 +5,15 @@ aggregate's claim, then `mark_sent`), without the delivery pipeline."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
-from service.domain.errors import Conflict, NotFound
+from service.domain.errors import Conflict, NotFound, ValidationFailed
 from service.domain.invitations import IllegalTransition, InvitationGone, InvitationStatus
+from service.mail import template as templates
 from service.persistence.base import new_id, utcnow
 from service.persistence.invitation_models import Invitation
 from service.persistence.scim_models import ScimUser
@@ -268,6 +271,50 @@ def test_accepting_an_expired_link_is_refused_and_keeps_it_expired(uow: FakeUnit
     assert uow.commits == commits + 1  # the expiry is kept, not rolled back
     assert uow.audit.actions() == ["invitation.create"]
     assert invitations.view_token(uow, token).state == "expired"
+
+
+def test_an_accept_that_loses_the_conditional_write_is_refused_as_a_used_link(
+    uow: FakeUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = invite(uow, person(uow, "ada@example.com"))
+    token = sent(made)
+    write = uow.invitations.write_if_still
+
+    def another_accept_wins_first(row: Invitation, state: Any, statuses: Any) -> bool:
+        row.status = InvitationStatus.ACCEPTED.value  # what the winner's UPDATE left
+        return write(row, state, statuses)
+
+    monkeypatch.setattr(uow.invitations, "write_if_still", another_accept_wins_first)
+    with pytest.raises(InvitationGone) as gone:
+        invitations.accept(uow, token)
+    assert gone.value.why is InvitationStatus.ACCEPTED
+    assert made.accepted_at is None  # nothing of the loser was written
+    assert uow.audit.actions() == ["invitation.create"]
+
+
+# Templates ----------------------------------------------------------------------------
+
+
+def test_a_template_must_place_the_link_in_both_bodies(uow: FakeUnitOfWork) -> None:
+    linked = templates.InvitationTemplate("Hi", "Go: ${accept_url}", "<a href='$accept_url'>")
+    assert invitations.put_template(uow, TENANT, linked, "admin") == linked
+    for part in ("text", "html"):
+        unlinked = replace(linked, **{part: "Costs $$5; $$accept_url is no link"})
+        with pytest.raises(ValidationFailed) as refused:
+            invitations.put_template(uow, TENANT, unlinked, "admin")
+        assert (refused.value.code, refused.value.field) == ("missing_accept_url", part)
+    assert invitations.get_template(uow, TENANT) == linked
+
+
+def test_an_address_mail_cannot_reach_is_refused_before_a_user_is_made(
+    uow: FakeUnitOfWork,
+) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        invitations.create_invitation(
+            uow, TENANT, actor="admin", defaults=DEFAULTS, email="ada@lab.test"
+        )
+    assert (refused.value.code, refused.value.field) == ("invalid_email", "email")
+    assert uow.scim.users == {}
 
 
 # Deprovisioning ----------------------------------------------------------------------

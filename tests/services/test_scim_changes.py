@@ -218,16 +218,32 @@ def test_a_group_created_with_members_records_its_recompute(uow: FakeUnitOfWork)
     assert (uow.audit.events[0].after or {})["members_added"] == [alice]
 
 
-def test_a_member_that_names_nothing_of_the_tenant_is_refused_and_nothing_is_emitted(
+def test_a_member_that_names_nothing_of_the_tenant_is_skipped_and_recorded(
     uow: FakeUnitOfWork,
 ) -> None:
+    alice = _user(uow, "alice")
     elsewhere = scim_users.create_user(uow, "tenant-2", ACTOR, User(user_name="x")).id
     group = _group(uow, "G")
     _forget(uow)
 
-    for member in ("no-such-id", elsewhere, group):
-        with pytest.raises(InvalidValueException):
-            scim_groups.change_members(uow, TENANT, ACTOR, group, {member: None})
+    result = scim_groups.change_members(
+        uow, TENANT, ACTOR, group, {"no-such-id": None, elsewhere: None, alice: None}
+    )
+
+    assert result.changed and result.skipped == ["no-such-id", elsewhere]
+    assert uow.groups.members(group) == {alice: None}
+    assert uow.audit.actions() == [scim_groups.MEMBER_SKIPPED] * 2 + ["scim.group.members"]
+    assert [(e.after or {})["member"] for e in uow.audit.events[:2]] == ["no-such-id", elsewhere]
+
+
+def test_a_group_is_refused_as_its_own_member_and_nothing_is_emitted(
+    uow: FakeUnitOfWork,
+) -> None:
+    group = _group(uow, "G")
+    _forget(uow)
+
+    with pytest.raises(InvalidValueException):
+        scim_groups.change_members(uow, TENANT, ACTOR, group, {group: None})
 
     assert uow.emitted == [] and uow.effects == [] and uow.audit.events == []
     assert uow.groups.members(group) == {}
@@ -238,7 +254,7 @@ def test_adding_a_member_records_a_recompute_of_the_group(uow: FakeUnitOfWork) -
     group = _group(uow, "G")
     _forget(uow)
 
-    _, changed = scim_groups.change_members(uow, TENANT, ACTOR, group, {alice: "Alice"})
+    changed = scim_groups.change_members(uow, TENANT, ACTOR, group, {alice: "Alice"}).changed
 
     assert changed
     assert uow.tasks() == [propagation.RECOMPUTE_GROUP]
@@ -253,7 +269,7 @@ def test_re_adding_a_member_or_removing_an_absent_one_changes_nothing(
     group = _group(uow, "G", alice)
     _forget(uow)
 
-    _, changed = scim_groups.change_members(uow, TENANT, ACTOR, group, {alice: None}, [bob])
+    changed = scim_groups.change_members(uow, TENANT, ACTOR, group, {alice: None}, [bob]).changed
 
     assert not changed
     assert uow.emitted == [] and uow.audit.events == []

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+# A scope as apps name it in a read (an id, or a path of ids).
+SCOPE_LENGTH = 200
+
 
 class CheckSchema(Schema):
     user = fields.String(
@@ -11,7 +14,7 @@ class CheckSchema(Schema):
     )
     area = fields.String(required=True, validate=validate.Length(min=1, max=200))
     level = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    scope = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    scope = fields.String(required=True, validate=validate.Length(min=1, max=SCOPE_LENGTH))
 
 
 class CheckRequestSchema(Schema):
@@ -20,6 +23,7 @@ class CheckRequestSchema(Schema):
     )
     min_version = fields.Integer(
         load_default=None,
+        validate=validate.Range(min=0, max=2**63 - 1),
         metadata={"description": "Answer from a set at least this new (microseconds)"},
     )
 

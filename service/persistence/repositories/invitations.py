@@ -12,7 +12,10 @@ The rules a twin must keep (tests/fakes/invitations.py):
   a second is refused when the unit of work writes it;
 - `save` writes a changed invitation now, so a later statement of the same unit (the
   insert of a new live invitation) sees it;
-- reads are scoped to a tenant, except by token hash (a token names its invitation).
+- reads are scoped to a tenant, except by token hash (a token names its invitation);
+- `write_if_still` writes only while the stored row is still in the round and one of
+  the statuses it was read in, and says whether it did: of concurrent writers exactly
+  one wins, on every database (SQLite ignores FOR UPDATE, so a lock alone is not enough).
 
 The worker pipeline (service.services.invitation_delivery) keeps its own statements:
 its settle after each message is a plain-statement hot path (see invitation_models).
@@ -24,7 +27,10 @@ from collections.abc import Iterable
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from service.domain import invitations as lifecycle
+from service.domain.invitations import InvitationStatus
 from service.persistence.invitation_models import (
     LIVE_STATUSES,
     Invitation,
@@ -71,6 +77,44 @@ class SqlInvitations:
                 .with_for_update()
             )
         )
+
+    def write_if_still(
+        self,
+        invitation: Invitation,
+        state: lifecycle.Invitation,
+        statuses: Iterable[InvitationStatus],
+    ) -> bool:
+        """Write the aggregate's state with one conditional UPDATE: only while the stored
+        row is in the round it was read in and in one of `statuses`. True when written
+        (the row object then holds the state); False when another writer changed the row
+        first, and nothing was written."""
+        changed = {
+            name: value.value if isinstance(value, InvitationStatus) else value
+            for name, value in vars(state).items()
+            if name != "id" and getattr(invitation, name) != value
+        }
+        if not changed:
+            return True
+        result = self._session.execute(
+            update(Invitation)
+            .where(
+                Invitation.id == invitation.id,
+                Invitation.send_round == invitation.send_round,
+                Invitation.status.in_([status.value for status in statuses]),
+            )
+            .values(**changed)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        # What the database holds now, so the commit writes it no second time.
+        for name, value in changed.items():
+            set_committed_value(invitation, name, value)
+        return True
+
+    def reload(self, invitation: Invitation) -> None:
+        """Read the row again, as another writer left it."""
+        self._session.refresh(invitation)
 
     def settle_job_rows(self, invitation_id: str, status: str, reason: str | None) -> None:
         """The bulk job's row for this invitation, if one is still processing, is done."""

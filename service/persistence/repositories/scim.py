@@ -25,6 +25,14 @@ from sqlalchemy.orm import Session, aliased, make_transient_to_detached
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
 
 _CHUNK = 500
+_ID_LENGTH = ScimUser.__table__.c.id.type.length
+
+
+def possible_id(value: str) -> bool:
+    """Whether a string could be the id of a SCIM user or group. One that cannot (too
+    long for the key column, or holding NUL, which PostgreSQL refuses in a parameter)
+    is simply not found, without asking the database."""
+    return "\x00" not in value and len(value) <= _ID_LENGTH
 
 
 def users_in_groups(session: Session, tenant_id: str, group_ids: Select[Any]) -> set[str]:
@@ -110,6 +118,8 @@ class SqlUsers:
         return FoundUser(best[0], best[2])
 
     def get(self, tenant_id: str, user_id: str) -> ScimUser | None:
+        if not possible_id(user_id):
+            return None
         return self._session.scalar(
             select(ScimUser).where(ScimUser.tenant_id == tenant_id, ScimUser.id == user_id)
         )
@@ -167,6 +177,8 @@ class SqlGroups:
         self._session = session
 
     def get(self, tenant_id: str, group_id: str) -> ScimGroup | None:
+        if not possible_id(group_id):
+            return None
         return self._session.scalar(
             select(ScimGroup).where(ScimGroup.tenant_id == tenant_id, ScimGroup.id == group_id)
         )

@@ -3,27 +3,32 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from service.http.admin.paging import QuerySchema
+from service.http.limits import fits, free_text
+from service.persistence.permission_models import AreaRow
+
+# Levels are stored inside a JSON column; this is their declared bound.
+LEVEL_LENGTH = validate.Length(min=1, max=200)
 
 
 class AreaSchema(Schema):
-    key = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    key = fields.String(required=True, validate=fits(AreaRow.key, min=1))
+    name = fields.String(required=True, validate=fits(AreaRow.name, min=1))
     levels = fields.List(
-        fields.String(validate=validate.Length(min=1, max=200)),
+        fields.String(validate=LEVEL_LENGTH),
         load_default=["granted"],
         metadata={"description": "Lowest first; a grant of a level implies every lower one"},
     )
-    category = fields.String(load_default=None, allow_none=True)
-    description = fields.String(load_default="")
+    category = fields.String(load_default=None, allow_none=True, validate=fits(AreaRow.category))
+    description = fields.String(load_default="", validate=free_text())
 
 
 class AreaUpdateSchema(Schema):
-    name = fields.String(validate=validate.Length(min=1, max=300))
-    levels = fields.List(fields.String(validate=validate.Length(min=1, max=200)))
-    category = fields.String(allow_none=True)
-    description = fields.String()
+    name = fields.String(validate=fits(AreaRow.name, min=1))
+    levels = fields.List(fields.String(validate=LEVEL_LENGTH))
+    category = fields.String(allow_none=True, validate=fits(AreaRow.category))
+    description = fields.String(validate=free_text())
 
 
 class AreaQuerySchema(QuerySchema):
-    category = fields.String()
-    key_prefix = fields.String()
+    category = fields.String(validate=fits(AreaRow.category))
+    key_prefix = fields.String(validate=fits(AreaRow.key))

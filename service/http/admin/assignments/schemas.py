@@ -1,8 +1,11 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from service.http.admin.paging import QuerySchema
+from service.http.limits import fits
+from service.persistence.permission_models import RoleRow, ScopeRow
+from service.persistence.scim_models import ScimUser
 
 
 class AssignmentSchema(Schema):
@@ -18,11 +21,11 @@ class AssignmentSchema(Schema):
 class AssignmentCreateSchema(Schema):
     user = fields.String(
         required=True,
-        validate=validate.Length(min=1, max=300),
+        validate=fits(ScimUser.user_name, min=1),
         metadata={"description": "The user's SCIM id, userName or externalId"},
     )
-    role_key = fields.String(required=True)
-    scope_id = fields.String(required=True)
+    role_key = fields.String(required=True, validate=fits(RoleRow.key, min=1))
+    scope_id = fields.String(required=True, validate=fits(ScopeRow.id, min=1))
     assign_account = fields.Boolean(
         load_default=False,
         metadata={"description": "Also make the user a member of the account (seed 001's rules)"},
@@ -30,6 +33,9 @@ class AssignmentCreateSchema(Schema):
 
 
 class AssignmentQuerySchema(QuerySchema):
-    user = fields.String(metadata={"description": "SCIM id, userName or externalId"})
-    role_key = fields.String()
-    scope_id = fields.String()
+    user = fields.String(
+        validate=fits(ScimUser.user_name),
+        metadata={"description": "SCIM id, userName or externalId"},
+    )
+    role_key = fields.String(validate=fits(RoleRow.key))
+    scope_id = fields.String(validate=fits(ScopeRow.id))

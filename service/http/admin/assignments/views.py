@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 
 from service.http.admin.assignments.schemas import (
@@ -15,6 +14,7 @@ from service.http.admin.assignments.schemas import (
 from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE
 from service.http.auth import requires
 from service.http.context import caller, uow
+from service.http.smorest import Blueprint
 from service.persistence.permission_models import AssignmentRow
 from service.services import assignments
 from service.services.tokens import TokenKind

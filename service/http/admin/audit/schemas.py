@@ -3,6 +3,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from service.http.admin.paging import QuerySchema
+from service.http.limits import fits
+from service.persistence.models import AuditEvent
 
 
 class AuditEventSchema(Schema):
@@ -18,9 +20,12 @@ class AuditEventSchema(Schema):
 
 
 class AuditQuerySchema(QuerySchema):
-    action = fields.String(metadata={"description": "An action, or a prefix ending in '.'"})
-    target_type = fields.String()
-    target_id = fields.String()
-    actor = fields.String()
+    action = fields.String(
+        validate=fits(AuditEvent.action),
+        metadata={"description": "An action, or a prefix ending in '.'"},
+    )
+    target_type = fields.String(validate=fits(AuditEvent.target_type))
+    target_id = fields.String(validate=fits(AuditEvent.target_id))
+    actor = fields.String(validate=fits(AuditEvent.actor))
     since = fields.AwareDateTime(default_timezone=None)
     until = fields.AwareDateTime(default_timezone=None)

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from service.http.admin.mappings.schemas import GroupRefSchema
 from service.http.admin.paging import QuerySchema
+from service.http.limits import fits
+from service.persistence.permission_models import MappingRow, ScopeRow
+from service.persistence.scim_models import ScimUser
 
 
 class ConflictMappingSchema(Schema):
@@ -32,7 +35,10 @@ class ConflictSchema(Schema):
 
 
 class ConflictQuerySchema(QuerySchema):
-    user = fields.String(metadata={"description": "SCIM id, userName or externalId"})
-    rule = fields.String()
-    account_id = fields.String()
-    mapping_id = fields.String()
+    user = fields.String(
+        validate=fits(ScimUser.user_name),
+        metadata={"description": "SCIM id, userName or externalId"},
+    )
+    rule = fields.String(validate=validate.Length(max=64))  # rule names are short words
+    account_id = fields.String(validate=fits(ScopeRow.id))
+    mapping_id = fields.String(validate=fits(MappingRow.id))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from service.http.auth import requires
 from service.http.context import caller, uow
+from service.http.smorest import Blueprint
 from service.services import heartbeats
 from service.services.tokens import TokenKind
 

@@ -3,6 +3,16 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from service.persistence.invitation_models import INVITATION_STATUSES
+from service.services.invitation_input import MAX_LENGTH
+
+# The largest page number asked for: past it, the row offset would outgrow the integers
+# the databases count with; a page past the last is simply empty.
+MAX_PAGE = 2**31 - 1
+
+
+def _fits(field: str) -> validate.Length:
+    """No longer than the columns that store the field (service.services.invitation_input)."""
+    return validate.Length(max=MAX_LENGTH[field])
 
 
 class DeliverySchema(Schema):
@@ -49,17 +59,17 @@ class InvitationPageSchema(Schema):
 
 class InvitationQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(INVITATION_STATUSES))
-    email = fields.String(validate=validate.Length(max=320))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    email = fields.String(validate=_fits("email"))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class InvitationCreateSchema(Schema):
-    user_id = fields.String(validate=validate.Length(max=36))
-    email = fields.Email(validate=validate.Length(max=320))
-    name = fields.String(load_default="", validate=validate.Length(max=300))
+    user_id = fields.String(validate=_fits("user_id"))
+    email = fields.Email(validate=_fits("email"))
+    name = fields.String(load_default="", validate=_fits("name"))
     inviter = fields.String(
-        validate=validate.Length(max=200),
+        validate=_fits("inviter"),
         metadata={"description": "Shown in the email as who invited them"},
     )
 

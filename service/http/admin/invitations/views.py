@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, request, url_for
-from flask_smorest import Blueprint
 
 from service.http.admin.invitations.schemas import (
     BulkQuerySchema,
@@ -20,6 +19,7 @@ from service.http.admin.jobs.schemas import JobSubmittedSchema
 from service.http.auth import requires
 from service.http.context import caller, runtime, uow
 from service.http.errors import HttpError
+from service.http.smorest import Blueprint
 from service.mail import template as templates
 from service.services import bulk_invites, invitations, jobs
 from service.services.tokens import TokenKind
@@ -28,7 +28,6 @@ blueprint = Blueprint(
     "invitations", __name__, url_prefix="/api/v1/invitations", description="Invitations"
 )
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_ERRORS_SHOWN = 1000
 
 
@@ -144,24 +143,28 @@ def put_template(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _bulk_rows() -> tuple[list[bulk_invites.InputRow], str]:
-    if (request.content_length or 0) > MAX_UPLOAD_BYTES:
-        raise PayloadTooLarge(f"The upload is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+    settings = runtime().settings
+    # A file of many rows is the one body allowed past the app-wide max_request_bytes.
+    request.max_content_length = settings.bulk_invite_max_bytes
+    if (request.content_length or 0) > settings.bulk_invite_max_bytes:
+        raise PayloadTooLarge(f"The upload is larger than {settings.bulk_invite_max_bytes} bytes")
     mimetype = request.mimetype
+    max_rows = settings.bulk_invite_max_rows
     if mimetype == "application/json":
         body = request.get_json(silent=True)
         if body is None:
             raise bulk_invites.BulkInputError("invalid_json", "The body is not valid JSON", "rows")
         rows = body.get("rows") if isinstance(body, dict) else body
-        return bulk_invites.parse_json(rows), "json"
+        return bulk_invites.parse_json(rows, max_rows), "json"
     if mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
             raise bulk_invites.BulkInputError(
                 "missing_file", "Send the CSV as the form field `file`", "file"
             )
-        return bulk_invites.parse_csv(upload.read(MAX_UPLOAD_BYTES + 1)), "csv"
+        return bulk_invites.parse_csv(upload.read(settings.bulk_invite_max_bytes + 1), max_rows), "csv"
     if mimetype in {"text/csv", "text/plain", "application/csv"}:
-        return bulk_invites.parse_csv(request.get_data(cache=False)), "csv"
+        return bulk_invites.parse_csv(request.get_data(cache=False), max_rows), "csv"
     raise UnsupportedMediaType(
         'Send JSON ({"rows": [...]}), text/csv, or multipart/form-data with a `file`'
     )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from service.http.admin.paging import page_field
 from service.persistence.invitation_models import JOB_ROW_STATUSES
 
 
@@ -61,10 +62,10 @@ class JobPageSchema(Schema):
 
 class JobQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(JOB_ROW_STATUSES))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = page_field()
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 class PageQuerySchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = page_field()
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))

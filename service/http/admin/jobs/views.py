@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from service.http.admin.jobs.schemas import (
     JobDetailSchema,
     JobPageSchema,
@@ -14,6 +12,7 @@ from service.http.admin.jobs.schemas import (
 )
 from service.http.auth import requires
 from service.http.context import caller, uow
+from service.http.smorest import Blueprint
 from service.services import jobs
 from service.services.tokens import TokenKind
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from service.http.admin.paging import QuerySchema
+from service.http.limits import fits
+from service.persistence.permission_models import MappingRow, RoleRow, ScopeRow
 
 GROUP_KINDS = ["id", "externalId", "displayName"]
 
@@ -13,7 +15,7 @@ class GroupRefSchema(Schema):
         validate=validate.OneOf(GROUP_KINDS),
         metadata={"description": "How the IdP group is named: SCIM id, externalId or displayName"},
     )
-    value = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    value = fields.String(required=True, validate=fits(MappingRow.group_value, min=1))
 
 
 class MatchedGroupSchema(Schema):
@@ -44,8 +46,8 @@ class MappingDetailSchema(MappingSchema):
 
 class MappingCreateSchema(Schema):
     group = fields.Nested(GroupRefSchema, required=True)
-    role_key = fields.String(required=True)
-    scope_id = fields.String(required=True)
+    role_key = fields.String(required=True, validate=fits(RoleRow.key, min=1))
+    scope_id = fields.String(required=True, validate=fits(ScopeRow.id, min=1))
     assign_account = fields.Boolean(
         load_default=False,
         metadata={"description": "Also make members members of the account (seed 001's rules)"},
@@ -54,14 +56,17 @@ class MappingCreateSchema(Schema):
 
 class MappingUpdateSchema(Schema):
     group = fields.Nested(GroupRefSchema)
-    role_key = fields.String()
-    scope_id = fields.String()
+    role_key = fields.String(validate=fits(RoleRow.key, min=1))
+    scope_id = fields.String(validate=fits(ScopeRow.id, min=1))
     assign_account = fields.Boolean()
 
 
 class MappingQuerySchema(QuerySchema):
-    role_key = fields.String()
-    scope_id = fields.String()
+    role_key = fields.String(validate=fits(RoleRow.key))
+    scope_id = fields.String(validate=fits(ScopeRow.id))
     group_kind = fields.String(validate=validate.OneOf(GROUP_KINDS))
-    group_value = fields.String(metadata={"description": "Compared without regard to case"})
+    group_value = fields.String(
+        validate=fits(MappingRow.group_value),
+        metadata={"description": "Compared without regard to case"},
+    )
     assign_account = fields.Boolean()

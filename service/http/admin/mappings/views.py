@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 
 from service.http.admin.mappings.schemas import (
@@ -17,6 +16,7 @@ from service.http.admin.mappings.schemas import (
 from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE
 from service.http.auth import requires
 from service.http.context import caller, uow
+from service.http.smorest import Blueprint
 from service.persistence.permission_models import MappingRow
 from service.services import mappings
 from service.services.tokens import TokenKind

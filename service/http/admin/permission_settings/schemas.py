@@ -2,11 +2,15 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from service.http.limits import fits
+from service.persistence.permission_models import RoleRow, ScopeRow
+from service.persistence.scim_models import ScimUser
+
 
 class AccountRulesSchema(Schema):
     account_types_for_user_type = fields.Dict(
-        keys=fields.String(),
-        values=fields.List(fields.String()),
+        keys=fields.String(validate=fits(ScimUser.user_type, min=1)),
+        values=fields.List(fields.String(validate=fits(ScopeRow.account_type, min=1))),
         metadata={"description": "User type -> the account types such a user may belong to"},
     )
     single_account_type = fields.Boolean(
@@ -27,6 +31,7 @@ class PermissionSettingsSchema(Schema):
 class PermissionSettingsUpdateSchema(Schema):
     default_role = fields.String(
         allow_none=True,
+        validate=fits(RoleRow.key, min=1),
         metadata={"description": "Role key held wherever a user holds anything; null: none"},
     )
     account_rules = fields.Nested(

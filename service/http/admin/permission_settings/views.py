@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from service.http.admin.permission_settings.schemas import (
     PermissionSettingsSchema,
     PermissionSettingsUpdateSchema,
 )
 from service.http.auth import requires
 from service.http.context import caller, uow
+from service.http.smorest import Blueprint
 from service.services import permission_settings
 from service.services.tokens import TokenKind
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 
 from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE
@@ -19,6 +18,7 @@ from service.http.admin.scopes.schemas import (
 )
 from service.http.auth import requires
 from service.http.context import caller, uow
+from service.http.smorest import Blueprint
 from service.services import scopes
 from service.services.tokens import TokenKind
 

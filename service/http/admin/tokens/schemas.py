@@ -2,6 +2,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from service.http.admin.paging import QuerySchema
+from service.http.limits import fits
+from service.persistence.models import ApiToken
+
 
 class TokenSchema(Schema):
     id = fields.String(dump_only=True)
@@ -24,7 +28,7 @@ class IssuedTokenSchema(TokenSchema):
 
 class TokenCreateSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(["scim", "admin", "read"]))
-    description = fields.String(load_default="", validate=validate.Length(max=200))
+    description = fields.String(load_default="", validate=fits(ApiToken.description))
 
 
 class TokenRotateSchema(Schema):
@@ -32,4 +36,14 @@ class TokenRotateSchema(Schema):
         load_default=3600,
         validate=validate.Range(min=0, max=30 * 24 * 3600),
         metadata={"description": "How long the old token keeps working"},
+    )
+
+
+class TokenQuerySchema(QuerySchema):
+    revoked = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "false (the default): the live tokens, expired ones included; "
+            "true: the revoked ones only"
+        },
     )

@@ -5,16 +5,19 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask_smorest import Blueprint
+from flask_smorest.pagination import PaginationParameters
 
+from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE
 from service.http.admin.tokens.schemas import (
     IssuedTokenSchema,
     TokenCreateSchema,
+    TokenQuerySchema,
     TokenRotateSchema,
     TokenSchema,
 )
 from service.http.auth import requires
 from service.http.context import caller, uow
+from service.http.smorest import Blueprint
 from service.services import tokens
 from service.services.tokens import TokenKind
 
@@ -27,10 +30,21 @@ def _issued(issued: tokens.IssuedToken) -> dict[str, Any]:
 
 
 @blueprint.route("")
+@blueprint.arguments(TokenQuerySchema, location="query")
 @blueprint.response(200, TokenSchema(many=True))
+@blueprint.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 @requires(TokenKind.ADMIN)
-def list_tokens() -> list[Any]:
-    return tokens.list_tokens(uow(), caller().tenant_id)
+def list_tokens(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
+    """The tenant's live tokens; with ?revoked=true, its revoked ones instead."""
+    rows, total = tokens.page_of_tokens(
+        uow(),
+        caller().tenant_id,
+        page=pagination_parameters.page,
+        per_page=pagination_parameters.page_size,
+        **query,
+    )
+    pagination_parameters.item_count = total
+    return rows
 
 
 @blueprint.route("", methods=["POST"])

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields
+
+from service.http.admin.areas.schemas import LEVEL_LENGTH
+from service.http.limits import fits
+from service.persistence.permission_models import AreaRow, ScopeRow
 
 
 class AssignmentOutSchema(Schema):
@@ -53,9 +57,9 @@ class ExplainQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    area = fields.String(required=True, validate=validate.Length(min=1))
-    level = fields.String(required=True, validate=validate.Length(min=1))
-    scope = fields.String(required=True, validate=validate.Length(min=1))
+    area = fields.String(required=True, validate=fits(AreaRow.key, min=1))
+    level = fields.String(required=True, validate=LEVEL_LENGTH)
+    scope = fields.String(required=True, validate=fits(ScopeRow.id, min=1))
 
 
 class ChainSchema(Schema):

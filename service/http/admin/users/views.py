@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from service.http.admin.users.schemas import (
     ExplainQuerySchema,
     ExplanationSchema,
 )
 from service.http.auth import requires
 from service.http.context import caller, uow
+from service.http.smorest import Blueprint
 from service.services import user_permissions
 from service.services.tokens import TokenKind
 

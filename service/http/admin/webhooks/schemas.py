@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from service.http.admin.paging import QuerySchema
+
 
 class WebhookSchema(Schema):
     id = fields.String(dump_only=True)
@@ -9,6 +11,30 @@ class WebhookSchema(Schema):
     description = fields.String(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     revoked_at = fields.DateTime(dump_only=True, allow_none=True)
+    state = fields.String(
+        dump_only=True,
+        validate=validate.OneOf(["active", "paused", "revoked"]),
+        metadata={"description": "paused: deliveries are held until it is resumed"},
+    )
+    consecutive_failures = fields.Integer(
+        dump_only=True, metadata={"description": "Failed deliveries since the last success"}
+    )
+    paused_at = fields.DateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "When the breaker paused the endpoint"},
+    )
+    last_error = fields.String(dump_only=True, allow_none=True)
+    last_failure_at = fields.DateTime(dump_only=True, allow_none=True)
+    next_attempt_at = fields.DateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "When the failed delivery is tried again (the backoff)"},
+    )
+    held_deliveries = fields.Integer(
+        dump_only=True,
+        metadata={"description": "Users whose newest set is sent when the endpoint is resumed"},
+    )
 
 
 class CreatedWebhookSchema(WebhookSchema):
@@ -19,5 +45,17 @@ class CreatedWebhookSchema(WebhookSchema):
 
 
 class WebhookCreateSchema(Schema):
-    url = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    url = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=2000),
+        metadata={
+            "description": "https (http outside production); its host must resolve to "
+            "public addresses, or to networks in ROLECALL_WEBHOOK_ALLOWED_NETWORKS"
+        },
+    )
     description = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class WebhookQuerySchema(QuerySchema):
+    revoked = fields.Boolean(metadata={"description": "Only revoked (true) or live (false)"})
+    paused = fields.Boolean(metadata={"description": "Only paused (true) or not (false)"})

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
+from flask_smorest.pagination import PaginationParameters
 
+from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE
 from service.http.admin.webhooks.schemas import (
     CreatedWebhookSchema,
     WebhookCreateSchema,
+    WebhookQuerySchema,
     WebhookSchema,
 )
 from service.http.auth import requires
 from service.http.context import caller, runtime, uow
+from service.http.smorest import Blueprint
 from service.services import webhooks
 from service.services.tokens import TokenKind
+from service.services.webhook_destinations import DestinationPolicy
 
 blueprint = Blueprint(
     "webhooks",
@@ -24,11 +28,27 @@ blueprint = Blueprint(
 )
 
 
+def _shown(view: webhooks.WebhookView) -> dict[str, Any]:
+    return webhooks.describe(view.webhook, view.held_deliveries)
+
+
 @blueprint.route("")
+@blueprint.arguments(WebhookQuerySchema, location="query")
 @blueprint.response(200, WebhookSchema(many=True))
+@blueprint.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 @requires(TokenKind.ADMIN)
-def list_webhooks() -> list[dict[str, Any]]:
-    return [webhooks.describe(w) for w in webhooks.list_webhooks(uow(), caller().tenant_id)]
+def list_webhooks(
+    query: dict[str, Any], pagination_parameters: PaginationParameters
+) -> list[dict[str, Any]]:
+    views, total = webhooks.list_webhooks(
+        uow(),
+        caller().tenant_id,
+        page=pagination_parameters.page,
+        per_page=pagination_parameters.page_size,
+        **query,
+    )
+    pagination_parameters.item_count = total
+    return [_shown(view) for view in views]
 
 
 @blueprint.route("", methods=["POST"])
@@ -36,15 +56,32 @@ def list_webhooks() -> list[dict[str, Any]]:
 @blueprint.response(201, CreatedWebhookSchema)
 @requires(TokenKind.ADMIN)
 def create_webhook(body: dict[str, Any]) -> dict[str, Any]:
+    settings = runtime().settings
     created = webhooks.create_webhook(
         uow(),
         caller().tenant_id,
         body["url"],
         body["description"],
         caller().actor,
-        runtime().settings.secret_key,
+        settings.secret_key,
+        DestinationPolicy.from_settings(settings),
     )
     return {**webhooks.describe(created.webhook), "secret": created.secret}
+
+
+@blueprint.route("/<webhook_id>")
+@blueprint.response(200, WebhookSchema)
+@requires(TokenKind.ADMIN)
+def get_webhook(webhook_id: str) -> dict[str, Any]:
+    return _shown(webhooks.get_webhook(uow(), caller().tenant_id, webhook_id))
+
+
+@blueprint.route("/<webhook_id>/resume", methods=["POST"])
+@blueprint.response(200, WebhookSchema)
+@requires(TokenKind.ADMIN)
+def resume_webhook(webhook_id: str) -> dict[str, Any]:
+    """Close the breaker: clear the failures and send the held deliveries."""
+    return _shown(webhooks.resume_webhook(uow(), caller().tenant_id, webhook_id, caller().actor))
 
 
 @blueprint.route("/<webhook_id>", methods=["DELETE"])

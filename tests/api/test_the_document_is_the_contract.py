@@ -1,0 +1,91 @@
+"""The served OpenAPI document is the contract: schemathesis calls every operation in it
+(admin, read and SCIM) with inputs generated from it, valid and not, and each answer
+must be no server error and must match what the document says of that operation
+(status code and body schema).
+
+It runs in the README's pytest command, on SQLite or on PostgreSQL as .ci/run sets,
+through schemathesis' WSGI transport against the app the `app` fixture builds, with
+a valid token of the kind each surface needs. Run it alone with `pytest -m contract`.
+Bounded by `EXAMPLES` per operation and derandomised, so a run is quick and repeatable.
+
+The operations are read from the checked-in document, which tests/api/test_openapi.py
+holds equal to the served one (and the first test here checks again): schemathesis
+parametrizes at collection, before any fixture could serve it, and its fixture-based
+loader does not run under pytest 9.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import schemathesis
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from service.cli import OPENAPI_PATH
+from tests.conftest import TenantKeys
+
+EXAMPLES = 25
+CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
+
+# Operations whose answers still break the contract, each owned by another change of
+# issue 15; the lead removes an entry once that change is merged. Keep it short.
+EXCLUDED: list[dict[str, Any]] = [
+    # Invitations: GET ?page=99999999999999999999 is a 500 (OverflowError on SQLite);
+    # InvitationQuerySchema.page wants paging.page_field(). POST with a "name" of 250
+    # characters is a 500 on PostgreSQL (scim_users varchar(200): value too long, from
+    # invitations.create_user_for_email); the name wants a bound from that column.
+    {"path": "/api/v1/invitations"},
+    # Invitations CSV: a text/csv body with a CR-only line end (b"\x03\r\xc2\xb8") is a
+    # 500 (csv.Error: new-line character seen in unquoted field).
+    {"method": "POST", "path": "/api/v1/invitations/bulk"},
+    # SCIM: /Me answers 501, which the document does not declare.
+    {"path": "/scim/v2/Me"},
+    # SCIM: the by-id operations do not declare their {id} path parameter, so no
+    # request can be made from the document (schemathesis: InvalidSchema).
+    {"path_regex": r"^/scim/v2/\w+/\{id\}$"},
+]
+
+
+schema = schemathesis.openapi.from_path(OPENAPI_PATH)
+for exclusion in EXCLUDED:
+    schema = schema.exclude(**exclusion)
+
+
+def test_the_contract_is_the_served_document(client: FlaskClient) -> None:
+    assert client.get("/api/openapi.json").json == json.loads(OPENAPI_PATH.read_text())
+
+
+def token_for(path: str, keys: TenantKeys) -> str:
+    """The kind of token each surface is called with: SCIM for SCIM, read for the two
+    read operations apps call, admin for the rest."""
+    if path.startswith("/scim/"):
+        return keys.scim
+    if path == "/api/v1/check" or path.endswith("/permissions"):
+        return keys.read
+    return keys.admin
+
+
+@pytest.mark.contract
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_operation_answers_as_its_document_says(
+    case: Any, app: Flask, tenant: TenantKeys
+) -> None:
+    headers = {"Authorization": f"Bearer {token_for(case.path, tenant)}"}
+
+    case.call_and_validate(app=app, headers=headers, checks=CHECKS)
