@@ -224,7 +224,7 @@ def test_of_eight_concurrent_accepts_exactly_one_wins(
 
 
 @pytest.mark.parametrize(
-    "token", ["rci_a%00b", "rci_" + "x" * 500, "%00", "rci_", "rci_%E9%FF", "rci_..%5C.."]
+    "token", ["rci_" + "x" * 500, "rci_", "rci_%E9%FF", "rci_..%5C.."]
 )
 def test_a_malformed_link_is_not_found_on_the_page_and_on_accept(
     client: FlaskClient, token: str
@@ -254,7 +254,7 @@ def test_a_revoked_link_is_gone_on_the_page_and_on_accept(
 
 
 @pytest.mark.parametrize(
-    "invitation_id", ["00000000-0000-0000-0000-000000000000", "nope", "x" * 300, "a%00b", "%FF"]
+    "invitation_id", ["00000000-0000-0000-0000-000000000000", "nope", "x" * 300, "%FF"]
 )
 @pytest.mark.parametrize(
     ("method", "suffix"), [("GET", ""), ("POST", "/resend"), ("POST", "/revoke")]
@@ -266,6 +266,21 @@ def test_an_unknown_invitation_id_is_404_naming_id(
     assert response.status_code == 404, response.get_json()
     assert response.get_json()["reason"] == "not_found"
     assert "id" in errors_of(response)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/invitations/rci_a%00b"),
+        ("POST", "/invitations/%00/accept"),
+        ("GET", "/api/v1/invitations/a%00b"),
+        ("POST", "/api/v1/invitations/a%00b/resend"),
+        ("POST", "/api/v1/invitations/a%00b/revoke"),
+    ],
+)
+def test_a_nul_in_a_link_or_id_matches_no_route(admin: Admin, method: str, path: str) -> None:
+    # The app's URL converter refuses NUL in every path segment, before any view runs.
+    assert admin(method, path).status_code == 404
 
 
 def test_another_tenants_invitation_id_is_404(
