@@ -139,11 +139,6 @@ def test_json_nested_too_deep_without_a_token_is_401_not_500(client: FlaskClient
     assert response.status_code == 401
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service/scim/views.py _normalised_body parses with json.loads, not Flask's JSON "
-    "provider (service.http.limits.JSONProvider): a RecursionError, a 500 (SCIM's change)",
-)
 def test_json_nested_too_deep_on_scim_is_400_in_the_scim_error_shape(
     client: FlaskClient, tenant: TenantKeys
 ) -> None:

@@ -2,12 +2,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE, page_field
 from service.persistence.invitation_models import INVITATION_STATUSES
 from service.services.invitation_input import MAX_LENGTH
-
-# The largest page number asked for: past it, the row offset would outgrow the integers
-# the databases count with; a page past the last is simply empty.
-MAX_PAGE = 2**31 - 1
 
 
 def _fits(field: str) -> validate.Length:
@@ -60,8 +57,10 @@ class InvitationPageSchema(Schema):
 class InvitationQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(INVITATION_STATUSES))
     email = fields.String(validate=_fits("email"))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    page = page_field()
+    per_page = fields.Integer(
+        load_default=PAGE_SIZE, validate=validate.Range(min=1, max=MAX_PAGE_SIZE)
+    )
 
 
 class InvitationCreateSchema(Schema):

@@ -162,7 +162,8 @@ def _bulk_rows() -> tuple[list[bulk_invites.InputRow], str]:
             raise bulk_invites.BulkInputError(
                 "missing_file", "Send the CSV as the form field `file`", "file"
             )
-        return bulk_invites.parse_csv(upload.read(settings.bulk_invite_max_bytes + 1), max_rows), "csv"
+        content = upload.read(settings.bulk_invite_max_bytes + 1)
+        return bulk_invites.parse_csv(content, max_rows), "csv"
     if mimetype in {"text/csv", "text/plain", "application/csv"}:
         return bulk_invites.parse_csv(request.get_data(cache=False), max_rows), "csv"
     raise UnsupportedMediaType(
