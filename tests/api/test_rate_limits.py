@@ -13,9 +13,10 @@ from collections.abc import Callable
 
 import pytest
 from flask.testing import FlaskClient
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 from service.app import create_app
-from service.cache.rate_limit import RequestLimits
+from service.cache.rate_limit import RequestLimits, limits_storage, parse_limits
 from service.cache.redis_client import connect
 from service.runtime import Runtime
 from service.settings import Settings, SettingsError
@@ -129,6 +130,29 @@ def test_the_default_scim_limit_lets_an_idp_burst_of_a_thousand_through(
     # default sustains 100/s and takes a first sync's burst of 1,000 at once.
     limits = RequestLimits(runtime.redis, "burst:", Settings().rate_limits)
     assert [limits.wait("t1", "scim") for _ in range(1000)] == [None] * 1000
+
+
+def test_a_busy_tenant_takes_permits_from_redis_a_batch_at_a_time(runtime: Runtime) -> None:
+    # One round trip per ten requests under the default SCIM limit: the first request
+    # leases ten permits, counted in Redis at once; the next nine spend them locally.
+    limits = RequestLimits(runtime.redis, "batch:", Settings().rate_limits)
+    window = SlidingWindowCounterRateLimiter(limits_storage(runtime.redis, "batch:"))
+    (item,) = parse_limits(Settings().rate_limit_scim)
+
+    assert limits.wait("t1", "scim") is None
+    assert window.get_window_stats(item, "t1", "scim").remaining == item.amount - 10
+    assert all(limits.wait("t1", "scim") is None for _ in range(9))
+    assert window.get_window_stats(item, "t1", "scim").remaining == item.amount - 10
+
+
+def test_processes_leasing_permits_never_let_more_than_the_limit_through(
+    runtime: Runtime,
+) -> None:
+    # Two processes of one deployment (two limiters on one Redis), 200 a minute: each
+    # leases two permits at a time, and together they let at most 200 requests through.
+    processes = [RequestLimits(runtime.redis, "shared:", {"scim": "200/minute"}) for _ in "ab"]
+    let_through = sum(processes[n % 2].wait("t1", "scim") is None for n in range(300))
+    assert 198 <= let_through <= 200
 
 
 def test_reads_are_not_limited_by_default(runtime: Runtime) -> None:

@@ -122,7 +122,7 @@ class LiveStack:
         celery = [str(BIN / "celery"), "-A", "worker.celery_app"]
         options = ["--concurrency", "1", *extra] if "--concurrency" not in extra else list(extra)
         return self.start(name, [
-            *celery, "worker", "--loglevel", "INFO", "--queues", "permissions,invitations",
+            *celery, "worker", "--loglevel", "INFO", "--queues", "permissions,invitations,webhooks",
             "--pool", "prefork", "--without-gossip", "--without-mingle", "--without-heartbeat",
             *options,
         ])  # fmt: skip
