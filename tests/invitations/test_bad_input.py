@@ -223,9 +223,7 @@ def test_of_eight_concurrent_accepts_exactly_one_wins(
 # The public pages --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "token", ["rci_" + "x" * 500, "rci_", "rci_%E9%FF", "rci_..%5C.."]
-)
+@pytest.mark.parametrize("token", ["rci_" + "x" * 500, "rci_", "rci_%E9%FF", "rci_..%5C.."])
 def test_a_malformed_link_is_not_found_on_the_page_and_on_accept(
     client: FlaskClient, token: str
 ) -> None:
@@ -347,6 +345,14 @@ def test_a_field_over_the_csv_field_limit_is_refused_naming_its_line(admin: Admi
     assert response.get_json()["reason"] == "unreadable_csv"
     assert "line 3" in response.get_json()["message"]
     assert "file" in errors_of(response)
+
+
+@pytest.mark.parametrize("body", [b'{"rows": [', b"[" * 100_000 + b"]" * 100_000])
+def test_json_rows_that_do_not_parse_are_400_like_every_json_body(
+    admin: Admin, body: bytes
+) -> None:
+    response = admin("POST", "/api/v1/invitations/bulk", data=body, content_type="application/json")
+    assert response.status_code == 400, response.get_json()
 
 
 def test_a_file_larger_than_other_bodies_may_be_is_still_read(

@@ -151,9 +151,9 @@ def _bulk_rows() -> tuple[list[bulk_invites.InputRow], str]:
     mimetype = request.mimetype
     max_rows = settings.bulk_invite_max_rows
     if mimetype == "application/json":
-        body = request.get_json(silent=True)
+        body = request.get_json()  # malformed or nested too deep: the app's 400
         if body is None:
-            raise bulk_invites.BulkInputError("invalid_json", "The body is not valid JSON", "rows")
+            raise bulk_invites.BulkInputError("invalid_json", "The body holds no rows", "rows")
         rows = body.get("rows") if isinstance(body, dict) else body
         return bulk_invites.parse_json(rows, max_rows), "json"
     if mimetype == "multipart/form-data":
