@@ -24,7 +24,8 @@ from marshmallow import validate
 from sqlalchemy.orm import InstrumentedAttribute
 from werkzeug.routing import UnicodeConverter
 
-NUL = "\x00"
+from service.persistence.base import NUL, column_length
+
 NUL_MESSAGE = "Must not contain NUL."
 
 # Free text stored in a column without a length (TEXT): long enough for any real
@@ -34,7 +35,7 @@ FREE_TEXT_MAX = 10_000
 
 def fits(column: InstrumentedAttribute[Any], *, min: int = 0) -> validate.Length:
     """A marshmallow length validator bounded by the model column's declared length."""
-    length = getattr(column.type, "length", None)
+    length = column_length(column)
     if length is None:
         raise TypeError(f"{column} has no declared length; bound it with FREE_TEXT_MAX")
     return validate.Length(min=min, max=length)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import DateTime, Dialect, MetaData, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -16,6 +17,17 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# PostgreSQL refuses NUL in text, JSONB and even in a query parameter, so no stored
+# string, and no value a query compares with, may hold one.
+NUL = "\x00"
+
+
+def column_length(column: Any) -> int | None:
+    """The declared length of a string column (a Column or a mapped attribute); None
+    when it has none (TEXT). Limits on input are read from here, not restated."""
+    return getattr(column.type, "length", None)
 
 
 def new_id() -> str:

@@ -63,6 +63,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from service.persistence.base import NUL
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -228,7 +229,7 @@ class _Terms(FilterVisitor[int]):
     (no stored value holds one, and PostgreSQL refuses it as a parameter)."""
 
     def visit_comparison(self, node: Comparison) -> int:
-        if isinstance(node.value, str) and "\x00" in node.value:
+        if isinstance(node.value, str) and NUL in node.value:
             raise InvalidFilterException(
                 detail=f"a filter value compared with {node.attr_path} contains NUL"
             )

@@ -15,12 +15,13 @@ from pydantic import ValidationError
 from scim2_models import Email
 from sqlalchemy import Column
 
+from service.persistence.base import NUL, column_length
 from service.persistence.invitation_models import Invitation, JobRow
 from service.persistence.scim_models import ScimUser
 
 
 def _narrowest(*columns: Column[str]) -> int:
-    lengths = [column.type.length for column in columns]  # type: ignore[attr-defined]
+    lengths = [column_length(column) for column in columns]
     assert all(lengths), columns
     return min(lengths)  # type: ignore[type-var]
 
@@ -59,7 +60,7 @@ def address_problem(address: str) -> str | None:
 
 def value_problem(field: str, value: str) -> str | None:
     """Why the value cannot be stored in the field, or None when it can."""
-    if "\x00" in value:
+    if NUL in value:
         return "holds a NUL character"
     limit = MAX_LENGTH[field]
     if len(value) > limit:
@@ -72,7 +73,7 @@ def storable(field: str, value: str | None) -> str | None:
     invalid row keeps what was sent, as far as the column can hold it)."""
     if value is None:
         return None
-    return value.replace("\x00", "\N{REPLACEMENT CHARACTER}")[: MAX_LENGTH[field]]
+    return value.replace(NUL, "\N{REPLACEMENT CHARACTER}")[: MAX_LENGTH[field]]
 
 
 def is_row_id(value: str) -> bool:

@@ -25,18 +25,13 @@ from scim2_models import (
     UniquenessException,
 )
 
-from service.persistence.base import new_id, utcnow
+from service.persistence.base import column_length, new_id, utcnow
 from service.persistence.repositories.scim import possible_id
 from service.persistence.scim_models import ScimGroup, ScimGroupMember
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
 from service.services.scim_users import check_version
-from service.services.scim_values import (
-    check_columns,
-    check_document,
-    check_string,
-    column_length,
-)
+from service.services.scim_values import check_columns, check_document, check_string
 
 log = logging.getLogger("rolecall.scim")
 
@@ -119,7 +114,7 @@ def _apply_columns(row: ScimGroup, values: dict[str, Any]) -> None:
 def check_members(displays: Mapping[str, str | None]) -> None:
     """Member ids and displays fit their columns and hold no NUL (400 invalidValue)."""
     table = ScimGroupMember.__table__
-    id_length, display_length = column_length(table, "member_id"), column_length(table, "display")
+    id_length, display_length = column_length(table.c.member_id), column_length(table.c.display)
     for member, display in displays.items():
         check_string("members.value", member, id_length)
         check_string("members.display", display, display_length)

@@ -18,12 +18,7 @@ from typing import Any
 from scim2_models import InvalidValueException
 from sqlalchemy import FromClause
 
-NUL = "\x00"
-
-
-def column_length(table: FromClause, column: str) -> int | None:
-    """The declared length of a string column (None when it has none)."""
-    return getattr(table.c[column].type, "length", None)
+from service.persistence.base import NUL, column_length
 
 
 def check_string(attribute: str, value: Any, max_length: int | None = None) -> None:
@@ -45,7 +40,7 @@ def check_columns(
     """Column values (column name -> value) against their columns' lengths;
     `attributes` names the SCIM attribute each column holds, for the error."""
     for column, attribute in attributes.items():
-        check_string(attribute, values.get(column), column_length(table, column))
+        check_string(attribute, values.get(column), column_length(table.c[column]))
 
 
 def check_document(document: Any, path: str = "", separator: str = ".") -> None:

@@ -22,17 +22,18 @@ from sqlalchemy import Select, delete, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased, make_transient_to_detached
 
+from service.persistence.base import NUL, column_length
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
 
 _CHUNK = 500
-_ID_LENGTH = ScimUser.__table__.c.id.type.length
+_ID_LENGTH = column_length(ScimUser.__table__.c.id)
 
 
 def possible_id(value: str) -> bool:
     """Whether a string could be the id of a SCIM user or group. One that cannot (too
     long for the key column, or holding NUL, which PostgreSQL refuses in a parameter)
     is simply not found, without asking the database."""
-    return "\x00" not in value and len(value) <= _ID_LENGTH
+    return NUL not in value and len(value) <= _ID_LENGTH
 
 
 def users_in_groups(session: Session, tenant_id: str, group_ids: Select[Any]) -> set[str]:
