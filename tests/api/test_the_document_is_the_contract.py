@@ -71,7 +71,12 @@ def test_every_operation_answers_as_its_document_says(
 ) -> None:
     headers = {"Authorization": f"Bearer {token_for(case.path, tenant)}"}
 
-    checks = CHECKS
+    response = case.call(app=app, headers=headers)
+
     if case.path in NOT_IMPLEMENTED_BY_DESIGN:
-        checks = [check for check in CHECKS if check is not not_a_server_error]
-    case.call_and_validate(app=app, headers=headers, checks=checks)
+        assert response.status_code == 501 or response.status_code < 500, response.text
+        case.validate_response(response, checks=CHECKS, excluded_checks=[not_a_server_error])
+    else:
+        assert response.status_code < 500, response.text
+        # The documented status code and body (schemathesis raises, naming the failure).
+        case.validate_response(response, checks=CHECKS)
