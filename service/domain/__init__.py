@@ -15,7 +15,10 @@ from service.domain.accounts import (
     AccountResolution,
     AccountRules,
     ConflictRule,
+    Coverage,
+    Origin,
     UserType,
+    account_clash,
     resolve_account_assignments,
 )
 from service.domain.areas import GRANTED, ON_OFF_LEVELS, PermissionArea, index_areas
@@ -25,6 +28,7 @@ from service.domain.assignments import (
     RefusedAssignment,
     UserAssignments,
     derive_user_assignments,
+    mapped_account_requests,
 )
 from service.domain.catalog import Catalog, CatalogLoadPlan, plan_catalog_load
 from service.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
@@ -71,6 +75,7 @@ __all__ = [
     "Chain",
     "Conflict",
     "ConflictRule",
+    "Coverage",
     "DeletePlan",
     "DomainError",
     "EffectivePermissions",
@@ -82,6 +87,7 @@ __all__ = [
     "Mapping",
     "MappingIndex",
     "NotFound",
+    "Origin",
     "Outcome",
     "PermissionArea",
     "RefusedAssignment",
@@ -92,12 +98,14 @@ __all__ = [
     "UserAssignments",
     "UserType",
     "ValidationFailed",
+    "account_clash",
     "check_grantable",
     "compute_effective_permissions",
     "derive_user_assignments",
     "explain",
     "index_areas",
     "index_roles",
+    "mapped_account_requests",
     "mappings_for_group",
     "plan_catalog_load",
     "resolve_account_assignments",

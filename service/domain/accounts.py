@@ -1,6 +1,7 @@
-"""Account membership rules (seed 001).
+"""Account rules (seed 001): who may belong to which accounts, and what membership
+is needed for a grant to take effect.
 
-A user may belong to several accounts, but
+Membership. A user may belong to several accounts, but
 
 - all of them must be of one account type ("mixed_account_types"),
 - none may be an ancestor of another: they must not share a vertical hierarchy
@@ -16,20 +17,43 @@ A user may belong to several accounts, but
 Requests come from direct admin assignments and from mappings with
 ``assign_account``. A request that breaks a rule is not made; an
 :class:`AccountConflict` records which request, which rule, and what it clashed
-with. Nothing is stored about the refusal itself: conflicts are recomputed from
-the current requests each time, so when the cause goes away (the clashing mapping
-is deleted, the user leaves the group, the account moves) the conflict goes too.
+with, naming both origins (:class:`Origin`: a direct assignment, or a mapping and
+the group through which it applies). Nothing is stored about the refusal itself:
+conflicts are recomputed from the current requests each time, so when the cause
+goes away (the clashing mapping is deleted, the user leaves the group, the account
+moves) the conflict goes too.
 
-Which of two clashing requests wins is fixed, so that recomputing never flips a
-user between accounts: direct assignments first (an admin's explicit choice beats
-an IdP group), then the older request (``since``; a new mapping cannot evict an
-account a user already had), then by origin and account id, so ties still have
-one answer.
+Which of two clashing requests wins: the earlier one, so that nobody loses an
+account because of something that happened later. What "earlier" can mean is
+limited by what is recorded:
+
+- An admin's direct request is checked when it is made against every account the
+  user then holds, whatever their origin (:func:`account_clash`; the use case
+  answers 409). So a direct request that stands was made before any account that
+  collides with it was held: direct requests come first.
+- A mapped request begins when the mapping exists *and* the user is in its group.
+  The SCIM tables record when a group was created, but not when a member joined it
+  (``scim_group_members`` has no time), so the best time known is the latest of the
+  mapping's ``created_at`` and the creation of every group on the user's path to
+  it. That is right when a mapping was made before the IdP pushed its group (a
+  mapping by displayName may), which the mapping's age alone gets wrong. It is
+  still a lower bound: a user who joins a long-existing group later than another
+  mapped account arrived looks earlier than it is. A membership time per group
+  member would make this exact; until one is recorded the rule stays this one.
+- Then by origin and account id, so ties still have one answer and recomputing
+  never flips a user between accounts.
+
+Effect on permissions. A grant at a scope inside an account (the nearest account
+at or above it) takes effect only for a user who belongs to that account or to an
+account above it: the user is "covered" there (:class:`Coverage`). Otherwise it
+grants nothing and is a listed conflict ("not_a_member"). A grant made outside
+every account that reaches its descendants stops at every account below it that
+the user is not covered for. Tenants without accounts are untouched by either rule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -38,6 +62,7 @@ from typing import NamedTuple
 from service.domain.scopes import AccountType, ScopeTree
 
 DIRECT = "direct"
+MAPPING = "mapping"
 
 
 class UserType(StrEnum):
@@ -54,6 +79,8 @@ class ConflictRule(StrEnum):
     SAME_VERTICAL_HIERARCHY = "same_vertical_hierarchy"
     USER_TYPE_MISMATCH = "user_type_mismatch"
     NOT_AN_ACCOUNT = "not_an_account"
+    # A grant inside an account the user does not belong to (nor to one above it).
+    NOT_A_MEMBER = "not_a_member"
 
 
 @dataclass(frozen=True)
@@ -105,25 +132,85 @@ SEED_001_RULES = AccountRules()
 
 
 @dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a request or a grant comes from: a direct assignment (``id`` is its id,
+    when known), or a mapping (``id``) and the group it names, which the user is in."""
+
+    source: str
+    id: str | None = None
+    group_id: str | None = None
+    group_name: str | None = None
+
+    @classmethod
+    def direct(cls, assignment_id: str | None = None) -> Origin:
+        return cls(DIRECT, assignment_id)
+
+    @classmethod
+    def mapping(
+        cls, mapping_id: str, group_id: str | None = None, group_name: str | None = None
+    ) -> Origin:
+        return cls(MAPPING, mapping_id, group_id, group_name)
+
+    @property
+    def key(self) -> str:
+        """``"direct"`` or the mapping id: the short form conflicts are filtered by."""
+        return DIRECT if self.source == DIRECT else str(self.id)
+
+    def describe(self) -> str:
+        if self.source == DIRECT:
+            return "direct assignment" + (f" {self.id}" if self.id else "")
+        group = self.group_name or self.group_id
+        return f"mapping {self.id}" + (f" (group {group!r})" if group else "")
+
+    def to_dict(self) -> dict[str, str | None]:
+        direct = self.source == DIRECT
+        return {
+            "source": self.source,
+            "assignment_id": self.id if direct else None,
+            "mapping_id": None if direct else self.id,
+            "group_id": self.group_id,
+            "group_name": self.group_name,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class AccountRequest:
     """A wish to make the user a member of an account.
 
-    ``origin`` is ``"direct"`` for an admin's assignment, else the mapping id.
-    ``since`` is when the request first existed, if known; older requests win.
+    ``origin`` is ``"direct"`` for an admin's assignment, else the mapping id;
+    ``via`` says more when known (the assignment's id, the mapping's group).
+    ``since`` is when the request began, if known; earlier requests win.
     """
 
     account_id: str
     origin: str = DIRECT
     since: datetime | None = None
+    via: Origin | None = None
+
+    @classmethod
+    def direct(
+        cls, account_id: str, since: datetime | None = None, assignment_id: str | None = None
+    ) -> AccountRequest:
+        return cls(account_id, DIRECT, since, Origin.direct(assignment_id))
 
     @property
     def is_direct(self) -> bool:
         return self.origin == DIRECT
 
+    @property
+    def detail(self) -> Origin:
+        if self.via is not None:
+            return self.via
+        return Origin.direct() if self.is_direct else Origin.mapping(self.origin)
+
 
 @dataclass(frozen=True, slots=True)
 class AccountConflict:
-    """A refused account request: which account, from where, and the broken rule."""
+    """A refused account request, or a grant refused for want of membership: which
+    account, from where, the broken rule, and what it clashed with.
+
+    For a ``not_a_member`` refusal, ``role_key`` and ``scope_id`` name the grant
+    that takes no effect; ``account_id`` is the account the user would need."""
 
     account_id: str
     origin: str
@@ -131,16 +218,30 @@ class AccountConflict:
     message: str
     blocking_account_id: str | None = None
     blocking_origin: str | None = None
+    via: Origin | None = None
+    blocking_via: Origin | None = None
+    role_key: str | None = None
+    scope_id: str | None = None
 
-    def to_dict(self) -> dict[str, str | None]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "account_id": self.account_id,
             "origin": self.origin,
+            "origin_detail": (self.via or _origin_of(self.origin)).to_dict(),
             "rule": self.rule.value,
             "message": self.message,
             "blocking_account_id": self.blocking_account_id,
             "blocking_origin": self.blocking_origin,
+            "blocking_origin_detail": None
+            if self.blocking_origin is None
+            else (self.blocking_via or _origin_of(self.blocking_origin)).to_dict(),
+            "role_key": self.role_key,
+            "scope_id": self.scope_id,
         }
+
+
+def _origin_of(key: str) -> Origin:
+    return Origin.direct() if key == DIRECT else Origin.mapping(key)
 
 
 class AccountResolution(NamedTuple):
@@ -161,13 +262,21 @@ class AccountResolution(NamedTuple):
 _LATEST = datetime.max
 
 
+def _naive_utc(moment: datetime) -> datetime:
+    # Compare aware and naive times on one clock: the service stores UTC.
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def latest(moments: Iterable[datetime | None]) -> datetime | None:
+    """The latest of the known times (None when none is known)."""
+    known = [_naive_utc(m) for m in moments if m is not None]
+    return max(known) if known else None
+
+
 def _precedence(request: AccountRequest) -> tuple[bool, datetime, str, str]:
-    since = request.since
-    if since is None:
-        since = _LATEST
-    elif since.tzinfo is not None:
-        # Compare aware and naive times on one clock: the service stores UTC.
-        since = since.astimezone(UTC).replace(tzinfo=None)
+    since = _LATEST if request.since is None else _naive_utc(request.since)
     return (not request.is_direct, since, request.origin, request.account_id)
 
 
@@ -197,6 +306,32 @@ def resolve_account_assignments(
     return AccountResolution(tuple(accepted), tuple(conflicts))
 
 
+def account_clash(
+    user_type: UserType | None,
+    held: Sequence[AccountRequest],
+    new: AccountRequest,
+    tree: ScopeTree,
+    rules: AccountRules = SEED_001_RULES,
+) -> AccountConflict | None:
+    """Why ``new`` may not be made, given every request the user has now; None if it may.
+
+    It may not when it would be refused itself, or when the user would lose an
+    account it holds now, whatever that account's origin: an admin's request never
+    silently evicts an account that came from the IdP (or from another admin). The
+    conflict names the held account and its origin as the blocking one.
+    """
+    before = resolve_account_assignments(user_type, held, tree, rules)
+    after = resolve_account_assignments(user_type, [*held, new], tree, rules)
+    if new.account_id not in after.account_ids:
+        return next(c for c in after.conflicts if c.account_id == new.account_id)
+    for lost in before.accepted:
+        if lost.account_id not in after.account_ids:
+            clash = _pair_clash(new, lost, tree, rules)
+            if clash is not None:
+                return clash
+    return None
+
+
 def _check(
     req: AccountRequest,
     user_type: UserType | None,
@@ -213,6 +348,7 @@ def _check(
             req.origin,
             ConflictRule.NOT_AN_ACCOUNT,
             f"scope {req.account_id!r} {what}",
+            via=req.detail,
         )
     if user_type is not None and (fitting is None or scope.account_type not in fitting):
         return AccountConflict(
@@ -221,6 +357,7 @@ def _check(
             ConflictRule.USER_TYPE_MISMATCH,
             f"a {user_type.value} user cannot belong to {scope.account_type.value} account "
             f"{scope.name!r}",
+            via=req.detail,
         )
     for held in accepted:
         if held.account_id == req.account_id:
@@ -228,27 +365,108 @@ def _check(
             # is one membership with two reasons, not a clash.
             return None
     for held in accepted:
-        other = tree.get(held.account_id)
-        if rules.single_account_type and other.account_type != scope.account_type:
-            return AccountConflict(
-                req.account_id,
-                req.origin,
-                ConflictRule.MIXED_ACCOUNT_TYPES,
-                f"{scope.name!r} is a {scope.account_type.value} account but the user already "
-                f"belongs to {other.account_type} account {other.name!r}",
-                held.account_id,
-                held.origin,
-            )
-        if rules.disjoint_hierarchies and (
-            tree.is_ancestor(other.id, scope.id) or tree.is_ancestor(scope.id, other.id)
-        ):
-            return AccountConflict(
-                req.account_id,
-                req.origin,
-                ConflictRule.SAME_VERTICAL_HIERARCHY,
-                f"{scope.name!r} and {other.name!r}, which the user already belongs to, "
-                "are in the same vertical hierarchy",
-                held.account_id,
-                held.origin,
-            )
+        clash = _pair_clash(req, held, tree, rules)
+        if clash is not None:
+            return clash
     return None
+
+
+def _pair_clash(
+    req: AccountRequest, held: AccountRequest, tree: ScopeTree, rules: AccountRules
+) -> AccountConflict | None:
+    """The rule ``req`` breaks beside ``held``, which the user belongs to; None if none."""
+    scope = tree.get(req.account_id)
+    other = tree.get(held.account_id)
+    through = f"(through {held.detail.describe()})"
+    if rules.single_account_type and other.account_type != scope.account_type:
+        rule = ConflictRule.MIXED_ACCOUNT_TYPES
+        text = (
+            f"{scope.name!r} is a {scope.account_type} account but the user already "
+            f"belongs to {other.account_type} account {other.name!r} {through}"
+        )
+    elif rules.disjoint_hierarchies and (
+        tree.is_ancestor(other.id, scope.id) or tree.is_ancestor(scope.id, other.id)
+    ):
+        rule = ConflictRule.SAME_VERTICAL_HIERARCHY
+        text = (
+            f"{scope.name!r} and {other.name!r}, which the user already belongs to "
+            f"{through}, are in the same vertical hierarchy"
+        )
+    else:
+        return None
+    return AccountConflict(
+        req.account_id,
+        req.origin,
+        rule,
+        text,
+        held.account_id,
+        held.origin,
+        via=req.detail,
+        blocking_via=held.detail,
+    )
+
+
+class Coverage:
+    """Where one user's grants may take effect, given the accounts the user belongs to.
+
+    The user is covered at an account it belongs to and at every account below one.
+    A grant at a scope takes effect when the nearest account at or above that scope
+    is covered, or when the scope lies in no account. A grant made outside every
+    account that reaches its descendants stops at the *fences*: the topmost accounts
+    below it that are not covered (below a fence, only accounts the user belongs to
+    are covered again).
+    """
+
+    __slots__ = ("_covered", "accounts", "tree")
+
+    def __init__(self, tree: ScopeTree, accounts: Iterable[str]) -> None:
+        self.tree = tree
+        self.accounts = frozenset(accounts)
+        self._covered: dict[str, bool] = {}
+
+    def covers(self, account_id: str) -> bool:
+        """Whether the user belongs to ``account_id`` or to an account above it."""
+        hit = self._covered.get(account_id)
+        if hit is None:
+            accounts = self.accounts
+            hit = account_id in accounts or any(
+                a in accounts for a in self.tree.ancestors(account_id)
+            )
+            self._covered[account_id] = hit
+        return hit
+
+    def uncovered_account(self, scope_id: str) -> str | None:
+        """The account that keeps a grant at ``scope_id`` from taking effect, if any."""
+        if not self.tree.has_accounts or scope_id not in self.tree:
+            return None
+        account = self.tree.account_of(scope_id)
+        if account is None or self.covers(account):
+            return None
+        return account
+
+    def fences(self, reaching_scope_ids: Iterable[str]) -> frozenset[str]:
+        """Where grants that reach descendants from these scopes stop."""
+        tree = self.tree
+        if not tree.has_accounts:
+            return frozenset()
+        out: set[str] = set()
+        for sid in reaching_scope_ids:
+            # A grant inside a covered account reaches only covered accounts below it
+            # (and one inside an uncovered account is refused): only grants made
+            # outside every account meet accounts the user is not covered for.
+            if sid in tree and tree.account_of(sid) is None:
+                out.update(a for a in tree.top_accounts_below(sid) if a not in self.accounts)
+        return frozenset(out)
+
+    def stop_between(self, scope_id: str, granted_at: str) -> str | None:
+        """The account where a grant at ``granted_at`` (an ancestor of ``scope_id``) that
+        reaches descendants stops on its way down to ``scope_id``; None if it gets there."""
+        if self.uncovered_account(scope_id) is None:
+            return None
+        top = None
+        for sid in (scope_id, *self.tree.ancestors(scope_id)):
+            if sid == granted_at:
+                break
+            if self.tree.get(sid).is_account:
+                top = sid
+        return top

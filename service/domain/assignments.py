@@ -12,6 +12,11 @@ Three sources feed a user's assignments:
   003 means by "applies to any User when invited" (inviting is done at an
   organization, folder or report). A user with no assignment at all gets nothing:
   the default widens access where there is some, it never creates it.
+
+Account rules decide which of them take effect (:mod:`service.domain.accounts`): an
+assignment whose own account membership was refused, or one inside an account the
+user is not covered for ("not_a_member"), is refused: kept aside with its conflict,
+for explain and the conflict listing, and granting nothing.
 """
 
 from __future__ import annotations
@@ -23,11 +28,16 @@ from datetime import datetime
 from enum import StrEnum
 
 from service.domain.accounts import (
+    DIRECT,
     SEED_001_RULES,
     AccountConflict,
     AccountRequest,
     AccountRules,
+    ConflictRule,
+    Coverage,
+    Origin,
     UserType,
+    latest,
     resolve_account_assignments,
 )
 from service.domain.errors import ValidationFailed
@@ -55,7 +65,8 @@ class Assignment:
     """``user_id`` holds ``role_key`` at ``scope_id``.
 
     For a mapped assignment, ``mapping_id`` names the mapping and ``via_groups``
-    the group path that made it apply (direct group first, mapped group last).
+    the group path that made it apply (direct group first, mapped group last). A
+    direct one may carry its row's ``assignment_id``, so that a refusal can name it.
     """
 
     user_id: str
@@ -64,6 +75,7 @@ class Assignment:
     source: AssignmentSource = AssignmentSource.DIRECT
     mapping_id: str | None = None
     via_groups: tuple[str, ...] = ()
+    assignment_id: str | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -91,12 +103,47 @@ class Assignment:
             "source": self.source.value,
             "mapping_id": self.mapping_id,
             "via_groups": list(self.via_groups),
+            "assignment_id": self.assignment_id,
         }
+
+    def origin(self, group_names: MappingOf[str, str] | None = None) -> Origin:
+        """Where the assignment comes from, naming the mapped group when it is known."""
+        if self.source is AssignmentSource.MAPPING:
+            assert self.mapping_id is not None
+            group = self.via_groups[-1] if self.via_groups else None
+            name = None if group is None else (group_names or {}).get(group)
+            return Origin.mapping(self.mapping_id, group, name or None)
+        return Origin(self.source.value, self.assignment_id)
+
+
+def not_a_member(
+    assignment: Assignment,
+    account_id: str,
+    tree: ScopeTree,
+    group_names: MappingOf[str, str] | None = None,
+) -> AccountConflict:
+    """The conflict of a grant that takes no effect at ``account_id`` (or below it),
+    because the user belongs neither to that account nor to one above it."""
+    origin = assignment.origin(group_names)
+    account = tree.get(account_id)
+    where = tree.find(assignment.scope_id)
+    at = assignment.scope_id if where is None else where.name
+    return AccountConflict(
+        account_id,
+        origin.key,
+        ConflictRule.NOT_A_MEMBER,
+        f"role {assignment.role_key!r} at {at!r} ({origin.describe()}) grants nothing at "
+        f"{account.name!r}: the user belongs neither to that account nor to one above it",
+        via=origin,
+        role_key=assignment.role_key,
+        scope_id=assignment.scope_id,
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class RefusedAssignment:
-    """A mapped assignment not made because its account membership was refused."""
+    """An assignment that grants nothing: its account membership was refused, or the
+    user is not a member where it was granted."""
 
     assignment: Assignment
     conflict: AccountConflict
@@ -117,6 +164,62 @@ class UserAssignments:
         return tuple(dict.fromkeys(r.account_id for r in self.accounts))
 
 
+def applicable_mappings(
+    direct_group_ids: Iterable[str],
+    groups: MappingOf[str, GroupRecord],
+    graph: GroupGraph,
+    mappings: MappingIndex,
+) -> dict[str, tuple[Mapping, tuple[str, ...]]]:
+    """The mappings that apply to a user in these groups, each with its group path."""
+    mapped: dict[str, tuple[Mapping, tuple[str, ...]]] = {}
+    # Shortest paths first, so a mapping reached through two groups is explained
+    # by the closer one.
+    paths = graph.memberships(direct_group_ids)
+    for gid, path in sorted(paths.items(), key=lambda item: (len(item[1]), item[0])):
+        record = groups.get(gid) or GroupRecord(id=gid, display_name="")
+        for mapping in mappings.for_group(record):
+            mapped.setdefault(mapping.id, (mapping, path))
+    return mapped
+
+
+def _mapped_request(
+    mapping: Mapping,
+    path: tuple[str, ...],
+    groups: MappingOf[str, GroupRecord],
+    mapping_since: MappingOf[str, datetime],
+    group_since: MappingOf[str, datetime],
+) -> AccountRequest:
+    # The request began once the mapping and every group on the path existed; when
+    # the user joined them is not recorded (see service.domain.accounts).
+    since = latest([mapping_since.get(mapping.id), *(group_since.get(g) for g in path)])
+    mapped_group = path[-1] if path else None
+    record = None if mapped_group is None else groups.get(mapped_group)
+    name = None if record is None else record.display_name or None
+    return AccountRequest(
+        mapping.scope_id, mapping.id, since, Origin.mapping(mapping.id, mapped_group, name)
+    )
+
+
+def mapped_account_requests(
+    *,
+    direct_group_ids: Iterable[str],
+    groups: MappingOf[str, GroupRecord],
+    graph: GroupGraph,
+    mappings: MappingIndex | Iterable[Mapping],
+    mapping_since: MappingOf[str, datetime] | None = None,
+    group_since: MappingOf[str, datetime] | None = None,
+) -> list[AccountRequest]:
+    """The account requests a user's groups make through mappings with ``assign_account``,
+    dated as :func:`derive_user_assignments` dates them."""
+    index = mappings if isinstance(mappings, MappingIndex) else MappingIndex(mappings)
+    mapped = applicable_mappings(direct_group_ids, groups, graph, index)
+    return [
+        _mapped_request(m, path, groups, mapping_since or {}, group_since or {})
+        for m, path in mapped.values()
+        if m.assign_account
+    ]
+
+
 def derive_user_assignments(
     user_id: str,
     *,
@@ -132,42 +235,41 @@ def derive_user_assignments(
     default_role_key: str | None = None,
     account_rules: AccountRules = SEED_001_RULES,
     mapping_since: MappingOf[str, datetime] | None = None,
+    group_since: MappingOf[str, datetime] | None = None,
 ) -> UserAssignments:
     """Compute a user's assignments, account memberships and conflicts from scratch.
 
     ``groups`` holds the records of the groups known to the tenant (a group seen
-    only as an id still matches mappings by id). ``mapping_since`` gives each
-    mapping's creation time so that older mappings win account conflicts.
+    only as an id still matches mappings by id). ``mapping_since`` and
+    ``group_since`` give each mapping's and group's creation time, which date the
+    account requests mappings make (the earlier request wins a conflict).
     """
     index = mappings if isinstance(mappings, MappingIndex) else MappingIndex(mappings)
     records = groups or {}
-    paths = (graph or GroupGraph()).memberships(direct_group_ids)
-    since = mapping_since or {}
-
-    mapped: dict[str, tuple[Mapping, tuple[str, ...]]] = {}
-    # Shortest paths first, so a mapping reached through two groups is explained
-    # by the closer one.
-    for gid, path in sorted(paths.items(), key=lambda item: (len(item[1]), item[0])):
-        record = records.get(gid) or GroupRecord(id=gid, display_name="")
-        for mapping in index.for_group(record):
-            mapped.setdefault(mapping.id, (mapping, path))
+    mapped = applicable_mappings(direct_group_ids, records, graph or GroupGraph(), index)
 
     account_requests = list(direct_accounts)
-    for mapping, _ in mapped.values():
+    for mapping, path in mapped.values():
         if mapping.assign_account:
             account_requests.append(
-                AccountRequest(mapping.scope_id, mapping.id, since.get(mapping.id))
+                _mapped_request(mapping, path, records, mapping_since or {}, group_since or {})
             )
     resolution = resolve_account_assignments(user_type, account_requests, tree, account_rules)
+    # A direct assignment whose own membership request was refused, by its row id.
+    refused_direct = {
+        c.via.id: c
+        for c in resolution.conflicts
+        if c.origin == DIRECT and c.via is not None and c.via.id is not None
+    }
 
-    kept: list[Assignment] = []
+    candidates: list[tuple[Assignment, AccountConflict | None]] = []
     for a in direct:
         if a.user_id != user_id:
             raise ValidationFailed(
                 "invalid_value", f"assignment for {a.user_id!r} given for {user_id!r}", "user_id"
             )
-        kept.append(a)
-    refused: list[RefusedAssignment] = []
+        own = None if a.assignment_id is None else refused_direct.get(a.assignment_id)
+        candidates.append((a, own))
     for mapping_id in sorted(mapped):
         mapping, path = mapped[mapping_id]
         assignment = Assignment(
@@ -178,15 +280,28 @@ def derive_user_assignments(
             mapping.id,
             path,
         )
-        conflict = (
+        own = (
             resolution.conflict_for(mapping.scope_id, mapping.id)
             if mapping.assign_account
             else None
         )
-        if conflict is None:
+        candidates.append((assignment, own))
+
+    coverage = Coverage(tree, resolution.account_ids) if tree.has_accounts else None
+    names = {gid: r.display_name for gid, r in records.items()}
+    kept: list[Assignment] = []
+    refused: list[RefusedAssignment] = []
+    unmet: list[AccountConflict] = []
+    for assignment, own in candidates:
+        if own is None and coverage is not None:
+            account = coverage.uncovered_account(assignment.scope_id)
+            if account is not None:
+                own = not_a_member(assignment, account, tree, names)
+                unmet.append(own)
+        if own is None:
             kept.append(assignment)
         else:
-            refused.append(RefusedAssignment(assignment, conflict))
+            refused.append(RefusedAssignment(assignment, own))
 
     kept.extend(
         _default_assignments(user_id, default_role_key, kept, resolution.accepted, roles, tree)
@@ -197,7 +312,7 @@ def derive_user_assignments(
         user_id=user_id,
         assignments=tuple(kept),
         accounts=resolution.accepted,
-        conflicts=resolution.conflicts,
+        conflicts=(*resolution.conflicts, *unmet),
         refused=tuple(refused),
     )
 

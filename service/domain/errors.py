@@ -15,10 +15,15 @@ Codes used by the domain:
 - 409 ``Conflict``: ``duplicate``, ``has_children``, ``catalog_conflict``,
   and the account rules of seed 001 when an admin makes a direct account assignment:
   ``mixed_account_types``, ``same_vertical_hierarchy``, ``user_type_mismatch``
+  (with ``details``: the account it collides with and where that came from)
+
+``details``, when present, is structured data about the error for clients (a JSON
+object), beside the message written for people.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 
@@ -27,19 +32,29 @@ class DomainError(Exception):
 
     status: ClassVar[int] = 400
 
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        field: str | None = None,
+        details: Mapping[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.details = details
 
-    def to_dict(self) -> dict[str, str | int | None]:
-        return {
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
             "status": self.status,
             "code": self.code,
             "field": self.field,
             "message": self.message,
         }
+        if self.details is not None:
+            out["details"] = dict(self.details)
+        return out
 
     def __repr__(self) -> str:
         name = type(self).__name__

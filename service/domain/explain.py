@@ -4,10 +4,12 @@ An admin asking "why can U edit S?" wants every chain that grants it, not just
 the first: removing one group membership may not be enough when a second path
 grants the same thing. "Why not?" gets the nearest miss: a weaker grant that does
 reach the scope, a grant above it whose role stops at its own scope, or a role
-refused because its account membership broke an account rule.
+refused by the account rules: its account membership broke one, or the user is not
+a member where it was granted or where it would be inherited ("not_a_member").
 
 This module applies the same rules as :mod:`service.domain.permissions`
-(``assignment_applies``, inheritance only for roles that reach descendants), so
+(``assignment_applies`` with the user's account coverage, inheritance only for
+roles that reach descendants and only into accounts the user is covered for), so
 its ``effective_level`` always equals ``EffectivePermissions.level_at``.
 """
 
@@ -18,13 +20,14 @@ from collections.abc import Mapping as MappingOf
 from dataclasses import dataclass
 from enum import StrEnum
 
-from service.domain.accounts import AccountConflict
+from service.domain.accounts import AccountConflict, Coverage
 from service.domain.areas import PermissionArea
 from service.domain.assignments import (
     SOURCE_PRECEDENCE,
     Assignment,
     AssignmentSource,
     RefusedAssignment,
+    not_a_member,
 )
 from service.domain.errors import NotFound, ValidationFailed
 from service.domain.permissions import assignment_applies
@@ -145,8 +148,12 @@ def explain(
     tree: ScopeTree,
     refused: Iterable[RefusedAssignment] = (),
     group_names: MappingOf[str, str] | None = None,
+    accounts: Iterable[str] = (),
 ) -> Explanation:
-    """Answer "why does ``user_id`` (not) have ``area`` at ``level`` on ``scope_id``"."""
+    """Answer "why does ``user_id`` (not) have ``area`` at ``level`` on ``scope_id``".
+
+    ``accounts`` are the accounts the user belongs to (``UserAssignments.account_ids``).
+    """
     the_area = areas.get(area)
     if the_area is None:
         raise ValidationFailed("unknown_area", f"area {area!r} does not exist", "area")
@@ -154,12 +161,13 @@ def explain(
     if scope_id not in tree:
         raise NotFound("not_found", f"scope {scope_id!r} does not exist", "scope")
     above = set(tree.ancestors(scope_id))
+    coverage = Coverage(tree, accounts) if tree.has_accounts else None
 
-    def chain_for(a: Assignment) -> tuple[Chain, bool] | None:
+    def chain_for(a: Assignment, check: Coverage | None) -> tuple[Chain, bool] | None:
         # Returns the chain and whether it reaches the scope; None when the
         # assignment has nothing to say about this area at this scope.
         role = roles.get(a.role_key)
-        if role is None or not assignment_applies(role, a, tree):
+        if role is None or not assignment_applies(role, a, tree, check):
             return None
         granted = role.grants.get(area)
         if granted is None or not the_area.has_level(granted):
@@ -182,20 +190,29 @@ def explain(
     granting: list[Chain] = []
     weaker: list[Chain] = []
     not_reaching: list[Chain] = []
+    refused_chains: list[RefusedChain] = []
     for a in assignments:
-        found = chain_for(a)
+        found = chain_for(a, coverage)
         if found is None:
             continue
         chain, reaches = found
-        if not reaches:
+        stop = None
+        if reaches and chain.inherited and coverage is not None:
+            stop = coverage.stop_between(scope_id, a.scope_id)
+        if stop is not None:
+            # Granted outside every account, it stops at an account the user is not in.
+            conflict = not_a_member(a, stop, tree, group_names)
+            refused_chains.append(RefusedChain(chain, conflict))
+        elif not reaches:
             not_reaching.append(chain)
         elif the_area.rank(chain.level) >= wanted:
             granting.append(chain)
         else:
             weaker.append(chain)
-    refused_chains: list[RefusedChain] = []
     for r in refused:
-        found = chain_for(r.assignment)
+        # Refused assignments are explained as if they had been made, to show what
+        # they would have granted here.
+        found = chain_for(r.assignment, None)
         if found is not None and found[1]:
             refused_chains.append(RefusedChain(found[0], r.conflict))
 

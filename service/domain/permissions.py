@@ -21,6 +21,23 @@ at that scope; with ``inherits`` it holds below too, except when
 ``inherited_level`` is present, which is then the (lower) level that holds below
 (a local role and a descendant-reaching role at one scope, granting different
 levels).
+
+Accounts (seed 001, :mod:`service.domain.accounts`). Grants inside an account the
+user is not covered for are not in the set at all. A grant made outside every
+account that reaches below meets accounts the user may not be in; it stops at
+them. The set lists those accounts as ``fences`` (present only when there are
+any, so a tenant without accounts, or a user whose grants stay inside their own
+accounts, has none)::
+
+    {"scopes": {"org-1": {"reports": {"level": "view", "inherits": true}},
+                "boston": {"reports": {"level": "view", "inherits": true}}},
+     "fences": ["acme-na"]}
+
+A reader walking up from a scope stops at the first fence: grants inherited from
+the fence and above do not hold at or below it. An account the user belongs to
+below a fence (Acme Boston under Acme North America) carries what it inherits
+from above the fence as a grant of its own, so readers need nothing but the
+scope's ancestor ids, nearest first, as before.
 """
 
 from __future__ import annotations
@@ -29,6 +46,7 @@ from collections.abc import Collection, Iterable, Sequence
 from collections.abc import Mapping as MappingOf
 from dataclasses import dataclass, field
 
+from service.domain.accounts import Coverage
 from service.domain.areas import PermissionArea
 from service.domain.assignments import Assignment
 from service.domain.errors import ValidationFailed
@@ -67,6 +85,7 @@ class EffectivePermissions:
     user_id: str | None
     levels: MappingOf[str, tuple[str, ...]]
     scopes: MappingOf[str, MappingOf[str, AreaGrant]]
+    fences: frozenset[str] = frozenset()
     _ranks: dict[str, dict[str, int]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -110,8 +129,7 @@ class EffectivePermissions:
             grant = here.get(area)
             if grant is not None:
                 best = ranks[grant.level]
-        chain = ancestors.ancestors(scope_id) if isinstance(ancestors, ScopeTree) else ancestors
-        for sid in chain:
+        for sid in self._inheriting(scope_id, ancestors):
             above = scopes.get(sid)
             if above is None:
                 continue
@@ -121,6 +139,20 @@ class EffectivePermissions:
                 if rank > best:
                     best = rank
         return self.levels[area][best] if best >= 0 else None
+
+    def _inheriting(self, scope_id: str, ancestors: Ancestors) -> Sequence[str]:
+        """The ancestors whose descendant-reaching grants hold at ``scope_id``: all of
+        them, up to the first fence met walking up (none if the scope is one)."""
+        chain = ancestors.ancestors(scope_id) if isinstance(ancestors, ScopeTree) else ancestors
+        fences = self.fences
+        if not fences:
+            return chain
+        if scope_id in fences:
+            return ()
+        for i, sid in enumerate(chain):
+            if sid in fences:
+                return chain[:i]
+        return chain
 
     def allows(self, scope_id: str, area: str, level: str, ancestors: Ancestors) -> bool:
         """Whether the user holds ``area`` at ``level`` or higher at ``scope_id``.
@@ -145,7 +177,7 @@ class EffectivePermissions:
 
     def for_scope(self, scope_id: str, ancestors: Ancestors) -> dict[str, str]:
         """Every area the user holds at ``scope_id``, with its resolved level."""
-        chain = ancestors.ancestors(scope_id) if isinstance(ancestors, ScopeTree) else ancestors
+        chain = self._inheriting(scope_id, ancestors)
         best: dict[str, int] = {}
         here = self.scopes.get(scope_id)
         if here is not None:
@@ -181,8 +213,20 @@ class EffectivePermissions:
                 out.add(sid)
             below = grant.descendant_level
             if below is not None and ranks[below] >= wanted:
-                out.update(tree.descendants(sid))
+                out.update(self._reached_below(sid, tree))
         return frozenset(out)
+
+    def _reached_below(self, scope_id: str, tree: ScopeTree) -> Iterable[str]:
+        """The scopes below ``scope_id`` that its inherited grants reach (not past fences)."""
+        fences = self.fences
+        if not fences:
+            return tree.descendants(scope_id)
+        out: list[str] = []
+        frontier = [c for c in tree.children(scope_id) if c not in fences]
+        while frontier:
+            out.extend(frontier)
+            frontier = [c for sid in frontier for c in tree.children(sid) if c not in fences]
+        return out
 
     def grants_at(self, scope_id: str) -> MappingOf[str, AreaGrant]:
         """The grants made at ``scope_id`` itself, without inheritance."""
@@ -194,7 +238,7 @@ class EffectivePermissions:
     # -- (de)serialisation ---------------------------------------------------
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "user_id": self.user_id,
             "areas": {a: list(lvs) for a, lvs in sorted(self.levels.items())},
             "scopes": {
@@ -202,6 +246,9 @@ class EffectivePermissions:
                 for sid, grants in sorted(self.scopes.items())
             },
         }
+        if self.fences:
+            out["fences"] = sorted(self.fences)
+        return out
 
     @classmethod
     def from_dict(
@@ -235,8 +282,16 @@ class EffectivePermissions:
                     inherits=bool(g.get("inherits", False)),
                     inherited_level=None if inherited is None else str(inherited),
                 )
+        fences = data.get("fences", ())
+        if not isinstance(fences, Sequence) or isinstance(fences, str | bytes):
+            raise ValidationFailed("invalid_value", "fences must be a list of scope ids", "fences")
         user_id = data.get("user_id")
-        return cls(None if user_id is None else str(user_id), levels, parsed).check()
+        return cls(
+            None if user_id is None else str(user_id),
+            levels,
+            parsed,
+            frozenset(str(f) for f in fences),
+        ).check()
 
 
 def _ranked_grants(
@@ -255,13 +310,18 @@ def _ranked_grants(
 _GrantKey = tuple[str, bool, str | None]
 
 
-def assignment_applies(role: Role, assignment: Assignment, tree: ScopeTree) -> bool:
-    """Whether an assignment of ``role`` grants anything: its scope exists and fits.
+def assignment_applies(
+    role: Role, assignment: Assignment, tree: ScopeTree, coverage: Coverage | None = None
+) -> bool:
+    """Whether an assignment of ``role`` grants anything: its scope exists and fits,
+    and (given the user's ``coverage``) the user is a member where it was granted.
 
     Shared with explain, so that "why" and "what" never disagree.
     """
     scope = tree.find(assignment.scope_id)
-    return scope is not None and role.is_grantable_at(scope)
+    if scope is None or not role.is_grantable_at(scope):
+        return False
+    return coverage is None or coverage.uncovered_account(scope.id) is None
 
 
 def compute_effective_permissions(
@@ -271,13 +331,18 @@ def compute_effective_permissions(
     tree: ScopeTree,
     *,
     user_id: str | None = None,
+    accounts: Iterable[str] = (),
 ) -> EffectivePermissions:
     """Merge every assignment's grants, keeping the highest level per scope and area.
 
     Assignments whose role or scope no longer exists, or whose role may not be
     granted at that scope, give nothing; the service validates at write time, and
-    this keeps a stale row from ever widening access.
+    this keeps a stale row from ever widening access. ``accounts`` are those the
+    user belongs to: a grant inside any other account gives nothing either, and
+    grants reaching into them from above stop there (the module docstring).
     """
+    # A tree without accounts skips every account rule.
+    coverage = Coverage(tree, accounts) if tree.has_accounts else None
     local: dict[str, dict[str, int]] = {}
     reach: dict[str, dict[str, int]] = {}
     ranked: dict[str, tuple[tuple[str, int], ...]] = {}
@@ -285,7 +350,7 @@ def compute_effective_permissions(
         if user_id is None:
             user_id = assignment.user_id
         role = roles.get(assignment.role_key)
-        if role is None or not assignment_applies(role, assignment, tree):
+        if role is None or not assignment_applies(role, assignment, tree, coverage):
             continue
         grants = ranked.get(role.key)
         if grants is None:
@@ -294,6 +359,12 @@ def compute_effective_permissions(
         for area_key, rank in grants:
             if rank > target.get(area_key, -1):
                 target[area_key] = rank
+
+    fences: frozenset[str] = frozenset()
+    if coverage is not None and reach:
+        fences = coverage.fences(reach)
+        if fences:
+            _carry_past_fences(reach, fences, coverage.accounts, tree)
 
     scopes: dict[str, dict[str, AreaGrant]] = {}
     used: set[str] = set()
@@ -324,4 +395,34 @@ def compute_effective_permissions(
         user_id=user_id,
         levels={a: areas[a].levels for a in sorted(used)},
         scopes=scopes,
+        fences=fences,
     )
+
+
+def _carry_past_fences(
+    reach: dict[str, dict[str, int]],
+    fences: frozenset[str],
+    accounts: frozenset[str],
+    tree: ScopeTree,
+) -> None:
+    """Give each of the user's accounts below a fence, as a grant of its own, what it
+    inherits from above: readers stop at the fence, and the account is covered."""
+    carried: dict[str, dict[str, int]] = {}
+    for account in accounts:
+        if account not in tree:
+            continue
+        chain = tree.ancestors(account)
+        if not any(sid in fences for sid in chain):
+            continue
+        best: dict[str, int] = {}
+        for sid in chain:
+            for area_key, rank in reach.get(sid, {}).items():
+                if rank > best.get(area_key, -1):
+                    best[area_key] = rank
+        if best:
+            carried[account] = best
+    for account, best in carried.items():
+        target = reach.setdefault(account, {})
+        for area_key, rank in best.items():
+            if rank > target.get(area_key, -1):
+                target[area_key] = rank

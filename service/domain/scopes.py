@@ -78,7 +78,16 @@ class ScopeTree:
     cycles) in O(n), because every later walk up the tree relies on it ending.
     """
 
-    __slots__ = ("_ancestors", "_by_id", "_children", "_depth", "types")
+    __slots__ = (
+        "_account_of",
+        "_ancestors",
+        "_by_id",
+        "_children",
+        "_depth",
+        "_top_accounts",
+        "has_accounts",
+        "types",
+    )
 
     def __init__(self, scopes: Iterable[Scope], declared_types: Iterable[str] = ()) -> None:
         declared = frozenset(check_key(t, "scope_types") for t in declared_types)
@@ -106,6 +115,11 @@ class ScopeTree:
         # Filled on first use: most lookups touch few distinct scopes, and a
         # tuple per scope for all 10,000 up front would be wasted work.
         self._ancestors: dict[str, tuple[str, ...]] = {}
+        # Seed 001's account rules cost nothing in a tree without accounts: every
+        # account lookup answers from this flag first.
+        self.has_accounts: bool = any(s.is_account for s in by_id.values())
+        self._account_of: dict[str, str | None] = {}
+        self._top_accounts: dict[str, tuple[str, ...]] = {}
 
     def _depths(self) -> dict[str, int]:
         # Breadth-first from the roots: a scope never reached sits on a cycle,
@@ -215,6 +229,41 @@ class ScopeTree:
             out.extend(frontier)
             frontier = [c for sid in frontier for c in self._children.get(sid, ())]
         return tuple(out)
+
+    def account_of(self, scope_id: str) -> str | None:
+        """The nearest account at or above ``scope_id``; None when it lies in no account."""
+        if not self.has_accounts:
+            return None
+        if scope_id in self._account_of:
+            return self._account_of[scope_id]
+        found = None
+        for sid in (scope_id, *self.ancestors(scope_id)):
+            if self._by_id[sid].is_account:
+                found = sid
+                break
+        self._account_of[scope_id] = found
+        return found
+
+    def top_accounts_below(self, scope_id: str) -> tuple[str, ...]:
+        """The accounts strictly below ``scope_id`` with no account between them and it."""
+        if not self.has_accounts:
+            return ()
+        cached = self._top_accounts.get(scope_id)
+        if cached is not None:
+            return cached
+        found: list[str] = []
+        frontier = list(self.children(scope_id))
+        while frontier:
+            deeper: list[str] = []
+            for sid in frontier:
+                if self._by_id[sid].is_account:
+                    found.append(sid)
+                else:
+                    deeper.extend(self._children.get(sid, ()))
+            frontier = deeper
+        result = tuple(sorted(found))
+        self._top_accounts[scope_id] = result
+        return result
 
     def is_ancestor(self, ancestor_id: str, scope_id: str) -> bool:
         """True when ``ancestor_id`` is strictly above ``scope_id``."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -84,7 +85,11 @@ def scim_error(status: int, detail: str, scim_type: str | None = None) -> Respon
 
 
 def api_error(
-    status: int, message: str, reason: str | None = None, field: str | None = None
+    status: int,
+    message: str,
+    reason: str | None = None,
+    field: str | None = None,
+    details: Mapping[str, object] | None = None,
 ) -> Response:
     body: dict[str, Any] = {
         "code": status,
@@ -95,6 +100,8 @@ def api_error(
         body["reason"] = reason
     if field:
         body["errors"] = {field: [message]}
+    if details is not None:
+        body["details"] = dict(details)
     response = jsonify(body)
     response.status_code = status
     return response
@@ -134,7 +141,9 @@ def register_error_handlers(app: Flask) -> None:
         if is_scim_path():
             response = scim_error(error.status, error.message)
         else:
-            response = api_error(error.status, error.message, error.code, error.field)
+            response = api_error(
+                error.status, error.message, error.code, error.field, error.details
+            )
         if error.status == 503:  # Unavailable: the same request may be retried shortly
             log.warning("unavailable on %s %s: %s", request.method, request.path, error.message)
             response.headers["Retry-After"] = RETRY_AFTER_SECONDS

@@ -96,6 +96,12 @@ class ErrorSchema(ma.Schema):
             "description": "Field -> messages, under the location (json, query) for malformed input"
         }
     )
+    details = ma.fields.Dict(
+        metadata={
+            "description": "Structured data about the error, when there is some (an account "
+            "rule's 409: the account it collides with and where that came from)"
+        }
+    )
 
 
 class Api(flask_smorest.Api):

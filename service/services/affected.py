@@ -125,11 +125,25 @@ def users_affected_by_scope(
 
 
 def users_with_account_requests(session: Session, tenant_id: str, model: TenantModel) -> set[str]:
-    """Everyone who asks for an account, so may have an account conflict: holders of a
-    direct assignment that assigns one, and members of a group that a mapping with
-    ``assign_account`` names."""
+    """Everyone who may have an account conflict: holders of a direct assignment that
+    assigns an account, members of a group that a mapping with ``assign_account``
+    names, and (seed 001: a grant inside an account needs its membership) everyone
+    holding a role at a scope inside an account, directly or through a mapping."""
+    tree = model.tree
     users = _direct_holders(session, tenant_id, AssignmentRow.assign_account.is_(True))
     refs = [m.group for m in model.mappings if m.assign_account]
+    if tree.has_accounts:
+
+        def inside(scope_id: str) -> bool:
+            return scope_id in tree and tree.account_of(scope_id) is not None
+
+        refs += [m.group for m in model.mappings if inside(m.scope_id)]
+        held = session.execute(
+            select(AssignmentRow.user_id, AssignmentRow.scope_id)
+            .distinct()
+            .where(AssignmentRow.tenant_id == tenant_id)
+        )
+        users |= {uid for uid, scope_id in held if inside(scope_id)}
     if refs:
         users |= _users_in_groups(session, tenant_id, _groups_matching(tenant_id, refs))
     return users

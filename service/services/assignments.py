@@ -3,10 +3,18 @@
 Direct assignments are the user's own rows, not part of the tenant's shared
 model, so they do not bump the model version; the user's set is recomputed.
 With ``assign_account`` the user also becomes a member of that account, under
-seed 001's rules: a request that breaks one against the user's other direct
-accounts is refused here with 409 naming the rule, since an admin's explicit
-choice should fail loudly. (Mapped accounts never block a direct one: direct
-requests win, and the mapped one becomes the listed conflict.)
+seed 001's rules: a request that breaks one is refused here with 409 naming the
+rule, the account it collides with and where that account came from (a direct
+assignment, or a mapping and its group), since an admin's explicit choice should
+fail loudly. That includes a request that would make the user lose an account it
+holds now, whatever that account's origin: an admin's assignment never silently
+evicts an account that came from the IdP. (Derived changes, an IdP group change or
+a new mapping, are not refused: the earlier account stays and the conflict is
+listed; see service.domain.accounts.)
+
+Without ``assign_account`` a role at an account the user does not belong to is
+accepted but grants nothing until the user is a member: it is a listed conflict
+("not_a_member"), since membership may still come from the IdP.
 """
 
 from __future__ import annotations
@@ -18,8 +26,8 @@ from service.domain import (
     Conflict,
     NotFound,
     ValidationFailed,
+    account_clash,
     check_grantable,
-    resolve_account_assignments,
 )
 from service.persistence.permission_models import AssignmentRow
 from service.persistence.repositories.assignments import Listed
@@ -91,7 +99,7 @@ def create_assignment(
         found_role = repo.role(tenant_id, role_key)
         if found_role is None:
             raise ValidationFailed("unknown_role", f"role {role_key!r} does not exist", "role_key")
-        held = repo.direct_accounts(tenant_id, found_user.id) if assign_account else []
+        held = repo.account_requests(tenant_id, found_user.id) if assign_account else []
         tree = repo.scope_tree(tenant_id, [scope_id, *(r.account_id for r in held)])
         scope = check_grantable(found_role.role, scope_id, tree)
         if assign_account and not scope.is_account:
@@ -107,16 +115,15 @@ def create_assignment(
                 "role_key",
             )
         if assign_account:
-            # The new request is the youngest, so it is the one refused on a clash.
-            resolution = resolve_account_assignments(
+            clash = account_clash(
                 user_type_of(found_user.user_type),
-                [*held, AccountRequest(scope_id)],
+                held,
+                AccountRequest.direct(scope_id),
                 tree,
                 repo.account_rules(tenant_id),
             )
-            if scope_id not in resolution.account_ids:
-                conflict = next(c for c in resolution.conflicts if c.account_id == scope_id)
-                raise Conflict(conflict.rule.value, conflict.message, "scope_id")
+            if clash is not None:
+                raise Conflict(clash.rule.value, clash.message, "scope_id", clash.to_dict())
         row = AssignmentRow(
             tenant_id=tenant_id,
             user_id=found_user.id,

@@ -14,6 +14,9 @@ groups or users:
 3. the nesting edges above those groups (one recursive query), with names,
 4. direct assignments.
 
+(1 and 4 here; 2 and 3 in :mod:`service.persistence.repositories.memberships`, which
+the assignment checks share.)
+
 An inactive or deleted user has an empty set: deprovisioning must take effect
 even if rows that would grant something are still there.
 
@@ -29,7 +32,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from service.domain import (
     AccountConflict,
@@ -49,8 +52,9 @@ from service.domain import (
     explain,
 )
 from service.persistence.permission_models import AssignmentRow
+from service.persistence.repositories.memberships import Memberships, read_memberships
 from service.persistence.repositories.scim import SqlUsers
-from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
+from service.persistence.scim_models import ScimUser
 from service.services.affected import users_with_account_requests
 from service.services.permission_model import TenantModel, load_model
 
@@ -153,10 +157,9 @@ class _Batch:
 
     users: dict[str, tuple[bool, UserType | None]]
     names: dict[str, tuple[str, str]]
-    direct_groups: dict[str, list[str]]
-    groups: dict[str, GroupRecord]
-    edges: list[tuple[str, str]]
-    direct: dict[str, list[tuple[str, str, bool, datetime]]]
+    memberships: Memberships
+    # Per user: (assignment id, role key, scope id, assign_account, created_at).
+    direct: dict[str, list[tuple[str, str, str, bool, datetime]]]
 
 
 def _read_batch(
@@ -176,41 +179,15 @@ def _read_batch(
         users[uid] = (bool(active), user_type_of(raw_type))
         names[uid] = (user_name, external_id or "")
     live = [uid for uid, (active, _) in users.items() if active]
-    batch = _Batch(users, names, {}, {}, [], {})
+    batch = _Batch(users, names, Memberships(), {})
     if not live:
         return batch
-
-    member = aliased(ScimGroupMember)
-    for uid, gid, name, external_id in session.execute(
-        select(member.member_id, ScimGroup.id, ScimGroup.display_name, ScimGroup.external_id)
-        .join(ScimGroup, ScimGroup.id == member.group_id)
-        .where(
-            member.tenant_id == tenant_id,
-            member.member_type == "User",
-            member.member_id.in_(live),
-        )
-    ):
-        batch.direct_groups.setdefault(uid, []).append(gid)
-        batch.groups[gid] = GroupRecord(gid, name, external_id)
-
-    if batch.groups:
-        reach = _groups_above(tenant_id, live)
-        edge = aliased(ScimGroupMember)
-        for member_gid, gid, name, external_id in session.execute(
-            select(edge.member_id, ScimGroup.id, ScimGroup.display_name, ScimGroup.external_id)
-            .join(ScimGroup, ScimGroup.id == edge.group_id)
-            .where(
-                edge.tenant_id == tenant_id,
-                edge.member_type == "Group",
-                edge.member_id.in_(select(reach.c.gid)),
-            )
-        ):
-            batch.edges.append((member_gid, gid))
-            batch.groups[gid] = GroupRecord(gid, name, external_id)
+    batch.memberships = read_memberships(session, tenant_id, live)
 
     role_key = model.role_keys_by_id
-    for uid, role_id, scope_id, assign_account, created in session.execute(
+    for row_id, uid, role_id, scope_id, assign_account, created in session.execute(
         select(
+            AssignmentRow.id,
             AssignmentRow.user_id,
             AssignmentRow.role_id,
             AssignmentRow.scope_id,
@@ -220,34 +197,10 @@ def _read_batch(
     ):
         key = role_key.get(role_id)
         if key is not None:
-            batch.direct.setdefault(uid, []).append((key, scope_id, assign_account, created))
+            batch.direct.setdefault(uid, []).append(
+                (row_id, key, scope_id, assign_account, created)
+            )
     return batch
-
-
-def _groups_above(tenant_id: str, user_ids: Sequence[str]):  # type: ignore[no-untyped-def]
-    """A recursive CTE of every group the users are in, directly or through nesting.
-
-    UNION (not UNION ALL) drops groups already reached, so a cycle of nested
-    groups ends the recursion instead of looping.
-    """
-    start = aliased(ScimGroupMember)
-    reach = (
-        select(start.group_id.label("gid"))
-        .where(
-            start.tenant_id == tenant_id,
-            start.member_type == "User",
-            start.member_id.in_(user_ids),
-        )
-        .cte("reach", recursive=True)
-    )
-    up = aliased(ScimGroupMember)
-    return reach.union(
-        select(up.group_id).where(
-            up.tenant_id == tenant_id,
-            up.member_type == "Group",
-            up.member_id == reach.c.gid,
-        )
-    )
 
 
 def _compute_one(
@@ -264,39 +217,46 @@ def _compute_one(
     if not active:
         return _empty(tenant_id, user_id, model.version, True, user_type)
     direct_rows = batch.direct.get(user_id, ())
+    found = batch.memberships
     derived = derive_user_assignments(
         user_id,
         tree=model.tree,
         roles=model.roles,
         user_type=user_type,
-        direct_group_ids=batch.direct_groups.get(user_id, ()),
-        groups=batch.groups,
+        direct_group_ids=found.direct_groups.get(user_id, ()),
+        groups=found.groups,
         graph=graph,
         mappings=model.mapping_index,
         direct=[
-            Assignment(user_id, key, scope_id, AssignmentSource.DIRECT)
-            for key, scope_id, _, _ in direct_rows
+            Assignment(user_id, key, scope_id, AssignmentSource.DIRECT, assignment_id=row_id)
+            for row_id, key, scope_id, _, _ in direct_rows
         ],
         direct_accounts=[
-            AccountRequest(scope_id, since=created)
-            for _, scope_id, assign_account, created in direct_rows
+            AccountRequest.direct(scope_id, created, row_id)
+            for row_id, _, scope_id, assign_account, created in direct_rows
             if assign_account
         ],
         default_role_key=model.default_role_key,
         account_rules=model.account_rules,
         mapping_since=model.mapping_since,
+        group_since=found.created,
     )
     permissions = compute_effective_permissions(
-        derived.assignments, model.roles, model.areas, model.tree, user_id=user_id
+        derived.assignments,
+        model.roles,
+        model.areas,
+        model.tree,
+        user_id=user_id,
+        accounts=derived.account_ids,
     )
     reached = {
-        gid: batch.groups[gid]
+        gid: found.groups[gid]
         for a in (*derived.assignments, *(r.assignment for r in derived.refused))
         for gid in a.via_groups
-        if gid in batch.groups
+        if gid in found.groups
     }
-    for gid in batch.direct_groups.get(user_id, ()):
-        reached[gid] = batch.groups[gid]
+    for gid in found.direct_groups.get(user_id, ()):
+        reached[gid] = found.groups[gid]
     return UserPermissionResult(
         tenant_id=tenant_id,
         user_id=user_id,
@@ -333,7 +293,7 @@ def compute_many(
     out: dict[str, UserPermissionResult] = {}
     for chunk in _chunks(ids):
         batch = _read_batch(session, tenant_id, chunk, model)
-        graph = GroupGraph(batch.edges)
+        graph = GroupGraph(batch.memberships.edges)
         for uid in chunk:
             result = _compute_one(tenant_id, uid, model, batch, graph)
             if uid in batch.names:
@@ -385,6 +345,7 @@ def explain_user(
         tree=model.tree,
         refused=result.assignments.refused,
         group_names=result.group_names,
+        accounts=result.assignments.account_ids,
     )
     return explanation, result
 

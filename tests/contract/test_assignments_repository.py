@@ -12,20 +12,24 @@ import pytest
 
 from service.domain import (
     SEED_001_RULES,
+    AccountRequest,
     AccountRules,
     AccountType,
+    Origin,
     Role,
     Scope,
 )
+from service.persistence.base import new_id
 from service.persistence.permission_models import (
     AssignmentRow,
+    MappingRow,
     PermissionSettingsRow,
     RoleRow,
     ScopeRow,
     ScopeTypeRow,
 )
 from service.persistence.repositories.assignments import SqlAssignments
-from service.persistence.scim_models import ScimUser
+from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
 from tests.fakes.assignments import FakeAssignments
 
 Repository = SqlAssignments | FakeAssignments
@@ -43,10 +47,20 @@ class Backend:
     user: Callable[..., str]
     scope_type: Callable[[str, str], None]
     rules: Callable[[str, AccountRules], None]
+    # Puts the user in a group (named) that a mapping with assign_account maps to the
+    # role at the account; returns the mapping's id.
+    mapped: Callable[[str, str, str, str, str], str]
 
 
 def _fake() -> Backend:
     fake = FakeAssignments()
+
+    def mapped(tenant: str, user_id: str, role_id: str, account: str, group: str) -> str:
+        mapping_id = new_id()
+        via = Origin.mapping(mapping_id, new_id(), group)
+        fake.add_mapped_account(tenant, user_id, AccountRequest(account, mapping_id, None, via))
+        return mapping_id
+
     return Backend(
         fake,
         "t1",
@@ -56,6 +70,7 @@ def _fake() -> Backend:
         fake.add_user,
         fake.declare_scope_type,
         fake.set_account_rules,
+        mapped,
     )
 
 
@@ -135,7 +150,38 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
         def rules(tenant: str, r: AccountRules) -> None:
             added(PermissionSettingsRow(tenant_id=tenant, account_rules=r.to_dict()))
 
-        yield Backend(uow.assignments, tenant_id, other_id, scope, role, user, scope_type, rules)
+        def mapped(tenant: str, user_id: str, role_id: str, account: str, group: str) -> str:
+            now = datetime.now(UTC)
+            group_row = ScimGroup(
+                tenant_id=tenant,
+                display_name=group,
+                display_name_lower=group.lower(),
+                document={},
+                created=now,
+                last_modified=now,
+            )
+            added(group_row)
+            added(
+                ScimGroupMember(
+                    tenant_id=tenant, group_id=group_row.id, member_id=user_id, member_type="User"
+                )
+            )
+            mapping = MappingRow(
+                tenant_id=tenant,
+                group_kind="displayName",
+                group_value=group,
+                group_value_lower=group.lower(),
+                role_id=role_id,
+                scope_id=account,
+                assign_account=True,
+                created_by="admin",
+            )
+            added(mapping)
+            return mapping.id
+
+        yield Backend(
+            uow.assignments, tenant_id, other_id, scope, role, user, scope_type, rules, mapped
+        )
 
 
 def _tree(b: Backend) -> None:
@@ -244,7 +290,9 @@ def test_added_assignments_are_read_back_listed_and_removed(backend: Backend) ->
     assert b.repo.get(b.other_tenant_id, second.id) is None
     assert b.repo.exists(b.tenant_id, ada, view, "org")
     assert not b.repo.exists(b.tenant_id, ada, view, "east")
-    assert [r.account_id for r in b.repo.direct_accounts(b.tenant_id, ada)] == ["east"]
+    assert [
+        (r.account_id, r.origin, r.detail.id) for r in b.repo.account_requests(b.tenant_id, ada)
+    ] == [("east", "direct", second.id)]
 
     page, total = b.repo.listing(b.tenant_id, page=1, per_page=2)
     assert ([(r.id, key) for r, key in page], total) == (
@@ -263,4 +311,24 @@ def test_added_assignments_are_read_back_listed_and_removed(backend: Backend) ->
 
     b.repo.remove(second)
     assert b.repo.get(b.tenant_id, second.id) is None
-    assert b.repo.direct_accounts(b.tenant_id, ada) == []
+    assert b.repo.account_requests(b.tenant_id, ada) == []
+
+
+def test_the_accounts_a_user_asks_for_through_its_groups_name_the_mapping_and_group(
+    backend: Backend,
+) -> None:
+    b = backend
+    _tree(b)
+    portal = b.role(b.tenant_id, Role("portal", "Portal"))
+    ada = b.user(b.tenant_id, "ada@acme.test")
+    direct = _row(b, ada, portal, "west", True)
+    mapping = b.mapped(b.tenant_id, ada, portal, "east", "East Users")
+
+    requests = b.repo.account_requests(b.tenant_id, ada)
+
+    assert [(r.account_id, r.origin) for r in requests] == [
+        ("west", "direct"),
+        ("east", mapping),
+    ]
+    assert requests[0].detail.id == direct.id
+    assert (requests[1].detail.id, requests[1].detail.group_name) == (mapping, "East Users")

@@ -39,6 +39,8 @@ class FakeAssignments:
         self.scopes: dict[tuple[str, str], Scope] = {}
         self.scope_types: dict[str, set[str]] = {}
         self.rules: dict[str, AccountRules] = {}
+        # Account requests that come from a user's groups (mappings with assign_account).
+        self.mapped: dict[tuple[str, str], list[AccountRequest]] = {}
         # A clock that moves forward on every add, so that "older" is well defined.
         self._now = utcnow()
 
@@ -71,6 +73,10 @@ class FakeAssignments:
 
     def set_account_rules(self, tenant_id: str, rules: AccountRules) -> None:
         self.rules[tenant_id] = rules
+
+    def add_mapped_account(self, tenant_id: str, user_id: str, request: AccountRequest) -> None:
+        """The user is in a group that a mapping with assign_account names."""
+        self.mapped.setdefault((tenant_id, user_id), []).append(request)
 
     # -- the repository ------------------------------------------------------------
 
@@ -108,12 +114,12 @@ class FakeAssignments:
             for row in self.rows
         )
 
-    def direct_accounts(self, tenant_id: str, user_id: str) -> list[AccountRequest]:
+    def account_requests(self, tenant_id: str, user_id: str) -> list[AccountRequest]:
         return [
-            AccountRequest(row.scope_id, since=row.created_at)
+            AccountRequest.direct(row.scope_id, row.created_at, row.id)
             for row in self.rows
             if row.tenant_id == tenant_id and row.user_id == user_id and row.assign_account
-        ]
+        ] + self.mapped.get((tenant_id, user_id), [])
 
     def add(self, row: AssignmentRow) -> None:
         assert not self.exists(row.tenant_id, row.user_id, row.role_id, row.scope_id), (

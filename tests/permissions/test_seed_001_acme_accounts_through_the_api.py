@@ -160,3 +160,274 @@ def test_a_conflict_goes_when_the_clashing_mapping_is_deleted(
 
     assert admin.ok(admin.get("/conflicts")) == []
     assert admin.permissions("user.b@acme.example")["accounts"] == [acme.east]
+
+
+# -- Account rules bind permissions (issue 16, finding 2) ---------------------------
+# Seed 001: "What a user can see and do in the End-User portal is dependent on the
+# permissions granted them and their location in the hierarchy." A grant at an account
+# (or inside one, or reaching into one from above) holds only for a member of that
+# account or of an account above it.
+
+
+def test_portal_user_at_acme_east_without_membership_sees_nothing_there(
+    admin: Admin, directory: Directory, acme: Acme
+) -> None:
+    """Seed 001: "their location in the hierarchy" decides what a user sees: a role at
+    Acme East given to a user who belongs to no account there grants nothing, and the
+    grant is listed as a conflict naming the account and the direct assignment."""
+    user_b = directory.user("user.b@acme.example", user_type="Customer")
+    assignment = admin.assign("user.b@acme.example", "portal_user", acme.east)
+
+    perms = admin.permissions("user.b@acme.example")
+
+    assert perms["accounts"] == []
+    assert admin.at("user.b@acme.example", acme.east) == {}
+    assert perms["scopes"] == {}
+    (conflict,) = perms["conflicts"]
+    assert conflict["rule"] == "not_a_member"
+    assert conflict["account_id"] == acme.east
+    assert conflict["origin"] == "direct"
+    assert conflict["origin_detail"]["assignment_id"] == assignment
+    listed = admin.ok(admin.get("/conflicts", rule="not_a_member"))
+    assert [(c["user_id"], c["account_id"], c["account_name"]) for c in listed] == [
+        (user_b, acme.east, "Acme East")
+    ]
+    why = admin.explain("user.b@acme.example", ENTITLEMENTS, "view", acme.east)
+    assert why["outcome"] == "refused_by_account_conflict"
+    assert why["refused"][0]["conflict"]["rule"] == "not_a_member"
+
+
+def test_a_mapped_role_at_an_account_the_user_is_not_in_names_the_mapping_and_group(
+    admin: Admin, directory: Directory, acme: Acme
+) -> None:
+    """Seed 001: "What a user can see ... is dependent on the permissions granted them and
+    their location in the hierarchy": a mapping without assign_account grants nothing at
+    an account the user is not in, and the conflict names the mapping and its group."""
+    user_b = directory.user("user.b@acme.example", user_type="Customer")
+    group = directory.group("East Viewers", users=[user_b])
+    mapping = admin.map("East Viewers", "portal_user", acme.east)
+
+    perms = admin.permissions("user.b@acme.example")
+
+    assert admin.at("user.b@acme.example", acme.east) == {}
+    (conflict,) = perms["conflicts"]
+    assert (conflict["rule"], conflict["account_id"], conflict["origin"]) == (
+        "not_a_member",
+        acme.east,
+        mapping,
+    )
+    assert conflict["origin_detail"]["mapping_id"] == mapping
+    assert conflict["origin_detail"]["group_id"] == group
+    assert conflict["origin_detail"]["group_name"] == "East Viewers"
+
+
+def test_membership_of_an_account_above_covers_a_grant_below_it(
+    admin: Admin, directory: Directory, acme: Acme
+) -> None:
+    """Seed 001: User A "can see all the entitlements associated with the Acme Massachusetts
+    account and its sub-accounts": a member of Massachusetts holds a role given at Acme
+    Boston below it, without being a member of Boston itself."""
+    directory.user("user.a@acme.example", user_type="Customer")
+    admin.assign("user.a@acme.example", "portal_user", acme.ma, assign_account=True)
+    admin.assign("user.a@acme.example", "portal_administrative_user", acme.boston)
+
+    perms = admin.permissions("user.a@acme.example")
+
+    assert perms["accounts"] == [acme.ma]
+    assert perms["conflicts"] == []
+    assert admin.at("user.a@acme.example", acme.boston)[ENTITLEMENTS] == "manage"
+
+
+@pytest.fixture
+def overseer(admin: Admin, acme: Acme) -> str:
+    """An organization above the Acme accounts, and a role granted there that reaches
+    every scope below (a support desk that sees entitlements)."""
+    org = admin.scope("organization", "Acme Holdings")
+    for account in (acme.na, acme.special):
+        admin.ok(admin.patch(f"/scopes/{account}", {"parent_id": org}))
+    admin.ok(
+        admin.post(
+            "/roles",
+            {
+                "key": "support_desk",
+                "name": "Support desk",
+                "grants": {ENTITLEMENTS: "view"},
+                "allowed_scope_types": ["organization"],
+                "reaches_descendants": True,
+            },
+        ),
+        201,
+    )
+    return org
+
+
+def test_a_grant_from_above_reaches_only_the_accounts_the_user_belongs_to(
+    admin: Admin, directory: Directory, acme: Acme, overseer: str
+) -> None:
+    """Seed 001: User B "can only see the entitlements in the Acme Boston and Special
+    Operations accounts": a role granted at the organization above every account reaches
+    Boston and Special Operations, B's accounts, and stops at every other account."""
+    directory.user("user.b@acme.example", user_type="Customer")
+    admin.assign("user.b@acme.example", "portal_user", acme.boston, assign_account=True)
+    admin.assign("user.b@acme.example", "portal_user", acme.special, assign_account=True)
+    admin.assign("user.b@acme.example", "support_desk", overseer)
+
+    perms = admin.permissions("user.b@acme.example")
+
+    assert perms["conflicts"] == []
+    assert admin.at("user.b@acme.example", overseer)[ENTITLEMENTS] == "view"
+    for seen in (acme.boston, acme.special):
+        assert admin.at("user.b@acme.example", seen)[ENTITLEMENTS] == "view"
+    for unseen in (acme.na, acme.east, acme.ma, acme.ny):
+        assert admin.at("user.b@acme.example", unseen) == {}
+    why = admin.explain("user.b@acme.example", ENTITLEMENTS, "view", acme.ny)
+    assert why["allowed"] is False
+    assert why["refused"][0]["conflict"]["rule"] == "not_a_member"
+    assert why["refused"][0]["conflict"]["account_id"] == acme.na
+
+
+def test_readers_of_the_cached_set_see_the_grant_from_above_stop_at_other_accounts(
+    admin: Admin, directory: Directory, acme: Acme, overseer: str, client, tenant
+) -> None:
+    """Seed 001: User B "can only see the entitlements in the Acme Boston and Special
+    Operations accounts", also for an app that checks the cached set with a read token."""
+    directory.user("user.b@acme.example", user_type="Customer")
+    admin.assign("user.b@acme.example", "portal_user", acme.boston, assign_account=True)
+    admin.assign("user.b@acme.example", "portal_user", acme.special, assign_account=True)
+    admin.assign("user.b@acme.example", "support_desk", overseer)
+    scopes = [acme.boston, acme.special, acme.na, acme.east, acme.ma, acme.ny, overseer]
+
+    answer = client.post(
+        "/api/v1/check",
+        json={
+            "checks": [
+                {"user": "user.b@acme.example", "area": ENTITLEMENTS, "level": "view", "scope": s}
+                for s in scopes
+            ]
+        },
+        headers=tenant.auth("read"),
+    )
+
+    assert answer.status_code == 200, answer.get_data(True)
+    allowed = {r["scope"]: r["allowed"] for r in answer.json["results"]}
+    assert allowed == {
+        acme.boston: True,
+        acme.special: True,
+        overseer: True,
+        acme.na: False,
+        acme.east: False,
+        acme.ma: False,
+        acme.ny: False,
+    }
+
+
+# -- No silent eviction (issue 16, finding 3) ----------------------------------------
+# Seed 001: "User B can not be assigned to Acme Massachusetts, Acme East or Acme North
+# America because they are all in the same vertical hierarchy."
+
+
+def test_a_direct_assignment_cannot_evict_an_account_that_came_from_the_idp(
+    admin: Admin, directory: Directory, acme: Acme
+) -> None:
+    """Seed 001: "User B can not be assigned to Acme Massachusetts ... because they are all
+    in the same vertical hierarchy", whether Boston came from an admin or from a group:
+    the assignment is refused with 409 naming Boston and the mapping and group it came
+    from, and B keeps Boston."""
+    user_b = directory.user("user.b@acme.example", user_type="Customer")
+    group = directory.group("Boston Users", users=[user_b])
+    mapping = admin.map("Boston Users", "portal_user", acme.boston, assign_account=True)
+
+    refused = admin.post(
+        "/assignments",
+        {
+            "user": "user.b@acme.example",
+            "role_key": "portal_user",
+            "scope_id": acme.ma,
+            "assign_account": True,
+        },
+    )
+
+    assert refused.status_code == 409, refused.get_data(True)
+    assert refused.json["reason"] == "same_vertical_hierarchy"
+    assert "Acme Boston" in refused.json["message"]
+    assert "Boston Users" in refused.json["message"]
+    details = refused.json["details"]
+    assert details["blocking_account_id"] == acme.boston
+    assert details["blocking_origin"] == mapping
+    assert details["blocking_origin_detail"]["group_id"] == group
+    assert details["blocking_origin_detail"]["group_name"] == "Boston Users"
+    perms = admin.permissions("user.b@acme.example")
+    assert perms["accounts"] == [acme.boston]
+    assert perms["conflicts"] == []
+    assert admin.ok(admin.get("/assignments", user="user.b@acme.example")) == []
+
+
+def test_a_refused_direct_assignment_names_the_direct_assignment_it_collides_with(
+    admin: Admin, directory: Directory, acme: Acme
+) -> None:
+    """Seed 001: "User B can not be assigned to Acme Massachusetts ... same vertical
+    hierarchy": the 409 names the direct assignment that made B a member of Boston."""
+    directory.user("user.b@acme.example", user_type="Customer")
+    boston = admin.assign("user.b@acme.example", "portal_user", acme.boston, assign_account=True)
+
+    refused = admin.post(
+        "/assignments",
+        {
+            "user": "user.b@acme.example",
+            "role_key": "portal_user",
+            "scope_id": acme.ma,
+            "assign_account": True,
+        },
+    )
+
+    assert refused.status_code == 409
+    details = refused.json["details"]
+    assert (details["blocking_account_id"], details["blocking_origin"]) == (acme.boston, "direct")
+    assert details["blocking_origin_detail"]["assignment_id"] == boston
+
+
+def test_a_group_change_that_collides_keeps_the_earlier_account_and_lists_both_origins(
+    admin: Admin, directory: Directory, acme: Acme
+) -> None:
+    """Seed 001: "User B can not be assigned to Acme Massachusetts ... same vertical
+    hierarchy": when the IdP later puts B in a group mapped to Massachusetts, B keeps
+    Boston (assigned first) and the conflict names both origins."""
+    user_b = directory.user("user.b@acme.example", user_type="Customer")
+    boston = admin.assign("user.b@acme.example", "portal_user", acme.boston, assign_account=True)
+    mapping = admin.map("MA Admins", "portal_administrative_user", acme.ma, assign_account=True)
+    group = directory.group("MA Admins", users=[user_b])
+
+    perms = admin.permissions("user.b@acme.example")
+    (listed,) = admin.ok(admin.get("/conflicts"))
+
+    assert perms["accounts"] == [acme.boston]
+    for conflict in (perms["conflicts"][0], listed):
+        assert conflict["account_id"] == acme.ma
+        assert conflict["origin_detail"]["mapping_id"] == mapping
+        assert conflict["origin_detail"]["group_id"] == group
+        assert conflict["origin_detail"]["group_name"] == "MA Admins"
+        assert conflict["blocking_account_id"] == acme.boston
+        assert conflict["blocking_origin_detail"]["source"] == "direct"
+        assert conflict["blocking_origin_detail"]["assignment_id"] == boston
+
+
+def test_a_mapping_made_before_its_group_existed_does_not_evict_a_later_mapped_account(
+    admin: Admin, directory: Directory, acme: Acme
+) -> None:
+    """Seed 001: "User B can not be assigned to Acme Massachusetts ... same vertical
+    hierarchy". The mapping to Boston was made before the IdP pushed its group; B was
+    already in Massachusetts through another group when that group arrived, so B's
+    request for Boston began later and Massachusetts stays."""
+    user_b = directory.user("user.b@acme.example", user_type="Customer")
+    early = admin.map("Boston Users", "portal_user", acme.boston, assign_account=True)
+    directory.group("MA Admins", users=[user_b])
+    later = admin.map("MA Admins", "portal_administrative_user", acme.ma, assign_account=True)
+    assert admin.permissions("user.b@acme.example")["accounts"] == [acme.ma]
+
+    directory.group("Boston Users", users=[user_b])
+
+    perms = admin.permissions("user.b@acme.example")
+    assert perms["accounts"] == [acme.ma]
+    assert [(c["account_id"], c["origin"], c["blocking_origin"]) for c in perms["conflicts"]] == [
+        (acme.boston, early, later)
+    ]

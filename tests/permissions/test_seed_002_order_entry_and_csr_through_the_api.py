@@ -80,3 +80,39 @@ def test_a_producer_role_cannot_be_granted_at_a_customer_account(
     assert refused.status_code == 422
     assert refused.json["reason"] == "scope_type_not_allowed"
     assert "scope_id" in refused.json["errors"]
+
+
+def test_order_entry_at_a_producer_account_the_user_is_not_in_grants_nothing(
+    admin: Admin, directory: Directory, vendor: tuple[str, str]
+) -> None:
+    """Seed 001: "Each FlexNet Operations user must be linked to at least one account—either
+    a Producer account to log in to the Producer Portal ...": Order Entry granted at a
+    producer account without making the user a member grants none of its permissions,
+    and the grant is a listed conflict."""
+    directory.user("new.oe@vendor.example", user_type="Producer")
+    assignment = admin.assign("new.oe@vendor.example", "order_entry", vendor[0])
+
+    perms = admin.permissions("new.oe@vendor.example")
+
+    assert perms["accounts"] == []
+    assert admin.at("new.oe@vendor.example", vendor[0]) == {}
+    assert perms["scopes"] == {}
+    (conflict,) = perms["conflicts"]
+    assert (conflict["rule"], conflict["account_id"]) == ("not_a_member", vendor[0])
+    assert conflict["origin_detail"]["assignment_id"] == assignment
+
+
+def test_order_entry_takes_effect_once_the_user_joins_the_producer_account(
+    admin: Admin, directory: Directory, vendor: tuple[str, str]
+) -> None:
+    """Seed 001: "Each FlexNet Operations user must be linked to at least one account":
+    the same grant holds as soon as the user is a member of the producer account."""
+    directory.user("new.oe@vendor.example", user_type="Producer")
+    admin.assign("new.oe@vendor.example", "order_entry", vendor[0])
+    admin.assign("new.oe@vendor.example", "executive", vendor[0], assign_account=True)
+
+    perms = admin.permissions("new.oe@vendor.example")
+
+    assert perms["accounts"] == [vendor[0]]
+    assert perms["conflicts"] == []
+    assert len(admin.at("new.oe@vendor.example", vendor[0])) >= 44

@@ -7,7 +7,16 @@ from dataclasses import dataclass
 
 import pytest
 
-from service.domain import AccountType, Conflict, NotFound, Role, Scope, ValidationFailed
+from service.domain import (
+    AccountRequest,
+    AccountType,
+    Conflict,
+    NotFound,
+    Origin,
+    Role,
+    Scope,
+    ValidationFailed,
+)
 from service.services import assignments
 from service.services.propagation import RECOMPUTE_USER
 from tests.fakes.unit_of_work import FakeUnitOfWork
@@ -165,8 +174,28 @@ def test_two_accounts_of_one_type_in_separate_hierarchies_are_both_held(acme: Ac
     assign(acme, acme.ada, "portal_user", "east", assign_account=True)
     assign(acme, acme.ada, "portal_user", "west", assign_account=True)
 
-    held = acme.uow.assignments.direct_accounts(TENANT, acme.ada)
+    held = acme.uow.assignments.account_requests(TENANT, acme.ada)
     assert [request.account_id for request in held] == ["east", "west"]
+
+
+def test_an_account_from_the_idp_is_not_evicted_by_a_direct_one(acme: Acme) -> None:
+    """Seed 001: accounts "must not be in the same vertical hierarchy"; the user holds
+    East Retail through a group, so a direct East is refused, naming that mapping."""
+    acme.uow.assignments.add_mapped_account(
+        TENANT,
+        acme.ada,
+        AccountRequest("east-sub", "m-retail", via=Origin.mapping("m-retail", "g-1", "Retail")),
+    )
+
+    with pytest.raises(Conflict) as refused:
+        assign(acme, acme.ada, "portal_user", "east", assign_account=True)
+
+    assert refused.value.code == "same_vertical_hierarchy"
+    assert refused.value.details is not None
+    assert refused.value.details["blocking_account_id"] == "east-sub"
+    assert refused.value.details["blocking_origin"] == "m-retail"
+    assert "mapping m-retail (group 'Retail')" in refused.value.message
+    assert acme.uow.assignments.rows == []
 
 
 def test_an_assignment_inside_a_bulk_invites_unit_commits_with_it(acme: Acme) -> None:

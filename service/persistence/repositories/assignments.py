@@ -4,8 +4,9 @@
 Besides the assignment rows themselves, the use cases need to know a few things
 about the rest of the tenant to check an assignment: the user it names, the role
 and where that role may be granted, the scope and its ancestors, the tenant's
-account rules and the user's other direct accounts. This repository reads just
-those, as domain objects, so the checks run on the same objects with a fake
+account rules and the accounts the user asks for now (directly, or through its
+groups and mappings with ``assign_account``). This repository reads just those,
+as domain objects, so the checks run on the same objects with a fake
 (tests/fakes/assignments.py) and without loading the tenant's whole model.
 
 Rows are `AssignmentRow` instances; one made by a use case is complete (id,
@@ -24,12 +25,17 @@ from service.domain import (
     AccountRequest,
     AccountRules,
     AccountType,
+    GroupGraph,
+    GroupRef,
+    Mapping,
     Role,
     Scope,
     ScopeTree,
+    mapped_account_requests,
 )
 from service.persistence.permission_models import (
     AssignmentRow,
+    MappingRow,
     PermissionSettingsRow,
     RoleRow,
     ScopeRow,
@@ -37,6 +43,7 @@ from service.persistence.permission_models import (
     role_from_row,
     rules_from_json,
 )
+from service.persistence.repositories.memberships import read_memberships
 from service.persistence.repositories.scim import FoundUser, SqlUsers
 
 
@@ -101,18 +108,46 @@ class SqlAssignments:
         )
         return found is not None
 
-    def direct_accounts(self, tenant_id: str, user_id: str) -> list[AccountRequest]:
-        """The accounts the user's direct assignments make it a member of, with their age."""
-        return [
-            AccountRequest(scope_id, since=created)
-            for scope_id, created in self._session.execute(
-                select(AssignmentRow.scope_id, AssignmentRow.created_at).where(
+    def account_requests(self, tenant_id: str, user_id: str) -> list[AccountRequest]:
+        """Every account the user asks to belong to now, with its origin and age: through
+        its direct assignments, and through its groups' mappings with ``assign_account``
+        (dated as the permission computation dates them)."""
+        requests = [
+            AccountRequest.direct(scope_id, created, row_id)
+            for row_id, scope_id, created in self._session.execute(
+                select(AssignmentRow.id, AssignmentRow.scope_id, AssignmentRow.created_at).where(
                     AssignmentRow.tenant_id == tenant_id,
                     AssignmentRow.user_id == user_id,
                     AssignmentRow.assign_account.is_(True),
                 )
             )
         ]
+        rows = self._session.execute(
+            select(MappingRow, RoleRow.key)
+            .join(RoleRow, RoleRow.id == MappingRow.role_id)
+            .where(MappingRow.tenant_id == tenant_id, MappingRow.assign_account.is_(True))
+        ).all()
+        if not rows:
+            return requests
+        found = read_memberships(self._session, tenant_id, [user_id])
+        requests += mapped_account_requests(
+            direct_group_ids=found.direct_groups.get(user_id, ()),
+            groups=found.groups,
+            graph=GroupGraph(found.edges),
+            mappings=[
+                Mapping(
+                    row.id,
+                    GroupRef(row.group_kind, row.group_value),
+                    key,
+                    row.scope_id,
+                    row.assign_account,
+                )
+                for row, key in rows
+            ],
+            mapping_since={row.id: row.created_at for row, _ in rows},
+            group_since=found.created,
+        )
+        return requests
 
     def add(self, row: AssignmentRow) -> None:
         self._session.add(row)

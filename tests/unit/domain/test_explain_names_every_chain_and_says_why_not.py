@@ -48,6 +48,9 @@ def tree() -> ScopeTree:
 
 
 def derive(tree: ScopeTree, **kwargs):
+    """The user belongs to East (so to Boston below it), unless a test says otherwise:
+    seed 001's grants at accounts hold for their members."""
+    kwargs.setdefault("direct_accounts", [AccountRequest("east")])
     return derive_user_assignments("u", tree=tree, roles=ROLES, **kwargs)
 
 
@@ -63,6 +66,7 @@ def ask(tree, derived, level, scope="boston", area="licenses"):
         tree=tree,
         refused=derived.refused,
         group_names={"g-team": "Team", "g-eng": "Engineering"},
+        accounts=derived.account_ids,
     )
 
 
@@ -153,7 +157,9 @@ def test_explain_agrees_with_the_computed_set_on_every_scope_and_level(tree: Sco
         tree,
         direct=[Assignment("u", "viewer", "org"), Assignment("u", "local_manager", "east")],
     )
-    perms = compute_effective_permissions(derived.assignments, ROLES, AREAS, tree)
+    perms = compute_effective_permissions(
+        derived.assignments, ROLES, AREAS, tree, accounts=derived.account_ids
+    )
 
     for scope in tree:
         for level in AREAS["licenses"].levels:

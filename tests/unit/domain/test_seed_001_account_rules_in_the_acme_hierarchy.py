@@ -163,7 +163,11 @@ def test_user_a_as_portal_administrator_sees_sub_account_entitlements(
         mappings=mappings,
     )
     perms = compute_effective_permissions(
-        derived.assignments, licensing.roles_by_key, licensing.areas_by_key, acme_tree
+        derived.assignments,
+        licensing.roles_by_key,
+        licensing.areas_by_key,
+        acme_tree,
+        accounts=derived.account_ids,
     )
 
     assert derived.account_ids == ("ma", "ny")
@@ -189,7 +193,11 @@ def test_user_b_as_portal_user_sees_only_acme_boston_and_special_operations(
         direct_accounts=[AccountRequest("boston"), AccountRequest("special")],
     )
     perms = compute_effective_permissions(
-        derived.assignments, licensing.roles_by_key, licensing.areas_by_key, acme_tree
+        derived.assignments,
+        licensing.roles_by_key,
+        licensing.areas_by_key,
+        acme_tree,
+        accounts=derived.account_ids,
     )
 
     assert perms.scopes_allowing(ENTITLEMENTS, "view", acme_tree) == {"boston", "special"}

@@ -151,11 +151,14 @@ def test_the_system_administrator_reaches_accounts_below_and_order_entry_does_no
     create = "entitlements.create_entitlements"
 
     def holds_below(role: str) -> bool:
+        # The user belongs to the producer account (seed 001: "Each ... user must be
+        # linked to at least one account ... a Producer account").
         perms = compute_effective_permissions(
             [Assignment("u", role, "vendor")],
             licensing.roles_by_key,
             licensing.areas_by_key,
             tree,
+            accounts=["vendor"],
         )
         assert perms.allows("vendor", create, "granted", tree)
         return perms.allows("vendor-eu", create, "granted", tree)

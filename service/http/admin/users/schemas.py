@@ -3,6 +3,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, fields
 
 from service.http.admin.areas.schemas import LEVEL_LENGTH
+from service.http.admin.conflicts.schemas import AccountConflictSchema
 from service.http.limits import fits
 from service.persistence.permission_models import AreaRow, ScopeRow
 
@@ -13,15 +14,7 @@ class AssignmentOutSchema(Schema):
     source = fields.String(metadata={"description": "direct, mapping or default"})
     mapping_id = fields.String(allow_none=True)
     via_groups = fields.List(fields.String())
-
-
-class AccountConflictSchema(Schema):
-    account_id = fields.String()
-    origin = fields.String()
-    rule = fields.String()
-    message = fields.String()
-    blocking_account_id = fields.String(allow_none=True)
-    blocking_origin = fields.String(allow_none=True)
+    assignment_id = fields.String(allow_none=True, metadata={"description": "When direct"})
 
 
 class AtScopeSchema(Schema):
@@ -47,6 +40,13 @@ class UserPermissionsSchema(Schema):
         keys=fields.String(),
         values=fields.Dict(),
         metadata={"description": "Scope id -> area -> {level, inherits, inherited_level?}"},
+    )
+    fences = fields.List(
+        fields.String(),
+        metadata={
+            "description": "Present when not empty: accounts where inherited grants stop "
+            "(walking up from a scope, grants at the first fence and above do not hold)"
+        },
     )
     assignments = fields.List(fields.Nested(AssignmentOutSchema))
     conflicts = fields.List(fields.Nested(AccountConflictSchema))
