@@ -123,7 +123,17 @@ def main() -> None:
             GroupRefKind.DISPLAY_NAME: f"group {group}".upper(),
         }[kind]
         scope_id = rng.choice(by_type[scope_type])
-        mappings.append(Mapping(f"m-{i:02d}", GroupRef(kind, value), role_key, scope_id))
+        # Mappings at accounts also make the user a member (seed 001: a grant inside an
+        # account the user is not in grants nothing, which is not what is measured here).
+        mappings.append(
+            Mapping(
+                f"m-{i:02d}",
+                GroupRef(kind, value),
+                role_key,
+                scope_id,
+                assign_account=scope_type == "account",
+            )
+        )
 
     def derive():
         return derive_user_assignments(
@@ -141,10 +151,15 @@ def main() -> None:
     assignments = derived.assignments
 
     def compute():
-        return compute_effective_permissions(assignments, roles, areas, tree)
+        return compute_effective_permissions(
+            assignments, roles, areas, tree, accounts=derived.account_ids
+        )
 
     def full():
-        return compute_effective_permissions(derive().assignments, roles, areas, tree)
+        again = derive()
+        return compute_effective_permissions(
+            again.assignments, roles, areas, tree, accounts=again.account_ids
+        )
 
     perms = compute()
     triples = [

@@ -377,20 +377,20 @@ def _pair_clash(
     """The rule ``req`` breaks beside ``held``, which the user belongs to; None if none."""
     scope = tree.get(req.account_id)
     other = tree.get(held.account_id)
-    through = f"(through {held.detail.describe()})"
+    through = f"through {held.detail.describe()}"
     if rules.single_account_type and other.account_type != scope.account_type:
         rule = ConflictRule.MIXED_ACCOUNT_TYPES
         text = (
             f"{scope.name!r} is a {scope.account_type} account but the user already "
-            f"belongs to {other.account_type} account {other.name!r} {through}"
+            f"belongs to {other.account_type} account {other.name!r}, {through}"
         )
     elif rules.disjoint_hierarchies and (
         tree.is_ancestor(other.id, scope.id) or tree.is_ancestor(scope.id, other.id)
     ):
         rule = ConflictRule.SAME_VERTICAL_HIERARCHY
         text = (
-            f"{scope.name!r} and {other.name!r}, which the user already belongs to "
-            f"{through}, are in the same vertical hierarchy"
+            f"{scope.name!r} and {other.name!r} are in the same vertical hierarchy; the "
+            f"user already belongs to {other.name!r}, {through}"
         )
     else:
         return None
