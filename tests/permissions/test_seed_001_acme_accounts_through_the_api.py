@@ -326,6 +326,17 @@ def test_readers_of_the_cached_set_see_the_grant_from_above_stop_at_other_accoun
 # America because they are all in the same vertical hierarchy."
 
 
+def user_b_to_massachusetts(admin: Admin, acme: Acme):  # type: ignore[no-untyped-def]
+    """Ask to make User B a Portal User and member of Acme Massachusetts."""
+    body = {
+        "user": "user.b@acme.example",
+        "role_key": "portal_user",
+        "scope_id": acme.ma,
+        "assign_account": True,
+    }
+    return admin.post("/assignments", body)
+
+
 def test_a_direct_assignment_cannot_evict_an_account_that_came_from_the_idp(
     admin: Admin, directory: Directory, acme: Acme
 ) -> None:
@@ -337,15 +348,7 @@ def test_a_direct_assignment_cannot_evict_an_account_that_came_from_the_idp(
     group = directory.group("Boston Users", users=[user_b])
     mapping = admin.map("Boston Users", "portal_user", acme.boston, assign_account=True)
 
-    refused = admin.post(
-        "/assignments",
-        {
-            "user": "user.b@acme.example",
-            "role_key": "portal_user",
-            "scope_id": acme.ma,
-            "assign_account": True,
-        },
-    )
+    refused = user_b_to_massachusetts(admin, acme)
 
     assert refused.status_code == 409, refused.get_data(True)
     assert refused.json["reason"] == "same_vertical_hierarchy"
@@ -370,15 +373,7 @@ def test_a_refused_direct_assignment_names_the_direct_assignment_it_collides_wit
     directory.user("user.b@acme.example", user_type="Customer")
     boston = admin.assign("user.b@acme.example", "portal_user", acme.boston, assign_account=True)
 
-    refused = admin.post(
-        "/assignments",
-        {
-            "user": "user.b@acme.example",
-            "role_key": "portal_user",
-            "scope_id": acme.ma,
-            "assign_account": True,
-        },
-    )
+    refused = user_b_to_massachusetts(admin, acme)
 
     assert refused.status_code == 409
     details = refused.json["details"]

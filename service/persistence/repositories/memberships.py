@@ -8,11 +8,12 @@ direct memberships, then the nesting edges above them (one recursive query).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import CTE, select
+from sqlalchemy import CTE, Select, select
 from sqlalchemy.orm import Session, aliased
 
 from service.domain import GroupRecord
@@ -39,8 +40,25 @@ def read_memberships(session: Session, tenant_id: str, user_ids: Sequence[str]) 
     found = Memberships()
     if not user_ids:
         return found
+    for uid, gid in _member_of(session, tenant_id, found, "User", user_ids):
+        found.direct_groups.setdefault(uid, []).append(gid)
+    if found.groups:
+        above = select(_groups_above(tenant_id, user_ids).c.gid)
+        found.edges.extend(_member_of(session, tenant_id, found, "Group", above))
+    return found
+
+
+def _member_of(
+    session: Session,
+    tenant_id: str,
+    found: Memberships,
+    member_type: str,
+    member_ids: Sequence[str] | Select[Any],
+) -> Iterator[tuple[str, str]]:
+    """(member, group) for each group these members are direct members of; each group
+    is remembered in ``found``."""
     member = aliased(ScimGroupMember)
-    for uid, gid, name, external_id, created in session.execute(
+    for member_id, gid, name, external_id, created in session.execute(
         select(
             member.member_id,
             ScimGroup.id,
@@ -51,36 +69,13 @@ def read_memberships(session: Session, tenant_id: str, user_ids: Sequence[str]) 
         .join(ScimGroup, ScimGroup.id == member.group_id)
         .where(
             member.tenant_id == tenant_id,
-            member.member_type == "User",
-            member.member_id.in_(user_ids),
+            member.member_type == member_type,
+            member.member_id.in_(member_ids),
         )
     ):
-        found.direct_groups.setdefault(uid, []).append(gid)
         found.groups[gid] = GroupRecord(gid, name, external_id)
         found.created[gid] = created
-
-    if found.groups:
-        reach = _groups_above(tenant_id, user_ids)
-        edge = aliased(ScimGroupMember)
-        for member_gid, gid, name, external_id, created in session.execute(
-            select(
-                edge.member_id,
-                ScimGroup.id,
-                ScimGroup.display_name,
-                ScimGroup.external_id,
-                ScimGroup.created,
-            )
-            .join(ScimGroup, ScimGroup.id == edge.group_id)
-            .where(
-                edge.tenant_id == tenant_id,
-                edge.member_type == "Group",
-                edge.member_id.in_(select(reach.c.gid)),
-            )
-        ):
-            found.edges.append((member_gid, gid))
-            found.groups[gid] = GroupRecord(gid, name, external_id)
-            found.created[gid] = created
-    return found
+        yield member_id, gid
 
 
 def _groups_above(tenant_id: str, user_ids: Sequence[str]) -> CTE:

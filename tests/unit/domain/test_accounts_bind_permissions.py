@@ -20,6 +20,7 @@ from service.domain import (
     Catalog,
     ConflictRule,
     EffectivePermissions,
+    Explanation,
     GroupGraph,
     GroupRecord,
     GroupRef,
@@ -348,6 +349,28 @@ def test_a_fence_list_that_is_not_a_list_is_refused_when_read():
 # -- explain agrees -------------------------------------------------------------------------
 
 
+def why(
+    derived: UserAssignments,
+    roles: dict[str, Role],
+    licensing: Catalog,
+    tree: ScopeTree,
+    level: str,
+    scope_id: str,
+) -> Explanation:
+    return explain(
+        "u",
+        ENTITLEMENTS,
+        level,
+        scope_id,
+        assignments=derived.assignments,
+        roles=roles,
+        areas=licensing.areas_by_key,
+        tree=tree,
+        refused=derived.refused,
+        accounts=derived.account_ids,
+    )
+
+
 @pytest.mark.parametrize(
     ("accounts", "grants"),
     [
@@ -368,18 +391,7 @@ def test_explain_agrees_with_the_set_on_every_scope_and_level(
 
     for scope in holdings:
         for level in licensing.areas_by_key[ENTITLEMENTS].levels:
-            answer = explain(
-                "u",
-                ENTITLEMENTS,
-                level,
-                scope.id,
-                assignments=derived.assignments,
-                roles=roles,
-                areas=licensing.areas_by_key,
-                tree=holdings,
-                refused=derived.refused,
-                accounts=derived.account_ids,
-            )
+            answer = why(derived, roles, licensing, holdings, level, scope.id)
             assert answer.effective_level == perms.level_at(scope.id, ENTITLEMENTS, holdings)
             assert answer.allowed == perms.allows(scope.id, ENTITLEMENTS, level, holdings)
 
@@ -389,18 +401,7 @@ def test_explain_says_where_a_grant_from_above_stops(
 ):
     derived = derive(holdings, roles, ["boston"], [("support_desk", "org")])
 
-    answer = explain(
-        "u",
-        ENTITLEMENTS,
-        "view",
-        "ny",
-        assignments=derived.assignments,
-        roles=roles,
-        areas=licensing.areas_by_key,
-        tree=holdings,
-        refused=derived.refused,
-        accounts=derived.account_ids,
-    )
+    answer = why(derived, roles, licensing, holdings, "view", "ny")
 
     assert answer.outcome is Outcome.REFUSED_BY_ACCOUNT_CONFLICT
     (refused,) = answer.refused
