@@ -14,7 +14,7 @@ from service.http.admin.assignments.schemas import (
 from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE
 from service.http.auth import requires
 from service.http.context import caller, uow
-from service.http.smorest import Blueprint
+from service.http.smorest import Blueprint, ErrorSchema
 from service.persistence.permission_models import AssignmentRow
 from service.services import assignments
 from service.services.tokens import TokenKind
@@ -53,6 +53,16 @@ def list_assignments(
 @blueprint.route("", methods=["POST"])
 @blueprint.arguments(AssignmentCreateSchema)
 @blueprint.response(201, AssignmentSchema)
+@blueprint.alt_response(
+    409,
+    schema=ErrorSchema,
+    description="The user holds the role there already (`duplicate`), or, with "
+    "assign_account, an account rule refuses the membership (`reason`: the rule, seed "
+    "001's): also when it would make the user lose an account held now, whatever its "
+    "origin. `details` names the account it collides with (`blocking_account_id`) and "
+    "where that came from (`blocking_origin_detail`: a direct assignment, or a mapping "
+    "and its group).",
+)
 @requires(TokenKind.ADMIN)
 def create_assignment(body: dict[str, Any]) -> dict[str, Any]:
     row, key = assignments.create_assignment(
