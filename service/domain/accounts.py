@@ -134,7 +134,8 @@ SEED_001_RULES = AccountRules()
 @dataclass(frozen=True, slots=True)
 class Origin:
     """Where a request or a grant comes from: a direct assignment (``id`` is its id,
-    when known), or a mapping (``id``) and the group it names, which the user is in."""
+    when known), a mapping (``id``) and the group it names, which the user is in, or
+    (for a grant, never a request) the tenant's default role."""
 
     source: str
     id: str | None = None
@@ -153,21 +154,23 @@ class Origin:
 
     @property
     def key(self) -> str:
-        """``"direct"`` or the mapping id: the short form conflicts are filtered by."""
-        return DIRECT if self.source == DIRECT else str(self.id)
+        """The mapping id, else the source (``"direct"``): the short form conflicts
+        carry as ``origin`` and are filtered by."""
+        return str(self.id) if self.source == MAPPING else self.source
 
     def describe(self) -> str:
+        if self.source == MAPPING:
+            group = self.group_name or self.group_id
+            return f"mapping {self.id}" + (f" (group {group!r})" if group else "")
         if self.source == DIRECT:
             return "direct assignment" + (f" {self.id}" if self.id else "")
-        group = self.group_name or self.group_id
-        return f"mapping {self.id}" + (f" (group {group!r})" if group else "")
+        return f"{self.source} role"
 
     def to_dict(self) -> dict[str, str | None]:
-        direct = self.source == DIRECT
         return {
             "source": self.source,
-            "assignment_id": self.id if direct else None,
-            "mapping_id": None if direct else self.id,
+            "assignment_id": self.id if self.source == DIRECT else None,
+            "mapping_id": self.id if self.source == MAPPING else None,
             "group_id": self.group_id,
             "group_name": self.group_name,
         }
@@ -241,6 +244,7 @@ class AccountConflict:
 
 
 def _origin_of(key: str) -> Origin:
+    # A conflict made without its details: only the short form is known.
     return Origin.direct() if key == DIRECT else Origin.mapping(key)
 
 

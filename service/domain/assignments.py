@@ -288,7 +288,6 @@ def derive_user_assignments(
         candidates.append((assignment, own))
 
     coverage = Coverage(tree, resolution.account_ids) if tree.has_accounts else None
-    names = {gid: r.display_name for gid, r in records.items()}
     kept: list[Assignment] = []
     refused: list[RefusedAssignment] = []
     unmet: list[AccountConflict] = []
@@ -296,6 +295,8 @@ def derive_user_assignments(
         if own is None and coverage is not None:
             account = coverage.uncovered_account(assignment.scope_id)
             if account is not None:
+                # Only the mapped group's name is needed, and only here.
+                names = {g: records[g].display_name for g in assignment.via_groups if g in records}
                 own = not_a_member(assignment, account, tree, names)
                 unmet.append(own)
         if own is None:

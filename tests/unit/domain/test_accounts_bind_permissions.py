@@ -485,3 +485,26 @@ def test_a_mapped_request_begins_when_its_mapping_and_its_groups_all_exist():
 
     assert request.since == june.replace(tzinfo=None)
     assert request.via == Origin.mapping("m-boston", "g-boston", "Boston Users")
+
+
+def test_explain_names_the_default_role_when_it_stops_at_an_account(
+    holdings: ScopeTree, roles: dict[str, Role], licensing: Catalog
+):
+    """Seed 003's default "applies to any User when invited", at the organization here;
+    seed 001 still stops it at Acme North America, which the user is not in."""
+    everywhere = Role("everywhere", "Everywhere", {ENTITLEMENTS: "view"}, reaches_descendants=True)
+    all_roles = {**roles, everywhere.key: everywhere}
+    derived = derive_user_assignments(
+        "u",
+        tree=holdings,
+        roles=all_roles,
+        direct=[Assignment("u", "support_desk", "org")],
+        default_role_key="everywhere",
+    )
+
+    answer = why(derived, all_roles, licensing, holdings, "view", "ny")
+
+    assert answer.allowed is False
+    origins = {(r.chain.source, r.conflict.origin) for r in answer.refused}
+    assert origins == {(AssignmentSource.DIRECT, "direct"), (AssignmentSource.DEFAULT, "default")}
+    assert "default role" in answer.summary

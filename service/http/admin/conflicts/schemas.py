@@ -17,7 +17,7 @@ class ConflictMappingSchema(Schema):
 
 
 class OriginSchema(Schema):
-    source = fields.String(metadata={"description": "direct or mapping"})
+    source = fields.String(metadata={"description": "direct, mapping or default (a role)"})
     assignment_id = fields.String(
         allow_none=True, metadata={"description": "The direct assignment, when direct"}
     )
