@@ -176,6 +176,11 @@ class Origin:
         }
 
 
+def _origin_of(key: str) -> Origin:
+    # A request or conflict made without its details: only the short form is known.
+    return Origin.direct() if key == DIRECT else Origin.mapping(key)
+
+
 @dataclass(frozen=True, slots=True)
 class AccountRequest:
     """A wish to make the user a member of an account.
@@ -202,9 +207,7 @@ class AccountRequest:
 
     @property
     def detail(self) -> Origin:
-        if self.via is not None:
-            return self.via
-        return Origin.direct() if self.is_direct else Origin.mapping(self.origin)
+        return self.via or _origin_of(self.origin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,11 +244,6 @@ class AccountConflict:
             "role_key": self.role_key,
             "scope_id": self.scope_id,
         }
-
-
-def _origin_of(key: str) -> Origin:
-    # A conflict made without its details: only the short form is known.
-    return Origin.direct() if key == DIRECT else Origin.mapping(key)
 
 
 class AccountResolution(NamedTuple):
