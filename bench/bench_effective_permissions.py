@@ -134,7 +134,7 @@ def main() -> None:
             groups=groups,
             graph=graph,
             mappings=mappings,
-            default_role_key="view",
+            default_roles=["view"],
         )
 
     derived = derive()

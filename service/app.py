@@ -19,6 +19,7 @@ from service.http.admin.invitations.views import blueprint as invitations_bluepr
 from service.http.admin.jobs.views import blueprint as jobs_blueprint
 from service.http.admin.mappings.views import blueprint as mappings_blueprint
 from service.http.admin.permission_settings.views import blueprint as permission_settings_blueprint
+from service.http.admin.products.views import blueprint as products_blueprint
 from service.http.admin.recomputes.views import blueprint as recomputes_blueprint
 from service.http.admin.roles.views import blueprint as roles_blueprint
 from service.http.admin.scopes.views import blueprint as scopes_blueprint
@@ -45,6 +46,7 @@ API_BLUEPRINTS = [
     heartbeats_blueprint,
     scope_types_blueprint,
     scopes_blueprint,
+    products_blueprint,
     areas_blueprint,
     roles_blueprint,
     mappings_blueprint,

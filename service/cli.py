@@ -164,21 +164,27 @@ def catalog_list() -> None:
 @click.argument("name")
 @click.option("--tenant", "tenant_ref", required=True, help="Tenant name or id")
 @click.option("--overwrite", is_flag=True, help="Restore areas and roles the tenant edited")
-def catalog_load(name: str, tenant_ref: str, overwrite: bool) -> None:
-    """Load a catalog into a tenant; loading it again changes nothing."""
+@click.option(
+    "--product", default=None, help="Product to load into (default: the catalog's own key)"
+)
+def catalog_load(name: str, tenant_ref: str, overwrite: bool, product: str | None) -> None:
+    """Load a catalog into one product of a tenant; loading it again changes nothing."""
     from service.services import catalogs
 
     runtime = _runtime()
     schema.ensure_current(runtime.engine)
     found = tokens.find_tenant(runtime.unit_of_work(), tenant_ref)
     plan = catalogs.load_catalog(
-        runtime.unit_of_work(), found.id, name, overwrite=overwrite, actor="cli"
+        runtime.unit_of_work(), found.id, name, overwrite=overwrite, product=product, actor="cli"
     )
     if not plan.changes_anything:
-        click.echo(f"{name}: nothing changed (already loaded)")
+        click.echo(f"{name}: nothing changed (already loaded into product {plan.product})")
         return
+    if plan.create_product is not None:
+        click.echo(f"created product {plan.product}")
     click.echo(
-        f"{name}: created {len(plan.create_areas)} areas and {len(plan.create_roles)} roles, "
+        f"{name} (product {plan.product}): created {len(plan.create_areas)} areas and "
+        f"{len(plan.create_roles)} roles, "
         f"updated {len(plan.update_areas)} areas and {len(plan.update_roles)} roles"
     )
     if plan.declare_scope_types:

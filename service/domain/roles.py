@@ -9,6 +9,7 @@ from types import MappingProxyType
 from service.domain.areas import PermissionArea
 from service.domain.errors import Conflict, ValidationFailed
 from service.domain.keys import check_key
+from service.domain.products import qualify
 from service.domain.scopes import AccountType, Scope, ScopeTree
 
 
@@ -34,6 +35,8 @@ class Role:
     description: str = ""
     allowed_account_types: frozenset[AccountType] | None = None
     root_only: bool = False
+    # The product it belongs to; its grants name areas of the same product.
+    product: str = ""
 
     def __post_init__(self) -> None:
         check_key(self.key, "key")
@@ -51,16 +54,26 @@ class Role:
                 frozenset(AccountType(t) for t in self.allowed_account_types),
             )
 
+    @property
+    def ref(self) -> str:
+        """The role's name across the tenant's products: ``product/key``."""
+        return qualify(self.product, self.key)
+
+    def area_ref(self, area_key: str) -> str:
+        """The ref of an area this role grants (grants name areas of its own product)."""
+        return qualify(self.product, area_key)
+
     def validate(
         self, areas: Mapping[str, PermissionArea], scope_types: Iterable[str] | None = None
     ) -> None:
-        """Raise unless every grant names a known area and one of its levels.
+        """Raise unless every grant names a known area of its product and one of its
+        levels. ``areas`` is keyed by ref.
 
         ``scope_types``, when given, are the types the tenant knows; a role allowed
         only at unknown types could never be granted anywhere.
         """
         for area_key, level in self.grants.items():
-            area = areas.get(area_key)
+            area = areas.get(self.area_ref(area_key))
             if area is None:
                 raise ValidationFailed(
                     "unknown_area",
@@ -173,11 +186,12 @@ def _as_list(value: object) -> list[object]:
 
 
 def index_roles(roles: Iterable[Role]) -> dict[str, Role]:
+    """Roles by ref, refusing two roles with one key in one product."""
     out: dict[str, Role] = {}
     for role in roles:
-        if role.key in out:
-            raise Conflict("duplicate", f"role {role.key!r} is defined twice", "key")
-        out[role.key] = role
+        if role.ref in out:
+            raise Conflict("duplicate", f"role {role.ref!r} is defined twice", "key")
+        out[role.ref] = role
     return out
 
 

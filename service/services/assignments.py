@@ -20,6 +20,7 @@ from service.domain import (
     ValidationFailed,
     check_grantable,
     resolve_account_assignments,
+    split_ref,
 )
 from service.persistence.permission_models import AssignmentRow
 from service.persistence.repositories.assignments import Listed
@@ -29,10 +30,12 @@ from service.services import propagation
 from service.services.effective import user_type_of
 
 
-def describe_assignment(row: AssignmentRow, role_key: str) -> dict[str, Any]:
+def describe_assignment(row: AssignmentRow, role_ref: str) -> dict[str, Any]:
+    product, role_key = split_ref(role_ref)
     return {
         "id": row.id,
         "user_id": row.user_id,
+        "product": product,
         "role_key": role_key,
         "scope_id": row.scope_id,
         "assign_account": row.assign_account,
@@ -76,6 +79,7 @@ def create_assignment(
     role_key: str,
     scope_id: str,
     assign_account: bool = False,
+    product: str | None = None,
     actor: str,
 ) -> Listed:
     """Give `user` (its id, userName or externalId) the role at the scope.
@@ -88,9 +92,10 @@ def create_assignment(
             found_user = _user(uow, tenant_id, user)
         except NotFound as exc:
             raise ValidationFailed("unknown_user", exc.message, "user") from None
-        found_role = repo.role(tenant_id, role_key)
+        found_role = repo.role(tenant_id, role_key, product)
         if found_role is None:
             raise ValidationFailed("unknown_role", f"role {role_key!r} does not exist", "role_key")
+        found_role.product.check_direct_grant()
         held = repo.direct_accounts(tenant_id, found_user.id) if assign_account else []
         tree = repo.scope_tree(tenant_id, [scope_id, *(r.account_id for r in held)])
         scope = check_grantable(found_role.role, scope_id, tree)
@@ -132,10 +137,10 @@ def create_assignment(
             "assignment.create",
             "assignment",
             row.id,
-            after=describe_assignment(row, role_key),
+            after=describe_assignment(row, found_role.role.ref),
         )
         propagation.user_changed(uow, tenant_id, found_user.id)
-        return row, role_key
+        return row, found_role.role.ref
 
 
 # A bulk invite assigns inside its own unit (service.services.bulk_invites): the same

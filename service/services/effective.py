@@ -282,7 +282,7 @@ def _compute_one(
             for _, scope_id, assign_account, created in direct_rows
             if assign_account
         ],
-        default_role_key=model.default_role_key,
+        default_roles=model.default_roles,
         account_rules=model.account_rules,
         mapping_since=model.mapping_since,
     )

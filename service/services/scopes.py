@@ -28,10 +28,12 @@ from service.domain import (
     ValidationFailed,
 )
 from service.domain.keys import check_key
+from service.domain.products import SEPARATOR
 from service.persistence.base import new_id
 from service.persistence.permission_models import (
     AssignmentRow,
     MappingRow,
+    ProductRow,
     RoleRow,
     ScopeRow,
     ScopeTypeRow,
@@ -227,12 +229,16 @@ def _check_attached_still_fit(
 ) -> None:
     """Refuse a change of a scope that would leave a mapping or direct assignment at it
     granting a role that no longer fits there: it would silently grant nothing."""
+    # Roles by ref (product/key), as the model holds them.
+    ref = ProductRow.key + SEPARATOR + RoleRow.key
     attached = session.execute(
-        select(RoleRow.key)
+        select(ref)
+        .join(RoleRow, RoleRow.product_id == ProductRow.id)
         .join(MappingRow, MappingRow.role_id == RoleRow.id)
         .where(MappingRow.tenant_id == tenant_id, MappingRow.scope_id == scope.id)
         .union(
-            select(RoleRow.key)
+            select(ref)
+            .join(RoleRow, RoleRow.product_id == ProductRow.id)
             .join(AssignmentRow, AssignmentRow.role_id == RoleRow.id)
             .where(AssignmentRow.tenant_id == tenant_id, AssignmentRow.scope_id == scope.id)
         )

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from service.domain import NotFound
+from service.domain import NotFound, resolve_ref
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import effective
 from service.services.permission_model import load_model
@@ -41,13 +41,22 @@ def _body(session: Session, tenant_id: str, ref: str, scope: str | None) -> dict
 
 
 def explain(
-    uow: UnitOfWork, tenant_id: str, ref: str, area: str, level: str, scope: str
+    uow: UnitOfWork,
+    tenant_id: str,
+    ref: str,
+    area: str,
+    level: str,
+    scope: str,
+    product: str | None = None,
 ) -> dict[str, Any]:
     """Why the user has (or lacks) `area` at `level` on `scope`, naming every chain
-    group -> mapping -> role -> scope, or the nearest miss."""
+    group -> mapping -> role -> scope, or the nearest miss. `area` is a ref, or a key
+    (of `product`, or of the one product that has it)."""
     with uow.reading() as session:
         user_id = effective.resolve_user_ref(session, tenant_id, ref)
+        model = load_model(session, tenant_id)
+        area = resolve_ref(area, product, model.areas)
         explanation, result = effective.explain_user(
-            session, tenant_id, user_id, area, level, scope
+            session, tenant_id, user_id, area, level, scope, model
         )
     return {**explanation.to_dict(), "active": result.active}

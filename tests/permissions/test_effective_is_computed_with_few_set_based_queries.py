@@ -42,7 +42,7 @@ def test_one_user_costs_four_queries_with_the_model_loaded(
     assert len(statements) == 4
     assert result.active and result.exists
     assert result.model_version == model.version
-    assert result.permissions.level_at(world["folder"], "edit", model.tree) == "granted"
+    assert result.permissions.level_at(world["folder"], "reporting/edit", model.tree) == "granted"
     assert {g.display_name for g in result.groups.values()} >= {"Team", "Dept"}
 
 
@@ -105,9 +105,9 @@ def test_users_affected_by_mappings_roles_and_scopes(
         mapping = affected.users_affected_by_mapping(
             session, tenant.id, GroupRef(GroupRefKind.DISPLAY_NAME, "other")
         )
-        edit = affected.users_affected_by_role(session, tenant.id, "edit")
-        manage = affected.users_affected_by_role(session, tenant.id, "manage")
-        default = affected.users_affected_by_role(session, tenant.id, "view")
+        edit = affected.users_affected_by_role(session, tenant.id, "reporting/edit")
+        manage = affected.users_affected_by_role(session, tenant.id, "reporting/manage")
+        default = affected.users_affected_by_role(session, tenant.id, "reporting/view")
         folder = affected.users_affected_by_scope(session, tenant.id, world["folder"])
         org = affected.users_affected_by_scope(session, tenant.id, world["org"])
 

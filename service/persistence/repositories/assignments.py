@@ -24,16 +24,22 @@ from service.domain import (
     AccountRequest,
     AccountRules,
     AccountType,
+    NotFound,
+    Product,
     Role,
     Scope,
     ScopeTree,
 )
+from service.domain.products import SEPARATOR
 from service.persistence.permission_models import (
     AssignmentRow,
     PermissionSettingsRow,
+    ProductRow,
     RoleRow,
     ScopeRow,
     ScopeTypeRow,
+    find_row,
+    product_from_row,
     role_from_row,
     rules_from_json,
 )
@@ -41,10 +47,12 @@ from service.persistence.repositories.scim import FoundUser, SqlUsers
 
 
 class FoundRole(NamedTuple):
-    """A role of the tenant: its row id (what assignments reference) and the role."""
+    """A role of the tenant: its row id (what assignments reference), the role, and
+    its product (whose settings say whether it may be granted directly)."""
 
     id: str
     role: Role
+    product: Product
 
 
 Listed = tuple[AssignmentRow, str]
@@ -123,9 +131,12 @@ class SqlAssignments:
         self._session.flush()
 
     def _listed(self, tenant_id: str) -> Select[tuple[AssignmentRow, str]]:
+        # Listed with the role's ref (product/key), which names it across products.
+        ref = ProductRow.key + SEPARATOR + RoleRow.key
         return (
-            select(AssignmentRow, RoleRow.key)
+            select(AssignmentRow, ref)
             .join(RoleRow, RoleRow.id == AssignmentRow.role_id)
+            .join(ProductRow, ProductRow.id == RoleRow.product_id)
             .where(AssignmentRow.tenant_id == tenant_id)
         )
 
@@ -135,11 +146,14 @@ class SqlAssignments:
         """The SCIM user `ref` names: its id, userName (any case) or externalId."""
         return SqlUsers(self._session).find(tenant_id, ref)
 
-    def role(self, tenant_id: str, key: str) -> FoundRole | None:
-        row = self._session.scalar(
-            select(RoleRow).where(RoleRow.tenant_id == tenant_id, RoleRow.key == key)
-        )
-        return None if row is None else FoundRole(row.id, role_from_row(row))
+    def role(self, tenant_id: str, key: str, product: str | None = None) -> FoundRole | None:
+        """The role ``key`` (of ``product``, or the only one of that key); raises
+        Conflict when the key is in several products and none is named."""
+        try:
+            row = find_row(self._session, RoleRow, tenant_id, key, product)
+        except NotFound:
+            return None
+        return FoundRole(row.id, role_from_row(row), product_from_row(row.product, None))
 
     def scope_tree(self, tenant_id: str, scope_ids: Iterable[str]) -> ScopeTree:
         """The part of the tenant's tree the rules need: the named scopes that exist,

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from service.http.admin.areas.schemas import LEVEL_LENGTH
+from service.http.admin.products.schemas import product_field
 from service.http.limits import fits
-from service.persistence.permission_models import AreaRow, ScopeRow
+from service.persistence.permission_models import ScopeRow
 
 
 class AssignmentOutSchema(Schema):
+    product = fields.String(allow_none=True)
     role_key = fields.String()
     scope_id = fields.String()
     source = fields.String(metadata={"description": "direct, mapping or default"})
@@ -27,7 +29,9 @@ class AccountConflictSchema(Schema):
 class AtScopeSchema(Schema):
     scope_id = fields.String()
     areas = fields.Dict(
-        keys=fields.String(), values=fields.String(), metadata={"description": "area -> level"}
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "area ref (product/key) -> level"},
     )
 
 
@@ -57,13 +61,19 @@ class ExplainQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    area = fields.String(required=True, validate=fits(AreaRow.key, min=1))
+    area = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=300),
+        metadata={"description": "The area's ref (product/key), or its key"},
+    )
     level = fields.String(required=True, validate=LEVEL_LENGTH)
     scope = fields.String(required=True, validate=fits(ScopeRow.id, min=1))
+    product = product_field(load_default=None)
 
 
 class ChainSchema(Schema):
     source = fields.String()
+    product = fields.String(allow_none=True)
     role_key = fields.String()
     role_name = fields.String()
     granted_at = fields.String()
