@@ -159,7 +159,7 @@ def test_the_root_workspace_administrator_cannot_be_granted_in_a_child_workspace
     role = data_platform.roles_by_key["administrator_in_root_workspace"]
 
     with pytest.raises(ValidationFailed) as err:
-        role.check_grantable_at(tree.get("marketing"))
+        role.check_grantable_at(tree.get("marketing"), tree)
     assert err.value.code == "root_only"
 
 
