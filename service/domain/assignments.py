@@ -231,7 +231,7 @@ def _default_assignments(
     out: list[Assignment] = []
     for sid in scope_ids:
         scope = tree.find(sid)
-        if sid in already or scope is None or not role.is_grantable_at(scope):
+        if sid in already or scope is None or not role.is_grantable_at(scope, tree):
             continue
         out.append(Assignment(user_id, role_ref, sid, AssignmentSource.DEFAULT))
     return out

@@ -270,7 +270,7 @@ def assignment_applies(role: Role, assignment: Assignment, tree: ScopeTree) -> b
     Shared with explain, so that "why" and "what" never disagree.
     """
     scope = tree.find(assignment.scope_id)
-    return scope is not None and role.is_grantable_at(scope)
+    return scope is not None and role.is_grantable_at(scope, tree)
 
 
 def compute_effective_permissions(

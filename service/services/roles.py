@@ -16,7 +16,6 @@ from service.persistence.permission_models import (
     MappingRow,
     ProductRow,
     RoleRow,
-    ScopeRow,
     ScopeTypeRow,
     find_row,
     role_from_row,
@@ -25,7 +24,7 @@ from service.persistence.unit_of_work import UnitOfWork
 from service.services.areas import areas_of
 from service.services.audit import record
 from service.services.listing import paginate
-from service.services.permission_model import bump_model_version, scope_from_row
+from service.services.permission_model import bump_model_version
 from service.services.products import target_product
 
 
@@ -129,24 +128,21 @@ def create_role(uow: UnitOfWork, tenant_id: str, data: dict[str, Any], actor: st
         return row
 
 
-def _check_grants_still_fit(session: Session, tenant_id: str, row: RoleRow, role: Role) -> None:
+def _check_grants_still_fit(uow: UnitOfWork, tenant_id: str, row: RoleRow, role: Role) -> None:
     """Refuse narrowing a role below where it is already granted: those grants would
     silently stop applying. Name the setting that excludes the scope."""
+    session = uow.session
     held_at = session.scalars(
-        select(ScopeRow)
-        .where(
-            ScopeRow.id.in_(
-                select(MappingRow.scope_id)
-                .where(MappingRow.role_id == row.id)
-                .union(select(AssignmentRow.scope_id).where(AssignmentRow.role_id == row.id))
-            )
-        )
-        .where(ScopeRow.tenant_id == tenant_id)
-    )
-    for scope_row in held_at:
-        scope = scope_from_row(scope_row)
+        select(MappingRow.scope_id)
+        .where(MappingRow.role_id == row.id)
+        .union(select(AssignmentRow.scope_id).where(AssignmentRow.role_id == row.id))
+    ).all()
+    # The scopes with their ancestors: whether a scope is the root of the role's
+    # product depends on what is above it.
+    tree = uow.assignments.scope_tree(tenant_id, held_at)
+    for scope in map(tree.get, held_at):
         try:
-            role.check_grantable_at(scope, "scope_id")
+            role.check_grantable_at(scope, tree, "scope_id")
         except ValidationFailed as exc:
             field = {
                 "root_only": "root_only",
@@ -177,7 +173,7 @@ def update_role(
         row = find_row(session, RoleRow, tenant_id, key, product)
         before = describe_role(row)
         role = _role(session, tenant_id, row.product, {**before, **changes, "key": key})
-        _check_grants_still_fit(session, tenant_id, row, role)
+        _check_grants_still_fit(uow, tenant_id, row, role)
         write_role(row, role)
         session.flush()
         record(

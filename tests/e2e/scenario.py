@@ -112,5 +112,3 @@ class Setup:
 
 def driver_url(stack: LiveStack) -> str:
     return stack.env["ROLECALL_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://")
-
-

@@ -120,7 +120,7 @@ def test_rights_inherit_from_organization_to_folder_to_report(reporting: Catalog
 def test_admin_status_is_granted_only_for_the_organization(reporting: Catalog, tree: ScopeTree):
     admin = reporting.roles_by_key["admin"]
 
-    admin.check_grantable_at(tree.get("org"))
+    admin.check_grantable_at(tree.get("org"), tree)
     with pytest.raises(ValidationFailed) as err:
-        admin.check_grantable_at(tree.get("folder-1"))
+        admin.check_grantable_at(tree.get("folder-1"), tree)
     assert err.value.code == "scope_type_not_allowed"

@@ -35,7 +35,13 @@ class RoleSchema(Schema):
         load_default=False,
         metadata={"description": "Whether its grants also hold at every scope below"},
     )
-    root_only = fields.Boolean(load_default=False)
+    root_only = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Grantable only at the root scope of its product: one with no "
+            "scope of an allowed type above it (no allowed types: one without a parent)"
+        },
+    )
 
 
 class RoleUpdateSchema(Schema):
