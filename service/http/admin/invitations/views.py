@@ -75,6 +75,8 @@ def create_invitation(body: dict[str, Any]) -> dict[str, Any]:
         email=body.get("email"),
         name=body.get("name", ""),
         inviter_name=body.get("inviter"),
+        scope_id=body.get("scope_id"),
+        role=body.get("role"),
     )
     # Read again: with tasks run in-process the invitation may have been sent already.
     return _detail(created.id)
