@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from service.domain import ScopeTree
 from service.domain.errors import DomainError
 from service.domain.invitations import REASON_LIMIT, GrantOutcome, InvitedGrant, invited_grant
 from service.persistence.invitation_models import Invitation
@@ -58,7 +59,9 @@ class GrantChecker:
         keys = {key for _, role in scoped if (key := role or self._default)}
         found = {key: uow.assignments.role(tenant_id, key) for key in sorted(keys)}
         self._roles = {key: role.role for key, role in found.items() if role is not None}
-        self._tree = uow.assignments.scope_tree(tenant_id, [scope_id for scope_id, _ in scoped])
+        # Most invitations name no scope: they cost no lookup.
+        scope_ids = [scope_id for scope_id, _ in scoped]
+        self._tree = uow.assignments.scope_tree(tenant_id, scope_ids) if scoped else ScopeTree(())
 
     def check(self, scope_id: str | None, role_key: str | None) -> InvitedGrant | None:
         """Where an invitation naming these invites to (None: nowhere); raises

@@ -24,7 +24,8 @@ from flask.testing import FlaskClient
 
 from service.runtime import Runtime
 from tests.conftest import TenantKeys
-from tests.permissions.conftest import Admin, Directory
+from tests.permissions.conftest import Admin
+from tests.permissions.conftest import directory as directory  # users as an IdP left them
 
 LINK = re.compile(r"https?://[^\s\"<>]+/invitations/(rci_[A-Za-z0-9_\-]+)")
 
@@ -155,12 +156,6 @@ class Reeport:
 def model(client: FlaskClient, tenant: TenantKeys) -> Admin:
     """The permission model's admin helpers (tests/permissions), as the tenant's admin."""
     return Admin(client, tenant)
-
-
-@pytest.fixture
-def directory(runtime: Runtime, tenant: TenantKeys) -> Directory:
-    """Users as an IdP would have provisioned them."""
-    return Directory(runtime, tenant.id)
 
 
 @pytest.fixture
