@@ -200,13 +200,23 @@ def catalog_load(name: str, tenant_ref: str, overwrite: bool, product: str | Non
 @click.option("--tenant", "tenant_ref", required=True, help="Tenant name or id")
 @click.option("--all-or-nothing", is_flag=True, help="Invite no one if any row is invalid")
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Follow the job")
+@click.option("--scope", "scope_id", help="Invite to this scope id (rows that name none)")
+@click.option("--role", help="Grant this role key there (rows that name none; else the default)")
 @click.argument("file", type=click.File("rb"))
-def invite(tenant_ref: str, all_or_nothing: bool, wait: bool, file: click.utils.LazyFile) -> None:
-    """Invite everyone in a CSV file (header: email,name[,role,scope][,account]).
+def invite(
+    tenant_ref: str,
+    all_or_nothing: bool,
+    wait: bool,
+    scope_id: str | None,
+    role: str | None,
+    file: click.utils.LazyFile,
+) -> None:
+    """Invite everyone in a CSV file (header: email,name[,scope_id][,role]).
 
     Submits a bulk-invite job exactly as the API does, shows its progress, then a
     summary. With tasks run in-process (the embedded default) the job is done by
-    the time it is submitted."""
+    the time it is submitted. --scope and --role fill in the scope_id and role of
+    rows that leave them empty."""
     import time
 
     from service.runtime import set_runtime
@@ -216,6 +226,7 @@ def invite(tenant_ref: str, all_or_nothing: bool, wait: bool, file: click.utils.
     schema.ensure_current(runtime.engine)
     set_runtime(runtime)  # in-process tasks must use this runtime's database
     rows = bulk_invites.parse_csv(file.read(), runtime.settings.bulk_invite_max_rows)
+    bulk_invites.fill_in(rows, scope_id=scope_id, role=role)
     tenant_id = tokens.find_tenant(runtime.unit_of_work(), tenant_ref).id
     job_id = bulk_invites.submit(
         runtime.unit_of_work(),

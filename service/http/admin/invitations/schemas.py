@@ -41,6 +41,24 @@ class InvitationSchema(Schema):
     revoked_at = fields.DateTime(allow_none=True)
     job_id = fields.String(allow_none=True)
     created_at = fields.DateTime()
+    scope_id = fields.String(
+        allow_none=True, metadata={"description": "The scope it invites to, if any"}
+    )
+    role = fields.String(
+        allow_none=True, metadata={"description": "The key of the role it grants there"}
+    )
+    assign_account = fields.Boolean(
+        metadata={"description": "The scope is an account: accepting makes the person join it"}
+    )
+    grant_outcome = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "What accepting did with the role at the scope: granted, "
+            "held_already or refused (the accept stands; grant_reason says why); null "
+            "until accepted, or when it names no scope"
+        },
+    )
+    grant_reason = fields.String(allow_none=True)
 
 
 class InvitationDetailSchema(InvitationSchema):
@@ -70,6 +88,23 @@ class InvitationCreateSchema(Schema):
     inviter = fields.String(
         validate=_fits("inviter"),
         metadata={"description": "Shown in the email as who invited them"},
+    )
+    scope_id = fields.String(
+        allow_none=True,
+        validate=[validate.Length(min=1), _fits("scope_id")],
+        metadata={
+            "description": "Invite to this scope (seed 003: an organization, folder or "
+            "report); accepting grants `role` there, and at an account makes the person "
+            "join it"
+        },
+    )
+    role = fields.String(
+        allow_none=True,
+        validate=[validate.Length(min=1), _fits("role")],
+        metadata={
+            "description": "The key of the role to grant at `scope_id` (it needs one); "
+            "the default role when left out"
+        },
     )
 
     @validates_schema
