@@ -213,7 +213,7 @@ def invited_grant(
     if role is None:
         raise ValidationFailed("unknown_role", f"role {key!r} does not exist", "role")
     scope = check_grantable(role, scope_id, tree)
-    return InvitedGrant(role.key, scope.id, assign_account=scope.is_account)
+    return InvitedGrant(role.ref, scope.id, assign_account=scope.is_account)
 
 
 # The aggregate --------------------------------------------------------------------

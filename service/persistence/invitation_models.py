@@ -105,7 +105,8 @@ class Invitation(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     job_id: Mapped[str | None] = mapped_column(String(36))
     # Where it invites to (None: nowhere), and what accepting it did with that.
-    role_key: Mapped[str | None] = mapped_column(String(128))
+    # The role's ref, product/key (a product key and a role key, 128 each, and "/").
+    role_key: Mapped[str | None] = mapped_column(String(257))
     scope_id: Mapped[str | None] = mapped_column(String(36))
     assign_account: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     grant_outcome: Mapped[str | None] = mapped_column(String(16))

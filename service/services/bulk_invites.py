@@ -282,7 +282,7 @@ def _grant_or_problem(
     """Where a row invites to, or why it cannot, as `column: reason`."""
     try:
         return checker.check(scope_id, role), None
-    except ValidationFailed as error:
+    except DomainError as error:  # an unknown or ambiguous role, a group-only product
         return None, f"{error.field}: {error.message}"
 
 

@@ -8,8 +8,9 @@ Seed 003: a user is invited "at the Organization, Folder, or Report level", and 
   scopes, read where the assignment use cases read them (`uow.assignments`), by the
   domain's rule (service.domain.invitations.invited_grant): it is refused for what a
   direct assignment would be refused for, naming the field;
-- one that names a scope but no role gets the default role, decided by
-  `default_role_key` and nowhere else;
+- one that names a scope but no role gets its product's default role, decided by
+  `default_role_ref` and nowhere else; a role of a group-only product is refused
+  (409 naming the setting), as for a direct assignment;
 - the email and the invitation's page say where (`names_of`);
 - accepting it grants it (`grant_on_accept`): a direct assignment made by
   service.services.assignments in the accept's unit of work, so the person's
@@ -29,57 +30,98 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from service.domain import ScopeTree
+from service.domain import ScopeTree, ValidationFailed, qualify, split_ref
 from service.domain.errors import DomainError
 from service.domain.invitations import REASON_LIMIT, GrantOutcome, InvitedGrant, invited_grant
 from service.persistence.invitation_models import Invitation
+from service.persistence.repositories.assignments import FoundRole
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import assignments
 
 GRANT_REFUSED = "invitation.grant_refused"
 
 
-def default_role_key(uow: UnitOfWork, tenant_id: str) -> str | None:
-    """The role an invitation that names a scope but no role grants: the tenant's
-    default role (seed 003's View, when the reporting catalog is loaded)."""
-    return uow.invitations.default_role_key(tenant_id)
+def default_role_ref(uow: UnitOfWork, tenant_id: str, product: str | None) -> str | None:
+    """The role an invitation that names a scope but no role grants: its product's
+    default role (seed 003's View, once the reporting catalog is loaded). Without a
+    product, the default role of the one product that has one; when several have one
+    the invitation must say which (ValidationFailed naming `product`)."""
+    defaults = uow.invitations.default_roles(tenant_id)
+    if product is not None:
+        role = defaults.get(product)
+        return None if role is None else qualify(product, role)
+    if len(defaults) > 1:
+        raise ValidationFailed(
+            "product_required",
+            f"products {', '.join(sorted(defaults))} each have a default role: name the "
+            "product (or the role) to invite with",
+            "product",
+        )
+    return next((qualify(p, r) for p, r in defaults.items()), None)
 
 
 class GrantChecker:
-    """Checks where invitations invite to, one or many: the roles and scopes they name
-    are read once for all (a bulk invite's rows name a few of each)."""
+    """Checks where invitations invite to, one or many: each role they name is looked
+    up once for all (a bulk invite's rows name a few).
+
+    A role is named by its ref (``product/key``), or by its key alone when one product
+    has it; ``product`` names the product of every invitation checked (a single
+    invitation's `product` field), for its role or, without one, its default role."""
 
     def __init__(
-        self, uow: UnitOfWork, tenant_id: str, wanted: Iterable[tuple[str | None, str | None]]
+        self,
+        uow: UnitOfWork,
+        tenant_id: str,
+        wanted: Iterable[tuple[str | None, str | None]],
+        product: str | None = None,
     ) -> None:
-        """`wanted`: the (scope_id, role key) pairs that will be checked."""
-        scoped = [(scope_id, role) for scope_id, role in wanted if scope_id is not None]
-        needs_default = any(role is None for _, role in scoped)
-        self._default = default_role_key(uow, tenant_id) if needs_default else None
-        keys = {key for _, role in scoped if (key := role or self._default)}
-        found = {key: uow.assignments.role(tenant_id, key) for key in sorted(keys)}
-        self._roles = {key: role.role for key, role in found.items() if role is not None}
+        """`wanted`: the (scope_id, role) pairs that will be checked."""
+        self._uow, self._tenant_id, self._product = uow, tenant_id, product
+        self._found: dict[str, FoundRole | None] = {}
         # Most invitations name no scope: they cost no lookup.
-        scope_ids = [scope_id for scope_id, _ in scoped]
-        self._tree = uow.assignments.scope_tree(tenant_id, scope_ids) if scoped else ScopeTree(())
+        scope_ids = [scope_id for scope_id, _ in wanted if scope_id is not None]
+        self._tree = (
+            uow.assignments.scope_tree(tenant_id, scope_ids) if scope_ids else ScopeTree(())
+        )
 
-    def check(self, scope_id: str | None, role_key: str | None) -> InvitedGrant | None:
+    def _role(self, name: str) -> FoundRole | None:
+        """The role a name stands for (raises when its key is in several products)."""
+        if name not in self._found:
+            product, key = split_ref(name)
+            self._found[name] = self._uow.assignments.role(
+                self._tenant_id, key, product or self._product
+            )
+        return self._found[name]
+
+    def check(self, scope_id: str | None, role: str | None) -> InvitedGrant | None:
         """Where an invitation naming these invites to (None: nowhere); raises
-        ValidationFailed naming `scope_id` or `role`."""
+        ValidationFailed naming `scope_id`, `role` or `product`, or Conflict for a role
+        of a group-only product or a key in several products."""
+        default = None
+        if scope_id is not None and role is None:
+            default = default_role_ref(self._uow, self._tenant_id, self._product)
+        name = role if role is not None else default
+        found = None if name is None or scope_id is None else self._role(name)
+        if found is not None:
+            found.product.check_direct_grant("a role-bearing invitation")
         return invited_grant(
             scope_id,
-            role_key,
-            default_role_key=self._default,
-            roles=self._roles,
+            role,
+            default_role_key=default,
+            roles={} if found is None or name is None else {name: found.role},
             tree=self._tree,
         )
 
 
 def checked(
-    uow: UnitOfWork, tenant_id: str, scope_id: str | None, role_key: str | None
+    uow: UnitOfWork,
+    tenant_id: str,
+    scope_id: str | None,
+    role: str | None,
+    product: str | None = None,
 ) -> InvitedGrant | None:
     """Where one invitation invites to (see GrantChecker.check)."""
-    return GrantChecker(uow, tenant_id, [(scope_id, role_key)]).check(scope_id, role_key)
+    return GrantChecker(uow, tenant_id, [(scope_id, role)], product).check(scope_id, role)
 
 
 @dataclass(frozen=True)
@@ -104,7 +146,10 @@ def names_of(
     wanted = set(grants)
     if not wanted:
         return {}
-    found = {key: uow.assignments.role(tenant_id, key) for key in {g.role_key for g in wanted}}
+    found = {
+        ref: uow.assignments.role(tenant_id, split_ref(ref)[1], split_ref(ref)[0])
+        for ref in {g.role_key for g in wanted}
+    }
     tree = uow.assignments.scope_tree(tenant_id, {g.scope_id for g in wanted})
     names = {}
     for grant in wanted:
@@ -124,12 +169,14 @@ def grant_on_accept(uow: UnitOfWork, invitation: Invitation, actor: str) -> None
     if grant is None or invitation.user_id is None:
         return
     outcome, reason = GrantOutcome.GRANTED, None
+    product, role_key = split_ref(grant.role_key)
     try:
         assignments.create_assignment(
             uow,
             invitation.tenant_id,
             user=invitation.user_id,
-            role_key=grant.role_key,
+            role_key=role_key,
+            product=product,
             scope_id=grant.scope_id,
             assign_account=grant.assign_account,
             actor=actor,

@@ -476,13 +476,15 @@ def create_invitation(
     inviter_name: str | None = None,
     scope_id: str | None = None,
     role: str | None = None,
+    product: str | None = None,
 ) -> Invitation:
     """Invite an existing user (by id) or an address (making the user if it is new),
-    to `role` at `scope_id` when it names them (a scope alone: the default role).
+    to `role` (of `product`, when named) at `scope_id` when it names them (a scope
+    alone: the product's default role).
 
     A user with a live invitation already gets 409 naming it, never a second one."""
     with uow:
-        grant = invitation_grants.checked(uow, tenant_id, scope_id, role)
+        grant = invitation_grants.checked(uow, tenant_id, scope_id, role, product)
         if user_id:
             user = _find_user(uow, tenant_id, user_id)
         elif email:

@@ -41,7 +41,8 @@ class FakeInvitations:
         self.rows: dict[str, Invitation] = {}
         self.settings_rows: dict[str, InvitationSettings] = {}
         self.tenant_names: dict[str, str] = {}
-        self.default_roles: dict[str, str] = {}
+        # By tenant: each product's default role, by product key.
+        self.default_roles_by_tenant: dict[str, dict[str, str]] = {}
         self.settled_job_rows: list[SettledJobRow] = []
         self.locked: list[str] = []
 
@@ -100,8 +101,8 @@ class FakeInvitations:
     def tenant_name(self, tenant_id: str) -> str:
         return self.tenant_names.get(tenant_id, "")
 
-    def default_role_key(self, tenant_id: str) -> str | None:
-        return self.default_roles.get(tenant_id)
+    def default_roles(self, tenant_id: str) -> dict[str, str]:
+        return dict(self.default_roles_by_tenant.get(tenant_id, {}))
 
     # The users invitations are for ------------------------------------------------------
 

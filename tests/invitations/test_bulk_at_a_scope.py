@@ -123,7 +123,7 @@ def test_json_rows_name_scope_id_and_role(
         "Column(s) named twice: 'scope_id' (scope: older names of scope_id)"
     )
     [invitation] = admin("GET", "/api/v1/invitations").get_json()["items"]
-    assert (invitation["scope_id"], invitation["role"]) == (reeport.folder, "edit")
+    assert (invitation["scope_id"], invitation["role"]) == (reeport.folder, "reporting/edit")
 
 
 def test_the_older_column_names_scope_and_account_are_still_read(

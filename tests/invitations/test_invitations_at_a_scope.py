@@ -57,12 +57,15 @@ def test_a_user_is_invited_at_the_organization_folder_or_report_level(
     level"; accepting grants the right there, and below it."""
     scope = getattr(reeport, level)
     created = invite(admin, "ada@example.com", scope_id=scope, role="edit")
-    assert (created["scope_id"], created["role"], created["grant_outcome"]) == (scope, "edit", None)
+    # The invitation names its role by ref: product/key.
+    assert (created["scope_id"], created["role"], created["grant_outcome"]) == (
+        scope, "reporting/edit", None,
+    )  # fmt: skip
     assert model.at("ada@example.com", scope) == {}  # nothing before the accept
 
     answer = accept(client, inbox, "ada@example.com")
 
-    assert answer["grant"] == {"role": "edit", "scope_id": scope, "outcome": "granted"}
+    assert answer["grant"] == {"role": "reporting/edit", "scope_id": scope, "outcome": "granted"}
     assert rights(model, "ada@example.com", scope) == {"view", "edit"}
     assert rights(model, "ada@example.com", reeport.report) == {"view", "edit"}
     assert rights(model, "ada@example.com", reeport.other_folder) == (
@@ -80,7 +83,7 @@ def test_view_is_the_default_right_of_an_invitation_that_names_no_role(
     """Seed 003: View "is the default access right which applies to any User when
     invited"."""
     created = invite(admin, "ada@example.com", scope_id=reeport.folder)
-    assert created["role"] == "view"
+    assert created["role"] == "reporting/view"  # the reporting product's default role
 
     accept(client, inbox, "ada@example.com")
 
@@ -110,7 +113,7 @@ def test_accepting_grants_a_direct_assignment_that_explains_the_permission(
         headers=model.keys.auth("read"),
     )
     assert read.status_code == 200
-    assert set(read.get_json()["at_scope"]["areas"]) == {"view", "share"}
+    assert set(read.get_json()["at_scope"]["areas"]) == {"reporting/view", "reporting/share"}
 
 
 def test_an_invitation_that_names_nowhere_grants_nothing(
@@ -335,3 +338,47 @@ def test_a_resent_invitation_still_says_where_and_still_grants_it(
     response = client.post(f"/invitations/{inbox.token(latest)}/accept", json={})
     assert response.get_json()["grant"]["outcome"] == "granted"
     assert rights(model, "ada@example.com", reeport.report) == {"view"}
+
+
+# Invitations in a tenant of several products ------------------------------------------
+
+
+def test_an_invitation_to_a_group_only_product_is_refused_naming_the_setting(
+    admin: Callable[..., Any], model: Admin, reeport: Reeport
+) -> None:
+    """Seed 004: "user permissions are controlled by the groups to which a user is
+    assigned": a role-bearing invitation of the data platform is refused."""
+    model.load("data-platform")
+    root = model.scope("workspace", "Root workspace", reeport.org)
+    response = admin(
+        "POST",
+        "/api/v1/invitations",
+        json={"email": "ada@example.com", "scope_id": root, "role": "data-platform/viewer"},
+    )
+    assert refused(response) == (409, "group_only_product", ["group_only"])
+
+
+def test_with_several_default_roles_an_invitation_without_a_role_names_its_product(
+    admin: Callable[..., Any], model: Admin, reeport: Reeport, inbox: Inbox, client: FlaskClient
+) -> None:
+    """Each product has its own default role; an invitation naming only a scope must say
+    whose, and then gets that product's (seed 003's View for the reporting tool)."""
+    model.ok(model.post("/products", {"key": "wiki", "name": "Wiki"}), 201)
+    model.ok(model.post("/areas", {"product": "wiki", "key": "read", "name": "Read"}), 201)
+    model.ok(
+        model.post(
+            "/roles",
+            {"product": "wiki", "key": "reader", "name": "Reader", "grants": {"read": "granted"}},
+        ),
+        201,
+    )
+    model.ok(model.patch("/products/wiki", {"default_role": "reader"}))
+
+    unnamed = admin(
+        "POST", "/api/v1/invitations", json={"email": "ada@example.com", "scope_id": reeport.folder}
+    )
+    assert refused(unnamed) == (422, "product_required", ["product"])
+    created = invite(admin, "ada@example.com", scope_id=reeport.folder, product="reporting")
+    assert created["role"] == "reporting/view"
+    accept(client, inbox, "ada@example.com")
+    assert model.at_refs("ada@example.com", reeport.folder) == {"reporting/view": "granted"}

@@ -360,7 +360,7 @@ def reeport(uow: FakeUnitOfWork) -> FakeUnitOfWork:
     repo.add_role(TENANT, Role("view", "View", allowed_scope_types={"organization", "folder"}))
     repo.add_role(TENANT, Role("edit", "Edit", allowed_scope_types={"organization", "folder"}))
     repo.add_role(TENANT, Role("portal_user", "Portal User", allowed_scope_types={"account"}))
-    uow.invitations.default_roles[TENANT] = "view"
+    uow.invitations.default_roles_by_tenant[TENANT] = {"default": "view"}
     return uow
 
 
@@ -378,10 +378,11 @@ def test_an_invitation_keeps_where_it_invites_to_and_view_is_the_default(
     """Seed 003: View "is the default access right which applies to any User when
     invited"."""
     made = invite_to(reeport, person(reeport, "ada@example.com"), scope_id="folder")
-    assert made.grant() == InvitedGrant("view", "folder")
-    assert reeport.audit.events[-1].after["role"] == "view"
+    # Roles are kept by ref: these test roles are the default product's.
+    assert made.grant() == InvitedGrant("default/view", "folder")
+    assert reeport.audit.events[-1].after["role"] == "default/view"
     edit = invite_to(reeport, person(reeport, "bob@example.com"), scope_id="org", role="edit")
-    assert edit.grant() == InvitedGrant("edit", "org")
+    assert edit.grant() == InvitedGrant("default/edit", "org")
 
 
 def test_an_invitation_to_an_unknown_scope_is_refused_and_invites_no_one(

@@ -40,7 +40,7 @@ from service.persistence.invitation_models import (
     JobRow,
 )
 from service.persistence.models import Tenant
-from service.persistence.permission_models import PermissionSettingsRow, RoleRow
+from service.persistence.permission_models import ProductRow, RoleRow
 from service.persistence.scim_models import ScimUser
 
 
@@ -139,13 +139,14 @@ class SqlInvitations:
         tenant = self._session.get(Tenant, tenant_id)
         return tenant.name if tenant else ""
 
-    def default_role_key(self, tenant_id: str) -> str | None:
-        """The key of the tenant's default role, or None when it has none."""
-        return self._session.scalar(
-            select(RoleRow.key)
-            .join(PermissionSettingsRow, PermissionSettingsRow.default_role_id == RoleRow.id)
-            .where(PermissionSettingsRow.tenant_id == tenant_id, RoleRow.tenant_id == tenant_id)
+    def default_roles(self, tenant_id: str) -> dict[str, str]:
+        """Each product's default role, by product key (products without one left out)."""
+        rows = self._session.execute(
+            select(ProductRow.key, RoleRow.key)
+            .join(RoleRow, RoleRow.id == ProductRow.default_role_id)
+            .where(ProductRow.tenant_id == tenant_id)
         )
+        return {product: role for product, role in rows}
 
     # The users invitations are for (by id: `uow.users.get`) ---------------------------
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE, page_field
+from service.http.admin.products.schemas import product_field
 from service.persistence.invitation_models import INVITATION_STATUSES
 from service.services.invitation_input import MAX_LENGTH
 
@@ -45,7 +46,8 @@ class InvitationSchema(Schema):
         allow_none=True, metadata={"description": "The scope it invites to, if any"}
     )
     role = fields.String(
-        allow_none=True, metadata={"description": "The key of the role it grants there"}
+        allow_none=True,
+        metadata={"description": "The role it grants there, by ref (product/key)"},
     )
     assign_account = fields.Boolean(
         metadata={"description": "The scope is an account: accepting makes the person join it"}
@@ -102,8 +104,15 @@ class InvitationCreateSchema(Schema):
         allow_none=True,
         validate=[validate.Length(min=1), _fits("role")],
         metadata={
-            "description": "The key of the role to grant at `scope_id` (it needs one); "
-            "the default role when left out"
+            "description": "The role to grant at `scope_id` (it needs one): its key, or "
+            "its ref product/key; the product's default role when left out"
+        },
+    )
+    product = product_field(
+        load_default=None,
+        metadata={
+            "description": "The product of `role`, or whose default role to grant when "
+            "no role is named (needed only when several products have a default role)"
         },
     )
 

@@ -77,6 +77,7 @@ def create_invitation(body: dict[str, Any]) -> dict[str, Any]:
         inviter_name=body.get("inviter"),
         scope_id=body.get("scope_id"),
         role=body.get("role"),
+        product=body.get("product"),
     )
     # Read again: with tasks run in-process the invitation may have been sent already.
     return _detail(created.id)

@@ -1,8 +1,8 @@
 """invitation grants: where an invitation invites to (a role at a scope) and what
 accepting it did with that
 
-Revision ID: 0014_invitation_grants
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_invitation_grants"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
     with op.batch_alter_table("invitations") as batch:
-        batch.add_column(sa.Column("role_key", sa.String(length=128), nullable=True))
+        batch.add_column(sa.Column("role_key", sa.String(length=257), nullable=True))
         batch.add_column(sa.Column("scope_id", sa.String(length=36), nullable=True))
         batch.add_column(
             sa.Column("assign_account", sa.Boolean(), nullable=False, server_default=sa.false())
