@@ -24,6 +24,7 @@ from service.http.admin.roles.views import blueprint as roles_blueprint
 from service.http.admin.scopes.views import blueprint as scopes_blueprint
 from service.http.admin.scopes.views import types_blueprint as scope_types_blueprint
 from service.http.admin.tokens.views import blueprint as tokens_blueprint
+from service.http.admin.user_types.views import blueprint as user_types_blueprint
 from service.http.admin.users.views import blueprint as users_blueprint
 from service.http.admin.webhooks.views import blueprint as webhooks_blueprint
 from service.http.errors import register_error_handlers
@@ -53,6 +54,7 @@ API_BLUEPRINTS = [
     catalogs_blueprint,
     permission_settings_blueprint,
     users_blueprint,
+    user_types_blueprint,
     read_blueprint,
     webhooks_blueprint,
     recomputes_blueprint,
