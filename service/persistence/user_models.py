@@ -25,6 +25,8 @@ def _tenant_fk() -> Mapped[str]:
 
 # The longest userType a user can hold is the longest a table entry must take.
 USER_TYPE_VALUE = column_length(ScimUser.user_type)
+# A value's key is case-folded, and case folding can triple a character ("ﬃ" -> "ffi").
+USER_TYPE_KEY = 3 * USER_TYPE_VALUE
 
 
 class UserTypeEntryRow(Base):
@@ -35,7 +37,7 @@ class UserTypeEntryRow(Base):
 
     id: Mapped[str] = uuid_pk()
     tenant_id: Mapped[str] = _tenant_fk()
-    key: Mapped[str] = mapped_column(String(USER_TYPE_VALUE), nullable=False)
+    key: Mapped[str] = mapped_column(String(USER_TYPE_KEY), nullable=False)
     value: Mapped[str] = mapped_column(String(USER_TYPE_VALUE), nullable=False)
     user_type: Mapped[str] = mapped_column(String(32), nullable=False)
     created_at: Mapped[datetime] = created_at()
@@ -55,7 +57,7 @@ class UserTypeWarningRow(Base):
         ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
     )
     user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    key: Mapped[str] = mapped_column(String(USER_TYPE_VALUE), primary_key=True)
+    key: Mapped[str] = mapped_column(String(USER_TYPE_KEY), primary_key=True)
     created_at: Mapped[datetime] = created_at()
 
 

@@ -179,3 +179,17 @@ def test_each_tenant_has_its_own_table(admin: Admin, make_tenant, client) -> Non
     theirs = client.get("/api/v1/user-types", headers=other.auth("admin")).json
 
     assert theirs["mappings"] == {}
+
+
+def test_the_longest_user_type_is_kept_even_when_case_folding_lengthens_it(
+    scim: Scim, admin: Admin
+) -> None:
+    """A userType as long as its column, of characters that case-fold to three
+    ("ﬃ" -> "ffi"), still fits the tables its warning and entries are kept in."""
+    long = "ﬃ" * 100
+    user = scim.create_user("ffi@acme.example", userType=long)
+
+    admin.ok(admin.put("/user-types", {"mappings": {long: "customer"}}))
+
+    assert unmapped_warnings(admin, user["id"])[0]["after"]["userType"] == long
+    assert admin.permissions(user["id"])["user_type"] == "customer"
