@@ -29,8 +29,10 @@ from scim2_models import (
     UniquenessException,
     User,
 )
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
-from service.domain import AccountType, Conflict, DomainError, Scope, ValidationFailed
+from service.domain import AccountType, Conflict, DomainError, Role, Scope, ValidationFailed
 from service.domain.self_registration import (
     USER_TYPE,
     SelfRegistrationSettings,
@@ -47,7 +49,6 @@ from service.services.permission_model import scope_from_row
 # The request's names for what the steps' own errors name.
 _FIELDS = {
     "userName": "user_name",
-    "externalId": "user_name",
     "name.givenName": "given_name",
     "name.familyName": "family_name",
     "displayName": "given_name",
@@ -101,7 +102,7 @@ def update_settings(
     at a new self-registered account there."""
     with uow:
         session = uow.session
-        row = session.get(SelfRegistrationSettingsRow, tenant_id)
+        row = _settings_row(session, tenant_id)
         before = _settings_of(row)
         after = SelfRegistrationSettings(
             changes.get("parent_scope_id", before.parent_scope_id),
@@ -117,9 +118,6 @@ def update_settings(
                     "parent_scope_id",
                 )
         after.check_roles(_roles(uow, tenant_id, after))
-        if row is None:
-            row = SelfRegistrationSettingsRow(tenant_id=tenant_id)
-            session.add(row)
         row.parent_scope_id = after.parent_scope_id
         row.default_role = after.default_role
         row.roles = sorted(after.roles)
@@ -137,7 +135,21 @@ def update_settings(
         return describe_settings(after)
 
 
-def _roles(uow: UnitOfWork, tenant_id: str, settings: SelfRegistrationSettings) -> list[Any]:
+def _settings_row(session: Session, tenant_id: str) -> SelfRegistrationSettingsRow:
+    """The tenant's row, made on first use and locked until the change commits, so two
+    first changes neither collide nor interleave."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(SelfRegistrationSettingsRow)
+        .values(tenant_id=tenant_id, roles=[])
+        .on_conflict_do_nothing(index_elements=["tenant_id"])
+    )
+    row = session.get(SelfRegistrationSettingsRow, tenant_id, with_for_update=True)
+    assert row is not None
+    return row
+
+
+def _roles(uow: UnitOfWork, tenant_id: str, settings: SelfRegistrationSettings) -> list[Role]:
     found = []
     for key in sorted(settings.allowed_roles):
         role = uow.assignments.role(tenant_id, key)
