@@ -334,7 +334,7 @@ def recompute(tenant_ref: str, user_ref: str | None, wait: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 def dev(host: str, port: int) -> None:
-    """Migrate, make a demo tenant with three tokens if none exists, and serve."""
+    """Migrate, make a demo tenant with a token of each kind if none exists, and serve."""
     from service.app import create_app
 
     settings = Settings.from_env().with_overrides(public_base_url=f"http://{host}:{port}")

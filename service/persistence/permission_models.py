@@ -39,6 +39,7 @@ from service.domain import (
     Product,
     Role,
     ValidationFailed,
+    split_ref,
 )
 from service.persistence.base import Base, created_at, uuid_pk
 
@@ -290,8 +291,11 @@ def find_row(
 ) -> Keyed:
     """The area or role ``key`` of ``product``; without a product, the only one of that
     key in the tenant (409 naming ``product`` when several products have it), so that
-    clients of a one-product tenant need never name it."""
+    clients of a one-product tenant need never name it. ``key`` may be a ref,
+    ``product/key``, as the permission sets name areas."""
     what = "area" if model is AreaRow else "role"
+    if product is None:
+        product, key = split_ref(key)
     query = select(model).where(model.tenant_id == tenant_id, model.key == key)
     if product is not None:
         query = query.join(ProductRow, ProductRow.id == model.product_id).where(

@@ -27,7 +27,6 @@ from service.persistence.repositories.assignments import Listed
 from service.persistence.repositories.scim import FoundUser
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
-from service.services.effective import user_type_of
 
 
 def describe_assignment(row: AssignmentRow, role_ref: str) -> dict[str, Any]:
@@ -114,7 +113,7 @@ def create_assignment(
         if assign_account:
             # The new request is the youngest, so it is the one refused on a clash.
             resolution = resolve_account_assignments(
-                user_type_of(found_user.user_type),
+                uow.user_types.table(tenant_id).type_of(found_user.user_type),
                 [*held, AccountRequest(scope_id)],
                 tree,
                 repo.account_rules(tenant_id),

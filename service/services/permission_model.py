@@ -40,6 +40,7 @@ from service.domain import (
     Scope,
     ScopeTree,
 )
+from service.domain.user_types import DEFAULT_TABLE, UserTypeTable
 from service.persistence.permission_models import (
     AreaRow,
     MappingRow,
@@ -53,6 +54,7 @@ from service.persistence.permission_models import (
     role_from_row,
     rules_from_json,
 )
+from service.persistence.repositories.user_types import load_table
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
 
@@ -76,6 +78,8 @@ class TenantModel:
     account_rules: AccountRules
     declared_scope_types: tuple[str, ...]
     role_ids: dict[str, str]
+    # How the tenant reads SCIM userType as seed 001's four types (service.services.user_types).
+    user_types: UserTypeTable = DEFAULT_TABLE
     mapping_index: MappingIndex = field(init=False, repr=False, compare=False)
     role_keys_by_id: dict[str, str] = field(init=False, repr=False, compare=False)
 
@@ -286,4 +290,5 @@ def _build(session: Session, tenant_id: str, version: int) -> TenantModel:
         account_rules=rules,
         declared_scope_types=declared,
         role_ids=role_ids,
+        user_types=load_table(session, tenant_id),
     )

@@ -1,6 +1,8 @@
 """What an admin asks about one user: the live permission set with its assignments
 and conflicts, and why the user has (or lacks) a permission. Both are computed from
-the database, never from the cache, by the same code that produces the cached set."""
+the database, never from the cache, by the same code that produces the cached set.
+Both show the user's type as the tenant's table reads it, with the userType the IdP
+sent, so a value the table does not map is seen ("unmapped"), not silently absent."""
 
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ def _body(session: Session, tenant_id: str, ref: str, scope: str | None) -> dict
     return {
         **result.to_dict(),
         "user_name": effective.user_names(session, tenant_id, [user_id]).get(user_id),
-        "user_type": None if result.user_type is None else result.user_type.value,
+        **result.type_reading.to_dict(),
         "assignments": [a.to_dict() for a in result.assignments.assignments],
         "conflicts": [c.to_dict() for c in result.assignments.conflicts],
         "at_scope": at_scope,
@@ -59,4 +61,4 @@ def explain(
         explanation, result = effective.explain_user(
             session, tenant_id, user_id, area, level, scope, model
         )
-    return {**explanation.to_dict(), "active": result.active}
+    return {**explanation.to_dict(), "active": result.active, **result.type_reading.to_dict()}

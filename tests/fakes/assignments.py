@@ -156,6 +156,8 @@ class FakeAssignments:
         return FoundUser(best.id, best.user_type)
 
     def role(self, tenant_id: str, key: str, product: str | None = None) -> FoundRole | None:
+        if product is None:
+            product, key = split_ref(key)
         found = [
             role
             for (tenant, _), role in self.roles.items()

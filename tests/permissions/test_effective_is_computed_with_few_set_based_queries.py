@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.domain import GroupRef, GroupRefKind, NotFound, UserType
+from service.domain import GroupRef, GroupRefKind, NotFound
 from service.runtime import Runtime
 from service.services import affected, effective
 from service.services.permission_model import load_model, model_cache
@@ -133,18 +133,3 @@ def test_a_user_is_found_by_id_user_name_in_any_case_or_external_id(
             effective.resolve_user_ref(session, tenant.id, "nobody")
 
     assert found == {world["u1"]}
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("Customer", UserType.CUSTOMER),
-        ("Partner Users", UserType.PARTNER),
-        ("self-registered", UserType.SELF_REGISTERED),
-        ("Producer User", UserType.PRODUCER),
-        ("Employee", None),
-        (None, None),
-    ],
-)
-def test_scim_user_types_are_read_leniently(raw: str | None, expected: UserType | None) -> None:
-    assert effective.user_type_of(raw) is expected

@@ -35,11 +35,28 @@ class AtScopeSchema(Schema):
     )
 
 
-class UserPermissionsSchema(Schema):
+class UserTypeSchema(Schema):
+    """A user's type, as the tenant's user type table reads the userType the IdP sent."""
+
+    user_type = fields.String(
+        allow_none=True,
+        metadata={"description": "customer, producer, partner, self_registered; null: none"},
+    )
+    user_type_raw = fields.String(
+        allow_none=True, metadata={"description": "The SCIM userType as the IdP sent it"}
+    )
+    user_type_status = fields.String(
+        metadata={
+            "description": "mapped; unmapped (a userType the tenant's table does not map: "
+            "see /api/v1/user-types); absent (none sent)"
+        }
+    )
+
+
+class UserPermissionsSchema(UserTypeSchema):
     user_id = fields.String()
     user_name = fields.String(allow_none=True)
     active = fields.Boolean()
-    user_type = fields.String(allow_none=True)
     model_version = fields.Integer()
     accounts = fields.List(fields.String())
     areas = fields.Dict(
@@ -88,7 +105,7 @@ class RefusedChainSchema(Schema):
     conflict = fields.Nested(AccountConflictSchema)
 
 
-class ExplanationSchema(Schema):
+class ExplanationSchema(UserTypeSchema):
     user_id = fields.String()
     active = fields.Boolean()
     area = fields.String()
