@@ -144,7 +144,7 @@ def main() -> None:
             groups=groups,
             graph=graph,
             mappings=mappings,
-            default_role_key="view",
+            default_roles=["view"],
         )
 
     derived = derive()
@@ -165,7 +165,7 @@ def main() -> None:
     triples = [
         (a.scope_id, area_key, areas[area_key].rank(level))
         for a in assignments
-        if roles[a.role_key].is_grantable_at(tree.get(a.scope_id))
+        if roles[a.role_key].is_grantable_at(tree.get(a.scope_id), tree)
         for area_key, level in roles[a.role_key].grants.items()
     ]
 

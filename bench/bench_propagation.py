@@ -169,7 +169,7 @@ def main() -> None:
                 while pending and time.perf_counter() < deadline:
                     for user_id in list(pending):
                         body = runtime.cache.body_of(tenant_id, user_id)
-                        if body and body["scopes"].get(org, {}).get("edit"):
+                        if body and body["scopes"].get(org, {}).get("reporting/edit"):
                             pending.discard(user_id)
                     if pending:
                         time.sleep(0.02)

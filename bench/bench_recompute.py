@@ -1,6 +1,7 @@
-"""Full recompute throughput (issue 6): 100,000 users in 2,000 groups over a
-10,000-scope tree, computed from PostgreSQL and written to Redis by one process,
-as one worker process does it. Prints users/s and, as baselines measured in the
+"""Full recompute throughput (issues 6 and 16): 100,000 users in 2,000 groups over a
+10,000-scope tree, holding roles of two products (the data platform's at workspaces,
+the reporting tool's at folders), computed from PostgreSQL and written to Redis by
+one process, as one worker process does it. Prints users/s and, as baselines measured in the
 same run, the time to read the same membership rows alone and to write the same
 sets to Redis alone.
 
@@ -10,6 +11,7 @@ sets to Redis alone.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import subprocess
 import sys
@@ -20,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, select, text
 
+from service.domain import split_ref
 from service.persistence import schema
 from service.persistence.base import new_id, utcnow
 from service.persistence.permission_models import MappingRow, ScopeRow
@@ -40,6 +43,7 @@ def seed(runtime, users: int, groups: int, scopes: int) -> tuple[str, list[str]]
     with runtime.unit_of_work() as uow:
         tenant_id = tokens.create_tenant(uow, "bench").id
         catalogs.load_catalog(uow, tenant_id, "data-platform", actor="bench")
+        catalogs.load_catalog(uow, tenant_id, "reporting", actor="bench")
     # A 10,000-scope tree: a root workspace, 99 child workspaces, the rest below them.
     now = utcnow()
     root = new_id()
@@ -86,20 +90,17 @@ def seed(runtime, users: int, groups: int, scopes: int) -> tuple[str, list[str]]
         session.execute(insert(ScopeRow), rows)
     # Mappings are written as rows: through the admin API each would be its own change
     # of the model (and its own recompute), which is not what is measured here.
+    # Every other group maps a data-platform role at a workspace, the rest a reporting
+    # role at a folder, so a user in three groups mostly holds roles of both products.
     with UnitOfWork(runtime.sessions) as uow:
         session = uow.session
         model = load_model(session, tenant_id)
-        role_ids = [
-            model.role_ids[k]
-            for k in (
-                "creator",
-                "viewer",
-                "datastream_manager",
-                "dashboard_manager",
-                "mapping_table_manager",
-            )
-            if k in model.role_ids
-        ] or list(model.role_ids.values())[:5]
+        platform = [
+            model.role_ids[f"data-platform/{k}"]
+            for k in ("creator", "viewer", "datastream_manager", "dashboard_manager")
+        ]
+        reporting = [model.role_ids[f"reporting/{k}"] for k in ("view", "edit", "share", "manage")]
+        folders = scope_ids[100:2100]
         bump_model_version(session, tenant_id)
         session.execute(
             insert(MappingRow),
@@ -110,8 +111,8 @@ def seed(runtime, users: int, groups: int, scopes: int) -> tuple[str, list[str]]
                     "group_kind": "displayName",
                     "group_value": f"Group {g}",
                     "group_value_lower": f"group {g}",
-                    "role_id": rng.choice(role_ids),
-                    "scope_id": rng.choice(scope_ids[:2000]),
+                    "role_id": rng.choice(platform if g % 2 == 0 else reporting),
+                    "scope_id": rng.choice(scope_ids[:100] if g % 2 == 0 else folders),
                     "assign_account": False,
                     "created_by": "bench",
                     "created_at": now,
@@ -262,6 +263,9 @@ def main() -> None:
         print(
             f"average cached set size: {sum(len(e.body) for e in sample) / len(sample):.0f} bytes"
         )
+        products = [{split_ref(a)[0] for a in json.loads(e.body)["areas"]} for e in sample]
+        both = sum(1 for held in products if len(held) == 2)
+        print(f"users of the sample holding roles of both products: {both} of {len(sample)}")
     finally:
         runtime.close()
         subprocess.run(

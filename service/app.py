@@ -19,16 +19,22 @@ from service.http.admin.invitations.views import blueprint as invitations_bluepr
 from service.http.admin.jobs.views import blueprint as jobs_blueprint
 from service.http.admin.mappings.views import blueprint as mappings_blueprint
 from service.http.admin.permission_settings.views import blueprint as permission_settings_blueprint
+from service.http.admin.products.views import blueprint as products_blueprint
 from service.http.admin.recomputes.views import blueprint as recomputes_blueprint
 from service.http.admin.roles.views import blueprint as roles_blueprint
 from service.http.admin.scopes.views import blueprint as scopes_blueprint
 from service.http.admin.scopes.views import types_blueprint as scope_types_blueprint
+from service.http.admin.self_registration.views import (
+    blueprint as self_registration_settings_blueprint,
+)
 from service.http.admin.tokens.views import blueprint as tokens_blueprint
+from service.http.admin.user_types.views import blueprint as user_types_blueprint
 from service.http.admin.users.views import blueprint as users_blueprint
 from service.http.admin.webhooks.views import blueprint as webhooks_blueprint
 from service.http.errors import register_error_handlers
 from service.http.invitations_public.views import blueprint as invitations_public_blueprint
 from service.http.limits import JSONProvider, PathSegmentConverter
+from service.http.portal.views import blueprint as self_registrations_blueprint
 from service.http.read.views import blueprint as read_blueprint
 from service.http.smorest import Api
 from service.observability import configure_logging, current_request_id, log_event, set_request_id
@@ -45,6 +51,7 @@ API_BLUEPRINTS = [
     heartbeats_blueprint,
     scope_types_blueprint,
     scopes_blueprint,
+    products_blueprint,
     areas_blueprint,
     roles_blueprint,
     mappings_blueprint,
@@ -52,7 +59,9 @@ API_BLUEPRINTS = [
     conflicts_blueprint,
     catalogs_blueprint,
     permission_settings_blueprint,
+    self_registration_settings_blueprint,
     users_blueprint,
+    user_types_blueprint,
     read_blueprint,
     webhooks_blueprint,
     recomputes_blueprint,
@@ -60,6 +69,7 @@ API_BLUEPRINTS = [
     invitations_blueprint,
     jobs_blueprint,
     invitations_public_blueprint,
+    self_registrations_blueprint,
 ]
 
 

@@ -164,21 +164,27 @@ def catalog_list() -> None:
 @click.argument("name")
 @click.option("--tenant", "tenant_ref", required=True, help="Tenant name or id")
 @click.option("--overwrite", is_flag=True, help="Restore areas and roles the tenant edited")
-def catalog_load(name: str, tenant_ref: str, overwrite: bool) -> None:
-    """Load a catalog into a tenant; loading it again changes nothing."""
+@click.option(
+    "--product", default=None, help="Product to load into (default: the catalog's own key)"
+)
+def catalog_load(name: str, tenant_ref: str, overwrite: bool, product: str | None) -> None:
+    """Load a catalog into one product of a tenant; loading it again changes nothing."""
     from service.services import catalogs
 
     runtime = _runtime()
     schema.ensure_current(runtime.engine)
     found = tokens.find_tenant(runtime.unit_of_work(), tenant_ref)
     plan = catalogs.load_catalog(
-        runtime.unit_of_work(), found.id, name, overwrite=overwrite, actor="cli"
+        runtime.unit_of_work(), found.id, name, overwrite=overwrite, product=product, actor="cli"
     )
     if not plan.changes_anything:
-        click.echo(f"{name}: nothing changed (already loaded)")
+        click.echo(f"{name}: nothing changed (already loaded into product {plan.product})")
         return
+    if plan.create_product is not None:
+        click.echo(f"created product {plan.product}")
     click.echo(
-        f"{name}: created {len(plan.create_areas)} areas and {len(plan.create_roles)} roles, "
+        f"{name} (product {plan.product}): created {len(plan.create_areas)} areas and "
+        f"{len(plan.create_roles)} roles, "
         f"updated {len(plan.update_areas)} areas and {len(plan.update_roles)} roles"
     )
     if plan.declare_scope_types:
@@ -194,13 +200,23 @@ def catalog_load(name: str, tenant_ref: str, overwrite: bool) -> None:
 @click.option("--tenant", "tenant_ref", required=True, help="Tenant name or id")
 @click.option("--all-or-nothing", is_flag=True, help="Invite no one if any row is invalid")
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Follow the job")
+@click.option("--scope", "scope_id", help="Invite to this scope id (rows that name none)")
+@click.option("--role", help="Grant this role key there (rows that name none; else the default)")
 @click.argument("file", type=click.File("rb"))
-def invite(tenant_ref: str, all_or_nothing: bool, wait: bool, file: click.utils.LazyFile) -> None:
-    """Invite everyone in a CSV file (header: email,name[,role,scope][,account]).
+def invite(
+    tenant_ref: str,
+    all_or_nothing: bool,
+    wait: bool,
+    scope_id: str | None,
+    role: str | None,
+    file: click.utils.LazyFile,
+) -> None:
+    """Invite everyone in a CSV file (header: email,name[,scope_id][,role]).
 
     Submits a bulk-invite job exactly as the API does, shows its progress, then a
     summary. With tasks run in-process (the embedded default) the job is done by
-    the time it is submitted."""
+    the time it is submitted. --scope and --role fill in the scope_id and role of
+    rows that leave them empty."""
     import time
 
     from service.runtime import set_runtime
@@ -210,6 +226,7 @@ def invite(tenant_ref: str, all_or_nothing: bool, wait: bool, file: click.utils.
     schema.ensure_current(runtime.engine)
     set_runtime(runtime)  # in-process tasks must use this runtime's database
     rows = bulk_invites.parse_csv(file.read(), runtime.settings.bulk_invite_max_rows)
+    bulk_invites.fill_in(rows, scope_id=scope_id, role=role)
     tenant_id = tokens.find_tenant(runtime.unit_of_work(), tenant_ref).id
     job_id = bulk_invites.submit(
         runtime.unit_of_work(),
@@ -317,7 +334,7 @@ def recompute(tenant_ref: str, user_ref: str | None, wait: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 def dev(host: str, port: int) -> None:
-    """Migrate, make a demo tenant with three tokens if none exists, and serve."""
+    """Migrate, make a demo tenant with a token of each kind if none exists, and serve."""
     from service.app import create_app
 
     settings = Settings.from_env().with_overrides(public_base_url=f"http://{host}:{port}")

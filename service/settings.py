@@ -96,6 +96,10 @@ class Settings:
     rate_limit_scim: str = "1000 per 10 seconds"
     rate_limit_admin: str = "500 per 10 seconds"
     rate_limit_read: str = ""
+    # Portal: an End-User Portal's server registering people who sign themselves up;
+    # each registration creates a user (and maybe an account), so a runaway or abused
+    # portal is held to a pace people sign up at.
+    rate_limit_portal: str = "100 per 10 seconds"
     # The most comparisons one SCIM filter may hold (400 invalidFilter beyond it). IdPs
     # look up one attribute at a time; 100 leaves room for scripted lookups.
     scim_filter_max_terms: int = 100
@@ -175,6 +179,7 @@ class Settings:
             rate_limit_scim=_rate_limit(get("RATE_LIMIT_SCIM", defaults.rate_limit_scim)),
             rate_limit_admin=_rate_limit(get("RATE_LIMIT_ADMIN", defaults.rate_limit_admin)),
             rate_limit_read=_rate_limit(get("RATE_LIMIT_READ", defaults.rate_limit_read)),
+            rate_limit_portal=_rate_limit(get("RATE_LIMIT_PORTAL", defaults.rate_limit_portal)),
             scim_filter_max_terms=int(
                 get("SCIM_FILTER_MAX_TERMS", str(defaults.scim_filter_max_terms))
             ),
@@ -200,6 +205,7 @@ class Settings:
             "scim": self.rate_limit_scim,
             "admin": self.rate_limit_admin,
             "read": self.rate_limit_read,
+            "portal": self.rate_limit_portal,
         }
 
     @property

@@ -112,6 +112,7 @@ class TenantKeys:
     scim: str
     admin: str
     read: str
+    portal: str
 
     def auth(self, kind: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {getattr(self, kind)}"}

@@ -1,9 +1,9 @@
 """The permission model, in plain Python: no web framework, no database, no cache.
 
-Read it in this order: ``scopes`` (where), ``areas`` (what, and how much),
-``roles`` (bundles of both), ``groups`` and ``mappings`` (IdP groups to roles),
-``accounts`` (seed 001's membership rules), ``assignments`` (who holds which role
-where, derived), ``permissions`` (the effective set that is cached), ``explain``
+Read it in this order: ``scopes`` (where), ``products`` (whose), ``areas`` (what,
+and how much), ``roles`` (bundles of both), ``groups`` and ``mappings`` (IdP groups
+to roles), ``accounts`` (seed 001's membership rules), ``assignments`` (who holds
+which role where, derived), ``permissions`` (the effective set that is cached), ``explain``
 (why), ``catalog`` (presets). Everything a caller needs is re-exported here.
 """
 
@@ -47,6 +47,7 @@ from service.domain.permissions import (
     EffectivePermissions,
     compute_effective_permissions,
 )
+from service.domain.products import DEFAULT_PRODUCT, Product, qualify, resolve_ref, split_ref
 from service.domain.roles import Role, check_grantable, index_roles
 from service.domain.scopes import (
     BUILTIN_SCOPE_TYPES,
@@ -58,6 +59,7 @@ from service.domain.scopes import (
 
 __all__ = [
     "BUILTIN_SCOPE_TYPES",
+    "DEFAULT_PRODUCT",
     "DIRECT",
     "GRANTED",
     "ON_OFF_LEVELS",
@@ -90,6 +92,7 @@ __all__ = [
     "Origin",
     "Outcome",
     "PermissionArea",
+    "Product",
     "RefusedAssignment",
     "RefusedChain",
     "Role",
@@ -108,7 +111,10 @@ __all__ = [
     "mapped_account_requests",
     "mappings_for_group",
     "plan_catalog_load",
+    "qualify",
     "resolve_account_assignments",
+    "resolve_ref",
+    "split_ref",
     "transitive_groups",
     "validate_mapping",
 ]

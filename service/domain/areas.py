@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from service.domain.errors import Conflict, ValidationFailed
 from service.domain.keys import check_key
+from service.domain.products import qualify
 
 GRANTED = "granted"
 ON_OFF_LEVELS: tuple[str, ...] = (GRANTED,)
@@ -33,6 +34,8 @@ class PermissionArea:
     levels: tuple[str, ...] = ON_OFF_LEVELS
     category: str | None = None
     description: str = ""
+    # The product it belongs to; "" for an area not placed in one yet (a catalog's).
+    product: str = ""
     _ranks: Mapping[str, int] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -48,6 +51,11 @@ class PermissionArea:
             raise ValidationFailed("invalid_value", "an area's levels must be distinct", "levels")
         object.__setattr__(self, "levels", levels)
         object.__setattr__(self, "_ranks", {lv: i for i, lv in enumerate(levels)})
+
+    @property
+    def ref(self) -> str:
+        """The area's name across the tenant's products: ``product/key``."""
+        return qualify(self.product, self.key)
 
     @property
     def is_on_off(self) -> bool:
@@ -108,10 +116,10 @@ class PermissionArea:
 
 
 def index_areas(areas: Iterable[PermissionArea]) -> dict[str, PermissionArea]:
-    """Areas by key, refusing two areas with one key."""
+    """Areas by ref, refusing two areas with one key in one product."""
     out: dict[str, PermissionArea] = {}
     for area in areas:
-        if area.key in out:
-            raise Conflict("duplicate", f"area {area.key!r} is defined twice", "key")
-        out[area.key] = area
+        if area.ref in out:
+            raise Conflict("duplicate", f"area {area.ref!r} is defined twice", "key")
+        out[area.ref] = area
     return out

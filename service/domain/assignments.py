@@ -6,12 +6,14 @@ Three sources feed a user's assignments:
 - ``mapping``: derived from the user's transitive groups and the tenant's
   mappings; never stored as edits, always recomputed by
   :func:`derive_user_assignments`.
-- ``default``: the tenant's default role (seed 003: View for every invited user),
-  held at every scope where the user holds anything else or belongs to an
-  account. That is where the user was invited to or placed, which is what seed
-  003 means by "applies to any User when invited" (inviting is done at an
-  organization, folder or report). A user with no assignment at all gets nothing:
-  the default widens access where there is some, it never creates it.
+- ``default``: a product's default role (seed 003: View for every invited user),
+  held at every scope where the user holds another role of that product, or
+  belongs to an account the default role may be granted at. That is where the
+  user was invited to or placed, which is what seed 003 means by "applies to any
+  User when invited" (inviting is done at an organization, folder or report). A
+  user with no assignment at all gets nothing: the default widens access where
+  there is some, it never creates it; and one product's default never follows
+  from a role of another product (a usage-analytics user holds no reporting View).
 
 Account rules decide which of them take effect (:mod:`service.domain.accounts`): an
 assignment whose own account membership was refused, or one inside an account the
@@ -43,6 +45,7 @@ from service.domain.accounts import (
 from service.domain.errors import ValidationFailed
 from service.domain.groups import GroupGraph, GroupRecord
 from service.domain.mappings import Mapping, MappingIndex
+from service.domain.products import split_ref
 from service.domain.roles import Role
 from service.domain.scopes import ScopeTree
 
@@ -62,7 +65,7 @@ SOURCE_PRECEDENCE = {
 
 @dataclass(frozen=True, slots=True)
 class Assignment:
-    """``user_id`` holds ``role_key`` at ``scope_id``.
+    """``user_id`` holds ``role_key`` (the role's ref, product/key) at ``scope_id``.
 
     For a mapped assignment, ``mapping_id`` names the mapping and ``via_groups``
     the group path that made it apply (direct group first, mapped group last). A
@@ -96,9 +99,11 @@ class Assignment:
         return (SOURCE_PRECEDENCE[self.source], self.mapping_id or "", self.scope_id, self.role_key)
 
     def to_dict(self) -> dict[str, object]:
+        product, role_key = split_ref(self.role_key)
         return {
             "user_id": self.user_id,
-            "role_key": self.role_key,
+            "product": product,
+            "role_key": role_key,
             "scope_id": self.scope_id,
             "source": self.source.value,
             "mapping_id": self.mapping_id,
@@ -232,7 +237,7 @@ def derive_user_assignments(
     mappings: MappingIndex | Iterable[Mapping] = (),
     direct: Iterable[Assignment] = (),
     direct_accounts: Iterable[AccountRequest] = (),
-    default_role_key: str | None = None,
+    default_roles: Iterable[str] = (),
     account_rules: AccountRules = SEED_001_RULES,
     mapping_since: MappingOf[str, datetime] | None = None,
     group_since: MappingOf[str, datetime] | None = None,
@@ -243,6 +248,7 @@ def derive_user_assignments(
     only as an id still matches mappings by id). ``mapping_since`` and
     ``group_since`` give each mapping's and group's creation time, which date the
     account requests mappings make (the earlier request wins a conflict).
+    ``default_roles`` are the refs of the products' default roles.
     """
     index = mappings if isinstance(mappings, MappingIndex) else MappingIndex(mappings)
     records = groups or {}
@@ -304,9 +310,8 @@ def derive_user_assignments(
         else:
             refused.append(RefusedAssignment(assignment, own))
 
-    kept.extend(
-        _default_assignments(user_id, default_role_key, kept, resolution.accepted, roles, tree)
-    )
+    for role_ref in default_roles:
+        kept.extend(_default_assignments(user_id, role_ref, kept, resolution.accepted, roles, tree))
     kept = list(dict.fromkeys(kept))
     kept.sort(key=Assignment.sort_key)
     return UserAssignments(
@@ -320,21 +325,29 @@ def derive_user_assignments(
 
 def _default_assignments(
     user_id: str,
-    role_key: str | None,
+    role_ref: str,
     held: list[Assignment],
     accounts: Iterable[AccountRequest],
     roles: MappingOf[str, Role],
     tree: ScopeTree,
 ) -> list[Assignment]:
-    role = roles.get(role_key) if role_key else None
+    role = roles.get(role_ref)
     if role is None:
         return []
-    already = {a.scope_id for a in held if a.role_key == role.key}
-    scope_ids = dict.fromkeys([*(a.scope_id for a in held), *(r.account_id for r in accounts)])
+    already = {a.scope_id for a in held if a.role_key == role_ref}
+    # Only the product's own roles place its default (see the module docstring).
+    same_product = [
+        a.scope_id
+        for a in held
+        if a.source is not AssignmentSource.DEFAULT
+        and (other := roles.get(a.role_key)) is not None
+        and other.product == role.product
+    ]
+    scope_ids = dict.fromkeys([*same_product, *(r.account_id for r in accounts)])
     out: list[Assignment] = []
     for sid in scope_ids:
         scope = tree.find(sid)
-        if sid in already or scope is None or not role.is_grantable_at(scope):
+        if sid in already or scope is None or not role.is_grantable_at(scope, tree):
             continue
-        out.append(Assignment(user_id, role.key, sid, AssignmentSource.DEFAULT))
+        out.append(Assignment(user_id, role_ref, sid, AssignmentSource.DEFAULT))
     return out

@@ -11,25 +11,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from collections.abc import Mapping as MappingOf
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from service.domain.accounts import AccountRules
 from service.domain.areas import PermissionArea, index_areas
 from service.domain.errors import Conflict, ValidationFailed
 from service.domain.keys import check_key
+from service.domain.products import Product
 from service.domain.roles import Role, index_roles
 from service.domain.scopes import BUILTIN_SCOPE_TYPES
 
 
 @dataclass(frozen=True)
 class Catalog:
-    """A preset: areas, roles, the scope types it uses, and optional tenant rules.
+    """A preset: one product's areas and roles, the scope types it uses, and
+    optional tenant rules.
 
-    ``scope_types`` lists every type the preset's roles are meant for; the ones
-    that are not built in are declared in the tenant when the catalog loads.
-    ``default_role`` becomes the tenant's default role if it has none.
-    ``account_rules`` is present for presets where account membership matters.
+    A catalog loads into a product of the tenant (by default the one keyed like
+    the catalog, created with ``product``'s name and settings when missing), so
+    presets of several products load side by side. ``scope_types`` lists every
+    type the preset's roles are meant for; the ones that are not built in are
+    declared in the tenant when the catalog loads. ``default_role`` becomes the
+    product's default role if it has none. ``account_rules`` is present for
+    presets where account membership matters.
     """
 
     key: str
@@ -41,6 +46,10 @@ class Catalog:
     roles: tuple[Role, ...]
     default_role: str | None = None
     account_rules: AccountRules | None = None
+    # The product a load creates when the tenant has none of this key; the
+    # product's default role is the catalog's.
+    product_name: str = ""
+    group_only: bool = False
     areas_by_key: MappingOf[str, PermissionArea] = field(init=False, repr=False, compare=False)
     roles_by_key: MappingOf[str, Role] = field(init=False, repr=False, compare=False)
 
@@ -64,8 +73,21 @@ class Catalog:
                 f"default role {self.default_role!r} is not in the catalog",
                 "default_role",
             )
+        if not self.product_name:
+            object.__setattr__(self, "product_name", self.name)
         object.__setattr__(self, "areas_by_key", by_area)
         object.__setattr__(self, "roles_by_key", by_role)
+
+    @property
+    def product(self) -> Product:
+        """The product this catalog describes, as a load creates it."""
+        return Product(
+            key=self.key,
+            name=self.product_name,
+            description=self.description,
+            group_only=self.group_only,
+            default_role=self.default_role,
+        )
 
     @property
     def declared_scope_types(self) -> tuple[str, ...]:
@@ -84,6 +106,7 @@ class Catalog:
             "source": self.source,
             "scope_types": list(self.scope_types),
             "default_role": self.default_role,
+            "product": {"name": self.product_name, "group_only": self.group_only},
             "account_rules": None if self.account_rules is None else self.account_rules.to_dict(),
             "areas": [a.to_dict() for a in self.areas],
             "roles": [r.to_dict() for r in self.roles],
@@ -111,6 +134,9 @@ class Catalog:
                 raise ValidationFailed(exc.code, exc.message, f"roles[{i}].{exc.field}") from None
         rules = data.get("account_rules")
         default_role = data.get("default_role")
+        product = data.get("product") or {}
+        if not isinstance(product, MappingOf):
+            raise ValidationFailed("invalid_value", "product must be an object", "product")
         scope_types = data.get("scope_types") or []
         if not isinstance(scope_types, list):
             raise ValidationFailed("invalid_value", "scope_types must be a list", "scope_types")
@@ -124,6 +150,8 @@ class Catalog:
             roles=tuple(roles),
             default_role=None if default_role is None else str(default_role),
             account_rules=AccountRules.from_dict(rules) if isinstance(rules, MappingOf) else None,
+            product_name=str(product.get("name") or ""),
+            group_only=bool(product.get("group_only", False)),
         )
 
 
@@ -136,6 +164,8 @@ class CatalogLoadPlan:
     """
 
     catalog_key: str
+    product: str = ""
+    create_product: Product | None = None
     create_areas: tuple[PermissionArea, ...] = ()
     update_areas: tuple[PermissionArea, ...] = ()
     unchanged_areas: tuple[str, ...] = ()
@@ -150,7 +180,8 @@ class CatalogLoadPlan:
     @property
     def changes_anything(self) -> bool:
         return bool(
-            self.create_areas
+            self.create_product
+            or self.create_areas
             or self.update_areas
             or self.create_roles
             or self.update_roles
@@ -161,6 +192,10 @@ class CatalogLoadPlan:
     def to_dict(self) -> dict[str, object]:
         return {
             "catalog": self.catalog_key,
+            "product": self.product,
+            "create_product": None
+            if self.create_product is None
+            else self.create_product.to_dict(),
             "areas": {
                 "create": [a.key for a in self.create_areas],
                 "update": [a.key for a in self.update_areas],
@@ -206,22 +241,35 @@ def plan_catalog_load(
     existing_areas: MappingOf[str, PermissionArea],
     existing_roles: MappingOf[str, Role],
     *,
+    product: str | None = None,
+    product_exists: bool = True,
     overwrite: bool = False,
     declared_scope_types: Iterable[str] = (),
     default_role: str | None = None,
 ) -> CatalogLoadPlan:
-    """Work out what loading ``catalog`` into a tenant creates and updates.
+    """Work out what loading ``catalog`` into one product of a tenant creates and
+    updates.
 
-    Loading is idempotent: what the tenant already has in the catalog's form is
+    ``product`` is the target product's key (the catalog's own by default) and
+    ``existing_areas`` / ``existing_roles`` are that product's, by key; other
+    products are never touched, so presets of several products load side by side.
+    ``default_role`` is the product's current default role.
+
+    Loading is idempotent: what the product already has in the catalog's form is
     unchanged, and a second load plans nothing. An area or role the tenant has
     edited is kept as edited unless ``overwrite`` restores the preset. A plan that
     would leave some role granting a level its area no longer has is refused,
     since applying it would silently take access away.
     """
-    create_a, update_a, unchanged_a, kept_a = _split(catalog.areas, existing_areas, overwrite)
-    create_r, update_r, unchanged_r, kept_r = _split(catalog.roles, existing_roles, overwrite)
+    target = catalog.key if product is None else product
+    areas = [replace(a, product=target) for a in catalog.areas]
+    roles = [replace(r, product=target) for r in catalog.roles]
+    existing_areas = {k: replace(a, product=target) for k, a in existing_areas.items()}
+    existing_roles = {k: replace(r, product=target) for k, r in existing_roles.items()}
+    create_a, update_a, unchanged_a, kept_a = _split(areas, existing_areas, overwrite)
+    create_r, update_r, unchanged_r, kept_r = _split(roles, existing_roles, overwrite)
 
-    after_areas = {**existing_areas, **{a.key: a for a in (*create_a, *update_a)}}
+    after_areas = {a.ref: a for a in (*existing_areas.values(), *create_a, *update_a)}
     after_roles = {**existing_roles, **{r.key: r for r in (*create_r, *update_r)}}
     for role in after_roles.values():
         try:
@@ -234,8 +282,13 @@ def plan_catalog_load(
             ) from None
 
     have_types = frozenset(declared_scope_types)
+    new_product = None
+    if not product_exists:
+        new_product = replace(catalog.product, key=target, default_role=None)
     return CatalogLoadPlan(
         catalog_key=catalog.key,
+        product=target,
+        create_product=new_product,
         create_areas=tuple(create_a),
         update_areas=tuple(update_a),
         unchanged_areas=tuple(unchanged_a),

@@ -10,7 +10,8 @@ Codes used by the domain:
 - 422 ``ValidationFailed``: ``invalid_key``, ``invalid_value``, ``unknown_scope_type``,
   ``unknown_parent``, ``cycle``, ``account_type_required``, ``account_type_not_allowed``,
   ``unknown_area``, ``unknown_level``, ``unknown_role``, ``unknown_scope``,
-  ``scope_type_not_allowed``, ``root_only``, ``not_an_account``
+  ``scope_type_not_allowed``, ``root_only``, ``not_an_account``, and for where an
+  invitation invites to ``scope_required``, ``role_required``
 - 404 ``NotFound``: ``not_found``
 - 409 ``Conflict``: ``duplicate``, ``has_children``, ``catalog_conflict``,
   and the account rules of seed 001 when an admin makes a direct account assignment:

@@ -31,6 +31,7 @@ from service.domain.assignments import (
 )
 from service.domain.errors import NotFound, ValidationFailed
 from service.domain.permissions import assignment_applies
+from service.domain.products import split_ref
 from service.domain.roles import Role
 from service.domain.scopes import ScopeTree
 
@@ -52,7 +53,7 @@ class Chain:
     """
 
     source: AssignmentSource
-    role_key: str
+    role_key: str  # the role's ref, product/key
     role_name: str
     granted_at: str
     level: str
@@ -73,14 +74,16 @@ class Chain:
         elif self.source is AssignmentSource.DIRECT:
             start = "direct assignment"
         else:
-            start = "tenant default role"
+            start = "product default role"
         tail = " (inherited)" if self.inherited else ""
         return f"{start} -> role {self.role_name!r} ({self.level}) -> at {where}{tail}"
 
     def to_dict(self) -> dict[str, object]:
+        product, role_key = split_ref(self.role_key)
         return {
             "source": self.source.value,
-            "role_key": self.role_key,
+            "product": product,
+            "role_key": role_key,
             "role_name": self.role_name,
             "granted_at": self.granted_at,
             "level": self.level,
@@ -169,7 +172,8 @@ def explain(
         role = roles.get(a.role_key)
         if role is None or not assignment_applies(role, a, tree, check):
             return None
-        granted = role.grants.get(area)
+        # ``area`` is a ref; a role grants only areas of its own product.
+        granted = role.grants.get(the_area.key) if role.product == the_area.product else None
         if granted is None or not the_area.has_level(granted):
             return None
         at_scope = a.scope_id == scope_id
@@ -177,7 +181,7 @@ def explain(
             return None
         chain = Chain(
             a.source,
-            role.key,
+            role.ref,
             role.name,
             a.scope_id,
             granted,

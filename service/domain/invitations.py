@@ -22,6 +22,10 @@ whose holder died (the same holder asking again, or the lease over) is taken ove
 
 Every change takes the time it happens (`now`) from the caller; nothing here reads a
 clock, a database or a setting.
+
+An invitation may also say *where* it invites to (`InvitedGrant`, seed 003: invite "at
+the Organization, Folder, or Report level"): a role at a scope, which accepting it
+grants. `invited_grant` decides it when the invitation is made.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from enum import StrEnum
 from typing import ClassVar
 
 from service.domain.errors import Conflict, DomainError, ValidationFailed
+from service.domain.roles import Role, check_grantable
+from service.domain.scopes import ScopeTree
 
 REASON_LIMIT = 2000
 
@@ -152,6 +158,62 @@ def require_link(parts: Mapping[str, str]) -> None:
                 "that accepts the invitation",
                 field=part,
             )
+
+
+# Where it invites to ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvitedGrant:
+    """What accepting an invitation grants: a role at a scope. At an account the person
+    also joins the account (`assign_account`), since under seed 001 a grant at an
+    account is for the account's members."""
+
+    role_key: str
+    scope_id: str
+    assign_account: bool = False
+
+
+class GrantOutcome(StrEnum):
+    """What became of an invitation's grant when it was accepted (stored by value)."""
+
+    GRANTED = "granted"
+    HELD_ALREADY = "held_already"  # the person held that role there already
+    REFUSED = "refused"  # the accept stands; the grant was not made, and says why
+
+
+def invited_grant(
+    scope_id: str | None,
+    role_key: str | None,
+    *,
+    default_role_key: str | None,
+    roles: Mapping[str, Role],
+    tree: ScopeTree,
+) -> InvitedGrant | None:
+    """Where an invitation naming `scope_id` and `role_key` (either may be None) invites
+    to, or None when it names neither; raises ValidationFailed naming the field.
+
+    A scope without a role gets the default role (seed 003: View "is the default access
+    right which applies to any User when invited"); a role needs a scope to be granted
+    at; the role must exist and be grantable at the scope, as for any assignment."""
+    if scope_id is None:
+        if role_key is not None:
+            raise ValidationFailed(
+                "scope_required", f"role {role_key!r} needs a scope_id to be granted at", "scope_id"
+            )
+        return None
+    key = role_key or default_role_key
+    if key is None:
+        raise ValidationFailed(
+            "role_required",
+            "name a role: there is no default role to invite with",
+            "role",
+        )
+    role = roles.get(key)
+    if role is None:
+        raise ValidationFailed("unknown_role", f"role {key!r} does not exist", "role")
+    scope = check_grantable(role, scope_id, tree)
+    return InvitedGrant(role.ref, scope.id, assign_account=scope.is_account)
 
 
 # The aggregate --------------------------------------------------------------------

@@ -50,6 +50,7 @@ from service.domain.accounts import Coverage
 from service.domain.areas import PermissionArea
 from service.domain.assignments import Assignment
 from service.domain.errors import ValidationFailed
+from service.domain.products import resolve_ref
 from service.domain.roles import Role
 from service.domain.scopes import ScopeTree
 
@@ -228,6 +229,12 @@ class EffectivePermissions:
             frontier = [c for sid in frontier for c in tree.children(sid) if c not in fences]
         return out
 
+    def area_ref(self, area: str, product: str | None = None) -> str:
+        """The ref (``product/key``) an app's area name stands for in this set: see
+        :func:`service.domain.products.resolve_ref`. A key alone resolves among the
+        areas the user holds; when the user holds none of that key, checks deny."""
+        return resolve_ref(area, product, self._ranks)
+
     def grants_at(self, scope_id: str) -> MappingOf[str, AreaGrant]:
         """The grants made at ``scope_id`` itself, without inheritance."""
         return self.scopes.get(scope_id, {})
@@ -299,11 +306,13 @@ def _ranked_grants(
 ) -> tuple[tuple[str, int], ...]:
     # A grant naming an area or level the tenant no longer has (the catalog was
     # edited after the role) is dropped: a stale role may only ever grant less.
+    # Areas are keyed by ref (product/key): a role grants areas of its own product.
     out: list[tuple[str, int]] = []
     for area_key, level in role.grants.items():
-        area = areas.get(area_key)
+        ref = role.area_ref(area_key)
+        area = areas.get(ref)
         if area is not None and area.has_level(level):
-            out.append((area_key, area.rank(level)))
+            out.append((ref, area.rank(level)))
     return tuple(out)
 
 
@@ -319,7 +328,7 @@ def assignment_applies(
     Shared with explain, so that "why" and "what" never disagree.
     """
     scope = tree.find(assignment.scope_id)
-    if scope is None or not role.is_grantable_at(scope):
+    if scope is None or not role.is_grantable_at(scope, tree):
         return False
     return coverage is None or coverage.uncovered_account(scope.id) is None
 
@@ -352,9 +361,9 @@ def compute_effective_permissions(
         role = roles.get(assignment.role_key)
         if role is None or not assignment_applies(role, assignment, tree, coverage):
             continue
-        grants = ranked.get(role.key)
+        grants = ranked.get(assignment.role_key)
         if grants is None:
-            grants = ranked[role.key] = _ranked_grants(role, areas)
+            grants = ranked[assignment.role_key] = _ranked_grants(role, areas)
         target = (reach if role.reaches_descendants else local).setdefault(assignment.scope_id, {})
         for area_key, rank in grants:
             if rank > target.get(area_key, -1):

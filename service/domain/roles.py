@@ -9,6 +9,7 @@ from types import MappingProxyType
 from service.domain.areas import PermissionArea
 from service.domain.errors import Conflict, ValidationFailed
 from service.domain.keys import check_key
+from service.domain.products import qualify
 from service.domain.scopes import AccountType, Scope, ScopeTree
 
 
@@ -19,11 +20,11 @@ class Role:
     ``allowed_scope_types`` limits the scope types it may be granted at (``None``:
     any). ``allowed_account_types`` further limits it, at accounts, to some account
     types (seed 002's producer roles belong on producer accounts). ``root_only``
-    keeps it to scopes without a parent (seed 004's "Administrator in root
-    workspace"). ``reaches_descendants`` says whether the grants also hold at every
-    scope below (seed 001: a Portal Administrative User sees sub-accounts, a Portal
-    User only their own account). It defaults to false so that forgetting it
-    grants less, not more.
+    keeps it to the root scope of its product (seed 004's "Administrator in root
+    workspace"; see :meth:`is_root_for`). ``reaches_descendants`` says whether the
+    grants also hold at every scope below (seed 001: a Portal Administrative User
+    sees sub-accounts, a Portal User only their own account). It defaults to false
+    so that forgetting it grants less, not more.
     """
 
     key: str
@@ -34,6 +35,8 @@ class Role:
     description: str = ""
     allowed_account_types: frozenset[AccountType] | None = None
     root_only: bool = False
+    # The product it belongs to; its grants name areas of the same product.
+    product: str = ""
 
     def __post_init__(self) -> None:
         check_key(self.key, "key")
@@ -51,16 +54,26 @@ class Role:
                 frozenset(AccountType(t) for t in self.allowed_account_types),
             )
 
+    @property
+    def ref(self) -> str:
+        """The role's name across the tenant's products: ``product/key``."""
+        return qualify(self.product, self.key)
+
+    def area_ref(self, area_key: str) -> str:
+        """The ref of an area this role grants (grants name areas of its own product)."""
+        return qualify(self.product, area_key)
+
     def validate(
         self, areas: Mapping[str, PermissionArea], scope_types: Iterable[str] | None = None
     ) -> None:
-        """Raise unless every grant names a known area and one of its levels.
+        """Raise unless every grant names a known area of its product and one of its
+        levels. ``areas`` is keyed by ref.
 
         ``scope_types``, when given, are the types the tenant knows; a role allowed
         only at unknown types could never be granted anywhere.
         """
         for area_key, level in self.grants.items():
-            area = areas.get(area_key)
+            area = areas.get(self.area_ref(area_key))
             if area is None:
                 raise ValidationFailed(
                     "unknown_area",
@@ -77,21 +90,47 @@ class Role:
                     "allowed_scope_types",
                 )
 
-    def can_be_granted_at(
-        self, scope_type: str, account_type: AccountType | None = None, *, is_root: bool = True
-    ) -> bool:
+    def can_be_granted_at(self, scope_type: str, account_type: AccountType | None = None) -> bool:
+        """Whether the scope and account types fit; the root rule needs the tree
+        (:meth:`is_grantable_at`)."""
         if self.allowed_scope_types is not None and scope_type not in self.allowed_scope_types:
             return False
-        if (
-            self.allowed_account_types is not None
-            and account_type is not None
-            and account_type not in self.allowed_account_types
-        ):
-            return False
-        return is_root or not self.root_only
+        return (
+            self.allowed_account_types is None
+            or account_type is None
+            or account_type in self.allowed_account_types
+        )
 
-    def check_grantable_at(self, scope: Scope, field: str = "scope_id") -> None:
+    def is_root_for(self, scope: Scope, tree: ScopeTree) -> bool:
+        """Whether ``scope`` is the root scope of this role's product: no scope above it
+        is of a type the role may be granted at (with no such types: it has no parent).
+
+        Seed 004's root workspace is "the top-level workspace in your organization":
+        an organization above it does not make it a child, a workspace does.
+        """
+        return self._nearest_above(scope, tree) is None
+
+    def _nearest_above(self, scope: Scope, tree: ScopeTree) -> Scope | None:
+        # The scope that keeps ``scope`` from being this role's root, if any.
+        types = self.allowed_scope_types
+        for sid in tree.ancestors(scope.id):
+            above = tree.get(sid)
+            if types is None or above.type in types:
+                return above
+        return None
+
+    def is_grantable_at(self, scope: Scope, tree: ScopeTree) -> bool:
+        """Whether this role may be granted at ``scope`` of ``tree`` (the one rule that
+        granting, computing, defaults and explain share)."""
+        # Only a root-only role walks up the tree, so the others pay nothing for it.
+        return self.can_be_granted_at(scope.type, scope.account_type) and (
+            not self.root_only or self.is_root_for(scope, tree)
+        )
+
+    def check_grantable_at(self, scope: Scope, tree: ScopeTree, field: str = "scope_id") -> None:
         """Raise, naming ``field``, unless this role may be granted at ``scope``."""
+        if self.is_grantable_at(scope, tree):
+            return
         if self.allowed_scope_types is not None and scope.type not in self.allowed_scope_types:
             raise ValidationFailed(
                 "scope_type_not_allowed",
@@ -111,14 +150,15 @@ class Role:
                 f"not at {scope.account_type.value} account {scope.id!r}",
                 field,
             )
-        if self.root_only and scope.parent_id is not None:
-            raise ValidationFailed(
-                "root_only", f"role {self.key!r} can only be granted at a root scope", field
-            )
-
-    def is_grantable_at(self, scope: Scope) -> bool:
-        return self.can_be_granted_at(
-            scope.type, scope.account_type, is_root=scope.parent_id is None
+        above = self._nearest_above(scope, tree)
+        types = self.allowed_scope_types
+        kinds = "scope" if types is None else " or ".join(sorted(types))
+        below = "" if above is None else f" is below {above.type} {above.name!r} ({above.id})"
+        raise ValidationFailed(
+            "root_only",
+            f"role {self.key!r} can only be granted at the root of its product, a {kinds} "
+            f"with no {kinds} above it; {scope.type} {scope.name!r} ({scope.id}){below}",
+            field,
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -173,11 +213,12 @@ def _as_list(value: object) -> list[object]:
 
 
 def index_roles(roles: Iterable[Role]) -> dict[str, Role]:
+    """Roles by ref, refusing two roles with one key in one product."""
     out: dict[str, Role] = {}
     for role in roles:
-        if role.key in out:
-            raise Conflict("duplicate", f"role {role.key!r} is defined twice", "key")
-        out[role.key] = role
+        if role.ref in out:
+            raise Conflict("duplicate", f"role {role.ref!r} is defined twice", "key")
+        out[role.ref] = role
     return out
 
 
@@ -186,5 +227,5 @@ def check_grantable(role: Role, scope_id: str, tree: ScopeTree, field: str = "sc
     scope = tree.find(scope_id)
     if scope is None:
         raise ValidationFailed("unknown_scope", f"scope {scope_id!r} does not exist", field)
-    role.check_grantable_at(scope, field)
+    role.check_grantable_at(scope, tree, field)
     return scope

@@ -32,12 +32,14 @@ class Surface(StrEnum):
     SCIM = "scim"  # /scim/v2: an IdP pushing users and groups
     ADMIN = "admin"  # /api/v1 management: roles, mappings, invitations, tokens ...
     READ = "read"  # /api/v1 permission reads and checks, for apps
+    PORTAL = "portal"  # /api/v1/self-registrations: an End-User Portal signing people up
 
 
 SURFACES: dict[Surface, tuple[TokenKind, ...]] = {
     Surface.SCIM: (TokenKind.SCIM,),
     Surface.ADMIN: (TokenKind.ADMIN,),
     Surface.READ: (TokenKind.READ, TokenKind.ADMIN),
+    Surface.PORTAL: (TokenKind.PORTAL,),
 }
 
 

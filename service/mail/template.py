@@ -4,6 +4,11 @@ Substitution is `string.Template` (`$name` or `${name}`): no attribute access, n
 expressions, no code, so a template an admin saves can only place the values
 below. A template naming any other field is refused when it is saved. Values are
 HTML-escaped in the HTML body and folded to one line in the subject.
+
+Where the invitation invites to (a role at a scope) is in `role_name`, `scope_name` and
+`scope_type`, empty when it names none, and in `where`, which reads on from "invited
+you to $tenant_name" (" as View at the folder Folder 1", or nothing). A template saved
+before these fields existed renders as it did: a template places only what it names.
 """
 
 from __future__ import annotations
@@ -20,12 +25,16 @@ FIELDS = (
     "accept_url",
     "tenant_name",
     "expires_at",
+    "role_name",
+    "scope_name",
+    "scope_type",
+    "where",
 )
 
 DEFAULT_SUBJECT = "You are invited to $tenant_name"
 DEFAULT_TEXT = """Hello $display_name,
 
-$inviter invited you to $tenant_name.
+$inviter invited you to $tenant_name$where.
 
 Accept the invitation here:
 $accept_url
@@ -35,7 +44,7 @@ The link works once and expires at $expires_at.
 DEFAULT_HTML = """<!doctype html>
 <html><body>
 <p>Hello $display_name,</p>
-<p>$inviter invited you to <strong>$tenant_name</strong>.</p>
+<p>$inviter invited you to <strong>$tenant_name</strong>$where.</p>
 <p><a href="$accept_url">Accept the invitation</a></p>
 <p>The link works once and expires at $expires_at.</p>
 </body></html>

@@ -8,4 +8,5 @@ from service.persistence import outbox
 from service.persistence import permission_models
 from service.persistence import recompute_models
 from service.persistence import scim_models
+from service.persistence import user_models
 from service.persistence import webhook_models

@@ -2,10 +2,17 @@
 
 An invitation's token is never stored: only its SHA-256 (`token_hash`) and the
 random nonce from which the sending worker derives it (see
-service.services.invitations). `invitation_deliveries` is the append-only history
-of every attempt to hand the message to the mail server. A job is a bulk invite
-with one row per input line; its totals are counted from those rows, so they are
-exact however often a batch task runs.
+service.services.invitations). An invitation may name where it invites to
+(`role_key` at `scope_id`, checked when it is made; see
+service.domain.invitations.InvitedGrant) and, once accepted, what became of that
+grant (`grant_outcome`, `grant_reason`). They are plain values, not foreign keys: a
+role or scope deleted meanwhile makes the grant refused at accept, saying why,
+instead of blocking the delete or vanishing. `invitation_deliveries` is the
+append-only history of every attempt to hand the message to the mail server. A job
+is a bulk invite with one row per input line; its totals are counted from those
+rows, so they are exact however often a batch task runs. A job row keeps its input
+as sent (`scope` holds the `scope_id` column; `account`, the older way to name an
+account, only in rows of older jobs).
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.domain import invitations as lifecycle
-from service.domain.invitations import InvitationStatus
+from service.domain.invitations import GrantOutcome, InvitationStatus, InvitedGrant
 from service.persistence.base import Base, UtcDateTime, uuid_pk
 from service.persistence.base import created_at as stamped_now
 
@@ -38,11 +45,12 @@ from service.persistence.base import created_at as stamped_now
 INVITATION_STATUSES = tuple(status.value for status in InvitationStatus)
 # A live invitation can still reach its person; a tenant holds at most one per user.
 LIVE_STATUSES = tuple(status.value for status in InvitationStatus if status in lifecycle.LIVE)
+GRANT_OUTCOMES = tuple(outcome.value for outcome in GrantOutcome)
 JOB_ROW_STATUSES = ("invalid", "queued", "processing", "sent", "failed", "skipped")
 
 
-def _in(values: tuple[str, ...]) -> str:
-    return "status IN (" + ", ".join(f"'{value}'" for value in values) + ")"
+def _in(values: tuple[str, ...], column: str = "status") -> str:
+    return f"{column} IN (" + ", ".join(f"'{value}'" for value in values) + ")"
 
 
 _LIVE = text(_in(LIVE_STATUSES))
@@ -96,8 +104,26 @@ class Invitation(Base):
     accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     job_id: Mapped[str | None] = mapped_column(String(36))
+    # Where it invites to (None: nowhere), and what accepting it did with that.
+    # The role's ref, product/key (a product key and a role key, 128 each, and "/").
+    role_key: Mapped[str | None] = mapped_column(String(257))
+    scope_id: Mapped[str | None] = mapped_column(String(36))
+    assign_account: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    grant_outcome: Mapped[str | None] = mapped_column(String(16))
+    grant_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = stamped_now()
     updated_at: Mapped[datetime] = stamped_now()
+
+    def grant(self) -> InvitedGrant | None:
+        """Where the invitation invites to, or None."""
+        if self.role_key is None or self.scope_id is None:
+            return None
+        return InvitedGrant(self.role_key, self.scope_id, bool(self.assign_account))
+
+    def set_grant(self, grant: InvitedGrant | None) -> None:
+        self.role_key = grant.role_key if grant else None
+        self.scope_id = grant.scope_id if grant else None
+        self.assign_account = bool(grant and grant.assign_account)
 
     def lifecycle(self) -> lifecycle.Invitation:
         """The row's lifecycle state, as the domain aggregate."""
@@ -114,6 +140,7 @@ class Invitation(Base):
 
     __table_args__ = (
         CheckConstraint(_in(INVITATION_STATUSES), name="status"),
+        CheckConstraint(_in(GRANT_OUTCOMES, "grant_outcome"), name="grant_outcome"),
         Index(
             "uq_invitations_live_user",
             "tenant_id",

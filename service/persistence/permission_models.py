@@ -14,12 +14,33 @@ the database refuses anything it forgot.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from service.domain import SEED_001_RULES, AccountRules, AccountType, Role, ValidationFailed
+from service.domain import (
+    SEED_001_RULES,
+    AccountRules,
+    AccountType,
+    Conflict,
+    NotFound,
+    PermissionArea,
+    Product,
+    Role,
+    ValidationFailed,
+    split_ref,
+)
 from service.persistence.base import Base, created_at, uuid_pk
 
 
@@ -57,11 +78,41 @@ class ScopeRow(Base):
     )
 
 
+class ProductRow(Base):
+    """One of the tenant's products: its areas and roles, and the settings a seed
+    states per product (the default role an invitation grants, group-only)."""
+
+    __tablename__ = "permission_products"
+
+    id: Mapped[str] = uuid_pk()
+    tenant_id: Mapped[str] = _tenant_fk()
+    key: Mapped[str] = mapped_column(String(128), nullable=False)
+    name: Mapped[str] = mapped_column(String(300), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    group_only: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # A role of this product; use_alter, since roles reference their product too.
+    # (Deleting a role that is a default is refused by the service; SET NULL only
+    # lets a whole tenant's rows go in any order.)
+    default_role_id: Mapped[str | None] = mapped_column(
+        ForeignKey("permission_roles.id", use_alter=True, ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = created_at()
+
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+
+
+def _product_fk() -> Mapped[str]:
+    return mapped_column(ForeignKey("permission_products.id"), nullable=False)
+
+
 class AreaRow(Base):
     __tablename__ = "permission_areas"
 
     id: Mapped[str] = uuid_pk()
     tenant_id: Mapped[str] = _tenant_fk()
+    product_id: Mapped[str] = _product_fk()
+    # Loaded with the row: every use of an area names its product.
+    product: Mapped[ProductRow] = relationship(foreign_keys=[product_id], lazy="joined")
     key: Mapped[str] = mapped_column(String(128), nullable=False)
     name: Mapped[str] = mapped_column(String(300), nullable=False)
     levels: Mapped[list[str]] = mapped_column(JSON, nullable=False)
@@ -69,7 +120,8 @@ class AreaRow(Base):
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     created_at: Mapped[datetime] = created_at()
 
-    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+    # Keys are unique per product: two products may each have "user_management".
+    __table_args__ = (UniqueConstraint("tenant_id", "product_id", "key"),)
 
 
 class RoleRow(Base):
@@ -77,6 +129,8 @@ class RoleRow(Base):
 
     id: Mapped[str] = uuid_pk()
     tenant_id: Mapped[str] = _tenant_fk()
+    product_id: Mapped[str] = _product_fk()
+    product: Mapped[ProductRow] = relationship(foreign_keys=[product_id], lazy="joined")
     key: Mapped[str] = mapped_column(String(128), nullable=False)
     name: Mapped[str] = mapped_column(String(300), nullable=False)
     grants: Mapped[dict[str, str]] = mapped_column(JSON, nullable=False)
@@ -88,7 +142,7 @@ class RoleRow(Base):
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     created_at: Mapped[datetime] = created_at()
 
-    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "product_id", "key"),)
 
 
 class MappingRow(Base):
@@ -150,7 +204,10 @@ class AssignmentRow(Base):
 
 
 class PermissionSettingsRow(Base):
-    """One row per tenant: default role, account rules, and the model version.
+    """One row per tenant: the default product, account rules, and the model version.
+
+    ``default_product_id`` is where an area or role created without naming a product
+    goes (the product every tenant's model moved into when products arrived).
 
     ``model_version`` goes up in the same transaction as every change to scopes,
     scope types, areas, roles, mappings or these settings, so a loaded snapshot
@@ -163,7 +220,9 @@ class PermissionSettingsRow(Base):
     tenant_id: Mapped[str] = mapped_column(
         ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
     )
-    default_role_id: Mapped[str | None] = mapped_column(ForeignKey("permission_roles.id"))
+    default_product_id: Mapped[str | None] = mapped_column(
+        ForeignKey("permission_products.id", use_alter=True, ondelete="SET NULL")
+    )
     # NULL: seed 001's rules, the domain's default.
     account_rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     model_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
@@ -172,6 +231,7 @@ class PermissionSettingsRow(Base):
 def role_from_row(row: RoleRow) -> Role:
     """The domain role a stored role row stands for."""
     return Role(
+        product=row.product.key,
         key=row.key,
         name=row.name,
         grants=dict(row.grants),
@@ -187,6 +247,27 @@ def role_from_row(row: RoleRow) -> Role:
     )
 
 
+def area_from_row(row: AreaRow) -> PermissionArea:
+    return PermissionArea(
+        key=row.key,
+        name=row.name,
+        levels=tuple(row.levels),
+        category=row.category,
+        description=row.description,
+        product=row.product.key,
+    )
+
+
+def product_from_row(row: ProductRow, default_role_key: str | None) -> Product:
+    return Product(
+        key=row.key,
+        name=row.name,
+        description=row.description,
+        group_only=row.group_only,
+        default_role=default_role_key,
+    )
+
+
 def rules_from_json(raw: dict[str, object] | None) -> AccountRules:
     """A tenant's stored account rules; seed 001's when it stored none."""
     if raw is None:
@@ -195,3 +276,40 @@ def rules_from_json(raw: dict[str, object] | None) -> AccountRules:
         return AccountRules.from_dict(raw)
     except ValueError as exc:
         raise ValidationFailed("invalid_value", str(exc), "account_rules") from None
+
+
+Keyed = TypeVar("Keyed", AreaRow, RoleRow)
+
+
+def find_row(
+    session: Session,
+    model: type[Keyed],
+    tenant_id: str,
+    key: str,
+    product: str | None = None,
+    field: str = "key",
+) -> Keyed:
+    """The area or role ``key`` of ``product``; without a product, the only one of that
+    key in the tenant (409 naming ``product`` when several products have it), so that
+    clients of a one-product tenant need never name it. ``key`` may be a ref,
+    ``product/key``, as the permission sets name areas."""
+    what = "area" if model is AreaRow else "role"
+    if product is None:
+        product, key = split_ref(key)
+    query = select(model).where(model.tenant_id == tenant_id, model.key == key)
+    if product is not None:
+        query = query.join(ProductRow, ProductRow.id == model.product_id).where(
+            ProductRow.key == product
+        )
+    rows = list(session.scalars(query))
+    if not rows:
+        where = "" if product is None else f" in product {product!r}"
+        raise NotFound("not_found", f"no {what} {key!r}{where}", field)
+    if len(rows) > 1:
+        products = ", ".join(sorted(r.product.key for r in rows))
+        raise Conflict(
+            "ambiguous",
+            f"{what} {key!r} exists in products {products}: name the product",
+            "product",
+        )
+    return rows[0]

@@ -37,6 +37,7 @@ from service.persistence.repositories.assignments import SqlAssignments
 from service.persistence.repositories.audit import SqlAuditLog
 from service.persistence.repositories.invitations import SqlInvitations
 from service.persistence.repositories.scim import SqlGroups, SqlUsers
+from service.persistence.repositories.user_types import SqlUserTypes
 
 _OWNER = "rolecall_unit_of_work"
 
@@ -98,6 +99,7 @@ class UnitOfWork:
         self.users = SqlUsers(session)
         self.groups = SqlGroups(session)
         self.invitations = SqlInvitations(session)
+        self.user_types = SqlUserTypes(session)
 
     def __exit__(
         self,

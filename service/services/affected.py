@@ -78,10 +78,11 @@ def users_affected_by_mapping(
 def users_affected_by_role(
     session: Session, tenant_id: str, role_key: str, model: TenantModel | None = None
 ) -> set[str]:
-    """Everyone who holds the role directly or through a mapping; for the tenant's
-    default role, everyone who holds anything (that is where the default lands)."""
+    """Everyone who holds the role (by ref, ``product/key``) directly or through a
+    mapping; for a product's default role, everyone who holds anything (that is where
+    the default lands)."""
     model = model or load_model(session, tenant_id)
-    if role_key == model.default_role_key:
+    if role_key in model.default_roles:
         mappings = list(model.mappings)
         direct = _direct_holders(session, tenant_id)
     else:

@@ -1,22 +1,34 @@
-"""Use cases for permission areas: named capabilities with ordered levels."""
+"""Use cases for permission areas: named capabilities with ordered levels, each in
+one product (see :mod:`service.services.products` for how a key without a product
+is looked up)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.domain import Conflict, NotFound, PermissionArea, ValidationFailed
-from service.persistence.permission_models import AreaRow, RoleRow
+from service.domain import Conflict, PermissionArea, ValidationFailed
+from service.persistence.permission_models import (
+    AreaRow,
+    ProductRow,
+    RoleRow,
+    area_from_row,
+    find_row,
+    role_from_row,
+)
 from service.persistence.unit_of_work import UnitOfWork
 from service.services.audit import record
 from service.services.listing import paginate
-from service.services.permission_model import area_from_row, bump_model_version, role_from_row
+from service.services.permission_model import bump_model_version
+from service.services.products import target_product
 
 
 def describe_area(row: AreaRow) -> dict[str, Any]:
     return {
+        "product": row.product.key,
         "key": row.key,
         "name": row.name,
         "levels": list(row.levels),
@@ -25,16 +37,9 @@ def describe_area(row: AreaRow) -> dict[str, Any]:
     }
 
 
-def get_area(uow: UnitOfWork, tenant_id: str, key: str) -> AreaRow:
+def get_area(uow: UnitOfWork, tenant_id: str, key: str, product: str | None = None) -> AreaRow:
     with uow.reading() as session:
-        return _area_row(session, tenant_id, key)
-
-
-def _area_row(session: Session, tenant_id: str, key: str) -> AreaRow:
-    row = session.scalar(select(AreaRow).where(AreaRow.tenant_id == tenant_id, AreaRow.key == key))
-    if row is None:
-        raise NotFound("not_found", f"no area {key!r}", "key")
-    return row
+        return find_row(session, AreaRow, tenant_id, key, product)
 
 
 def list_areas(
@@ -45,14 +50,19 @@ def list_areas(
     per_page: int,
     category: str | None = None,
     key_prefix: str | None = None,
+    product: str | None = None,
 ) -> tuple[list[AreaRow], int]:
     query = select(AreaRow).where(AreaRow.tenant_id == tenant_id)
+    if product is not None:
+        query = query.where(
+            AreaRow.product_id.in_(select(ProductRow.id).where(ProductRow.key == product))
+        )
     if category is not None:
         query = query.where(AreaRow.category == category)
     if key_prefix is not None:
         query = query.where(AreaRow.key.startswith(key_prefix, autoescape=True))
     with uow.reading() as session:
-        return paginate(session, query.order_by(AreaRow.key), page, per_page)
+        return paginate(session, query.order_by(AreaRow.key, AreaRow.product_id), page, per_page)
 
 
 def _area(data: dict[str, Any]) -> PermissionArea:
@@ -60,22 +70,28 @@ def _area(data: dict[str, Any]) -> PermissionArea:
 
 
 def create_area(uow: UnitOfWork, tenant_id: str, data: dict[str, Any], actor: str) -> AreaRow:
+    """Create an area in the product ``data`` names, or in the tenant's default product."""
     area = _area(data)
     with uow:
         session = uow.session
         bump_model_version(session, tenant_id)
+        product = target_product(session, tenant_id, data.get("product"))
         exists = session.scalar(
-            select(AreaRow.id).where(AreaRow.tenant_id == tenant_id, AreaRow.key == area.key)
+            select(AreaRow.id).where(AreaRow.product_id == product.id, AreaRow.key == area.key)
         )
         if exists:
-            raise Conflict("duplicate", f"area {area.key!r} exists already", "key")
-        row = add_area(session, tenant_id, area)
+            raise Conflict(
+                "duplicate", f"area {area.key!r} exists already in {product.key!r}", "key"
+            )
+        row = add_area(session, tenant_id, product, area)
         record(session, tenant_id, actor, "area.create", "area", area.key, after=describe_area(row))
         return row
 
 
-def add_area(session: Session, tenant_id: str, area: PermissionArea) -> AreaRow:
-    row = AreaRow(tenant_id=tenant_id)
+def add_area(
+    session: Session, tenant_id: str, product: ProductRow, area: PermissionArea
+) -> AreaRow:
+    row = AreaRow(tenant_id=tenant_id, product=product)
     write_area(row, area)
     session.add(row)
     session.flush()
@@ -90,23 +106,29 @@ def write_area(row: AreaRow, area: PermissionArea) -> None:
     row.description = area.description
 
 
-def _roles_granting(session: Session, tenant_id: str, key: str) -> list[RoleRow]:
-    rows = session.scalars(select(RoleRow).where(RoleRow.tenant_id == tenant_id))
-    return [r for r in rows if key in r.grants]
+def _roles_granting(session: Session, row: AreaRow) -> list[RoleRow]:
+    # A role grants areas of its own product only.
+    roles = session.scalars(select(RoleRow).where(RoleRow.product_id == row.product_id))
+    return [r for r in roles if row.key in r.grants]
 
 
 def update_area(
-    uow: UnitOfWork, tenant_id: str, key: str, changes: dict[str, Any], actor: str
+    uow: UnitOfWork,
+    tenant_id: str,
+    key: str,
+    changes: dict[str, Any],
+    actor: str,
+    product: str | None = None,
 ) -> AreaRow:
     with uow:
         session = uow.session
         bump_model_version(session, tenant_id)
-        row = _area_row(session, tenant_id, key)
+        row = find_row(session, AreaRow, tenant_id, key, product)
         before = describe_area(row)
-        area = _area({**before, **changes, "key": key})
-        for role_row in _roles_granting(session, tenant_id, key):
+        area = replace(_area({**before, **changes, "key": key}), product=row.product.key)
+        for role_row in _roles_granting(session, row):
             try:
-                role_from_row(role_row).validate({key: area})
+                role_from_row(role_row).validate({area.ref: area})
             except ValidationFailed:
                 level = role_row.grants[key]
                 raise Conflict(
@@ -129,12 +151,14 @@ def update_area(
         return row
 
 
-def delete_area(uow: UnitOfWork, tenant_id: str, key: str, actor: str) -> None:
+def delete_area(
+    uow: UnitOfWork, tenant_id: str, key: str, actor: str, product: str | None = None
+) -> None:
     with uow:
         session = uow.session
         bump_model_version(session, tenant_id)
-        row = _area_row(session, tenant_id, key)
-        using = sorted(r.key for r in _roles_granting(session, tenant_id, key))
+        row = find_row(session, AreaRow, tenant_id, key, product)
+        using = sorted(r.key for r in _roles_granting(session, row))
         if using:
             raise Conflict("in_use", f"role(s) {', '.join(using)} grant area {key!r}", "key")
         before = describe_area(row)
@@ -144,5 +168,6 @@ def delete_area(uow: UnitOfWork, tenant_id: str, key: str, actor: str) -> None:
 
 
 def areas_of(session: Session, tenant_id: str) -> dict[str, PermissionArea]:
+    """The tenant's areas by ref (``product/key``)."""
     rows = session.scalars(select(AreaRow).where(AreaRow.tenant_id == tenant_id))
-    return {r.key: area_from_row(r) for r in rows}
+    return {area.ref: area for area in map(area_from_row, rows)}

@@ -28,19 +28,21 @@ from service.domain import (
     ValidationFailed,
     account_clash,
     check_grantable,
+    split_ref,
 )
 from service.persistence.permission_models import AssignmentRow
 from service.persistence.repositories.assignments import Listed
 from service.persistence.repositories.scim import FoundUser
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
-from service.services.effective import user_type_of
 
 
-def describe_assignment(row: AssignmentRow, role_key: str) -> dict[str, Any]:
+def describe_assignment(row: AssignmentRow, role_ref: str) -> dict[str, Any]:
+    product, role_key = split_ref(role_ref)
     return {
         "id": row.id,
         "user_id": row.user_id,
+        "product": product,
         "role_key": role_key,
         "scope_id": row.scope_id,
         "assign_account": row.assign_account,
@@ -84,6 +86,7 @@ def create_assignment(
     role_key: str,
     scope_id: str,
     assign_account: bool = False,
+    product: str | None = None,
     actor: str,
 ) -> Listed:
     """Give `user` (its id, userName or externalId) the role at the scope.
@@ -96,9 +99,10 @@ def create_assignment(
             found_user = _user(uow, tenant_id, user)
         except NotFound as exc:
             raise ValidationFailed("unknown_user", exc.message, "user") from None
-        found_role = repo.role(tenant_id, role_key)
+        found_role = repo.role(tenant_id, role_key, product)
         if found_role is None:
             raise ValidationFailed("unknown_role", f"role {role_key!r} does not exist", "role_key")
+        found_role.product.check_direct_grant()
         held = repo.account_requests(tenant_id, found_user.id) if assign_account else []
         tree = repo.scope_tree(tenant_id, [scope_id, *(r.account_id for r in held)])
         scope = check_grantable(found_role.role, scope_id, tree)
@@ -116,7 +120,7 @@ def create_assignment(
             )
         if assign_account:
             clash = account_clash(
-                user_type_of(found_user.user_type),
+                uow.user_types.table(tenant_id).type_of(found_user.user_type),
                 held,
                 AccountRequest.direct(scope_id),
                 tree,
@@ -139,10 +143,10 @@ def create_assignment(
             "assignment.create",
             "assignment",
             row.id,
-            after=describe_assignment(row, role_key),
+            after=describe_assignment(row, found_role.role.ref),
         )
         propagation.user_changed(uow, tenant_id, found_user.id)
-        return row, role_key
+        return row, found_role.role.ref
 
 
 # A bulk invite assigns inside its own unit (service.services.bulk_invites): the same

@@ -6,6 +6,13 @@ rows go ahead, unless the caller asked for all or nothing. A file-level problem 
 UTF-8, no header, an unknown column, a line the csv module cannot read) refuses the
 whole file with one clear message naming the line.
 
+A row may say where it invites to: `scope_id` and `role`, checked per row as a single
+invitation's are (service.services.invitation_grants; a scope alone gets the default
+role), the reason of a bad one naming its column. The invitation keeps them, and
+accepting it grants the role at the scope. `scope` and `account`, the names these
+columns had before, are still read as `scope_id` (an account scope makes the person
+join the account either way).
+
 The shape a job takes, declared here and nowhere else: the columns are `COLUMNS`;
 each value fits the column that stores it, holds no NUL
 (service.services.invitation_input); a job holds at most
@@ -15,7 +22,8 @@ above any column); line ends may be LF, CRLF or CR alone (old spreadsheets).
 
 The good rows are cut into batches; each batch is one task on the invitations
 queue (`rolecall.invitations.bulk_batch`, recorded in the outbox with the job).
-A batch task first turns its queued rows into invitations in one transaction, a
+A batch task first turns its queued rows into invitations in one transaction (where
+each invites to checked again, as the roles and scopes may have changed since), a
 row for a user who holds a live (or accepted) invitation becoming `skipped`, then
 delivers them through service.services.invitation_delivery with one mail
 connection. Run again, a batch finds nothing queued and only finishes delivering,
@@ -37,13 +45,13 @@ from sqlalchemy.orm import Session
 
 from service.cache.rate_limit import RateLimiter
 from service.domain.errors import DomainError, ValidationFailed
-from service.domain.invitations import InvitationStatus
+from service.domain.invitations import InvitationStatus, InvitedGrant
 from service.persistence.base import utcnow
 from service.persistence.invitation_models import LIVE_STATUSES, Invitation, Job, JobRow
 from service.persistence.outbox import emit
 from service.persistence.scim_models import ScimUser
 from service.persistence.unit_of_work import UnitOfWork
-from service.services import invitation_delivery, invitations, jobs
+from service.services import invitation_delivery, invitation_grants, invitations, jobs
 from service.services.audit import record
 from service.services.invitation_input import address_problem, storable, value_problem
 from service.settings import Settings
@@ -51,12 +59,11 @@ from service.settings import Settings
 BATCH_TASK = "rolecall.invitations.bulk_batch"
 BATCH_SIZE = 100
 MAX_ROWS = Settings.bulk_invite_max_rows  # the default; the deployment's is a setting
-COLUMNS = ("email", "name", "role", "scope", "account")
+COLUMNS = ("email", "name", "role", "scope_id")
 REQUIRED_COLUMNS = ("email", "name")
-ROLES_UNAVAILABLE = (
-    "roles are not available yet: this rolecall cannot make direct role assignments; "
-    "leave role, scope and account empty"
-)
+# Names the columns had before, still read.
+OLD_NAMES = {"scope": "scope_id", "account": "scope_id"}
+HEADER = f"{','.join(REQUIRED_COLUMNS)}[,scope_id][,role]"
 NAMES_SHOWN = 10  # of unknown or duplicated columns, in a message about the header
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
@@ -67,8 +74,7 @@ class InputRow:
     email: str = ""
     name: str = ""
     role: str | None = None
-    scope: str | None = None
-    account: str | None = None
+    scope_id: str | None = None
     problem: str | None = None
 
 
@@ -130,6 +136,7 @@ def parse_csv(data: bytes, max_rows: int = MAX_ROWS) -> list[InputRow]:
 def _read_rows(reader: Any, max_rows: int) -> list[InputRow]:
     header = [cell.strip().lower() for cell in next(reader)]
     _check_header(header)
+    columns = _renamed(header)
     rows: list[InputRow] = []
     for cells in reader:
         line = reader.line_num
@@ -142,7 +149,7 @@ def _read_rows(reader: Any, max_rows: int) -> list[InputRow]:
             row.email = cells[0].strip() if cells else ""
             row.problem = f"expected {len(header)} fields ({', '.join(header)}), found {len(cells)}"
         else:
-            values = dict(zip(header, cells, strict=True))
+            values = dict(zip(columns, cells, strict=True))
             _fill(row, values)
         rows.append(row)
     return rows
@@ -153,29 +160,43 @@ def _check_header(header: list[str]) -> None:
         raise BulkInputError(
             "missing_header",
             "The first line looks like data, not a header; the first line must name the "
-            f"columns: {','.join(REQUIRED_COLUMNS)}[,role,scope][,account]",
+            f"columns: {HEADER}",
             field="file",
         )
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     if missing:
         raise BulkInputError(
             "missing_header",
-            f"The header lacks the column(s) {', '.join(missing)}; it must name "
-            f"{','.join(REQUIRED_COLUMNS)}[,role,scope][,account]",
+            f"The header lacks the column(s) {', '.join(missing)}; it must name {HEADER}",
             field="file",
         )
-    unknown = list(dict.fromkeys(name for name in header if name not in COLUMNS))
+    unknown = list(
+        dict.fromkeys(name for name in header if name not in COLUMNS and name not in OLD_NAMES)
+    )
     if unknown:
         raise BulkInputError(
             "unknown_column",
             f"Unknown column(s) {_names(unknown)}; allowed: {', '.join(COLUMNS)}",
             field="file",
         )
-    duplicated = sorted({name for name in header if header.count(name) > 1})
+    duplicated = _named_twice(header)
     if duplicated:
-        raise BulkInputError(
-            "duplicate_column", f"Column(s) named twice: {_names(duplicated)}", field="file"
-        )
+        raise BulkInputError("duplicate_column", duplicated, field="file")
+
+
+def _renamed(names: list[str]) -> list[str]:
+    return [OLD_NAMES.get(name, name) for name in names]
+
+
+def _named_twice(names: list[str]) -> str | None:
+    """What is wrong with names that name a column twice (old names count), or None."""
+    columns = _renamed(names)
+    duplicated = sorted({name for name in columns if columns.count(name) > 1})
+    if not duplicated:
+        return None
+    old = [name for name in OLD_NAMES if name in names]
+    why = f" ({' and '.join(old)}: older names of scope_id)" if old else ""
+    return f"Column(s) named twice: {_names(duplicated)}{why}"
 
 
 def _names(names: list[str]) -> str:
@@ -188,8 +209,7 @@ def _fill(row: InputRow, values: dict[str, Any]) -> None:
     row.email = _clean(values.get("email")) or ""
     row.name = _clean(values.get("name")) or ""
     row.role = _clean(values.get("role"))
-    row.scope = _clean(values.get("scope"))
-    row.account = _clean(values.get("account"))
+    row.scope_id = _clean(values.get("scope_id"))
 
 
 def parse_json(items: Any, max_rows: int = MAX_ROWS) -> list[InputRow]:
@@ -203,23 +223,26 @@ def parse_json(items: Any, max_rows: int = MAX_ROWS) -> list[InputRow]:
         if not isinstance(item, dict):
             row.problem = "each row must be an object with email and name"
         else:
-            unknown = sorted(set(item) - set(COLUMNS))
-            _fill(row, item)
+            unknown = sorted(set(item) - set(COLUMNS) - set(OLD_NAMES))
+            names = [str(name) for name in item]
+            _fill(row, dict(zip(_renamed(names), item.values(), strict=True)))
             if unknown:
                 row.problem = f"unknown field(s) {', '.join(unknown)}"
+            else:
+                row.problem = _named_twice(names)
         rows.append(row)
     return rows
 
 
+def fill_in(rows: list[InputRow], *, scope_id: str | None, role: str | None) -> None:
+    """Give rows that leave `scope_id` or `role` empty these (`rolecall invite --scope
+    --role`); a row's own values win."""
+    for row in rows:
+        row.scope_id = row.scope_id or _clean(scope_id)
+        row.role = row.role or _clean(role)
+
+
 # Validation -----------------------------------------------------------------------
-
-
-def _assignments_available() -> bool:
-    try:
-        from service.services import assignments
-    except ImportError:
-        return False
-    return hasattr(assignments, "create_assignment")
 
 
 def _value_problem(row: InputRow) -> str | None:
@@ -234,9 +257,8 @@ def _value_problem(row: InputRow) -> str | None:
 
 def validate_rows(rows: list[InputRow]) -> None:
     """Set `problem` on every bad row: a value that cannot be stored, an invalid email,
-    duplicates, role without scope."""
+    duplicates. (Where a row invites to is checked against the tenant: check_grants.)"""
     seen: dict[str, int] = {}
-    roles_available = _assignments_available()
     for row in rows:
         if row.problem:
             continue
@@ -252,15 +274,26 @@ def validate_rows(rows: list[InputRow]) -> None:
             row.problem = f"duplicate of line {seen[key]} ({row.email})"
             continue
         seen[key] = row.line
-        if row.role or row.scope or row.account:
-            if not roles_available:
-                row.problem = ROLES_UNAVAILABLE
-            elif not row.role:
-                row.problem = "a scope or account needs a role to grant there"
-            elif not (row.scope or row.account):
-                row.problem = f"role {row.role!r} needs a scope or an account"
-            elif row.scope and row.account and row.scope != row.account:
-                row.problem = "give either a scope or an account, not both"
+
+
+def _grant_or_problem(
+    checker: invitation_grants.GrantChecker, scope_id: str | None, role: str | None
+) -> tuple[InvitedGrant | None, str | None]:
+    """Where a row invites to, or why it cannot, as `column: reason`."""
+    try:
+        return checker.check(scope_id, role), None
+    except DomainError as error:  # an unknown or ambiguous role, a group-only product
+        return None, f"{error.field}: {error.message}"
+
+
+def check_grants(uow: UnitOfWork, tenant_id: str, rows: list[InputRow]) -> None:
+    """Set `problem` on every row whose scope and role cannot be invited to."""
+    wanted = [row for row in rows if not row.problem and (row.scope_id or row.role)]
+    checker = invitation_grants.GrantChecker(
+        uow, tenant_id, [(row.scope_id, row.role) for row in wanted]
+    )
+    for row in wanted:
+        _, row.problem = _grant_or_problem(checker, row.scope_id, row.role)
 
 
 # Submitting -----------------------------------------------------------------------
@@ -279,19 +312,20 @@ def submit(
     if not rows:
         raise BulkInputError("no_rows", "There are no rows to invite", field="file")
     validate_rows(rows)
-    bad = [row for row in rows if row.problem]
-    if bad and all_or_nothing:
-        listed = "; ".join(f"line {row.line}: {row.problem}" for row in bad[:20])
-        more = f" (and {len(bad) - 20} more)" if len(bad) > 20 else ""
-        raise ValidationFailed(
-            "invalid_rows",
-            f"{len(bad)} of {len(rows)} rows are invalid and all_or_nothing is set, so no "
-            f"one was invited: {listed}{more}",
-            field="rows",
-        )
-    good = [row for row in rows if not row.problem]
     with uow:
-        return _submit(uow.session, tenant_id, rows, len(good), len(bad), actor, source)
+        check_grants(uow, tenant_id, rows)
+        bad = [row for row in rows if row.problem]
+        if bad and all_or_nothing:
+            listed = "; ".join(f"line {row.line}: {row.problem}" for row in bad[:20])
+            more = f" (and {len(bad) - 20} more)" if len(bad) > 20 else ""
+            raise ValidationFailed(
+                "invalid_rows",
+                f"{len(bad)} of {len(rows)} rows are invalid and all_or_nothing is set, so "
+                f"no one was invited: {listed}{more}",
+                field="rows",
+            )
+        good = len(rows) - len(bad)
+        return _submit(uow.session, tenant_id, rows, good, len(bad), actor, source)
 
 
 def _submit(
@@ -331,8 +365,7 @@ def _submit(
                 "email": storable("email", row.email),
                 "name": storable("name", row.name),
                 "role": storable("role", row.role),
-                "scope": storable("scope", row.scope),
-                "account": storable("account", row.account),
+                "scope": storable("scope_id", row.scope_id),
                 "status": "invalid" if row.problem else "queued",
                 "reason": row.problem,
             }
@@ -359,25 +392,12 @@ def _submit(
 # Processing -----------------------------------------------------------------------
 
 
-def _assign(session: Session, tenant_id: str, user_id: str, row: JobRow, actor: str) -> None:
-    from service.services import assignments
-
-    assignments.assign(
-        UnitOfWork.of(session),
-        tenant_id,
-        user=user_id,
-        role_key=row.role or "",
-        scope_id=row.scope or row.account or "",
-        assign_account=bool(row.account),
-        actor=actor,
-    )
-
-
 def _prepare(uow: UnitOfWork, tenant_id: str, job: Job, batch: int, settings: Settings) -> None:
     """Turn the batch's queued rows into invitations (or skips), in this transaction.
 
-    Users and their invitations are looked up for the whole batch at once; a row
-    whose user holds a live or accepted invitation is skipped."""
+    Users and their invitations, and the roles and scopes the rows invite to, are
+    looked up for the whole batch at once; a row whose user holds a live or accepted
+    invitation is skipped."""
     session = uow.session
     rows = list(
         session.scalars(
@@ -390,6 +410,12 @@ def _prepare(uow: UnitOfWork, tenant_id: str, job: Job, batch: int, settings: Se
     if not rows:
         return
     ttl = invitations.settings_of(uow, tenant_id, settings).ttl_hours
+    checker = invitation_grants.GrantChecker(uow, tenant_id, [(r.scope, r.role) for r in rows])
+    grants: dict[int, InvitedGrant | None] = {}
+    for row in rows:
+        grants[row.line], problem = _grant_or_problem(checker, row.scope, row.role)
+        if problem is not None:
+            row.status, row.reason = "failed", problem
     users = {
         user.user_name_lower: user
         for user in session.scalars(
@@ -401,7 +427,7 @@ def _prepare(uow: UnitOfWork, tenant_id: str, job: Job, batch: int, settings: Se
     }
     created: set[str] = set()
     for row in rows:
-        if row.email.lower() in users:
+        if row.status != "queued" or row.email.lower() in users:
             continue
         try:
             user = invitations.create_user_for_email(uow, tenant_id, row.email, row.name, job.actor)
@@ -419,6 +445,8 @@ def _prepare(uow: UnitOfWork, tenant_id: str, job: Job, batch: int, settings: Se
         existing = held.get(user.id)
         if existing is not None and user.id in created:
             # The SCIM create path invited the new user itself; that is this row's invitation.
+            if existing.grant() is None:
+                existing.set_grant(grants[row.line])
             row.status = "processing"
             row.invitation_id = existing.id
             continue
@@ -427,13 +455,6 @@ def _prepare(uow: UnitOfWork, tenant_id: str, job: Job, batch: int, settings: Se
             row.invitation_id = existing.id
             row.reason = f"already invited ({invitations.shown_status(existing)})"
             continue
-        if row.role:
-            try:
-                _assign(session, tenant_id, user.id, row, job.actor)
-            except DomainError as error:
-                row.status = "failed"
-                row.reason = f"role assignment refused: {error.message}"
-                continue
         invitation = invitations.new_invitation(
             uow,
             tenant_id,
@@ -443,6 +464,7 @@ def _prepare(uow: UnitOfWork, tenant_id: str, job: Job, batch: int, settings: Se
             ttl_hours=ttl,
             job_id=job.id,
             send=False,
+            grant=grants[row.line],
         )
         row.status = "processing"
         row.invitation_id = invitation.id

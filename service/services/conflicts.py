@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.domain import split_ref
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import effective
 from service.services.permission_model import load_model
@@ -55,7 +56,8 @@ def list_conflicts(
                 else {
                     "id": mapping.id,
                     "group": {"kind": mapping.group.kind.value, "value": mapping.group.value},
-                    "role_key": mapping.role_key,
+                    "product": split_ref(mapping.role_key)[0],
+                    "role_key": split_ref(mapping.role_key)[1],
                     "scope_id": mapping.scope_id,
                 },
             }

@@ -9,7 +9,8 @@ rules) comes from the versioned :class:`TenantModel`; what is the user's own
 is read with a fixed, small number of set-based queries, whatever the number of
 groups or users:
 
-1. the user rows (active flag and userType),
+1. the user rows (active flag and userType, read through the tenant's user type
+   table, which comes with the model),
 2. direct group memberships, with the groups' names,
 3. the nesting edges above those groups (one recursive query), with names,
 4. direct assignments.
@@ -25,7 +26,6 @@ Whose set a change may alter is answered by :mod:`service.services.affected`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Mapping as MappingOf
 from dataclasses import dataclass, replace
@@ -51,6 +51,7 @@ from service.domain import (
     derive_user_assignments,
     explain,
 )
+from service.domain.user_types import TypeStatus, UserTypeReading
 from service.persistence.permission_models import AssignmentRow
 from service.persistence.repositories.memberships import Memberships, read_memberships
 from service.persistence.repositories.scim import SqlUsers
@@ -67,7 +68,6 @@ __all__ = [
     "explain_user",
     "resolve_user_ref",
     "user_names",
-    "user_type_of",
 ]
 
 # Keeps each IN list well below SQLite's and PostgreSQL's bound-parameter limits.
@@ -89,13 +89,17 @@ class UserPermissionResult:
     model_version: int
     exists: bool
     active: bool
-    user_type: UserType | None
+    type_reading: UserTypeReading
     permissions: EffectivePermissions
     assignments: UserAssignments
     groups: MappingOf[str, GroupRecord]
     # Names the cache files the set under, so apps may ask by userName or externalId.
     user_name: str = ""
     external_id: str = ""
+
+    @property
+    def user_type(self) -> UserType | None:
+        return self.type_reading.user_type
 
     @property
     def group_names(self) -> dict[str, str]:
@@ -113,25 +117,11 @@ class UserPermissionResult:
         }
 
 
-def user_type_of(raw: str | None) -> UserType | None:
-    """Seed 001's user type from SCIM ``userType``; None when it is none of the four.
-
-    IdPs send free text ("Customer", "Partner Users", "self-registered"), so the
-    comparison ignores case, punctuation and a trailing "user(s)". An unknown type
-    means only the account rules that do not depend on the type apply.
-    """
-    if not raw:
-        return None
-    norm = re.sub(r"[^a-z]+", "_", raw.lower()).strip("_")
-    norm = norm.removesuffix("_users").removesuffix("_user")
-    try:
-        return UserType(norm)
-    except ValueError:
-        return None
+_NO_TYPE = UserTypeReading(None, None, TypeStatus.ABSENT)
 
 
 def _empty(
-    tenant_id: str, user_id: str, version: int, exists: bool, user_type: UserType | None
+    tenant_id: str, user_id: str, version: int, exists: bool, reading: UserTypeReading
 ) -> UserPermissionResult:
     return UserPermissionResult(
         tenant_id=tenant_id,
@@ -139,7 +129,7 @@ def _empty(
         model_version=version,
         exists=exists,
         active=False,
-        user_type=user_type,
+        type_reading=reading,
         permissions=EffectivePermissions(user_id, {}, {}),
         assignments=UserAssignments(user_id, (), (), (), ()),
         groups={},
@@ -155,7 +145,7 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
 class _Batch:
     """What the queries found for a batch of users."""
 
-    users: dict[str, tuple[bool, UserType | None]]
+    users: dict[str, tuple[bool, UserTypeReading]]
     names: dict[str, tuple[str, str]]
     memberships: Memberships
     # Per user: (assignment id, role key, scope id, assign_account, created_at).
@@ -165,7 +155,7 @@ class _Batch:
 def _read_batch(
     session: Session, tenant_id: str, user_ids: Sequence[str], model: TenantModel
 ) -> _Batch:
-    users: dict[str, tuple[bool, UserType | None]] = {}
+    users: dict[str, tuple[bool, UserTypeReading]] = {}
     names: dict[str, tuple[str, str]] = {}
     for uid, active, raw_type, user_name, external_id in session.execute(
         select(
@@ -176,7 +166,7 @@ def _read_batch(
             ScimUser.external_id,
         ).where(ScimUser.tenant_id == tenant_id, ScimUser.id.in_(user_ids))
     ):
-        users[uid] = (bool(active), user_type_of(raw_type))
+        users[uid] = (bool(active), model.user_types.read(raw_type))
         names[uid] = (user_name, external_id or "")
     live = [uid for uid, (active, _) in users.items() if active]
     batch = _Batch(users, names, Memberships(), {})
@@ -212,19 +202,19 @@ def _compute_one(
 ) -> UserPermissionResult:
     found = batch.users.get(user_id)
     if found is None:
-        return _empty(tenant_id, user_id, model.version, False, None)
-    active, user_type = found
+        return _empty(tenant_id, user_id, model.version, False, _NO_TYPE)
+    active, reading = found
     if not active:
-        return _empty(tenant_id, user_id, model.version, True, user_type)
+        return _empty(tenant_id, user_id, model.version, True, reading)
     direct_rows = batch.direct.get(user_id, ())
-    found = batch.memberships
+    groups = batch.memberships
     derived = derive_user_assignments(
         user_id,
         tree=model.tree,
         roles=model.roles,
-        user_type=user_type,
-        direct_group_ids=found.direct_groups.get(user_id, ()),
-        groups=found.groups,
+        user_type=reading.user_type,
+        direct_group_ids=groups.direct_groups.get(user_id, ()),
+        groups=groups.groups,
         graph=graph,
         mappings=model.mapping_index,
         direct=[
@@ -236,10 +226,10 @@ def _compute_one(
             for row_id, _, scope_id, assign_account, created in direct_rows
             if assign_account
         ],
-        default_role_key=model.default_role_key,
+        default_roles=model.default_roles,
         account_rules=model.account_rules,
         mapping_since=model.mapping_since,
-        group_since=found.created,
+        group_since=groups.created,
     )
     permissions = compute_effective_permissions(
         derived.assignments,
@@ -250,20 +240,20 @@ def _compute_one(
         accounts=derived.account_ids,
     )
     reached = {
-        gid: found.groups[gid]
+        gid: groups.groups[gid]
         for a in (*derived.assignments, *(r.assignment for r in derived.refused))
         for gid in a.via_groups
-        if gid in found.groups
+        if gid in groups.groups
     }
-    for gid in found.direct_groups.get(user_id, ()):
-        reached[gid] = found.groups[gid]
+    for gid in groups.direct_groups.get(user_id, ()):
+        reached[gid] = groups.groups[gid]
     return UserPermissionResult(
         tenant_id=tenant_id,
         user_id=user_id,
         model_version=model.version,
         exists=True,
         active=True,
-        user_type=user_type,
+        type_reading=reading,
         permissions=permissions,
         assignments=derived,
         groups=reached,

@@ -70,4 +70,3 @@ def after_commit(runtime: Runtime, committed: Committed) -> None:
     immediate = [e for e in unapplied if e.task in propagation.IMMEDIATE_EFFECTS]
     if immediate:
         raise Unavailable("the change is saved but not yet in effect everywhere; retry")
-

@@ -70,7 +70,7 @@ from service.persistence.invitation_models import (
 from service.persistence.models import Tenant
 from service.persistence.scim_models import ScimUser
 from service.persistence.unit_of_work import UnitOfWork
-from service.services import invitations, jobs
+from service.services import invitation_grants, invitations, jobs
 from service.settings import Settings
 
 log = logging.getLogger("rolecall.invitations")
@@ -121,9 +121,14 @@ def _message(
     template: templates.InvitationTemplate,
     token: str,
     settings: Settings,
+    where: invitation_grants.GrantNames | None,
 ) -> OutgoingMessage:
     display = invitation.display_name or (user.display_name if user else "") or invitation.email
     values = {
+        "role_name": where.role_name if where else "",
+        "scope_name": where.scope_name if where else "",
+        "scope_type": where.scope_type if where else "",
+        "where": where.where if where else "",
         "user_name": user.user_name if user else invitation.email,
         "display_name": display,
         "given_name": (user.given_name if user else None) or display.split()[0],
@@ -204,6 +209,8 @@ def _claim(
                 )
             )
         }
+        grants = {row.id: grant for row in rows if (grant := row.grant()) is not None}
+        names = invitation_grants.names_of(uow, tenant_id, grants.values())
         for invitation in rows:
             state = invitation.lifecycle()
             try:
@@ -242,6 +249,7 @@ def _claim(
                         template,
                         token,
                         settings,
+                        names[grants[invitation.id]] if invitation.id in grants else None,
                     ),
                 )
             )

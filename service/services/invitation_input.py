@@ -34,9 +34,9 @@ MAX_LENGTH: dict[str, int] = {
     "name": _narrowest(_invitations.display_name, _users.display_name, _rows.name),
     "inviter": _narrowest(_invitations.inviter_name),
     "user_id": _narrowest(_users.id),
-    "role": _narrowest(_rows.role),
-    "scope": _narrowest(_rows.scope),
-    "account": _narrowest(_rows.account),
+    # Where an invitation invites to: kept on the invitation, and as sent on a job's row.
+    "role": _narrowest(_invitations.role_key, _rows.role),
+    "scope_id": _narrowest(_invitations.scope_id, _rows.scope),
 }
 # A new user's givenName is the first word of the name, in a narrower column.
 GIVEN_NAME_LENGTH = _narrowest(_users.given_name)

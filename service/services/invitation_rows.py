@@ -34,6 +34,9 @@ def describe(invitation: Invitation) -> dict[str, Any]:
         "status": invitation.status,
         "send_round": invitation.send_round,
         "expires_at": invitation.expires_at.isoformat(),
+        "role": invitation.role_key,
+        "scope_id": invitation.scope_id,
+        "grant_outcome": invitation.grant_outcome,
     }
 
 

@@ -23,6 +23,9 @@ only in the email and in the URL the person follows (the log filter masks `rci_`
 A tenant has at most one live (pending, sending, sent) invitation per user (a
 partial unique index), so inviting a user twice, or submitting the same file twice,
 never sends twice.
+
+An invitation may name where it invites to, a role at a scope, which accepting it
+grants (service.services.invitation_grants).
 """
 
 from __future__ import annotations
@@ -41,7 +44,12 @@ from sqlalchemy.orm import Session
 from service import metrics
 from service.domain import invitations as lifecycle
 from service.domain.errors import Conflict, NotFound, ValidationFailed
-from service.domain.invitations import IllegalTransition, InvitationGone, InvitationStatus
+from service.domain.invitations import (
+    IllegalTransition,
+    InvitationGone,
+    InvitationStatus,
+    InvitedGrant,
+)
 from service.mail import template as templates
 from service.persistence.base import new_id, utcnow
 from service.persistence.invitation_models import (
@@ -51,7 +59,7 @@ from service.persistence.invitation_models import (
 )
 from service.persistence.scim_models import ScimUser
 from service.persistence.unit_of_work import UnitOfWork
-from service.services import scim_users
+from service.services import invitation_grants, scim_users
 from service.services.invitation_input import GIVEN_NAME_LENGTH, address_problem, is_row_id
 from service.services.invitation_rows import describe, keep, revoke_row
 from service.settings import Settings
@@ -274,6 +282,10 @@ SHOWN_FIELDS = (
     "revoked_at",
     "job_id",
     "created_at",
+    "scope_id",
+    "assign_account",
+    "grant_outcome",
+    "grant_reason",
 )
 
 
@@ -281,6 +293,7 @@ def shown(invitation: Invitation) -> dict[str, Any]:
     """An invitation as an admin sees it (its status as shown)."""
     return {
         **{name: getattr(invitation, name) for name in SHOWN_FIELDS},
+        "role": invitation.role_key,
         "status": shown_status(invitation),
     }
 
@@ -383,9 +396,11 @@ def new_invitation(
     ttl_hours: int,
     job_id: str | None = None,
     send: bool = True,
+    grant: InvitedGrant | None = None,
 ) -> Invitation:
     """Add a pending invitation for a user who has no live one (the caller checked),
-    in the caller's unit of work; with `send`, its delivery is recorded in the outbox."""
+    in the caller's unit of work; with `send`, its delivery is recorded in the outbox.
+    `grant` is where it invites to, checked by the caller (invitation_grants)."""
     email = email_of(user)
     if email is None:
         raise ValidationFailed(
@@ -405,6 +420,7 @@ def new_invitation(
         job_id=job_id,
         created_at=now,
     )
+    invitation.set_grant(grant)
     invitation.keep(state)
     uow.invitations.add(invitation)
     metrics.invitations.labels(state.status.value).inc()
@@ -458,11 +474,17 @@ def create_invitation(
     email: str | None = None,
     name: str = "",
     inviter_name: str | None = None,
+    scope_id: str | None = None,
+    role: str | None = None,
+    product: str | None = None,
 ) -> Invitation:
-    """Invite an existing user (by id) or an address (making the user if it is new).
+    """Invite an existing user (by id) or an address (making the user if it is new),
+    to `role` (of `product`, when named) at `scope_id` when it names them (a scope
+    alone: the product's default role).
 
     A user with a live invitation already gets 409 naming it, never a second one."""
     with uow:
+        grant = invitation_grants.checked(uow, tenant_id, scope_id, role, product)
         if user_id:
             user = _find_user(uow, tenant_id, user_id)
         elif email:
@@ -489,6 +511,7 @@ def create_invitation(
             actor=actor,
             inviter_name=inviter_name or DEFAULT_INVITER,
             ttl_hours=settings_of(uow, tenant_id, defaults).ttl_hours,
+            grant=grant,
         )
 
 
@@ -573,6 +596,7 @@ class TokenView:
     invitation: Invitation
     tenant_name: str
     state: str  # "open", or why it is not: accepted, expired, revoked, failed
+    where: str = ""  # where it invites to, as the email says it ("" for nowhere)
 
 
 def _by_token(uow: UnitOfWork, token: str, lock: bool) -> Invitation:
@@ -589,16 +613,20 @@ def view_token(uow: UnitOfWork, token: str) -> TokenView:
     with uow:
         invitation = _by_token(uow, token, lock=False)
         why = invitation.lifecycle().gone_because(utcnow())
+        grant = invitation.grant()
+        names = invitation_grants.names_of(uow, invitation.tenant_id, [grant] if grant else [])
         return TokenView(
             invitation,
             uow.invitations.tenant_name(invitation.tenant_id),
             why.value if why is not None else "open",
+            names[grant].where if grant else "",
         )
 
 
 def accept(uow: UnitOfWork, token: str) -> Invitation:
     """Mark the invitation accepted, once; later uses get InvitationGone (410). A link
-    found past its expiry is marked expired (that is kept) and refused.
+    found past its expiry is marked expired (that is kept) and refused. Where the
+    invitation invites to is granted in the same transaction (invitation_grants).
 
     Of concurrent accepts exactly one succeeds, on every database: the row lock makes
     PostgreSQL's run one after the other, and the write is a conditional UPDATE that
@@ -626,9 +654,11 @@ def accept(uow: UnitOfWork, token: str) -> Invitation:
                     )
                 raise InvitationGone(why)
             metrics.invitations.labels(state.status.value).inc()
+            actor = f"invitee:{invitation.user_id}"
+            invitation_grants.grant_on_accept(uow, invitation, actor)
             uow.audit.record(
                 invitation.tenant_id,
-                f"invitee:{invitation.user_id}",
+                actor,
                 "invitation.accept",
                 "invitation",
                 invitation.id,

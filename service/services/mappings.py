@@ -10,11 +10,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from service.domain import GroupRef, GroupRefKind, Mapping, NotFound, validate_mapping
-from service.persistence.permission_models import MappingRow, RoleRow
+from service.domain import (
+    GroupRef,
+    GroupRefKind,
+    Mapping,
+    NotFound,
+    ValidationFailed,
+    split_ref,
+    validate_mapping,
+)
+from service.domain.products import SEPARATOR
+from service.persistence.permission_models import (
+    MappingRow,
+    ProductRow,
+    RoleRow,
+    find_row,
+    role_from_row,
+)
 from service.persistence.scim_models import ScimGroup
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
@@ -24,10 +39,12 @@ from service.services.listing import paginate
 from service.services.permission_model import bump_model_version, load_model
 
 
-def describe_mapping(row: MappingRow, role_key: str) -> dict[str, Any]:
+def describe_mapping(row: MappingRow, role_ref: str) -> dict[str, Any]:
+    product, role_key = split_ref(role_ref)
     return {
         "id": row.id,
         "group": {"kind": row.group_kind, "value": row.group_value},
+        "product": product,
         "role_key": role_key,
         "scope_id": row.scope_id,
         "assign_account": row.assign_account,
@@ -38,10 +55,11 @@ def describe_mapping(row: MappingRow, role_key: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class MappingDetail:
-    """A mapping, its role's key, and the groups its reference names right now."""
+    """A mapping, its role's ref (product/key), and the groups its reference names
+    right now."""
 
     row: MappingRow
-    role_key: str
+    role_ref: str
     matched_groups: list[dict[str, Any]]
 
 
@@ -56,11 +74,17 @@ def get_mapping(uow: UnitOfWork, tenant_id: str, mapping_id: str) -> MappingDeta
         return _detail(session, tenant_id, row, role_key)
 
 
+def _with_role_ref() -> Select[tuple[MappingRow, str]]:
+    return (
+        select(MappingRow, ProductRow.key + SEPARATOR + RoleRow.key)
+        .join(RoleRow, RoleRow.id == MappingRow.role_id)
+        .join(ProductRow, ProductRow.id == RoleRow.product_id)
+    )
+
+
 def _mapping_row(session: Session, tenant_id: str, mapping_id: str) -> tuple[MappingRow, str]:
     found = session.execute(
-        select(MappingRow, RoleRow.key)
-        .join(RoleRow, RoleRow.id == MappingRow.role_id)
-        .where(MappingRow.tenant_id == tenant_id, MappingRow.id == mapping_id)
+        _with_role_ref().where(MappingRow.tenant_id == tenant_id, MappingRow.id == mapping_id)
     ).first()
     if found is None:
         raise NotFound("not_found", f"no mapping {mapping_id!r}", "mapping_id")
@@ -74,19 +98,18 @@ def list_mappings(
     page: int,
     per_page: int,
     role_key: str | None = None,
+    product: str | None = None,
     scope_id: str | None = None,
     group_kind: str | None = None,
     group_value: str | None = None,
     assign_account: bool | None = None,
 ) -> tuple[list[tuple[MappingRow, str]], int]:
     with uow.reading() as session:
-        query = (
-            select(MappingRow, RoleRow.key)
-            .join(RoleRow, RoleRow.id == MappingRow.role_id)
-            .where(MappingRow.tenant_id == tenant_id)
-        )
+        query = _with_role_ref().where(MappingRow.tenant_id == tenant_id)
         if role_key is not None:
             query = query.where(RoleRow.key == role_key)
+        if product is not None:
+            query = query.where(ProductRow.key == product)
         if scope_id is not None:
             query = query.where(MappingRow.scope_id == scope_id)
         if group_kind is not None:
@@ -102,8 +125,16 @@ def list_mappings(
 def _validated(session: Session, tenant_id: str, mapping_id: str, data: dict[str, Any]) -> Mapping:
     group = data.get("group") or {}
     ref = GroupRef(group.get("kind", ""), str(group.get("value", "")).strip())
+    try:
+        role = find_row(session, RoleRow, tenant_id, data["role_key"], data.get("product"))
+    except NotFound as exc:
+        raise ValidationFailed("unknown_role", exc.message, "role_key") from None
     mapping = Mapping(
-        mapping_id, ref, data["role_key"], data["scope_id"], bool(data.get("assign_account"))
+        mapping_id,
+        ref,
+        role_from_row(role).ref,
+        data["scope_id"],
+        bool(data.get("assign_account")),
     )
     model = load_model(session, tenant_id, use_cache=False)
     validate_mapping(mapping, model.roles, model.tree)
@@ -114,11 +145,8 @@ def _write(session: Session, tenant_id: str, row: MappingRow, mapping: Mapping) 
     row.group_kind = mapping.group.kind.value
     row.group_value = mapping.group.value
     row.group_value_lower = mapping.group.value.lower()
-    role_id = session.scalar(
-        select(RoleRow.id).where(RoleRow.tenant_id == tenant_id, RoleRow.key == mapping.role_key)
-    )
-    assert role_id is not None  # validate_mapping checked the role exists
-    row.role_id = role_id
+    # validate_mapping checked the role exists.
+    row.role_id = load_model(session, tenant_id, use_cache=False).role_ids[mapping.role_key]
     row.scope_id = mapping.scope_id
     row.assign_account = mapping.assign_account
 
@@ -150,7 +178,10 @@ def update_mapping(
         row, role_key = _mapping_row(session, tenant_id, mapping_id)
         before = describe_mapping(row, role_key)
         old_group = GroupRef(GroupRefKind(row.group_kind), row.group_value)
-        mapping = _validated(session, tenant_id, mapping_id, {**before, **changes})
+        merged = {**before, **changes}
+        if "role_key" in changes and "product" not in changes:
+            merged["product"] = None  # a new role key is looked up across products
+        mapping = _validated(session, tenant_id, mapping_id, merged)
         _write(session, tenant_id, row, mapping)
         session.flush()
         _members_changed(session, tenant_id, old_group, mapping.group)

@@ -35,20 +35,26 @@ from service.domain import (
     Mapping,
     MappingIndex,
     PermissionArea,
+    Product,
     Role,
     Scope,
     ScopeTree,
 )
+from service.domain.user_types import DEFAULT_TABLE, UserTypeTable
 from service.persistence.permission_models import (
     AreaRow,
     MappingRow,
     PermissionSettingsRow,
+    ProductRow,
     RoleRow,
     ScopeRow,
     ScopeTypeRow,
+    area_from_row,
+    product_from_row,
     role_from_row,
     rules_from_json,
 )
+from service.persistence.repositories.user_types import load_table
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
 
@@ -62,20 +68,29 @@ class TenantModel:
     tenant_id: str
     version: int
     tree: ScopeTree
+    products: dict[str, Product]
+    default_product: str | None
+    # Areas and roles by ref ("product/key"); role_ids too.
     areas: dict[str, PermissionArea]
     roles: dict[str, Role]
     mappings: tuple[Mapping, ...]
     mapping_since: dict[str, datetime]
-    default_role_key: str | None
     account_rules: AccountRules
     declared_scope_types: tuple[str, ...]
     role_ids: dict[str, str]
+    # How the tenant reads SCIM userType as seed 001's four types (service.services.user_types).
+    user_types: UserTypeTable = DEFAULT_TABLE
     mapping_index: MappingIndex = field(init=False, repr=False, compare=False)
     role_keys_by_id: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mapping_index", MappingIndex(self.mappings))
         object.__setattr__(self, "role_keys_by_id", {v: k for k, v in self.role_ids.items()})
+
+    @property
+    def default_roles(self) -> tuple[str, ...]:
+        """The refs of the products' default roles (one per product that has one)."""
+        return tuple(ref for p in self.products.values() if (ref := p.default_role_ref) is not None)
 
 
 # -- converting rows -----------------------------------------------------------
@@ -88,16 +103,6 @@ def scope_from_row(row: ScopeRow) -> Scope:
         row.name,
         row.parent_id,
         None if row.account_type is None else AccountType(row.account_type),
-    )
-
-
-def area_from_row(row: AreaRow) -> PermissionArea:
-    return PermissionArea(
-        key=row.key,
-        name=row.name,
-        levels=tuple(row.levels),
-        category=row.category,
-        description=row.description,
     )
 
 
@@ -237,34 +242,53 @@ def _build(session: Session, tenant_id: str, version: int) -> TenantModel:
         declared,
     )
     areas = {
-        row.key: area_from_row(row)
-        for row in session.scalars(select(AreaRow).where(AreaRow.tenant_id == tenant_id))
+        area.ref: area
+        for area in map(
+            area_from_row,
+            session.scalars(select(AreaRow).where(AreaRow.tenant_id == tenant_id)),
+        )
     }
     role_rows = list(session.scalars(select(RoleRow).where(RoleRow.tenant_id == tenant_id)))
-    roles = {row.key: role_from_row(row) for row in role_rows}
-    role_ids = {row.key: row.id for row in role_rows}
-    key_of = {row.id: row.key for row in role_rows}
+    key_of: dict[str, str] = {}
+    roles: dict[str, Role] = {}
+    for row in role_rows:
+        role = role_from_row(row)
+        roles[role.ref] = role
+        key_of[row.id] = role.ref
+    role_ids = {ref: rid for rid, ref in key_of.items()}
+    product_rows = list(
+        session.scalars(select(ProductRow).where(ProductRow.tenant_id == tenant_id))
+    )
+    plain_key = {row.id: row.key for row in role_rows}
+    products = {
+        row.key: product_from_row(row, plain_key.get(row.default_role_id or ""))
+        for row in product_rows
+    }
     mapping_rows = list(
         session.scalars(select(MappingRow).where(MappingRow.tenant_id == tenant_id))
     )
     mappings = tuple(mapping_from_row(row, key_of[row.role_id]) for row in mapping_rows)
     since = {row.id: row.created_at for row in mapping_rows}
     settings = session.get(PermissionSettingsRow, tenant_id)
-    default_role = None
     rules = SEED_001_RULES
+    default_product = None
     if settings is not None:
-        default_role = key_of.get(settings.default_role_id or "")
         rules = rules_from_json(settings.account_rules)
+        default_product = next(
+            (row.key for row in product_rows if row.id == settings.default_product_id), None
+        )
     return TenantModel(
         tenant_id=tenant_id,
         version=version,
         tree=tree,
+        products=products,
+        default_product=default_product,
         areas=areas,
         roles=roles,
         mappings=mappings,
         mapping_since=since,
-        default_role_key=default_role,
         account_rules=rules,
         declared_scope_types=declared,
         role_ids=role_ids,
+        user_types=load_table(session, tenant_id),
     )

@@ -48,6 +48,7 @@ class PermissionCheck:
     area: str
     level: str
     scope: str
+    product: str | None = None
 
 
 @dataclass(frozen=True)
@@ -191,10 +192,10 @@ def check_many(
             result.update(allowed=False, reason="unknown scope")
         else:
             try:
-                result["allowed"] = parsed[check.user].allows(
-                    check.scope, check.area, check.level, chain
-                )
-            except DomainError as error:  # a level the area does not have
+                area = parsed[check.user].area_ref(check.area, check.product)
+                result["area"] = area
+                result["allowed"] = parsed[check.user].allows(check.scope, area, check.level, chain)
+            except DomainError as error:  # an ambiguous area, a level the area lacks
                 result.update(allowed=False, reason=error.message)
         results.append(result)
     return results

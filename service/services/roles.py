@@ -1,42 +1,40 @@
-"""Use cases for roles: bundles of area grants, and where they may be granted."""
+"""Use cases for roles: bundles of area grants, and where they may be granted. A role
+belongs to one product and grants that product's areas (see
+:mod:`service.services.products` for how a key without a product is looked up)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.domain import BUILTIN_SCOPE_TYPES, Conflict, NotFound, Role, ValidationFailed
+from service.domain import BUILTIN_SCOPE_TYPES, Conflict, Role, ValidationFailed
 from service.persistence.permission_models import (
     AssignmentRow,
     MappingRow,
-    PermissionSettingsRow,
+    ProductRow,
     RoleRow,
-    ScopeRow,
     ScopeTypeRow,
+    find_row,
+    role_from_row,
 )
 from service.persistence.unit_of_work import UnitOfWork
 from service.services.areas import areas_of
 from service.services.audit import record
 from service.services.listing import paginate
-from service.services.permission_model import bump_model_version, role_from_row, scope_from_row
+from service.services.permission_model import bump_model_version
+from service.services.products import target_product
 
 
 def describe_role(row: RoleRow) -> dict[str, Any]:
-    return role_from_row(row).to_dict()
+    return {"product": row.product.key, **role_from_row(row).to_dict()}
 
 
-def get_role(uow: UnitOfWork, tenant_id: str, key: str) -> RoleRow:
+def get_role(uow: UnitOfWork, tenant_id: str, key: str, product: str | None = None) -> RoleRow:
     with uow.reading() as session:
-        return _role_row(session, tenant_id, key)
-
-
-def _role_row(session: Session, tenant_id: str, key: str) -> RoleRow:
-    row = session.scalar(select(RoleRow).where(RoleRow.tenant_id == tenant_id, RoleRow.key == key))
-    if row is None:
-        raise NotFound("not_found", f"no role {key!r}", "key")
-    return row
+        return find_row(session, RoleRow, tenant_id, key, product)
 
 
 def list_roles(
@@ -47,9 +45,18 @@ def list_roles(
     per_page: int,
     scope_type: str | None = None,
     area: str | None = None,
+    product: str | None = None,
 ) -> tuple[list[RoleRow], int]:
     with uow.reading() as session:
-        query = select(RoleRow).where(RoleRow.tenant_id == tenant_id).order_by(RoleRow.key)
+        query = (
+            select(RoleRow)
+            .where(RoleRow.tenant_id == tenant_id)
+            .order_by(RoleRow.key, RoleRow.product_id)
+        )
+        if product is not None:
+            query = query.where(
+                RoleRow.product_id.in_(select(ProductRow.id).where(ProductRow.key == product))
+            )
         if scope_type is None and area is None:
             return paginate(session, query, page, per_page)
         # Filters on JSON columns differ between SQLite and PostgreSQL; a tenant has
@@ -73,8 +80,8 @@ def _scope_types(session: Session, tenant_id: str) -> frozenset[str]:
     return BUILTIN_SCOPE_TYPES | frozenset(declared)
 
 
-def _role(session: Session, tenant_id: str, data: dict[str, Any]) -> Role:
-    role = Role.from_dict(data)
+def _role(session: Session, tenant_id: str, product: ProductRow, data: dict[str, Any]) -> Role:
+    role = replace(Role.from_dict(data), product=product.key)
     role.validate(areas_of(session, tenant_id), _scope_types(session, tenant_id))
     return role
 
@@ -96,8 +103,8 @@ def write_role(row: RoleRow, role: Role) -> None:
     row.description = role.description
 
 
-def add_role(session: Session, tenant_id: str, role: Role) -> RoleRow:
-    row = RoleRow(tenant_id=tenant_id)
+def add_role(session: Session, tenant_id: str, product: ProductRow, role: Role) -> RoleRow:
+    row = RoleRow(tenant_id=tenant_id, product=product)
     write_role(row, role)
     session.add(row)
     session.flush()
@@ -108,34 +115,34 @@ def create_role(uow: UnitOfWork, tenant_id: str, data: dict[str, Any], actor: st
     with uow:
         session = uow.session
         bump_model_version(session, tenant_id)
-        role = _role(session, tenant_id, data)
+        product = target_product(session, tenant_id, data.get("product"))
+        role = _role(session, tenant_id, product, data)
         if session.scalar(
-            select(RoleRow.id).where(RoleRow.tenant_id == tenant_id, RoleRow.key == role.key)
+            select(RoleRow.id).where(RoleRow.product_id == product.id, RoleRow.key == role.key)
         ):
-            raise Conflict("duplicate", f"role {role.key!r} exists already", "key")
-        row = add_role(session, tenant_id, role)
+            raise Conflict(
+                "duplicate", f"role {role.key!r} exists already in {product.key!r}", "key"
+            )
+        row = add_role(session, tenant_id, product, role)
         record(session, tenant_id, actor, "role.create", "role", role.key, after=describe_role(row))
         return row
 
 
-def _check_grants_still_fit(session: Session, tenant_id: str, row: RoleRow, role: Role) -> None:
+def _check_grants_still_fit(uow: UnitOfWork, tenant_id: str, row: RoleRow, role: Role) -> None:
     """Refuse narrowing a role below where it is already granted: those grants would
     silently stop applying. Name the setting that excludes the scope."""
+    session = uow.session
     held_at = session.scalars(
-        select(ScopeRow)
-        .where(
-            ScopeRow.id.in_(
-                select(MappingRow.scope_id)
-                .where(MappingRow.role_id == row.id)
-                .union(select(AssignmentRow.scope_id).where(AssignmentRow.role_id == row.id))
-            )
-        )
-        .where(ScopeRow.tenant_id == tenant_id)
-    )
-    for scope_row in held_at:
-        scope = scope_from_row(scope_row)
+        select(MappingRow.scope_id)
+        .where(MappingRow.role_id == row.id)
+        .union(select(AssignmentRow.scope_id).where(AssignmentRow.role_id == row.id))
+    ).all()
+    # The scopes with their ancestors: whether a scope is the root of the role's
+    # product depends on what is above it.
+    tree = uow.assignments.scope_tree(tenant_id, held_at)
+    for scope in map(tree.get, held_at):
         try:
-            role.check_grantable_at(scope, "scope_id")
+            role.check_grantable_at(scope, tree, "scope_id")
         except ValidationFailed as exc:
             field = {
                 "root_only": "root_only",
@@ -153,15 +160,20 @@ def _check_grants_still_fit(session: Session, tenant_id: str, row: RoleRow, role
 
 
 def update_role(
-    uow: UnitOfWork, tenant_id: str, key: str, changes: dict[str, Any], actor: str
+    uow: UnitOfWork,
+    tenant_id: str,
+    key: str,
+    changes: dict[str, Any],
+    actor: str,
+    product: str | None = None,
 ) -> RoleRow:
     with uow:
         session = uow.session
         bump_model_version(session, tenant_id)
-        row = _role_row(session, tenant_id, key)
+        row = find_row(session, RoleRow, tenant_id, key, product)
         before = describe_role(row)
-        role = _role(session, tenant_id, {**before, **changes, "key": key})
-        _check_grants_still_fit(session, tenant_id, row, role)
+        role = _role(session, tenant_id, row.product, {**before, **changes, "key": key})
+        _check_grants_still_fit(uow, tenant_id, row, role)
         write_role(row, role)
         session.flush()
         record(
@@ -177,11 +189,13 @@ def update_role(
         return row
 
 
-def delete_role(uow: UnitOfWork, tenant_id: str, key: str, actor: str) -> None:
+def delete_role(
+    uow: UnitOfWork, tenant_id: str, key: str, actor: str, product: str | None = None
+) -> None:
     with uow:
         session = uow.session
         bump_model_version(session, tenant_id)
-        row = _role_row(session, tenant_id, key)
+        row = find_row(session, RoleRow, tenant_id, key, product)
         uses = [
             ("mapping(s)", select(MappingRow.id).where(MappingRow.role_id == row.id).limit(1)),
             (
@@ -189,10 +203,8 @@ def delete_role(uow: UnitOfWork, tenant_id: str, key: str, actor: str) -> None:
                 select(AssignmentRow.id).where(AssignmentRow.role_id == row.id).limit(1),
             ),
             (
-                "the tenant's default role setting",
-                select(PermissionSettingsRow.tenant_id)
-                .where(PermissionSettingsRow.default_role_id == row.id)
-                .limit(1),
+                "its product's default role setting",
+                select(ProductRow.id).where(ProductRow.default_role_id == row.id).limit(1),
             ),
         ]
         for what, query in uses:

@@ -10,6 +10,10 @@ elsewhere (id, meta, password, groups).
 A deprovisioning (DELETE, or a user left with `active: false`, even sent again)
 records its effect (propagation.user_deprovisioned) and revokes the user's live
 invitations, in the same unit of work (`_deprovision`).
+
+`userType` is stored as the IdP sent it, and SCIM reads give it back so; a value the
+tenant's user type table does not map is a warning in the audit log, once per user
+and value (service.services.user_types.note_user_type).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from scim2_models import (
 from service.persistence.base import new_id, utcnow
 from service.persistence.scim_models import ScimGroup, ScimUser
 from service.persistence.unit_of_work import UnitOfWork
-from service.services import propagation
+from service.services import propagation, user_types
 from service.services.invitation_rows import revoke_pending_for_user
 from service.services.scim_values import check_columns, check_document
 
@@ -152,6 +156,7 @@ def create_user(uow: UnitOfWork, tenant_id: str, actor: str, resource: Any) -> S
         uow.audit.record(
             tenant_id, actor, "scim.user.create", "scim_user", user.id, after=summary(user)
         )
+        user_types.note_user_type(uow, tenant_id, actor, user.id, user.user_type)
         propagation.user_created(uow, tenant_id, user.id, actor)
     return user
 
@@ -191,6 +196,7 @@ def replace_user(
         uow.audit.record(
             tenant_id, actor, action, "scim_user", row.id, before=before, after=summary(row)
         )
+        user_types.note_user_type(uow, tenant_id, actor, row.id, row.user_type)
         if row.active:
             propagation.user_changed(uow, tenant_id, row.id)
         else:
@@ -238,6 +244,7 @@ def delete_user(
         before = summary(row)
         _deprovision(uow, tenant_id, actor, user_id)  # its invitations, before the row goes
         uow.users.remove(row)
+        uow.user_types.forget_user(tenant_id, user_id)
         uow.audit.record(tenant_id, actor, "scim.user.delete", "scim_user", user_id, before=before)
 
 

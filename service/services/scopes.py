@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from service.domain import (
@@ -28,10 +28,12 @@ from service.domain import (
     ValidationFailed,
 )
 from service.domain.keys import check_key
+from service.domain.products import SEPARATOR
 from service.persistence.base import new_id
 from service.persistence.permission_models import (
     AssignmentRow,
     MappingRow,
+    ProductRow,
     RoleRow,
     ScopeRow,
     ScopeTypeRow,
@@ -223,28 +225,49 @@ def create_scope(
 
 
 def _check_attached_still_fit(
-    session: Session, tenant_id: str, scope: Scope, roles: dict[str, Role], field: str
+    session: Session,
+    tenant_id: str,
+    tree: ScopeTree,
+    changed: str,
+    roles: dict[str, Role],
+    field: str,
 ) -> None:
-    """Refuse a change of a scope that would leave a mapping or direct assignment at it
-    granting a role that no longer fits there: it would silently grant nothing."""
-    attached = session.execute(
-        select(RoleRow.key)
-        .join(MappingRow, MappingRow.role_id == RoleRow.id)
-        .where(MappingRow.tenant_id == tenant_id, MappingRow.scope_id == scope.id)
-        .union(
-            select(RoleRow.key)
-            .join(AssignmentRow, AssignmentRow.role_id == RoleRow.id)
-            .where(AssignmentRow.tenant_id == tenant_id, AssignmentRow.scope_id == scope.id)
+    """Refuse a change of a scope that would leave a mapping or direct assignment
+    granting a role where it no longer fits: it would silently grant nothing.
+
+    ``tree`` is the tree after the change of ``changed``. Its own type and account
+    type concern the roles held at it; a move also changes which scopes of its
+    subtree are the root of a root-only role's product, so those are checked too
+    (a tenant holds few root-only grants, so they are all read rather than the
+    subtree's).
+    """
+    affected = {changed, *tree.descendants(changed)}
+
+    def held(table: type[MappingRow] | type[AssignmentRow]) -> Any:
+        # Roles by ref (product/key), as the model holds them.
+        return (
+            select(ProductRow.key + SEPARATOR + RoleRow.key, table.scope_id)
+            .join(RoleRow, RoleRow.product_id == ProductRow.id)
+            .join(table, table.role_id == RoleRow.id)
+            .where(
+                table.tenant_id == tenant_id,
+                or_(table.scope_id == changed, RoleRow.root_only.is_(True)),
+            )
         )
-    ).scalars()
-    for key in attached:
+
+    for key, scope_id in session.execute(held(MappingRow).union(held(AssignmentRow))):
         role = roles.get(key)
-        if role is not None and not role.is_grantable_at(scope):
+        if role is None or scope_id not in affected:
+            continue
+        try:
+            role.check_grantable_at(tree.get(scope_id), tree, field)
+        except ValidationFailed as exc:
             raise Conflict(
                 "in_use",
-                f"role {key!r} is granted at {scope.id!r} and could no longer be after this change",
+                f"role {key!r} is granted at {scope_id!r} and could no longer be after this "
+                f"change: {exc.message}",
                 field,
-            )
+            ) from None
 
 
 def update_scope(
@@ -273,11 +296,15 @@ def update_scope(
             after = replace(after, parent_id=new_parent)
         # The shape rules (a name, an account type exactly on accounts) in one place.
         ScopeTree([replace(after, parent_id=None)], model.declared_scope_types)
-        if after.account_type != current.account_type or (after.parent_id is None) != (
-            current.parent_id is None
-        ):
+        if after.account_type != current.account_type or after.parent_id != current.parent_id:
             field = "account_type" if after.account_type != current.account_type else "parent_id"
-            _check_attached_still_fit(session, tenant_id, after, model.roles, field)
+            changed_tree = ScopeTree(
+                (after if s.id == scope_id else s for s in model.tree),
+                model.declared_scope_types,
+            )
+            _check_attached_still_fit(
+                session, tenant_id, changed_tree, scope_id, model.roles, field
+            )
         row.name = after.name
         row.parent_id = after.parent_id
         row.account_type = None if after.account_type is None else after.account_type.value

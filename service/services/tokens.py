@@ -35,6 +35,10 @@ class TokenKind(StrEnum):
     SCIM = "scim"
     ADMIN = "admin"
     READ = "read"
+    # An End-User Portal's server: it may register people who sign themselves up
+    # (service.services.self_registration) and nothing else, so a portal holds no
+    # admin token and a leaked portal token cannot change roles, mappings or tokens.
+    PORTAL = "portal"
 
 
 @dataclass(frozen=True)
@@ -95,8 +99,9 @@ def _kind(value: str) -> TokenKind:
     try:
         return TokenKind(value)
     except ValueError:
+        kinds = ", ".join(k.value for k in TokenKind)
         raise ValidationFailed(
-            "invalid_kind", "kind must be one of scim, admin, read", field="kind"
+            "invalid_kind", f"kind must be one of {kinds}", field="kind"
         ) from None
 
 

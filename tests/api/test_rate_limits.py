@@ -172,7 +172,12 @@ def test_limits_are_read_from_the_environment() -> None:
     settings = Settings.from_env(
         {"ROLECALL_RATE_LIMIT_SCIM": "10/second; 300/minute", "ROLECALL_RATE_LIMIT_ADMIN": "off"}
     )
-    assert settings.rate_limits == {"scim": "10/second; 300/minute", "admin": "", "read": ""}
+    assert settings.rate_limits == {
+        "scim": "10/second; 300/minute",
+        "admin": "",
+        "read": "",
+        "portal": Settings().rate_limit_portal,
+    }
     assert Settings.from_env({}).rate_limits == Settings().rate_limits
 
 

@@ -49,9 +49,11 @@ def test_the_contract_is_the_served_document(client: FlaskClient) -> None:
 
 def token_for(path: str, keys: TenantKeys) -> str:
     """The kind of token each surface is called with: SCIM for SCIM, read for the two
-    read operations apps call, admin for the rest."""
+    read operations apps call, portal for self-registration, admin for the rest."""
     if path.startswith("/scim/"):
         return keys.scim
+    if path == "/api/v1/self-registrations":
+        return keys.portal
     if path == "/api/v1/check" or path.endswith("/permissions"):
         return keys.read
     return keys.admin

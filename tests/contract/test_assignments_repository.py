@@ -5,12 +5,13 @@ database: the use cases must find the same answers in both."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import pytest
 
 from service.domain import (
+    DEFAULT_PRODUCT,
     SEED_001_RULES,
     AccountRequest,
     AccountRules,
@@ -30,6 +31,7 @@ from service.persistence.permission_models import (
 )
 from service.persistence.repositories.assignments import SqlAssignments
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
+from service.services.products import default_product_row
 from tests.fakes.assignments import FakeAssignments
 
 Repository = SqlAssignments | FakeAssignments
@@ -105,6 +107,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
         def role(tenant: str, r: Role) -> str:
             row = RoleRow(
                 tenant_id=tenant,
+                product=default_product_row(session, tenant),
                 key=r.key,
                 name=r.name,
                 grants=dict(r.grants),
@@ -243,7 +246,11 @@ def test_a_role_comes_back_as_the_domain_role_with_its_row_id(backend: Backend) 
 
     found = b.repo.role(b.tenant_id, "portal_user")
     assert found is not None
-    assert (found.id, found.role) == (role_id, role)
+    # A role made without naming a product lives in the tenant's default product.
+    assert (found.id, found.role) == (role_id, replace(role, product=DEFAULT_PRODUCT))
+    assert found.product.key == DEFAULT_PRODUCT
+    assert b.repo.role(b.tenant_id, "portal_user", DEFAULT_PRODUCT) == found
+    assert b.repo.role(b.tenant_id, "portal_user", "reporting") is None
     assert b.repo.role(b.other_tenant_id, "portal_user") is None
     assert b.repo.role(b.tenant_id, "nope") is None
 
@@ -286,7 +293,8 @@ def test_added_assignments_are_read_back_listed_and_removed(backend: Backend) ->
     third = _row(b, bob, view, "west", True)
 
     assert first.id and first.created_at
-    assert b.repo.get(b.tenant_id, second.id) == (second, "portal")
+    # Listed with the role's ref, product/key.
+    assert b.repo.get(b.tenant_id, second.id) == (second, "default/portal")
     assert b.repo.get(b.other_tenant_id, second.id) is None
     assert b.repo.exists(b.tenant_id, ada, view, "org")
     assert not b.repo.exists(b.tenant_id, ada, view, "east")
@@ -296,7 +304,7 @@ def test_added_assignments_are_read_back_listed_and_removed(backend: Backend) ->
 
     page, total = b.repo.listing(b.tenant_id, page=1, per_page=2)
     assert ([(r.id, key) for r, key in page], total) == (
-        [(first.id, "view"), (second.id, "portal")],
+        [(first.id, "default/view"), (second.id, "default/portal")],
         3,
     )
     rest, _ = b.repo.listing(b.tenant_id, page=2, per_page=2)

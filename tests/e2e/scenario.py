@@ -102,7 +102,7 @@ class Setup:
     def cached_edit(self, user_id: str) -> bool:
         """What the worker wrote to Redis, read directly (no read-through)."""
         body = self.stack.cache().body_of(self.tenant_id, user_id)
-        return bool(body and body["scopes"].get(self.folder, {}).get("edit"))
+        return bool(body and body["scopes"].get(self.folder, {}).get("reporting/edit"))
 
     def read(self, ref: str) -> Any:
         return self.stack.api(
@@ -112,5 +112,3 @@ class Setup:
 
 def driver_url(stack: LiveStack) -> str:
     return stack.env["ROLECALL_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://")
-
-

@@ -19,6 +19,7 @@ from tests.e2e.scenario import PATCH_SCHEMA, Setup, driver_url, eventually
 
 pytestmark = pytest.mark.e2e
 
+
 @pytest.fixture(scope="module")
 def setup(live_stack: LiveStack) -> Setup:
     return Setup(live_stack)
@@ -28,7 +29,7 @@ def test_a_scim_group_change_reaches_a_reader_through_the_worker(setup: Setup) -
     ada = setup.user("ada@e2e.example")
     setup.join(ada)
     eventually(lambda: setup.cached_edit(ada), 20, "the worker cached the new set")
-    assert "edit" in setup.read(ada).json()["at_scope"]["areas"]
+    assert "reporting/edit" in setup.read(ada).json()["at_scope"]["areas"]
 
 
 def test_deprovisioning_takes_effect_for_readers_at_once(setup: Setup) -> None:
@@ -177,7 +178,7 @@ def test_reads_are_answered_from_the_database_while_redis_is_down(setup: Setup) 
     try:
         read = setup.read(dee)
         assert read.status_code == 200, read.text
-        assert "edit" in read.json()["at_scope"]["areas"]
+        assert "reporting/edit" in read.json()["at_scope"]["areas"]
         ready = setup.stack.api("GET", "/readyz")
         assert ready.status_code == 503 and ready.json()["failing"] == ["redis"]
     finally:

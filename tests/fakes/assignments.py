@@ -12,10 +12,21 @@ check, so none is left half done).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from service.domain import SEED_001_RULES, AccountRequest, AccountRules, Role, Scope, ScopeTree
+from service.domain import (
+    DEFAULT_PRODUCT,
+    SEED_001_RULES,
+    AccountRequest,
+    AccountRules,
+    Conflict,
+    Product,
+    Role,
+    Scope,
+    ScopeTree,
+    split_ref,
+)
 from service.persistence.base import new_id, utcnow
 from service.persistence.permission_models import AssignmentRow
 from service.persistence.repositories.assignments import FoundRole, Listed
@@ -59,9 +70,12 @@ class FakeAssignments:
         self.users.append(user)
         return user.id
 
-    def add_role(self, tenant_id: str, role: Role) -> str:
+    def add_role(self, tenant_id: str, role: Role, product: Product | None = None) -> str:
         role_id = new_id()
-        self.roles[(tenant_id, role.key)] = FoundRole(role_id, role)
+        if product is None:
+            product = Product(role.product or DEFAULT_PRODUCT, "Product")
+        role = replace(role, product=product.key)
+        self.roles[(tenant_id, role.ref)] = FoundRole(role_id, role, product)
         return role_id
 
     def add_scope(self, tenant_id: str, scope: Scope) -> str:
@@ -103,7 +117,7 @@ class FakeAssignments:
             and (user_id is None or row.user_id == user_id)
             and (scope_id is None or row.scope_id == scope_id)
         ]
-        found = [item for item in found if role_key is None or item[1] == role_key]
+        found = [item for item in found if role_key is None or split_ref(item[1])[1] == role_key]
         start = (page - 1) * per_page
         return found[start : start + per_page], len(found)
 
@@ -147,8 +161,19 @@ class FakeAssignments:
         best = min(matches, key=lambda u: rank_user_match(ref, u.id, u.user_name.lower()))
         return FoundUser(best.id, best.user_type)
 
-    def role(self, tenant_id: str, key: str) -> FoundRole | None:
-        return self.roles.get((tenant_id, key))
+    def role(self, tenant_id: str, key: str, product: str | None = None) -> FoundRole | None:
+        if product is None:
+            product, key = split_ref(key)
+        found = [
+            role
+            for (tenant, _), role in self.roles.items()
+            if tenant == tenant_id
+            and role.role.key == key
+            and (product is None or role.product.key == product)
+        ]
+        if len(found) > 1:
+            raise Conflict("ambiguous", f"role {key!r} is in several products", "product")
+        return found[0] if found else None
 
     def scope_tree(self, tenant_id: str, scope_ids: Iterable[str]) -> ScopeTree:
         chosen: dict[str, Scope] = {}

@@ -41,6 +41,8 @@ class FakeInvitations:
         self.rows: dict[str, Invitation] = {}
         self.settings_rows: dict[str, InvitationSettings] = {}
         self.tenant_names: dict[str, str] = {}
+        # By tenant: each product's default role, by product key.
+        self.default_roles_by_tenant: dict[str, dict[str, str]] = {}
         self.settled_job_rows: list[SettledJobRow] = []
         self.locked: list[str] = []
 
@@ -98,6 +100,9 @@ class FakeInvitations:
 
     def tenant_name(self, tenant_id: str) -> str:
         return self.tenant_names.get(tenant_id, "")
+
+    def default_roles(self, tenant_id: str) -> dict[str, str]:
+        return dict(self.default_roles_by_tenant.get(tenant_id, {}))
 
     # The users invitations are for ------------------------------------------------------
 

@@ -20,6 +20,7 @@ from service.persistence.unit_of_work import UnitOfWork
 from tests.fakes.assignments import FakeAssignments
 from tests.fakes.invitations import FakeInvitations
 from tests.fakes.scim import FakeGroups, FakeScimTables, FakeUsers
+from tests.fakes.user_types import FakeUserTypes
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.users = FakeUsers(self.scim)  # type: ignore[assignment]
         self.groups = FakeGroups(self.scim)  # type: ignore[assignment]
         self.invitations = FakeInvitations(self.scim)  # type: ignore[assignment]
+        self.user_types = FakeUserTypes()  # type: ignore[assignment]
 
     def __enter__(self) -> Self:
         self._depth += 1

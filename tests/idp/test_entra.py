@@ -6,8 +6,11 @@ import logging
 import uuid
 
 import pytest
+from flask.testing import FlaskClient
 
+from tests.conftest import TenantKeys
 from tests.idp.conftest import body
+from tests.permissions.conftest import Admin
 from tests.scim.conftest import ENTERPRISE, Scim
 
 
@@ -129,3 +132,24 @@ def test_entra_replace_through_a_filter_that_matches_nothing_creates_the_entry(
     response = scim.request("PATCH", f"/Users/{user['id']}", body("entra_patch_user_replace"))
     assert response.status_code == 200
     assert response.json["emails"] == [{"value": "updatedEmail@microsoft.com", "type": "work"}]
+
+
+def test_entra_member_and_guest_are_kept_and_unmapped_until_the_tenant_maps_them(
+    scim: Scim, client: FlaskClient, tenant: TenantKeys
+) -> None:
+    """Seed 001: "A user belongs to one of four types"; Entra ID sends its own userType,
+    Member or Guest, which is the tenant's to read as one of them (/api/v1/user-types)."""
+    admin = Admin(client, tenant)
+    guest = scim.post("/Users", body("entra_create_guest_user")).json
+    before = admin.permissions(guest["id"])
+    assert (before["user_type_raw"], before["user_type_status"]) == ("Guest", "unmapped")
+
+    admin.ok(admin.put("/user-types", {"mappings": {"Member": "customer", "Guest": "partner"}}))
+    as_guest = admin.permissions(guest["id"])
+    patched = scim.request("PATCH", f"/Users/{guest['id']}", body("entra_patch_user_type"))
+    as_member = admin.permissions(guest["id"])
+
+    assert (as_guest["user_type"], as_guest["user_type_status"]) == ("partner", "mapped")
+    assert patched.status_code == 200
+    assert patched.json["userType"] == "Member"
+    assert (as_member["user_type"], as_member["user_type_raw"]) == ("customer", "Member")

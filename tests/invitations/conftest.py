@@ -24,6 +24,8 @@ from flask.testing import FlaskClient
 
 from service.runtime import Runtime
 from tests.conftest import TenantKeys
+from tests.permissions.conftest import Admin
+from tests.permissions.conftest import directory as directory  # users as an IdP left them
 
 LINK = re.compile(r"https?://[^\s\"<>]+/invitations/(rci_[A-Za-z0-9_\-]+)")
 
@@ -138,3 +140,33 @@ def admin(client: FlaskClient, tenant: TenantKeys) -> Callable[..., Any]:
         return client.open(path, method=method, headers=headers, **kwargs)
 
     return call
+
+
+@dataclass
+class Reeport:
+    """Seed 003's scopes: an organization, Folder 1 with Report 1 in it, and Folder 2."""
+
+    org: str
+    folder: str
+    report: str
+    other_folder: str
+
+
+@pytest.fixture
+def model(client: FlaskClient, tenant: TenantKeys) -> Admin:
+    """The permission model's admin helpers (tests/permissions), as the tenant's admin."""
+    return Admin(client, tenant)
+
+
+@pytest.fixture
+def reeport(model: Admin) -> Reeport:
+    """Seed 003's reporting tool: an organization, a folder in it, a report in that."""
+    model.load("reporting")
+    org = model.scope("organization", "Reeport Org")
+    folder = model.scope("folder", "Folder 1", org)
+    return Reeport(
+        org,
+        folder,
+        model.scope("report", "Report 1", folder),
+        model.scope("folder", "Folder 2", org),
+    )

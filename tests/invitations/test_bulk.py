@@ -6,7 +6,6 @@ import io
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from flask.testing import FlaskClient
 
 from service.services import bulk_invites
@@ -158,24 +157,6 @@ def test_other_content_types_are_415(admin: Callable[..., Any]) -> None:
     assert response.status_code == 415
 
 
-def test_rows_naming_a_role_never_vanish_silently(admin: Callable[..., Any], inbox: Inbox) -> None:
-    response = post_csv(
-        admin,
-        "email,name,role,scope\nr@example.com,R,no-such-role,nowhere\nplain@example.com,P,,\n",
-    )
-    assert response.status_code == 202
-    final = job(admin, response.get_json()["id"])
-    row = next(r for r in final["results"] if r["line"] == 2)
-    if bulk_invites._assignments_available():
-        assert row["status"] == "failed"
-        assert row["reason"].startswith("role assignment refused")
-    else:
-        assert row["status"] == "invalid"
-        assert row["reason"].startswith("roles are not available yet")
-    assert "r@example.com" not in inbox.recipients()
-    assert inbox.recipients() == ["plain@example.com"]
-
-
 def test_a_rejected_address_fails_its_row_and_the_others_go_through(
     admin: Callable[..., Any], inbox: Inbox
 ) -> None:
@@ -231,29 +212,3 @@ def test_a_tenant_that_invites_provisioned_users_still_mails_each_row_once(
         "alan@example.com",
         "grace@example.com",
     ]
-
-
-def test_a_row_with_a_role_and_scope_is_invited_with_that_direct_assignment(
-    admin: Callable[..., Any], client: FlaskClient, tenant: TenantKeys, inbox: Inbox
-) -> None:
-    """Seed 003: invite people to a folder with a right there (Share), by file."""
-    if not bulk_invites._assignments_available():
-        pytest.skip("the permission model has no direct assignments in this build")
-    from tests.permissions.conftest import Admin
-
-    model = Admin(client, tenant)
-    model.load("reporting")
-    org = model.scope("organization", "Reeport Org")
-    folder = model.scope("folder", "Folder 1", org)
-    response = post_csv(
-        admin,
-        f"email,name,role,scope\nsharer@example.com,Sharer,share,{folder}\n"
-        f"nobody@example.com,Nobody,no-such-role,{folder}\n",
-    )
-    final = job(admin, response.get_json()["id"])
-    by_line = {row["line"]: row for row in final["results"]}
-    assert by_line[2]["status"] == "sent"
-    assert by_line[3]["status"] == "failed"
-    assert "no-such-role" in by_line[3]["reason"]
-    assert set(model.at("sharer@example.com", folder)) >= {"share"}
-    assert inbox.recipients() == ["sharer@example.com"]

@@ -10,6 +10,9 @@ from click.testing import CliRunner
 
 from service import runtime as runtime_module
 from service.cli import main
+from service.services import scopes, tokens
+from service.settings import Settings
+from service.wiring import build_runtime
 from tests.invitations.conftest import Inbox
 
 
@@ -74,3 +77,38 @@ def test_invite_refuses_a_file_without_a_header(cli_env: Inbox, tmp_path: Path) 
     assert result.exit_code == 1
     assert "looks like data, not a header" in result.stderr
     assert cli_env.messages == []
+
+
+def test_scope_and_role_fill_in_the_rows_that_name_none(cli_env: Inbox, tmp_path: Path) -> None:
+    """Seed 003: invite "at the Organization, Folder, or Report level", from the command
+    line: --scope and --role for the rows that leave scope_id and role empty."""
+    runner = CliRunner()
+    assert (
+        runner.invoke(main, ["catalog", "load", "reporting", "--tenant", "initech"]).exit_code == 0
+    )
+    runtime = build_runtime(Settings.from_env())
+    tenant_id = tokens.find_tenant(runtime.unit_of_work(), "initech").id
+    org = scopes.create_scope(
+        runtime.unit_of_work(), tenant_id, type="organization", name="Initech", actor="test"
+    ).id
+    folder = scopes.create_scope(
+        runtime.unit_of_work(), tenant_id, type="folder", name="TPS", parent_id=org, actor="test"
+    ).id
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "email,name,scope_id,role\npeter@initech.example.com,Peter,,\n"
+        f"milton@initech.example.com,Milton,{folder},view\n"
+    )
+    result = runner.invoke(
+        main, ["invite", "--tenant", "initech", "--scope", org, "--role", "edit", str(people)]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("completed: 2 sent")
+    [peter] = cli_env.to("peter@initech.example.com")
+    assert "as Edit at the organization Initech." in cli_env.text(peter)
+    [milton] = cli_env.to("milton@initech.example.com")
+    assert "as View at the folder TPS." in cli_env.text(milton)
+
+    bad = runner.invoke(main, ["invite", "--tenant", "initech", "--role", "edit", str(people)])
+    assert "line 2: scope_id: role 'edit' needs a scope_id to be granted at" in bad.stderr
+    runtime.engine.dispose()

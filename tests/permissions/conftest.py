@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import delete, update
 from werkzeug.test import TestResponse
 
+from service.domain import split_ref
 from service.persistence.base import new_id, utcnow
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
 from service.persistence.unit_of_work import UnitOfWork
@@ -172,6 +173,7 @@ class Admin:
         *,
         kind: str = "displayName",
         assign_account: bool = False,
+        product: str | None = None,
     ) -> str:
         body = {
             "group": {"kind": kind, "value": group},
@@ -179,22 +181,54 @@ class Admin:
             "scope_id": scope,
             "assign_account": assign_account,
         }
+        if product is not None:
+            body["product"] = product
         return self.ok(self.post("/mappings", body), 201)["id"]
 
-    def assign(self, user: str, role: str, scope: str, *, assign_account: bool = False) -> str:
+    def assign(
+        self,
+        user: str,
+        role: str,
+        scope: str,
+        *,
+        assign_account: bool = False,
+        product: str | None = None,
+    ) -> str:
         body = {"user": user, "role_key": role, "scope_id": scope, "assign_account": assign_account}
+        if product is not None:
+            body["product"] = product
         return self.ok(self.post("/assignments", body), 201)["id"]
 
     def permissions(self, user: str, scope: str | None = None) -> dict[str, Any]:
         query = {} if scope is None else {"scope": scope}
         return self.ok(self.get(f"/users/{user}/permissions", **query))
 
-    def at(self, user: str, scope: str) -> dict[str, str]:
-        """Every area the user holds at ``scope``, with its level (inherited too)."""
+    def at(self, user: str, scope: str, product: str | None = None) -> dict[str, str]:
+        """Every area the user holds at ``scope`` (of ``product``, when named), by key,
+        with its level (inherited too). The API names areas by ref, product/key; a
+        test of one product reads them by key, and two products' areas of one key at
+        one scope fail the test rather than hide each other."""
+        held = self.permissions(user, scope)["at_scope"]["areas"]
+        out: dict[str, str] = {}
+        for ref, level in held.items():
+            owner, key = split_ref(ref)
+            if product is not None and owner != product:
+                continue
+            assert key not in out, f"{key!r} is held in several products at {scope}: {held}"
+            out[key] = level
+        return out
+
+    def at_refs(self, user: str, scope: str) -> dict[str, str]:
+        """Every area the user holds at ``scope``, by ref (product/key), as the API says."""
         return self.permissions(user, scope)["at_scope"]["areas"]
 
-    def explain(self, user: str, area: str, level: str, scope: str) -> dict[str, Any]:
-        return self.ok(self.get(f"/users/{user}/explain", area=area, level=level, scope=scope))
+    def explain(
+        self, user: str, area: str, level: str, scope: str, product: str | None = None
+    ) -> dict[str, Any]:
+        query = {"area": area, "level": level, "scope": scope}
+        if product is not None:
+            query["product"] = product
+        return self.ok(self.get(f"/users/{user}/explain", **query))
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ def test_each_write_is_recorded_with_its_actor_and_request_id(
     mapping = admin.map("Readers", "view", org)
     assignment = admin.assign("u@example.com", "edit", org)
     admin.ok(admin.delete(f"/assignments/{assignment}"), 204)
-    admin.ok(admin.put("/settings/permissions", {"default_role": None}))
+    admin.ok(admin.patch("/products/reporting", {"default_role": None}))
+    admin.ok(admin.put("/settings/permissions", {"account_rules": {"single_account_type": False}}))
 
     events = admin.ok(admin.get("/audit", page_size=100))
     actions = [e["action"] for e in events]
@@ -31,6 +32,7 @@ def test_each_write_is_recorded_with_its_actor_and_request_id(
         "mapping.create",
         "assignment.create",
         "assignment.delete",
+        "product.update",
         "settings.update",
     ):
         assert action in actions
@@ -41,9 +43,13 @@ def test_each_write_is_recorded_with_its_actor_and_request_id(
     assert create["target_id"] == org
     update = next(e for e in events if e["action"] == "scope.update")
     assert update["before"]["name"] == "Org" and update["after"]["name"] == "Org Renamed"
+    product = next(e for e in events if e["action"] == "product.update")
+    assert product["target_id"] == "reporting"
+    assert product["before"]["default_role"] == "view"
+    assert product["after"]["default_role"] is None
     settings = next(e for e in events if e["action"] == "settings.update")
-    assert settings["before"]["default_role"] == "view"
-    assert settings["after"]["default_role"] is None
+    assert settings["before"]["account_rules"]["single_account_type"] is True
+    assert settings["after"]["account_rules"]["single_account_type"] is False
     assert next(e for e in events if e["target_id"] == mapping)["after"]["role_key"] == "view"
 
 

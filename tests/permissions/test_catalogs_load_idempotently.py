@@ -75,6 +75,9 @@ def test_the_cli_lists_catalogs_and_loads_one_idempotently(cli_database: None) -
     unknown = run("catalog", "load", "nope", "--tenant", "acme")
 
     assert code == 0 and "licensing-portal" in listed and "9 roles" in listed
-    assert first[0] == 0 and "created 14 areas and 9 roles" in first[1]
-    assert second == (0, "data-platform: nothing changed (already loaded)\n")
+    assert first[0] == 0 and "created 15 areas and 9 roles" in first[1]
+    assert second == (
+        0,
+        "data-platform: nothing changed (already loaded into product data-platform)\n",
+    )
     assert unknown[0] == 1 and "no catalog 'nope'" in unknown[1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.domain import GroupRef, GroupRefKind, NotFound, UserType
+from service.domain import GroupRef, GroupRefKind, NotFound
 from service.runtime import Runtime
 from service.services import affected, effective
 from service.services.permission_model import load_model, model_cache
@@ -42,7 +42,7 @@ def test_one_user_costs_four_queries_with_the_model_loaded(
     assert len(statements) == 4
     assert result.active and result.exists
     assert result.model_version == model.version
-    assert result.permissions.level_at(world["folder"], "edit", model.tree) == "granted"
+    assert result.permissions.level_at(world["folder"], "reporting/edit", model.tree) == "granted"
     assert {g.display_name for g in result.groups.values()} >= {"Team", "Dept"}
 
 
@@ -105,9 +105,9 @@ def test_users_affected_by_mappings_roles_and_scopes(
         mapping = affected.users_affected_by_mapping(
             session, tenant.id, GroupRef(GroupRefKind.DISPLAY_NAME, "other")
         )
-        edit = affected.users_affected_by_role(session, tenant.id, "edit")
-        manage = affected.users_affected_by_role(session, tenant.id, "manage")
-        default = affected.users_affected_by_role(session, tenant.id, "view")
+        edit = affected.users_affected_by_role(session, tenant.id, "reporting/edit")
+        manage = affected.users_affected_by_role(session, tenant.id, "reporting/manage")
+        default = affected.users_affected_by_role(session, tenant.id, "reporting/view")
         folder = affected.users_affected_by_scope(session, tenant.id, world["folder"])
         org = affected.users_affected_by_scope(session, tenant.id, world["org"])
 
@@ -133,18 +133,3 @@ def test_a_user_is_found_by_id_user_name_in_any_case_or_external_id(
             effective.resolve_user_ref(session, tenant.id, "nobody")
 
     assert found == {world["u1"]}
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("Customer", UserType.CUSTOMER),
-        ("Partner Users", UserType.PARTNER),
-        ("self-registered", UserType.SELF_REGISTERED),
-        ("Producer User", UserType.PRODUCER),
-        ("Employee", None),
-        (None, None),
-    ],
-)
-def test_scim_user_types_are_read_leniently(raw: str | None, expected: UserType | None) -> None:
-    assert effective.user_type_of(raw) is expected

@@ -62,7 +62,10 @@ def test_a_read_token_gets_the_set_with_its_version_by_id_username_or_external_i
     body = bodies[0].json
     assert body["user_id"] == reporting.user_id
     assert body["version"] > 0 and body["computed_at"]
-    assert body["scopes"][reporting.folder]["edit"] == {"level": "granted", "inherits": True}
+    assert body["scopes"][reporting.folder]["reporting/edit"] == {
+        "level": "granted",
+        "inherits": True,
+    }
     assert {b.json["version"] for b in bodies} == {body["version"]}  # one cached set
 
 
@@ -148,7 +151,7 @@ def test_a_scoped_read_resolves_each_area_at_that_scope(
     # Edit from the mapping, View as the catalog's default role (seed 003).
     assert body["at_scope"] == {
         "scope_id": reporting.report,
-        "areas": {"edit": "granted", "view": "granted"},
+        "areas": {"reporting/edit": "granted", "reporting/view": "granted"},
     }
     assert read(client, tenant, USER, scope="nowhere").status_code == 404
 
@@ -157,7 +160,10 @@ def test_an_admin_token_gets_the_live_set_with_what_explains_it(
     admin: Admin, reporting: Reporting
 ) -> None:
     body = admin.permissions(USER)
-    assert body["assignments"][0]["role_key"] == "edit"
+    assert (body["assignments"][0]["product"], body["assignments"][0]["role_key"]) == (
+        "reporting",
+        "edit",
+    )
     assert body["conflicts"] == []
 
 
@@ -189,7 +195,7 @@ def test_a_mapping_change_reaches_the_cached_set(
     admin.map("Editors", "share", reporting.other_folder)  # tasks run in-process here
     after = read(client, tenant, USER).json
     assert after["version"] > before["version"]
-    assert after["scopes"][reporting.other_folder]["share"]["level"] == "granted"
+    assert after["scopes"][reporting.other_folder]["reporting/share"]["level"] == "granted"
 
 
 def test_a_direct_assignment_reaches_the_cached_set(
@@ -198,7 +204,7 @@ def test_a_direct_assignment_reaches_the_cached_set(
     read(client, tenant, USER)
     admin.assign(USER, "manage", reporting.org)
     after = read(client, tenant, USER).json
-    assert after["scopes"][reporting.org]["manage"]["level"] == "granted"
+    assert after["scopes"][reporting.org]["reporting/manage"]["level"] == "granted"
 
 
 def test_reads_are_answered_from_the_database_when_redis_is_down(
@@ -208,7 +214,7 @@ def test_reads_are_answered_from_the_database_when_redis_is_down(
     client = create_app(runtime=replace(runtime, redis=down, cache=PermissionCache(down, "x:")))
     client = client.test_client()
     body = read(client, tenant, USER).json
-    assert body["scopes"][reporting.folder]["edit"]["level"] == "granted"
+    assert body["scopes"][reporting.folder]["reporting/edit"]["level"] == "granted"
     allowed = check(
         client,
         tenant,

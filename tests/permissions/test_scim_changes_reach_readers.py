@@ -88,7 +88,7 @@ def test_a_group_pushed_with_members_gives_them_its_mapped_role(
     ada = idp.user("ada@example.org")
     assert rights(client, tenant, ada, folder) == set()
     idp.group("Editors", ada)
-    assert "edit" in rights(client, tenant, ada, folder)
+    assert "reporting/edit" in rights(client, tenant, ada, folder)
 
 
 def test_adding_and_removing_a_member_reaches_the_reader(
@@ -98,7 +98,7 @@ def test_adding_and_removing_a_member_reaches_the_reader(
     editors = idp.group("Editors")
     rights(client, tenant, ada, folder)  # cached before the change
     idp.patch("Groups", editors, {"op": "add", "path": "members", "value": [{"value": ada}]})
-    assert "edit" in rights(client, tenant, ada, folder)
+    assert "reporting/edit" in rights(client, tenant, ada, folder)
     idp.patch("Groups", editors, {"op": "remove", "path": f'members[value eq "{ada}"]'})
     assert rights(client, tenant, ada, folder) == set()
 
@@ -110,7 +110,7 @@ def test_a_member_of_a_nested_group_gains_and_loses_with_the_nesting(
     team = idp.group("Team", ada)
     editors = idp.group("Editors")
     idp.patch("Groups", editors, {"op": "add", "path": "members", "value": [{"value": team}]})
-    assert "edit" in rights(client, tenant, ada, folder)
+    assert "reporting/edit" in rights(client, tenant, ada, folder)
     idp.patch("Groups", editors, {"op": "remove", "path": f'members[value eq "{team}"]'})
     assert rights(client, tenant, ada, folder) == set()
 
@@ -120,7 +120,7 @@ def test_deleting_a_group_takes_its_role_from_its_members(
 ) -> None:
     ada = idp.user("ada@example.org")
     editors = idp.group("Editors", ada)
-    assert "edit" in rights(client, tenant, ada, folder)
+    assert "reporting/edit" in rights(client, tenant, ada, folder)
     idp.delete("Groups", editors)
     assert rights(client, tenant, ada, folder) == set()
 
@@ -135,7 +135,7 @@ def test_deactivation_empties_the_cached_set_before_the_request_returns(
 ) -> None:
     ada = idp.user("ada@example.org")
     idp.group("Editors", ada)
-    assert "edit" in rights(client, tenant, ada, folder)
+    assert "reporting/edit" in rights(client, tenant, ada, folder)
     # No task may run: the request itself must clear the set.
     monkeypatch.setattr(runtime, "send", lambda *a, **k: (_ for _ in ()).throw(ConnectionError()))
     idp.patch("Users", ada, {"op": "replace", "value": {"active": False}})
@@ -149,7 +149,7 @@ def test_a_deleted_user_has_no_permissions_left(
 ) -> None:
     ada = idp.user("ada@example.org")
     idp.group("Editors", ada)
-    assert "edit" in rights(client, tenant, ada, folder)
+    assert "reporting/edit" in rights(client, tenant, ada, folder)
     idp.delete("Users", ada)
     check = client.post(
         "/api/v1/check",
@@ -172,7 +172,7 @@ def test_reactivation_gives_the_permissions_back(
     idp.patch("Users", ada, {"op": "replace", "value": {"active": False}})
     assert rights(client, tenant, ada, folder) == set()
     idp.patch("Users", ada, {"op": "replace", "value": {"active": True}})
-    assert "edit" in rights(client, tenant, ada, folder)
+    assert "reporting/edit" in rights(client, tenant, ada, folder)
 
 
 def test_a_renamed_user_is_read_under_the_new_name_only(
@@ -180,8 +180,8 @@ def test_a_renamed_user_is_read_under_the_new_name_only(
 ) -> None:
     ada = idp.user("ada@example.org")
     idp.group("Editors", ada)
-    assert "edit" in rights(client, tenant, "ada@example.org", folder)
+    assert "reporting/edit" in rights(client, tenant, "ada@example.org", folder)
     idp.patch("Users", ada, {"op": "replace", "path": "userName", "value": "ada@new.example"})
-    assert "edit" in rights(client, tenant, "ada@new.example", folder)
+    assert "reporting/edit" in rights(client, tenant, "ada@new.example", folder)
     gone = client.get("/api/v1/users/ada@example.org/permissions", headers=tenant.auth("read"))
     assert gone.status_code == 404

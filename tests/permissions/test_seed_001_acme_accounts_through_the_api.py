@@ -249,6 +249,7 @@ def overseer(admin: Admin, acme: Acme) -> str:
         admin.post(
             "/roles",
             {
+                "product": "licensing-portal",
                 "key": "support_desk",
                 "name": "Support desk",
                 "grants": {ENTITLEMENTS: "view"},

@@ -40,8 +40,12 @@ def rights(admin: Admin, scope: str) -> set[str]:
     return set(admin.at("user@reeport.example", scope)) & RIGHTS
 
 
-def test_view_is_the_tenant_default_role_after_loading_the_catalog(admin: Admin, org: Org) -> None:
-    assert admin.ok(admin.get("/settings/permissions"))["default_role"] == "view"
+def test_view_is_the_reporting_products_default_role_after_loading_the_catalog(
+    admin: Admin, org: Org
+) -> None:
+    """Seed 003: "View ... is the default access right which applies to any User when
+    invited": the reporting product's default role, not the tenant's."""
+    assert admin.ok(admin.get("/products/reporting"))["default_role"] == "view"
 
 
 def test_view_plus_share_for_folder_1(admin: Admin, org: Org) -> None:

@@ -72,7 +72,7 @@ def test_a_change_to_a_users_set_is_posted_and_signed(
 
     sent = [e for e in events(receiver) if e["user_id"] == user_id]
     assert sent and sent[-1]["event"] == "permissions.changed"
-    assert sent[-1]["permissions"]["scopes"][org]["manage"]["level"] == "granted"
+    assert sent[-1]["permissions"]["scopes"][org]["reporting/manage"]["level"] == "granted"
     headers, body = receiver.received[-1]
     secret = hook["secret"]
     expected = webhooks.sign(secret, headers["X-Rolecall-Timestamp"], body)
@@ -115,13 +115,13 @@ def test_a_recompute_that_died_after_its_cache_write_still_announces_when_retrie
     monkeypatch.setattr(webhooks, "changes_recorded", dies)
     admin.assign("ada@example.org", "manage", org)  # its recompute task fails after the write
     assert len(receiver.received) == count
-    assert runtime.cache.body_of(admin.keys.id, user_id)["scopes"][org]["manage"]
+    assert runtime.cache.body_of(admin.keys.id, user_id)["scopes"][org]["reporting/manage"]
     monkeypatch.undo()
 
     # The task is redelivered: its set equals the cached one, yet it announces.
     permission_recompute.recompute_users(runtime, admin.keys.id, [user_id])
     sent = [e for e in events(receiver)[count:] if e["user_id"] == user_id]
-    assert sent and sent[-1]["permissions"]["scopes"][org]["manage"]["level"] == "granted"
+    assert sent and sent[-1]["permissions"]["scopes"][org]["reporting/manage"]["level"] == "granted"
 
 
 def test_a_failing_receiver_is_tried_again(

@@ -141,7 +141,9 @@ def test_a_role_with_an_unknown_area_or_level_is_422_naming_the_grant(
         "unknown_area",
     )
     assert_refused(
-        admin.post("/roles", {"key": "r", "name": "R", "grants": {"view": "max"}}),
+        admin.post(
+            "/roles", {"product": "reporting", "key": "r", "name": "R", "grants": {"view": "max"}}
+        ),
         422,
         "grants.view",
         "unknown_level",
@@ -156,10 +158,11 @@ def test_a_role_with_an_unknown_area_or_level_is_422_naming_the_grant(
 
 
 def test_duplicates_and_deleting_what_is_in_use_are_409(admin: Admin, org: str) -> None:
-    assert_refused(admin.post("/areas", {"key": "view", "name": "View"}), 409, "key", "duplicate")
-    assert_refused(admin.post("/roles", {"key": "view", "name": "View"}), 409, "key", "duplicate")
+    in_reporting = {"product": "reporting", "key": "view", "name": "View"}
+    assert_refused(admin.post("/areas", in_reporting), 409, "key", "duplicate")
+    assert_refused(admin.post("/roles", in_reporting), 409, "key", "duplicate")
     assert_refused(admin.delete("/areas/view"), 409, "key", "in_use")
-    assert_refused(admin.delete("/roles/view"), 409, "key", "in_use")  # the default role
+    assert_refused(admin.delete("/roles/view"), 409, "key", "in_use")  # reporting's default
 
 
 def test_narrowing_what_is_in_use_is_409(admin: Admin, directory: Directory, org: str) -> None:

@@ -63,16 +63,25 @@ def assign(acme: Acme, user: str, role_key: str, scope_id: str, **extra: bool) -
 
 
 def test_an_assignment_records_a_recompute_of_its_user_and_an_audit_event(acme: Acme) -> None:
-    row, role_key = assignments.create_assignment(
+    row, role_ref = assignments.create_assignment(
         acme.uow, TENANT, user="ada@acme.test", role_key="view", scope_id="org", actor=ADMIN
     )
 
-    assert (row.user_id, role_key, row.scope_id, row.created_by) == (acme.ada, "view", "org", ADMIN)
+    # The role comes back as its ref: a role made without a product is the default one's.
+    assert (row.user_id, role_ref, row.scope_id, row.created_by) == (
+        acme.ada,
+        "default/view",
+        "org",
+        ADMIN,
+    )
     assert acme.uow.commits == 1
     assert [(r.task, r.object_id) for r in acme.uow.emitted] == [(RECOMPUTE_USER, acme.ada)]
     assert acme.uow.audit.actions() == ["assignment.create"]
     event = acme.uow.audit.events[0]
-    assert (event.target_id, event.after) == (row.id, assignments.describe_assignment(row, "view"))
+    assert (event.target_id, event.after) == (
+        row.id,
+        assignments.describe_assignment(row, role_ref),
+    )
 
 
 def test_the_user_may_be_named_by_id_user_name_in_any_case_or_external_id(acme: Acme) -> None:
@@ -247,8 +256,8 @@ def test_assignments_are_listed_oldest_first_and_filtered(acme: Acme) -> None:
     assert total == 3
     assert [r.id for r, _ in everything] == [first, second]
     assert [r.id for r, _ in second_page] == [third]
-    assert [(r.id, k) for r, k in by_role] == [(third, "portal_user")]
-    assert (row.user_id, key) == (acme.bob, "view")
+    assert [(r.id, k) for r, k in by_role] == [(third, "default/portal_user")]
+    assert (row.user_id, key) == (acme.bob, "default/view")
 
 
 def test_listing_by_an_unknown_user_is_not_found(acme: Acme) -> None:

@@ -11,13 +11,20 @@ from typing import Any
 
 import pytest
 
+from service.domain import AccountType, Role, Scope
 from service.domain.errors import Conflict, NotFound, ValidationFailed
-from service.domain.invitations import IllegalTransition, InvitationGone, InvitationStatus
+from service.domain.invitations import (
+    IllegalTransition,
+    InvitationGone,
+    InvitationStatus,
+    InvitedGrant,
+)
 from service.mail import template as templates
 from service.persistence.base import new_id, utcnow
 from service.persistence.invitation_models import Invitation
 from service.persistence.scim_models import ScimUser
-from service.services import invitation_rows, invitations
+from service.services import assignments, invitation_rows, invitations
+from service.services.propagation import RECOMPUTE_USER
 from service.settings import Settings
 from tests.fakes.unit_of_work import FakeUnitOfWork
 
@@ -333,3 +340,92 @@ def test_deprovisioning_revokes_the_users_live_invitations_only(uow: FakeUnitOfW
     assert invitations.view_token(uow, link).state == "revoked"
     assert uow.audit.actions().count("invitation.revoke") == 1
     assert invitation_rows.revoke_pending_for_user(uow, TENANT, leaver.id, "scim") == 0
+
+
+# Where it invites to ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def reeport(uow: FakeUnitOfWork) -> FakeUnitOfWork:
+    """Seed 003's organization and folder, its View (the default role) and Edit, and
+    seed 001's accounts, as the assignment repository holds them."""
+    repo = uow.assignments
+    for scope in (
+        Scope("org", "organization", "Reeport Org"),
+        Scope("folder", "folder", "Folder 1", "org"),
+        Scope("na", "account", "Acme North America", None, AccountType.CUSTOMER),
+        Scope("boston", "account", "Acme Boston", "na", AccountType.CUSTOMER),
+    ):
+        repo.add_scope(TENANT, scope)
+    repo.add_role(TENANT, Role("view", "View", allowed_scope_types={"organization", "folder"}))
+    repo.add_role(TENANT, Role("edit", "Edit", allowed_scope_types={"organization", "folder"}))
+    repo.add_role(TENANT, Role("portal_user", "Portal User", allowed_scope_types={"account"}))
+    uow.invitations.default_roles_by_tenant[TENANT] = {"default": "view"}
+    return uow
+
+
+def invite_to(uow: FakeUnitOfWork, user: ScimUser, **where: str) -> Invitation:
+    """Invite a provisioned user (the assignment repository knows them too)."""
+    uow.assignments.add_user(TENANT, user.user_name, user_id=user.id)
+    return invitations.create_invitation(
+        uow, TENANT, actor="admin", defaults=DEFAULTS, user_id=user.id, **where
+    )
+
+
+def test_an_invitation_keeps_where_it_invites_to_and_view_is_the_default(
+    reeport: FakeUnitOfWork,
+) -> None:
+    """Seed 003: View "is the default access right which applies to any User when
+    invited"."""
+    made = invite_to(reeport, person(reeport, "ada@example.com"), scope_id="folder")
+    # Roles are kept by ref: these test roles are the default product's.
+    assert made.grant() == InvitedGrant("default/view", "folder")
+    assert reeport.audit.events[-1].after["role"] == "default/view"
+    edit = invite_to(reeport, person(reeport, "bob@example.com"), scope_id="org", role="edit")
+    assert edit.grant() == InvitedGrant("default/edit", "org")
+
+
+def test_an_invitation_to_an_unknown_scope_is_refused_and_invites_no_one(
+    reeport: FakeUnitOfWork,
+) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        invite_to(reeport, person(reeport, "ada@example.com"), scope_id="nowhere", role="edit")
+    assert (refused.value.code, refused.value.field) == ("unknown_scope", "scope_id")
+    assert reeport.tasks() == [] and reeport.invitations.rows == {}
+
+
+def test_accepting_grants_the_role_at_the_scope_in_the_same_unit_of_work(
+    reeport: FakeUnitOfWork,
+) -> None:
+    made = invite_to(reeport, person(reeport, "ada@example.com"), scope_id="folder", role="edit")
+    commits = reeport.commits
+    invitations.accept(reeport, sent(made))
+    assert reeport.commits == commits + 1
+    [row] = reeport.assignments.rows
+    assert (row.user_id, row.scope_id, row.assign_account) == (made.user_id, "folder", False)
+    assert row.created_by == f"invitee:{made.user_id}"
+    assert made.grant_outcome == "granted"
+    assert reeport.audit.actions()[-2:] == ["assignment.create", "invitation.accept"]
+    assert reeport.audit.events[-1].after["grant_outcome"] == "granted"
+    assert RECOMPUTE_USER in reeport.tasks()
+
+
+def test_an_accept_the_account_rules_refuse_stands_and_the_refusal_is_recorded(
+    reeport: FakeUnitOfWork,
+) -> None:
+    """Seed 001: a user's accounts "must not be in the same vertical hierarchy"."""
+    user = person(reeport, "b@acme.example")
+    made = invite_to(reeport, user, scope_id="na", role="portal_user")
+    assert made.assign_account is True
+    assignments.create_assignment(
+        reeport, TENANT, user=user.id, role_key="portal_user", scope_id="boston",
+        assign_account=True, actor="admin",
+    )  # fmt: skip
+
+    assert invitations.accept(reeport, sent(made)).status == "accepted"
+
+    assert (made.grant_outcome, made.grant_reason is not None) == ("refused", True)
+    assert [row.scope_id for row in reeport.assignments.rows] == ["boston"]
+    refusal = next(e for e in reeport.audit.events if e.action == "invitation.grant_refused")
+    assert refusal.after["code"] == "same_vertical_hierarchy"
+    assert reeport.audit.actions()[-1] == "invitation.accept"

@@ -154,7 +154,7 @@ def test_changes_to_a_paused_endpoint_are_held_and_sent_newest_when_it_is_resume
     sent = [json.loads(body) for _, body in receiver.received[received:]]
     assert sorted(e["user_id"] for e in sent) == sorted([ada, bob])
     newest = next(e for e in sent if e["user_id"] == ada)
-    assert set(newest["permissions"]["scopes"][org2]) >= {"edit", "share"}
+    assert set(newest["permissions"]["scopes"][org2]) >= {"reporting/edit", "reporting/share"}
     (event,) = admin.ok(admin.get("/audit", action="webhook.resume"))
     assert event["after"]["released_deliveries"] == 2
     assert event["actor"].startswith("token:")

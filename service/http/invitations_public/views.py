@@ -46,14 +46,18 @@ button { font-size: 1rem; padding: .6rem 1.4rem; border: 0; border-radius: 6px;
 <main class="card">
 <h1>{{ title }}</h1>
 {% if state == "open" %}
-  <p>Hello {{ name }}, {{ inviter }} invited you to <strong>{{ tenant }}</strong>.</p>
+  <p>Hello {{ name }}, {{ inviter }} invited you to <strong>{{ tenant }}</strong>{{ where }}.</p>
   <p>The invitation is valid until {{ expires }}.</p>
   <form method="post" action="{{ action }}">
     <button type="submit" id="accept">Accept invitation</button>
   </form>
 {% elif state == "accepted_now" %}
   <p class="done" id="result">Welcome, {{ name }}. You have accepted the invitation to
-  <strong>{{ tenant }}</strong>.</p>
+  <strong>{{ tenant }}</strong>{{ where }}.</p>
+  {% if grant_refused %}
+  <p class="notice" id="grant">The access this invitation names could not be given yet;
+  the person who invited you can see why.</p>
+  {% endif %}
 {% else %}
   <p class="notice" id="result">{{ message }}</p>
 {% endif %}
@@ -85,6 +89,8 @@ def _page(state: str, view: invitations.TokenView | None = None, token: str = ""
         "inviter": (invitation.inviter_name or invitations.DEFAULT_INVITER) if invitation else "",
         "expires": invitation.expires_at.strftime("%Y-%m-%d %H:%M UTC") if invitation else "",
         "action": f"/invitations/{token}/accept",
+        "where": view.where if view else "",
+        "grant_refused": bool(invitation and invitation.grant_outcome == "refused"),
     }
     response = Response(render_template_string(PAGE, **context), mimetype="text/html")
     response.status_code = STATUS_CODES.get(state, 410)
@@ -155,6 +161,14 @@ def accept(token: str) -> Response:
                 invitation_id=invitation.id,
                 user_id=invitation.user_id,
                 email=invitation.email,
+                # Where it invited to, and what accepting did with it (None: nowhere).
+                grant=None
+                if invitation.grant() is None
+                else {
+                    "role": invitation.role_key,
+                    "scope_id": invitation.scope_id,
+                    "outcome": invitation.grant_outcome,
+                },
             )
         )
     return _page("accepted_now", invitations.view_token(uow(), token), token)

@@ -12,9 +12,21 @@ class CheckSchema(Schema):
         validate=validate.Length(min=1, max=300),
         metadata={"description": "SCIM id, userName or externalId"},
     )
-    area = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    area = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=300),
+        metadata={
+            "description": "The area's ref (product/key), or its key: with `product`, or "
+            "alone when the user holds an area of that key in one product only"
+        },
+    )
     level = fields.String(required=True, validate=validate.Length(min=1, max=200))
     scope = fields.String(required=True, validate=validate.Length(min=1, max=SCOPE_LENGTH))
+    product = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=128),
+        metadata={"description": "The product whose area `area` names"},
+    )
 
 
 class CheckRequestSchema(Schema):
@@ -30,7 +42,7 @@ class CheckRequestSchema(Schema):
 
 class CheckResultSchema(Schema):
     user = fields.String()
-    area = fields.String()
+    area = fields.String(metadata={"description": "The area checked, as its ref product/key"})
     level = fields.String()
     scope = fields.String()
     allowed = fields.Boolean()

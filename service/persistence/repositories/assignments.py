@@ -28,18 +28,24 @@ from service.domain import (
     GroupGraph,
     GroupRef,
     Mapping,
+    NotFound,
+    Product,
     Role,
     Scope,
     ScopeTree,
     mapped_account_requests,
 )
+from service.domain.products import SEPARATOR
 from service.persistence.permission_models import (
     AssignmentRow,
     MappingRow,
     PermissionSettingsRow,
+    ProductRow,
     RoleRow,
     ScopeRow,
     ScopeTypeRow,
+    find_row,
+    product_from_row,
     role_from_row,
     rules_from_json,
 )
@@ -48,10 +54,12 @@ from service.persistence.repositories.scim import FoundUser, SqlUsers
 
 
 class FoundRole(NamedTuple):
-    """A role of the tenant: its row id (what assignments reference) and the role."""
+    """A role of the tenant: its row id (what assignments reference), the role, and
+    its product (whose settings say whether it may be granted directly)."""
 
     id: str
     role: Role
+    product: Product
 
 
 Listed = tuple[AssignmentRow, str]
@@ -123,8 +131,9 @@ class SqlAssignments:
             )
         ]
         rows = self._session.execute(
-            select(MappingRow, RoleRow.key)
+            select(MappingRow, ProductRow.key + SEPARATOR + RoleRow.key)
             .join(RoleRow, RoleRow.id == MappingRow.role_id)
+            .join(ProductRow, ProductRow.id == RoleRow.product_id)
             .where(MappingRow.tenant_id == tenant_id, MappingRow.assign_account.is_(True))
         ).all()
         if not rows:
@@ -138,11 +147,11 @@ class SqlAssignments:
                 Mapping(
                     row.id,
                     GroupRef(row.group_kind, row.group_value),
-                    key,
+                    ref,
                     row.scope_id,
                     row.assign_account,
                 )
-                for row, key in rows
+                for row, ref in rows
             ],
             mapping_since={row.id: row.created_at for row, _ in rows},
             group_since=found.created,
@@ -158,9 +167,12 @@ class SqlAssignments:
         self._session.flush()
 
     def _listed(self, tenant_id: str) -> Select[tuple[AssignmentRow, str]]:
+        # Listed with the role's ref (product/key), which names it across products.
+        ref = ProductRow.key + SEPARATOR + RoleRow.key
         return (
-            select(AssignmentRow, RoleRow.key)
+            select(AssignmentRow, ref)
             .join(RoleRow, RoleRow.id == AssignmentRow.role_id)
+            .join(ProductRow, ProductRow.id == RoleRow.product_id)
             .where(AssignmentRow.tenant_id == tenant_id)
         )
 
@@ -170,11 +182,14 @@ class SqlAssignments:
         """The SCIM user `ref` names: its id, userName (any case) or externalId."""
         return SqlUsers(self._session).find(tenant_id, ref)
 
-    def role(self, tenant_id: str, key: str) -> FoundRole | None:
-        row = self._session.scalar(
-            select(RoleRow).where(RoleRow.tenant_id == tenant_id, RoleRow.key == key)
-        )
-        return None if row is None else FoundRole(row.id, role_from_row(row))
+    def role(self, tenant_id: str, key: str, product: str | None = None) -> FoundRole | None:
+        """The role ``key`` (of ``product``, or the only one of that key); raises
+        Conflict when the key is in several products and none is named."""
+        try:
+            row = find_row(self._session, RoleRow, tenant_id, key, product)
+        except NotFound:
+            return None
+        return FoundRole(row.id, role_from_row(row), product_from_row(row.product, None))
 
     def scope_tree(self, tenant_id: str, scope_ids: Iterable[str]) -> ScopeTree:
         """The part of the tenant's tree the rules need: the named scopes that exist,

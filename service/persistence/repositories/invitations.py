@@ -13,6 +13,8 @@ The rules a twin must keep (tests/fakes/invitations.py):
 - `save` writes a changed invitation now, so a later statement of the same unit (the
   insert of a new live invitation) sees it;
 - reads are scoped to a tenant, except by token hash (a token names its invitation);
+- the role and scope an invitation names are looked up where assignments look them up
+  (`uow.assignments`); only the tenant's default role is read here;
 - `write_if_still` writes only while the stored row is still in the round and one of
   the statuses it was read in, and says whether it did: of concurrent writers exactly
   one wins, on every database (SQLite ignores FOR UPDATE, so a lock alone is not enough).
@@ -38,6 +40,7 @@ from service.persistence.invitation_models import (
     JobRow,
 )
 from service.persistence.models import Tenant
+from service.persistence.permission_models import ProductRow, RoleRow
 from service.persistence.scim_models import ScimUser
 
 
@@ -135,6 +138,15 @@ class SqlInvitations:
     def tenant_name(self, tenant_id: str) -> str:
         tenant = self._session.get(Tenant, tenant_id)
         return tenant.name if tenant else ""
+
+    def default_roles(self, tenant_id: str) -> dict[str, str]:
+        """Each product's default role, by product key (products without one left out)."""
+        rows = self._session.execute(
+            select(ProductRow.key, RoleRow.key)
+            .join(RoleRow, RoleRow.id == ProductRow.default_role_id)
+            .where(ProductRow.tenant_id == tenant_id)
+        )
+        return {product: role for product, role in rows}
 
     # The users invitations are for (by id: `uow.users.get`) ---------------------------
 

@@ -204,7 +204,7 @@ def test_the_default_role_lands_only_where_a_grant_took_effect(
         roles={**roles, "view": view},
         direct=[Assignment("u", "portal_user", "east"), Assignment("u", "portal_user", "special")],
         direct_accounts=[AccountRequest("special")],
-        default_role_key="view",
+        default_roles=["view"],
     )
 
     assert {(a.role_key, a.scope_id) for a in derived.assignments} == {
@@ -499,7 +499,7 @@ def test_explain_names_the_default_role_when_it_stops_at_an_account(
         tree=holdings,
         roles=all_roles,
         direct=[Assignment("u", "support_desk", "org")],
-        default_role_key="everywhere",
+        default_roles=["everywhere"],
     )
 
     answer = why(derived, all_roles, licensing, holdings, "view", "ny")

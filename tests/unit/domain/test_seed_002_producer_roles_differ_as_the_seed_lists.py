@@ -169,8 +169,9 @@ def test_the_system_administrator_reaches_accounts_below_and_order_entry_does_no
 
 def test_producer_roles_belong_on_producer_accounts(licensing: Catalog):
     customer = Scope("acme", "account", "Acme", None, AccountType.CUSTOMER)
+    tree = ScopeTree([customer])
 
     with pytest.raises(ValidationFailed) as err:
-        licensing.roles_by_key["order_entry"].check_grantable_at(customer)
+        licensing.roles_by_key["order_entry"].check_grantable_at(customer, tree)
     assert err.value.code == "scope_type_not_allowed"
-    licensing.roles_by_key["portal_user"].check_grantable_at(customer)
+    licensing.roles_by_key["portal_user"].check_grantable_at(customer, tree)

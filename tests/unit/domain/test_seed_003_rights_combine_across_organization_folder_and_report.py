@@ -39,7 +39,7 @@ def invite(reporting: Catalog, tree: ScopeTree, *grants: tuple[str, str]) -> Eff
         tree=tree,
         roles=reporting.roles_by_key,
         direct=[Assignment("user", role, scope) for role, scope in grants],
-        default_role_key=reporting.default_role,
+        default_roles=[reporting.default_role],
     )
     return compute_effective_permissions(
         derived.assignments, reporting.roles_by_key, reporting.areas_by_key, tree
@@ -93,7 +93,7 @@ def test_the_default_view_is_held_where_the_user_was_invited_and_nowhere_else(
         tree=tree,
         roles=reporting.roles_by_key,
         direct=[Assignment("user", "share", "report-2")],
-        default_role_key="view",
+        default_roles=["view"],
     )
 
     defaults = [a for a in derived.assignments if a.source is AssignmentSource.DEFAULT]
@@ -102,7 +102,7 @@ def test_the_default_view_is_held_where_the_user_was_invited_and_nowhere_else(
 
 def test_a_user_with_no_assignment_gets_no_default(reporting: Catalog, tree: ScopeTree):
     derived = derive_user_assignments(
-        "user", tree=tree, roles=reporting.roles_by_key, default_role_key="view"
+        "user", tree=tree, roles=reporting.roles_by_key, default_roles=["view"]
     )
 
     assert derived.assignments == ()
@@ -120,7 +120,7 @@ def test_rights_inherit_from_organization_to_folder_to_report(reporting: Catalog
 def test_admin_status_is_granted_only_for_the_organization(reporting: Catalog, tree: ScopeTree):
     admin = reporting.roles_by_key["admin"]
 
-    admin.check_grantable_at(tree.get("org"))
+    admin.check_grantable_at(tree.get("org"), tree)
     with pytest.raises(ValidationFailed) as err:
-        admin.check_grantable_at(tree.get("folder-1"))
+        admin.check_grantable_at(tree.get("folder-1"), tree)
     assert err.value.code == "scope_type_not_allowed"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from service.http.admin.paging import QuerySchema
+from service.http.admin.products.schemas import ProductQuerySchema, row_product_field
 from service.http.limits import fits, free_text
 from service.persistence.permission_models import AreaRow
 
@@ -11,6 +11,7 @@ LEVEL_LENGTH = validate.Length(min=1, max=200)
 
 
 class AreaSchema(Schema):
+    product = row_product_field()
     key = fields.String(required=True, validate=fits(AreaRow.key, min=1))
     name = fields.String(required=True, validate=fits(AreaRow.name, min=1))
     levels = fields.List(
@@ -29,6 +30,6 @@ class AreaUpdateSchema(Schema):
     description = fields.String(validate=free_text())
 
 
-class AreaQuerySchema(QuerySchema):
+class AreaQuerySchema(ProductQuerySchema):
     category = fields.String(validate=fits(AreaRow.category))
     key_prefix = fields.String(validate=fits(AreaRow.key))

@@ -8,6 +8,7 @@ from flask_smorest.pagination import PaginationParameters
 
 from service.http.admin.areas.schemas import AreaQuerySchema, AreaSchema, AreaUpdateSchema
 from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE
+from service.http.admin.products.schemas import ProductQuerySchema
 from service.http.auth import requires
 from service.http.context import caller, uow
 from service.http.smorest import Blueprint
@@ -45,22 +46,27 @@ def create_area(body: dict[str, Any]) -> Any:
 
 
 @blueprint.route("/<key>")
+@blueprint.arguments(ProductQuerySchema, location="query")
 @blueprint.response(200, AreaSchema)
 @requires(TokenKind.ADMIN)
-def get_area(key: str) -> Any:
-    return areas.get_area(uow(), caller().tenant_id, key)
+def get_area(query: dict[str, Any], key: str) -> Any:
+    return areas.get_area(uow(), caller().tenant_id, key, query.get("product"))
 
 
 @blueprint.route("/<key>", methods=["PATCH"])
 @blueprint.arguments(AreaUpdateSchema)
+@blueprint.arguments(ProductQuerySchema, location="query")
 @blueprint.response(200, AreaSchema)
 @requires(TokenKind.ADMIN)
-def update_area(body: dict[str, Any], key: str) -> Any:
-    return areas.update_area(uow(), caller().tenant_id, key, body, caller().actor)
+def update_area(body: dict[str, Any], query: dict[str, Any], key: str) -> Any:
+    return areas.update_area(
+        uow(), caller().tenant_id, key, body, caller().actor, query.get("product")
+    )
 
 
 @blueprint.route("/<key>", methods=["DELETE"])
+@blueprint.arguments(ProductQuerySchema, location="query")
 @blueprint.response(204)
 @requires(TokenKind.ADMIN)
-def delete_area(key: str) -> None:
-    areas.delete_area(uow(), caller().tenant_id, key, caller().actor)
+def delete_area(query: dict[str, Any], key: str) -> None:
+    areas.delete_area(uow(), caller().tenant_id, key, caller().actor, query.get("product"))

@@ -3,6 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from service.http.admin.paging import QuerySchema
+from service.http.admin.products.schemas import product_field
 from service.http.limits import fits
 from service.persistence.permission_models import RoleRow, ScopeRow
 from service.persistence.scim_models import ScimUser
@@ -11,6 +12,7 @@ from service.persistence.scim_models import ScimUser
 class AssignmentSchema(Schema):
     id = fields.String(dump_only=True)
     user_id = fields.String(dump_only=True)
+    product = fields.String(dump_only=True, metadata={"description": "The role's product"})
     role_key = fields.String(dump_only=True)
     scope_id = fields.String(dump_only=True)
     assign_account = fields.Boolean(dump_only=True)
@@ -25,6 +27,7 @@ class AssignmentCreateSchema(Schema):
         metadata={"description": "The user's SCIM id, userName or externalId"},
     )
     role_key = fields.String(required=True, validate=fits(RoleRow.key, min=1))
+    product = product_field(load_default=None)
     scope_id = fields.String(required=True, validate=fits(ScopeRow.id, min=1))
     assign_account = fields.Boolean(
         load_default=False,

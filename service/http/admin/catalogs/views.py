@@ -44,6 +44,11 @@ def get_catalog(key: str) -> dict[str, Any]:
 @requires(TokenKind.ADMIN)
 def load_catalog(body: dict[str, Any], key: str) -> dict[str, Any]:
     plan = catalogs.load_catalog(
-        uow(), caller().tenant_id, key, overwrite=body["overwrite"], actor=caller().actor
+        uow(),
+        caller().tenant_id,
+        key,
+        overwrite=body["overwrite"],
+        product=body["product"],
+        actor=caller().actor,
     )
     return {**plan.to_dict(), "changed": plan.changes_anything}

@@ -12,6 +12,7 @@ from service.persistence.scim_models import ScimUser
 class ConflictMappingSchema(Schema):
     id = fields.String()
     group = fields.Nested(GroupRefSchema)
+    product = fields.String(allow_none=True)
     role_key = fields.String()
     scope_id = fields.String()
 

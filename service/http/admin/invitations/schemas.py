@@ -3,6 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE, page_field
+from service.http.admin.products.schemas import product_field
 from service.persistence.invitation_models import INVITATION_STATUSES
 from service.services.invitation_input import MAX_LENGTH
 
@@ -41,6 +42,25 @@ class InvitationSchema(Schema):
     revoked_at = fields.DateTime(allow_none=True)
     job_id = fields.String(allow_none=True)
     created_at = fields.DateTime()
+    scope_id = fields.String(
+        allow_none=True, metadata={"description": "The scope it invites to, if any"}
+    )
+    role = fields.String(
+        allow_none=True,
+        metadata={"description": "The role it grants there, by ref (product/key)"},
+    )
+    assign_account = fields.Boolean(
+        metadata={"description": "The scope is an account: accepting makes the person join it"}
+    )
+    grant_outcome = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "What accepting did with the role at the scope: granted, "
+            "held_already or refused (the accept stands; grant_reason says why); null "
+            "until accepted, or when it names no scope"
+        },
+    )
+    grant_reason = fields.String(allow_none=True)
 
 
 class InvitationDetailSchema(InvitationSchema):
@@ -70,6 +90,30 @@ class InvitationCreateSchema(Schema):
     inviter = fields.String(
         validate=_fits("inviter"),
         metadata={"description": "Shown in the email as who invited them"},
+    )
+    scope_id = fields.String(
+        allow_none=True,
+        validate=[validate.Length(min=1), _fits("scope_id")],
+        metadata={
+            "description": "Invite to this scope (seed 003: an organization, folder or "
+            "report); accepting grants `role` there, and at an account makes the person "
+            "join it"
+        },
+    )
+    role = fields.String(
+        allow_none=True,
+        validate=[validate.Length(min=1), _fits("role")],
+        metadata={
+            "description": "The role to grant at `scope_id` (it needs one): its key, or "
+            "its ref product/key; the product's default role when left out"
+        },
+    )
+    product = product_field(
+        load_default=None,
+        metadata={
+            "description": "The product of `role`, or whose default role to grant when "
+            "no role is named (needed only when several products have a default role)"
+        },
     )
 
     @validates_schema

@@ -75,6 +75,9 @@ def create_invitation(body: dict[str, Any]) -> dict[str, Any]:
         email=body.get("email"),
         name=body.get("name", ""),
         inviter_name=body.get("inviter"),
+        scope_id=body.get("scope_id"),
+        role=body.get("role"),
+        product=body.get("product"),
     )
     # Read again: with tasks run in-process the invitation may have been sent already.
     return _detail(created.id)
@@ -177,10 +180,13 @@ def _bulk_rows() -> tuple[list[bulk_invites.InputRow], str]:
 @blueprint.doc(
     description=(
         'Invite many people at once. The body is JSON `{"rows": [{"email", "name", '
-        '"role"?, "scope"?, "account"?}]}`, a CSV (`text/csv`, or multipart form field '
-        "`file`) whose header names `email,name[,role,scope][,account]`. Every bad row is "
-        "reported with its line and reason; the good rows go ahead unless "
-        "`all_or_nothing=true`. Answers at once with the job; follow it at /api/v1/jobs/{id}."
+        '"scope_id"?, "role"?}]}`, a CSV (`text/csv`, or multipart form field `file`) whose '
+        "header names `email,name[,scope_id][,role]`. A row naming a scope invites there "
+        "with its role (the default role when it names none), checked as for one "
+        "invitation; `scope` and `account` are read as older names of `scope_id`. Every "
+        "bad row is reported with its line and reason (naming the column); the good rows "
+        "go ahead unless `all_or_nothing=true`. Answers at once with the job; follow it at "
+        "/api/v1/jobs/{id}."
     ),
     requestBody={
         "content": {

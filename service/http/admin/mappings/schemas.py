@@ -3,6 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from service.http.admin.paging import QuerySchema
+from service.http.admin.products.schemas import product_field
 from service.http.limits import fits
 from service.persistence.permission_models import MappingRow, RoleRow, ScopeRow
 
@@ -27,6 +28,7 @@ class MatchedGroupSchema(Schema):
 class MappingSchema(Schema):
     id = fields.String(dump_only=True)
     group = fields.Nested(GroupRefSchema, dump_only=True)
+    product = fields.String(dump_only=True, metadata={"description": "The role's product"})
     role_key = fields.String(dump_only=True)
     scope_id = fields.String(dump_only=True)
     assign_account = fields.Boolean(dump_only=True)
@@ -47,6 +49,7 @@ class MappingDetailSchema(MappingSchema):
 class MappingCreateSchema(Schema):
     group = fields.Nested(GroupRefSchema, required=True)
     role_key = fields.String(required=True, validate=fits(RoleRow.key, min=1))
+    product = product_field(load_default=None)
     scope_id = fields.String(required=True, validate=fits(ScopeRow.id, min=1))
     assign_account = fields.Boolean(
         load_default=False,
@@ -57,12 +60,14 @@ class MappingCreateSchema(Schema):
 class MappingUpdateSchema(Schema):
     group = fields.Nested(GroupRefSchema)
     role_key = fields.String(validate=fits(RoleRow.key, min=1))
+    product = product_field()
     scope_id = fields.String(validate=fits(ScopeRow.id, min=1))
     assign_account = fields.Boolean()
 
 
 class MappingQuerySchema(QuerySchema):
     role_key = fields.String(validate=fits(RoleRow.key))
+    product = product_field()
     scope_id = fields.String(validate=fits(ScopeRow.id))
     group_kind = fields.String(validate=validate.OneOf(GROUP_KINDS))
     group_value = fields.String(

@@ -26,12 +26,12 @@ blueprint = Blueprint(
 )
 
 
-def _shown(row: MappingRow, role_key: str) -> dict[str, Any]:
-    return {**mappings.describe_mapping(row, role_key), "created_at": row.created_at}
+def _shown(row: MappingRow, role_ref: str) -> dict[str, Any]:
+    return {**mappings.describe_mapping(row, role_ref), "created_at": row.created_at}
 
 
 def _detail(detail: mappings.MappingDetail) -> dict[str, Any]:
-    return {**_shown(detail.row, detail.role_key), "matched_groups": detail.matched_groups}
+    return {**_shown(detail.row, detail.role_ref), "matched_groups": detail.matched_groups}
 
 
 @blueprint.route("")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from service.http.limits import fits
-from service.persistence.permission_models import RoleRow, ScopeRow
+from service.persistence.permission_models import ProductRow, RoleRow, ScopeRow
 from service.persistence.scim_models import ScimUser
 
 
@@ -22,17 +22,30 @@ class AccountRulesSchema(Schema):
 
 
 class PermissionSettingsSchema(Schema):
-    default_role = fields.String(allow_none=True)
+    default_product = fields.String(
+        allow_none=True,
+        metadata={"description": "Where an area or role created without a product goes"},
+    )
+    default_role = fields.String(
+        allow_none=True, metadata={"description": "The default product's default role"}
+    )
     account_rules = fields.Nested(AccountRulesSchema)
     account_rules_are_default = fields.Boolean()
     model_version = fields.Integer()
 
 
 class PermissionSettingsUpdateSchema(Schema):
+    default_product = fields.String(
+        validate=fits(ProductRow.key, min=1),
+        metadata={"description": "Key of the product new areas and roles go to by default"},
+    )
     default_role = fields.String(
         allow_none=True,
         validate=fits(RoleRow.key, min=1),
-        metadata={"description": "Role key held wherever a user holds anything; null: none"},
+        metadata={
+            "description": "The default product's default role (a role key of that product; "
+            "each product has its own, see /api/v1/products); null: none"
+        },
     )
     account_rules = fields.Nested(
         AccountRulesSchema,

@@ -1,4 +1,4 @@
-"""Admin API: the tenant's default role and account rules."""
+"""Admin API: the tenant's default product (and its default role) and account rules."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ blueprint = Blueprint(
     "permission_settings",
     __name__,
     url_prefix="/api/v1/settings/permissions",
-    description="The tenant's default role and account rules",
+    description="The tenant's default product, its default role, and account rules",
 )
 
 

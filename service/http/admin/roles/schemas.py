@@ -3,12 +3,13 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from service.http.admin.areas.schemas import LEVEL_LENGTH
-from service.http.admin.paging import QuerySchema
+from service.http.admin.products.schemas import ProductQuerySchema, row_product_field
 from service.http.limits import fits, free_text
 from service.persistence.permission_models import AreaRow, RoleRow, ScopeRow, ScopeTypeRow
 
 
 class RoleSchema(Schema):
+    product = row_product_field()
     key = fields.String(required=True, validate=fits(RoleRow.key, min=1))
     name = fields.String(required=True, validate=fits(RoleRow.name, min=1))
     description = fields.String(load_default="", validate=free_text())
@@ -16,7 +17,7 @@ class RoleSchema(Schema):
         keys=fields.String(validate=fits(AreaRow.key, min=1)),
         values=fields.String(validate=LEVEL_LENGTH),
         load_default=dict,
-        metadata={"description": "Area key -> level"},
+        metadata={"description": "Area key (an area of the role's product) -> level"},
     )
     allowed_scope_types = fields.List(
         fields.String(validate=fits(ScopeTypeRow.key, min=1)),
@@ -34,7 +35,13 @@ class RoleSchema(Schema):
         load_default=False,
         metadata={"description": "Whether its grants also hold at every scope below"},
     )
-    root_only = fields.Boolean(load_default=False)
+    root_only = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Grantable only at the root scope of its product: one with no "
+            "scope of an allowed type above it (no allowed types: one without a parent)"
+        },
+    )
 
 
 class RoleUpdateSchema(Schema):
@@ -54,7 +61,7 @@ class RoleUpdateSchema(Schema):
     root_only = fields.Boolean()
 
 
-class RoleQuerySchema(QuerySchema):
+class RoleQuerySchema(ProductQuerySchema):
     scope_type = fields.String(
         validate=fits(ScopeTypeRow.key),
         metadata={"description": "Roles grantable at this scope type"},

@@ -7,6 +7,7 @@ from typing import Any
 from flask_smorest.pagination import PaginationParameters
 
 from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE
+from service.http.admin.products.schemas import ProductQuerySchema
 from service.http.admin.roles.schemas import RoleQuerySchema, RoleSchema, RoleUpdateSchema
 from service.http.auth import requires
 from service.http.context import caller, uow
@@ -43,22 +44,27 @@ def create_role(body: dict[str, Any]) -> Any:
 
 
 @blueprint.route("/<key>")
+@blueprint.arguments(ProductQuerySchema, location="query")
 @blueprint.response(200, RoleSchema)
 @requires(TokenKind.ADMIN)
-def get_role(key: str) -> Any:
-    return roles.get_role(uow(), caller().tenant_id, key)
+def get_role(query: dict[str, Any], key: str) -> Any:
+    return roles.get_role(uow(), caller().tenant_id, key, query.get("product"))
 
 
 @blueprint.route("/<key>", methods=["PATCH"])
 @blueprint.arguments(RoleUpdateSchema)
+@blueprint.arguments(ProductQuerySchema, location="query")
 @blueprint.response(200, RoleSchema)
 @requires(TokenKind.ADMIN)
-def update_role(body: dict[str, Any], key: str) -> Any:
-    return roles.update_role(uow(), caller().tenant_id, key, body, caller().actor)
+def update_role(body: dict[str, Any], query: dict[str, Any], key: str) -> Any:
+    return roles.update_role(
+        uow(), caller().tenant_id, key, body, caller().actor, query.get("product")
+    )
 
 
 @blueprint.route("/<key>", methods=["DELETE"])
+@blueprint.arguments(ProductQuerySchema, location="query")
 @blueprint.response(204)
 @requires(TokenKind.ADMIN)
-def delete_role(key: str) -> None:
-    roles.delete_role(uow(), caller().tenant_id, key, caller().actor)
+def delete_role(query: dict[str, Any], key: str) -> None:
+    roles.delete_role(uow(), caller().tenant_id, key, caller().actor, query.get("product"))

@@ -5,6 +5,7 @@ from marshmallow import Schema, fields, validate
 from service.http.admin.paging import QuerySchema
 from service.http.limits import fits
 from service.persistence.models import ApiToken
+from service.services.tokens import TokenKind
 
 
 class TokenSchema(Schema):
@@ -27,7 +28,7 @@ class IssuedTokenSchema(TokenSchema):
 
 
 class TokenCreateSchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(["scim", "admin", "read"]))
+    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in TokenKind]))
     description = fields.String(load_default="", validate=fits(ApiToken.description))
 
 

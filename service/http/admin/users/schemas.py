@@ -1,14 +1,16 @@
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from service.http.admin.areas.schemas import LEVEL_LENGTH
 from service.http.admin.conflicts.schemas import AccountConflictSchema
+from service.http.admin.products.schemas import product_field
 from service.http.limits import fits
-from service.persistence.permission_models import AreaRow, ScopeRow
+from service.persistence.permission_models import ScopeRow
 
 
 class AssignmentOutSchema(Schema):
+    product = fields.String(allow_none=True)
     role_key = fields.String()
     scope_id = fields.String()
     source = fields.String(metadata={"description": "direct, mapping or default"})
@@ -20,15 +22,34 @@ class AssignmentOutSchema(Schema):
 class AtScopeSchema(Schema):
     scope_id = fields.String()
     areas = fields.Dict(
-        keys=fields.String(), values=fields.String(), metadata={"description": "area -> level"}
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "area ref (product/key) -> level"},
     )
 
 
-class UserPermissionsSchema(Schema):
+class UserTypeSchema(Schema):
+    """A user's type, as the tenant's user type table reads the userType the IdP sent."""
+
+    user_type = fields.String(
+        allow_none=True,
+        metadata={"description": "customer, producer, partner, self_registered; null: none"},
+    )
+    user_type_raw = fields.String(
+        allow_none=True, metadata={"description": "The SCIM userType as the IdP sent it"}
+    )
+    user_type_status = fields.String(
+        metadata={
+            "description": "mapped; unmapped (a userType the tenant's table does not map: "
+            "see /api/v1/user-types); absent (none sent)"
+        }
+    )
+
+
+class UserPermissionsSchema(UserTypeSchema):
     user_id = fields.String()
     user_name = fields.String(allow_none=True)
     active = fields.Boolean()
-    user_type = fields.String(allow_none=True)
     model_version = fields.Integer()
     accounts = fields.List(fields.String())
     areas = fields.Dict(
@@ -57,13 +78,19 @@ class ExplainQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    area = fields.String(required=True, validate=fits(AreaRow.key, min=1))
+    area = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=300),
+        metadata={"description": "The area's ref (product/key), or its key"},
+    )
     level = fields.String(required=True, validate=LEVEL_LENGTH)
     scope = fields.String(required=True, validate=fits(ScopeRow.id, min=1))
+    product = product_field(load_default=None)
 
 
 class ChainSchema(Schema):
     source = fields.String()
+    product = fields.String(allow_none=True)
     role_key = fields.String()
     role_name = fields.String()
     granted_at = fields.String()
@@ -78,7 +105,7 @@ class RefusedChainSchema(Schema):
     conflict = fields.Nested(AccountConflictSchema)
 
 
-class ExplanationSchema(Schema):
+class ExplanationSchema(UserTypeSchema):
     user_id = fields.String()
     active = fields.Boolean()
     area = fields.String()

@@ -36,5 +36,11 @@ def explain(query: dict[str, Any], ref: str) -> dict[str, Any]:
     """Why the user has (or lacks) area at level on scope, naming every chain
     group -> mapping -> role -> scope, or the nearest miss."""
     return user_permissions.explain(
-        uow(), caller().tenant_id, ref, query["area"], query["level"], query["scope"]
+        uow(),
+        caller().tenant_id,
+        ref,
+        query["area"],
+        query["level"],
+        query["scope"],
+        query["product"],
     )

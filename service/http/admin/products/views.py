@@ -1,0 +1,68 @@
+"""Admin API: products, each with its own areas, roles and settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest.pagination import PaginationParameters
+
+from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE
+from service.http.admin.products.schemas import ProductUpdateSchema, TenantProductSchema
+from service.http.auth import requires
+from service.http.context import caller, uow
+from service.http.smorest import Blueprint
+from service.services import products
+from service.services.tokens import TokenKind
+
+blueprint = Blueprint(
+    "products",
+    __name__,
+    url_prefix="/api/v1/products",
+    description="The tenant's products: each has its own areas, roles and settings",
+)
+
+
+@blueprint.route("")
+@blueprint.response(200, TenantProductSchema(many=True))
+@blueprint.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+@requires(TokenKind.ADMIN)
+def list_products(pagination_parameters: PaginationParameters) -> list[dict[str, Any]]:
+    rows, total = products.list_products(
+        uow(),
+        caller().tenant_id,
+        page=pagination_parameters.page,
+        per_page=pagination_parameters.page_size,
+    )
+    pagination_parameters.item_count = total
+    return rows
+
+
+@blueprint.route("", methods=["POST"])
+@blueprint.arguments(TenantProductSchema)
+@blueprint.response(201, TenantProductSchema)
+@requires(TokenKind.ADMIN)
+def create_product(body: dict[str, Any]) -> dict[str, Any]:
+    return products.create_product(uow(), caller().tenant_id, body, caller().actor)
+
+
+@blueprint.route("/<key>")
+@blueprint.response(200, TenantProductSchema)
+@requires(TokenKind.ADMIN)
+def get_product(key: str) -> dict[str, Any]:
+    return products.get_product(uow(), caller().tenant_id, key)
+
+
+@blueprint.route("/<key>", methods=["PATCH"])
+@blueprint.arguments(ProductUpdateSchema)
+@blueprint.response(200, TenantProductSchema)
+@requires(TokenKind.ADMIN)
+def update_product(body: dict[str, Any], key: str) -> dict[str, Any]:
+    return products.update_product(uow(), caller().tenant_id, key, body, caller().actor)
+
+
+@blueprint.route("/<key>", methods=["DELETE"])
+@blueprint.response(204)
+@requires(TokenKind.ADMIN)
+def delete_product(key: str) -> None:
+    """Only an empty product that is not the default can be deleted."""
+    products.delete_product(uow(), caller().tenant_id, key, caller().actor)
