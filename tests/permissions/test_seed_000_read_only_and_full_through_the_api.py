@@ -137,6 +137,7 @@ def test_read_only_user_management_lets_a_non_admin_view_users_without_changing_
         ("license_key_management", "license_key_management"),
         ("billing", "billing"),
     ],
+    ids=["user_management", "reachout", "developer", "license_key_management", "billing"],
 )
 def test_read_only_views_without_changing_and_full_includes_read_only(
     admin: Admin, directory: Directory, client: FlaskClient, tenant: TenantKeys,

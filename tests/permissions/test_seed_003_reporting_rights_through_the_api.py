@@ -89,6 +89,7 @@ def test_a_user_can_be_granted_several_rights_at_once(admin: Admin, org: Org) ->
         ("edit", {"view", "edit"}),
         ("view", {"view"}),
     ],
+    ids=["share", "manage", "edit", "view"],
 )
 def test_each_right_grants_what_its_definition_says_and_none_of_the_others(
     admin: Admin, client: FlaskClient, tenant: TenantKeys, org: Org, right: str, held: set[str]
