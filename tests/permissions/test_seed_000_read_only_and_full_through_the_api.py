@@ -203,35 +203,33 @@ def test_an_on_off_permission_is_granted_alone(
     assert admin.at(user, dashboard.app) == {role: "granted"}
 
 
-def test_license_key_filtering_is_apart_from_license_key_management(
+@pytest.mark.parametrize(
+    ("one", "other", "lowest"),
+    [
+        ("license_key_filtering", "license_key_management", "read_only"),
+        ("reporting_api", "reporting", "granted"),
+    ],
+    ids=["license_key_filtering", "reporting_api"],
+)
+def test_a_permission_is_held_apart_from_its_neighbour_row(
     admin: Admin, directory: Directory, client: FlaskClient, tenant: TenantKeys,
-    dashboard: Dashboard,
+    dashboard: Dashboard, one: str, other: str, lowest: str,
 ) -> None:  # fmt: skip
     """Seed 000, License Key Filtering: "Allows users to view license keys in filters,
     reports, and ReachOut campaigns." - a row of its own, neither part of License Key
-    Management ("Permission to access the license key registry ...") nor including it."""
-    manager = holder(admin, directory, "license_key_management", dashboard.app)
-    filterer = holder(admin, directory, "license_key_filtering", dashboard.app)
-    asks = (("license_key_management", "read_only"), ("license_key_filtering", "granted"))
+    Management ("Permission to access the license key registry ...") nor including it.
+    Seed 000, Reporting API: "Permission to access the reports and analytics data via the
+    Web API.", and the note: "However, it is possible to request analytics data via the
+    Reporting Web API to build custom charts or display in 3rd party systems." An app
+    serving the Web API checks reporting_api; the dashboard checks reporting.
+    The role of each row has the row's key; each area is asked at its lowest level."""
+    asks = ((one, "granted"), (other, lowest))
 
-    assert allowed(client, tenant, manager, dashboard.app, *asks) == [True, False]
-    assert allowed(client, tenant, filterer, dashboard.app, *asks) == [False, True]
+    holds_one = holder(admin, directory, one, dashboard.app)
+    holds_other = holder(admin, directory, other, dashboard.app)
 
-
-def test_the_reporting_api_is_a_permission_apart_from_reporting_in_the_dashboard(
-    admin: Admin, directory: Directory, client: FlaskClient, tenant: TenantKeys,
-    dashboard: Dashboard,
-) -> None:  # fmt: skip
-    """Seed 000, Reporting API: "Permission to access the reports and analytics data via
-    the Web API.", and the note: "However, it is possible to request analytics data via
-    the Reporting Web API to build custom charts or display in 3rd party systems." An
-    app serving the Web API checks reporting_api; the dashboard checks reporting."""
-    api_user = holder(admin, directory, "reporting_api", dashboard.app)
-    ui_user = holder(admin, directory, "reporting", dashboard.app)
-    asks = (("reporting_api", "granted"), ("reporting", "granted"))
-
-    assert allowed(client, tenant, api_user, dashboard.app, *asks) == [True, False]
-    assert allowed(client, tenant, ui_user, dashboard.app, *asks) == [False, True]
+    assert allowed(client, tenant, holds_one, dashboard.app, *asks) == [True, False]
+    assert allowed(client, tenant, holds_other, dashboard.app, *asks) == [False, True]
 
 
 def test_reporting_cannot_be_broken_down_to_specific_reports(
