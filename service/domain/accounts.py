@@ -135,7 +135,7 @@ SEED_001_RULES = AccountRules()
 class Origin:
     """Where a request or a grant comes from: a direct assignment (``id`` is its id,
     when known), a mapping (``id``) and the group it names, which the user is in, or
-    (for a grant, never a request) the tenant's default role."""
+    (for a grant, never a request) a product's default role."""
 
     source: str
     id: str | None = None

@@ -27,7 +27,7 @@ on the admin API, and a refusal is recorded in the audit log as
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from service.domain import ScopeTree, ValidationFailed, qualify, split_ref
@@ -41,23 +41,30 @@ from service.services import assignments
 GRANT_REFUSED = "invitation.grant_refused"
 
 
-def default_role_ref(uow: UnitOfWork, tenant_id: str, product: str | None) -> str | None:
+def default_role_ref(
+    uow: UnitOfWork,
+    tenant_id: str,
+    product: str | None,
+    fits: Callable[[str], bool] = lambda ref: True,
+) -> str | None:
     """The role an invitation that names a scope but no role grants: its product's
     default role (seed 003's View, once the reporting catalog is loaded). Without a
-    product, the default role of the one product that has one; when several have one
-    the invitation must say which (ValidationFailed naming `product`)."""
+    product, the default role of the one product whose default `fits` the scope (a
+    usage-analytics product scope is no place for the reporting tool's View); when
+    several fit, the invitation must say which (ValidationFailed naming `product`)."""
     defaults = uow.invitations.default_roles(tenant_id)
     if product is not None:
         role = defaults.get(product)
         return None if role is None else qualify(product, role)
-    if len(defaults) > 1:
+    refs = [ref for p, r in sorted(defaults.items()) if fits(ref := qualify(p, r))]
+    if len(refs) > 1:
         raise ValidationFailed(
             "product_required",
-            f"products {', '.join(sorted(defaults))} each have a default role: name the "
-            "product (or the role) to invite with",
+            f"products {', '.join(split_ref(r)[0] or '' for r in refs)} each have a default "
+            "role that fits here: name the product (or the role) to invite with",
             "product",
         )
-    return next((qualify(p, r) for p, r in defaults.items()), None)
+    return refs[0] if refs else None
 
 
 class GrantChecker:
@@ -93,13 +100,24 @@ class GrantChecker:
             )
         return self._found[name]
 
+    def _fits(self, ref: str, scope_id: str) -> bool:
+        """Whether the role may be granted at the scope (an unknown scope: every role
+        fits, so that the scope is what the invitation is refused for)."""
+        scope = self._tree.find(scope_id)
+        if scope is None:
+            return True
+        found = self._role(ref)
+        return found is not None and found.role.is_grantable_at(scope, self._tree)
+
     def check(self, scope_id: str | None, role: str | None) -> InvitedGrant | None:
         """Where an invitation naming these invites to (None: nowhere); raises
         ValidationFailed naming `scope_id`, `role` or `product`, or Conflict for a role
         of a group-only product or a key in several products."""
         default = None
         if scope_id is not None and role is None:
-            default = default_role_ref(self._uow, self._tenant_id, self._product)
+            default = default_role_ref(
+                self._uow, self._tenant_id, self._product, lambda ref: self._fits(ref, scope_id)
+            )
         name = role if role is not None else default
         found = None if name is None or scope_id is None else self._role(name)
         if found is not None:

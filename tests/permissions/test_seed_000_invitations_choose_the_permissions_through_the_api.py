@@ -75,14 +75,6 @@ def test_an_invitation_to_a_product_that_chooses_no_permission_is_asked_to_choos
     assert inbox.messages == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="In a tenant that also holds the reporting tool, an invitation to a usage-analytics "
-    "product naming no role takes the reporting tool's default role View (the only default "
-    "in the tenant), which cannot be granted at a product: 422 scope_type_not_allowed "
-    "naming scope_id and reporting's View, instead of asking for a role. The default role "
-    "is chosen without regard to where the invitation is to.",
-)
 def test_with_the_reporting_tool_beside_it_an_invitation_to_a_product_still_asks_to_choose(
     admin: Admin, dashboard: Dashboard, inbox: Inbox
 ) -> None:

@@ -14,7 +14,7 @@ The rules a twin must keep (tests/fakes/invitations.py):
   insert of a new live invitation) sees it;
 - reads are scoped to a tenant, except by token hash (a token names its invitation);
 - the role and scope an invitation names are looked up where assignments look them up
-  (`uow.assignments`); only the tenant's default role is read here;
+  (`uow.assignments`); only the products' default roles are read here;
 - `write_if_still` writes only while the stored row is still in the round and one of
   the statuses it was read in, and says whether it did: of concurrent writers exactly
   one wins, on every database (SQLite ignores FOR UPDATE, so a lock alone is not enough).

@@ -33,7 +33,7 @@ def tree() -> ScopeTree:
 
 
 def invite(reporting: Catalog, tree: ScopeTree, *grants: tuple[str, str]) -> EffectivePermissions:
-    """Direct assignments as an invitation makes them, plus the tenant's default role."""
+    """Direct assignments as an invitation makes them, plus the reporting product's default role."""
     derived = derive_user_assignments(
         "user",
         tree=tree,
@@ -50,7 +50,7 @@ def rights_at(perms: EffectivePermissions, scope_id: str, tree: ScopeTree) -> se
     return {r for r in RIGHTS if perms.allows(scope_id, r, "granted", tree)}
 
 
-def test_view_is_the_tenant_default_role(reporting: Catalog):
+def test_view_is_the_reporting_products_default_role(reporting: Catalog):
     assert reporting.default_role == "view"
 
 
