@@ -10,10 +10,13 @@ read back from the admin permissions answer. Each test quotes the sentence it pr
 from __future__ import annotations
 
 import pytest
+from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from tests.conftest import TenantKeys
 from tests.permissions.conftest import Admin, Directory
 from tests.permissions.test_writes_are_validated_naming_the_field import assert_refused
+from tests.users.conftest import Portal
 
 # The seed's four types, as sent in the SCIM userType, and the account type each belongs to.
 USER_TYPES = {
@@ -148,3 +151,24 @@ def test_the_producer_role_takes_effect_once_the_user_is_linked_to_the_account(
     assert perms["accounts"] == [accounts["producer"]]
     assert perms["conflicts"] == []
     assert PERMISSION_OF["order_entry"] in admin.at(USER, accounts["producer"])
+
+
+def test_a_user_who_self_registers_is_a_self_registered_user_of_self_registered_accounts(
+    admin: Admin, accounts: dict[str, str], client: FlaskClient, tenant: TenantKeys
+) -> None:
+    """Seed 001: "Self-Registered Users - Users who self-register by logging in to the
+    End-User Portal with an entitlement ID or activation ID and set up their own user
+    account". The user the portal registers is of that type: a member of the
+    self-registered account made for its company, holding the End-User Portal's role
+    there, and refused at a customer account (409 naming the user type rule)."""
+    admin.ok(admin.put("/settings/self-registration", {"default_role": "portal_user"}))
+    person = {"user_name": USER, "email": USER, "given_name": "Pat", "family_name": "Lee"}
+
+    registered = admin.ok(Portal(client, tenant).register({**person, "company": "Initech"}), 201)
+    refused = join(admin, "customer", accounts)
+
+    account = registered["account"]["id"]
+    perms = admin.permissions(USER)
+    assert (perms["user_type"], perms["accounts"]) == ("self_registered", [account])
+    assert PERMISSION_OF["portal_user"] in admin.at(USER, account)
+    assert_refused(refused, 409, "scope_id", "user_type_mismatch")
