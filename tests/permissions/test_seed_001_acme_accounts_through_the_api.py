@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from werkzeug.test import TestResponse
 
 from tests.permissions.conftest import Admin, Directory
 
@@ -32,6 +33,13 @@ def acme(admin: Admin) -> Acme:
     ny = admin.scope("account", "Acme New York", east, "customer")
     special = admin.scope("account", "Special Operations", None, "customer")
     return Acme(na, east, ma, boston, ny, special)
+
+
+def ask_to_join(admin: Admin, user: str, role: str, scope: str) -> TestResponse:
+    """Ask the admin API to give ``user`` ``role`` at the account ``scope`` and make the
+    user a member of it; the answer is the test's to check."""
+    body = {"user": user, "role_key": role, "scope_id": scope, "assign_account": True}
+    return admin.post("/assignments", body)
 
 
 def test_user_a_as_portal_administrator_sees_massachusetts_its_sub_accounts_and_new_york(
@@ -91,15 +99,7 @@ def test_user_b_cannot_be_assigned_to_an_account_above_acme_boston(
     directory.user("user.b@acme.example", user_type="Customer")
     admin.assign("user.b@acme.example", "portal_user", acme.boston, assign_account=True)
 
-    refused = admin.post(
-        "/assignments",
-        {
-            "user": "user.b@acme.example",
-            "role_key": "portal_user",
-            "scope_id": getattr(acme, above),
-            "assign_account": True,
-        },
-    )
+    refused = ask_to_join(admin, "user.b@acme.example", "portal_user", getattr(acme, above))
 
     assert refused.status_code == 409
     assert refused.json["reason"] == "same_vertical_hierarchy"
@@ -175,15 +175,7 @@ def test_a_user_s_accounts_must_all_be_of_one_type_whatever_asks_for_another(
     admin.assign("user.c@acme.example", "portal_user", acme.boston, assign_account=True)
     reseller = admin.scope("account", "Acme Reseller", None, "partner")
 
-    refused = admin.post(
-        "/assignments",
-        {
-            "user": "user.c@acme.example",
-            "role_key": "portal_user",
-            "scope_id": reseller,
-            "assign_account": True,
-        },
-    )
+    refused = ask_to_join(admin, "user.c@acme.example", "portal_user", reseller)
     directory.group("Reseller Users", users=[user])
     mapping = admin.map("Reseller Users", "portal_user", reseller, assign_account=True)
 
@@ -209,15 +201,7 @@ def test_an_account_below_one_the_user_belongs_to_is_refused_too(
     directory.user("user.e@acme.example", user_type="Customer")
     admin.assign("user.e@acme.example", "portal_user", acme.east, assign_account=True)
 
-    refused = admin.post(
-        "/assignments",
-        {
-            "user": "user.e@acme.example",
-            "role_key": "portal_user",
-            "scope_id": getattr(acme, below),
-            "assign_account": True,
-        },
-    )
+    refused = ask_to_join(admin, "user.e@acme.example", "portal_user", getattr(acme, below))
 
     assert refused.status_code == 409, refused.get_data(True)
     assert refused.json["reason"] == "same_vertical_hierarchy"
@@ -409,15 +393,9 @@ def test_readers_of_the_cached_set_see_the_grant_from_above_stop_at_other_accoun
 # America because they are all in the same vertical hierarchy."
 
 
-def user_b_to_massachusetts(admin: Admin, acme: Acme):  # type: ignore[no-untyped-def]
+def user_b_to_massachusetts(admin: Admin, acme: Acme) -> TestResponse:
     """Ask to make User B a Portal User and member of Acme Massachusetts."""
-    body = {
-        "user": "user.b@acme.example",
-        "role_key": "portal_user",
-        "scope_id": acme.ma,
-        "assign_account": True,
-    }
-    return admin.post("/assignments", body)
+    return ask_to_join(admin, "user.b@acme.example", "portal_user", acme.ma)
 
 
 def test_a_direct_assignment_cannot_evict_an_account_that_came_from_the_idp(

@@ -15,6 +15,7 @@ from werkzeug.test import TestResponse
 
 from tests.conftest import TenantKeys
 from tests.permissions.conftest import Admin, Directory
+from tests.permissions.test_seed_001_acme_accounts_through_the_api import ask_to_join
 from tests.permissions.test_writes_are_validated_naming_the_field import assert_refused
 from tests.users.conftest import Portal
 
@@ -49,13 +50,7 @@ def accounts(admin: Admin) -> dict[str, str]:
 
 def join(admin: Admin, account_type: str, accounts: dict[str, str]) -> TestResponse:
     """Ask to give USER the portal role of ``account_type``'s account, as a member of it."""
-    body = {
-        "user": USER,
-        "role_key": ROLE_AT[account_type],
-        "scope_id": accounts[account_type],
-        "assign_account": True,
-    }
-    return admin.post("/assignments", body)
+    return ask_to_join(admin, USER, ROLE_AT[account_type], accounts[account_type])
 
 
 @pytest.mark.parametrize("user_type", list(USER_TYPES))
