@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from werkzeug.test import TestResponse
 
 from tests.permissions.conftest import Admin, Directory
 
@@ -34,9 +35,22 @@ def acme(admin: Admin) -> Acme:
     return Acme(na, east, ma, boston, ny, special)
 
 
+def ask_to_join(admin: Admin, user: str, role: str, scope: str) -> TestResponse:
+    """Ask the admin API to give ``user`` ``role`` at the account ``scope`` and make the
+    user a member of it; the answer is the test's to check."""
+    body = {"user": user, "role_key": role, "scope_id": scope, "assign_account": True}
+    return admin.post("/assignments", body)
+
+
 def test_user_a_as_portal_administrator_sees_massachusetts_its_sub_accounts_and_new_york(
     admin: Admin, directory: Directory, acme: Acme
 ) -> None:
+    """Seed 001: "In the above scenario, User A can see all the entitlements associated with
+    the Acme Massachusetts account and its sub-accounts as well as Acme New York because
+    User A has been assigned the Portal Administrative User role which, by default, comes
+    with all the permissions to see and manage entitlements in sub-accounts." User A, in
+    two IdP groups mapped at Massachusetts and New York, manages entitlements there and at
+    Acme Boston below Massachusetts, and sees none at the accounts above or beside."""
     user_a = directory.user("user.a@acme.example", user_type="Customer")
     directory.group("MA Admins", users=[user_a])
     directory.group("NY Admins", users=[user_a])
@@ -56,6 +70,12 @@ def test_user_a_as_portal_administrator_sees_massachusetts_its_sub_accounts_and_
 def test_user_b_as_portal_user_sees_only_acme_boston_and_special_operations(
     admin: Admin, directory: Directory, acme: Acme
 ) -> None:
+    """Seed 001: "User B can only see the entitlements in the Acme Boston and Special
+    Operations accounts because, by default, the Portal User role does not have permission
+    to see any entitlements beyond their own account(s)." And "However, User B can be
+    assigned to Special Operations because it is not a sub-account of Acme North
+    America.": beside Acme Boston, B is assigned to Special Operations (201), and "A user
+    can belong to multiple accounts": B belongs to both."""
     directory.user("user.b@acme.example", user_type="Customer")
     admin.assign("user.b@acme.example", "portal_user", acme.boston, assign_account=True)
     admin.assign("user.b@acme.example", "portal_user", acme.special, assign_account=True)
@@ -73,47 +93,26 @@ def test_user_b_as_portal_user_sees_only_acme_boston_and_special_operations(
 def test_user_b_cannot_be_assigned_to_an_account_above_acme_boston(
     admin: Admin, directory: Directory, acme: Acme, above: str
 ) -> None:
+    """Seed 001: "User B can not be assigned to Acme Massachusetts, Acme East or Acme North
+    America because they are all in the same vertical hierarchy." Each is 409 naming
+    scope_id."""
     directory.user("user.b@acme.example", user_type="Customer")
     admin.assign("user.b@acme.example", "portal_user", acme.boston, assign_account=True)
 
-    refused = admin.post(
-        "/assignments",
-        {
-            "user": "user.b@acme.example",
-            "role_key": "portal_user",
-            "scope_id": getattr(acme, above),
-            "assign_account": True,
-        },
-    )
+    refused = ask_to_join(admin, "user.b@acme.example", "portal_user", getattr(acme, above))
 
     assert refused.status_code == 409
     assert refused.json["reason"] == "same_vertical_hierarchy"
     assert "scope_id" in refused.json["errors"]
 
 
-def test_a_customer_user_cannot_join_a_partner_account(
-    admin: Admin, directory: Directory, acme: Acme
-) -> None:
-    reseller = admin.scope("account", "Acme Reseller", None, "partner")
-    directory.user("user.b@acme.example", user_type="Customer")
-
-    refused = admin.post(
-        "/assignments",
-        {
-            "user": "user.b@acme.example",
-            "role_key": "portal_user",
-            "scope_id": reseller,
-            "assign_account": True,
-        },
-    )
-
-    assert refused.status_code == 409
-    assert refused.json["reason"] == "user_type_mismatch"
-
-
 def test_a_mapping_that_breaks_a_rule_is_listed_as_a_conflict_and_resolves_itself(
     admin: Admin, directory: Directory, acme: Acme
 ) -> None:
+    """Seed 001: "A user can belong to multiple accounts, but all of the accounts must be of
+    the same type and must not be in the same vertical hierarchy": a mapping that would
+    put B in Massachusetts above Boston is not made; the conflict is listed naming both
+    origins, withholds the mapped role, and goes when B leaves the group."""
     user_b = directory.user("user.b@acme.example", user_type="Customer")
     admin.assign("user.b@acme.example", "portal_user", acme.boston, assign_account=True)
     ma_admins = directory.group("MA Admins", users=[user_b])
@@ -147,6 +146,9 @@ def test_a_mapping_that_breaks_a_rule_is_listed_as_a_conflict_and_resolves_itsel
 def test_a_conflict_goes_when_the_clashing_mapping_is_deleted(
     admin: Admin, directory: Directory, acme: Acme
 ) -> None:
+    """Seed 001: "... must not be in the same vertical hierarchy": of two mappings putting
+    B in Boston and in East above it, the earlier wins and the later is a listed
+    conflict; once the earlier mapping is deleted, B belongs to East."""
     user_b = directory.user("user.b@acme.example", user_type="Customer")
     directory.group("Boston Users", users=[user_b])
     directory.group("East Users", users=[user_b])
@@ -160,6 +162,70 @@ def test_a_conflict_goes_when_the_clashing_mapping_is_deleted(
 
     assert admin.ok(admin.get("/conflicts")) == []
     assert admin.permissions("user.b@acme.example")["accounts"] == [acme.east]
+
+
+def test_a_user_s_accounts_must_all_be_of_one_type_whatever_asks_for_another(
+    admin: Admin, directory: Directory, acme: Acme
+) -> None:
+    """Seed 001: "A user can belong to multiple accounts, but all of the accounts must be of
+    the same type ...". A user the IdP sends no type for belongs to Acme Boston, a customer
+    account: a direct assignment to a partner account is refused (409 naming scope_id and
+    Boston), and an IdP group mapped there is a listed conflict; the user keeps Boston."""
+    user = directory.user("user.c@acme.example")
+    admin.assign("user.c@acme.example", "portal_user", acme.boston, assign_account=True)
+    reseller = admin.scope("account", "Acme Reseller", None, "partner")
+
+    refused = ask_to_join(admin, "user.c@acme.example", "portal_user", reseller)
+    directory.group("Reseller Users", users=[user])
+    mapping = admin.map("Reseller Users", "portal_user", reseller, assign_account=True)
+
+    assert refused.status_code == 409, refused.get_data(True)
+    assert refused.json["reason"] == "mixed_account_types"
+    assert "scope_id" in refused.json["errors"]
+    assert refused.json["details"]["blocking_account_id"] == acme.boston
+    perms = admin.permissions("user.c@acme.example")
+    assert perms["accounts"] == [acme.boston]
+    assert [(c["rule"], c["account_id"], c["origin"]) for c in perms["conflicts"]] == [
+        ("mixed_account_types", reseller, mapping)
+    ]
+    assert admin.at("user.c@acme.example", reseller) == {}
+
+
+@pytest.mark.parametrize("below", ["ma", "boston", "ny"])
+def test_an_account_below_one_the_user_belongs_to_is_refused_too(
+    admin: Admin, directory: Directory, acme: Acme, below: str
+) -> None:
+    """Seed 001: "... all of the accounts ... must not be in the same vertical hierarchy",
+    looking down as well as up: a member of Acme East cannot also join Acme Massachusetts,
+    Acme Boston or Acme New York below it (409 naming scope_id and Acme East)."""
+    directory.user("user.e@acme.example", user_type="Customer")
+    admin.assign("user.e@acme.example", "portal_user", acme.east, assign_account=True)
+
+    refused = ask_to_join(admin, "user.e@acme.example", "portal_user", getattr(acme, below))
+
+    assert refused.status_code == 409, refused.get_data(True)
+    assert refused.json["reason"] == "same_vertical_hierarchy"
+    assert "scope_id" in refused.json["errors"]
+    assert refused.json["details"]["blocking_account_id"] == acme.east
+    assert admin.permissions("user.e@acme.example")["accounts"] == [acme.east]
+
+
+def test_a_portal_user_sees_no_entitlements_in_the_sub_accounts_of_its_own_account(
+    admin: Admin, directory: Directory, acme: Acme
+) -> None:
+    """Seed 001: "by default, the Portal User role does not have permission to see any
+    entitlements beyond their own account(s)": a Portal User of Acme Massachusetts sees its
+    entitlements there and none at Acme Boston below it. "By default": a tenant that lets
+    the role reach sub-accounts (a change of the role) has its portal users see Boston."""
+    directory.user("user.m@acme.example", user_type="Customer")
+    admin.assign("user.m@acme.example", "portal_user", acme.ma, assign_account=True)
+
+    assert admin.at("user.m@acme.example", acme.ma)[ENTITLEMENTS] == "view"
+    assert admin.at("user.m@acme.example", acme.boston) == {}
+
+    admin.ok(admin.patch("/roles/portal_user", {"reaches_descendants": True}))
+
+    assert admin.at("user.m@acme.example", acme.boston)[ENTITLEMENTS] == "view"
 
 
 # -- Account rules bind permissions (issue 16, finding 2) ---------------------------
@@ -327,15 +393,9 @@ def test_readers_of_the_cached_set_see_the_grant_from_above_stop_at_other_accoun
 # America because they are all in the same vertical hierarchy."
 
 
-def user_b_to_massachusetts(admin: Admin, acme: Acme):  # type: ignore[no-untyped-def]
+def user_b_to_massachusetts(admin: Admin, acme: Acme) -> TestResponse:
     """Ask to make User B a Portal User and member of Acme Massachusetts."""
-    body = {
-        "user": "user.b@acme.example",
-        "role_key": "portal_user",
-        "scope_id": acme.ma,
-        "assign_account": True,
-    }
-    return admin.post("/assignments", body)
+    return ask_to_join(admin, "user.b@acme.example", "portal_user", acme.ma)
 
 
 def test_a_direct_assignment_cannot_evict_an_account_that_came_from_the_idp(

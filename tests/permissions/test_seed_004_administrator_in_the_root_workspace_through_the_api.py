@@ -65,8 +65,10 @@ def test_the_administrator_group_in_the_root_workspace_holds_the_root_row(
 def test_the_same_group_in_a_child_workspace_holds_the_administrator_row(
     admin: Admin, workspaces: Workspaces, child: str
 ) -> None:
-    """The seed's "Administrator" row: the Administrator group outside the root workspace,
-    with Data Dictionary "View and manage" and no management API keys."""
+    """Seed 004: "The Administrator in root workspace role refers to a user who is assigned
+    to the Administrator group in your root workspace (the top-level workspace in your
+    organization).", so outside the root workspace the same group gives the seed's
+    "Administrator" row: Data Dictionary "View and manage" and no management API keys."""
     held = admin.at(ADMIN, getattr(workspaces, child))
 
     assert held == expected(ADMINISTRATOR)
@@ -76,8 +78,11 @@ def test_the_same_group_in_a_child_workspace_holds_the_administrator_row(
 def test_one_mapping_of_administrator_at_the_root_covers_every_child_workspace(
     admin: Admin, directory: Directory, workspaces: Workspaces
 ) -> None:
-    """The catalog's shorter form: the group mapped to both roles at the root workspace
-    gives the root row there and the Administrator row in a workspace made later."""
+    """Seed 004: "The Administrator in root workspace role refers to a user who is assigned
+    to the Administrator group in your root workspace (the top-level workspace in your
+    organization)." The catalog's shorter form: the group mapped to both roles at the root
+    workspace gives the root row there and the Administrator row in a workspace made
+    later."""
     directory.group("Platform Administrators", users=[directory.user("ops@example.com")])
     admin.map("Platform Administrators", "administrator_in_root_workspace", workspaces.root)
     admin.map("Platform Administrators", "administrator", workspaces.root)
@@ -113,9 +118,10 @@ def test_management_api_keys_are_generated_only_by_an_administrator_in_the_root_
 def test_deleting_from_the_data_dictionary_is_checked_by_level_at_root_and_child(
     client: FlaskClient, tenant: TenantKeys, workspaces: Workspaces
 ) -> None:
-    """The two Administrator rows differ in the Data Dictionary only: "View, manage, and
-    delete" in the root workspace, which implies "View and manage"; "View and manage"
-    in a child workspace, which does not imply deleting."""
+    """Seed 004: "Data Dictionary and calculated metrics: View, manage, and delete" in the
+    "Administrator in root workspace" row, "Data Dictionary and calculated metrics: View
+    and manage" in the "Administrator" row. The two rows differ there only; the root's
+    level implies "View and manage", the child's does not imply deleting."""
 
     def dictionary(level: str, scope: str) -> dict[str, str]:
         return {"user": ADMIN, "area": "data_dictionary", "level": level, "scope": scope}
@@ -176,8 +182,9 @@ def test_the_root_role_at_a_child_workspace_is_refused_naming_the_rule(
 def test_moving_the_root_workspace_below_a_workspace_is_refused_while_the_root_role_is_held(
     admin: Admin, workspaces: Workspaces
 ) -> None:
-    """A move that would make the root workspace a child workspace would silently drop
-    the root role it holds: 409 naming parent_id and the rule. Moving it to another
+    """Seed 004: "your root workspace (the top-level workspace in your organization)". A
+    move that would make the root workspace a child workspace would silently drop the
+    root role it holds: 409 naming parent_id and the rule. Moving it to another
     organization keeps it the top-level workspace there, and is allowed."""
     other = admin.scope("organization", "Globex")
     globex_root = admin.scope("workspace", "Globex root", other)
@@ -196,8 +203,10 @@ def test_moving_the_root_workspace_below_a_workspace_is_refused_while_the_root_r
 def test_widening_the_root_role_to_organizations_is_refused_while_it_is_held_below_one(
     admin: Admin, workspaces: Workspaces
 ) -> None:
-    """Allowed at organizations too, the role's root would be the organization and the
-    grant in the root workspace would stop applying: 409 rather than a silent loss."""
+    """Seed 004: "the Administrator group in your root workspace (the top-level workspace
+    in your organization)". Allowed at organizations too, the role's root would be the
+    organization and the grant in the root workspace would stop applying: 409 rather
+    than a silent loss."""
     response = admin.patch(
         "/roles/administrator_in_root_workspace",
         {"allowed_scope_types": ["organization", "workspace"]},

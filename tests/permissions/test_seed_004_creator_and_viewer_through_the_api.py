@@ -30,6 +30,12 @@ def expected(levels: dict[str, str | None]) -> dict[str, str]:
 def test_creator_and_viewer_hold_the_seed_s_level_in_every_area(
     admin: Admin, workspaces: tuple[str, str], where: int
 ) -> None:
+    """Seed 004, "User permissions associated with each group": the "Creator" row
+    ("Workspaces: View", "User management: No access", "Datastreams: View and manage" ...)
+    and the "Viewer" row ("Workspaces: View", "User management: No access", "Datastreams:
+    View" ...), area by area, "No access" being no grant; each group mapped in the root
+    workspace (one by externalId, one by displayName) gives its row there and in a child
+    workspace."""
     scope = workspaces[where]
 
     assert admin.at("creator@example.com", scope) == expected(CREATOR)
@@ -39,6 +45,9 @@ def test_creator_and_viewer_hold_the_seed_s_level_in_every_area(
 def test_explain_names_the_group_and_mapping_and_says_why_the_viewer_cannot_manage(
     admin: Admin, workspaces: tuple[str, str]
 ) -> None:
+    """Seed 004: "In Adverity, user permissions are controlled by the groups to which a
+    user is assigned.": explain names the group and the mapping a permission comes
+    from, and why the Viewer's group gives "View" and not "View and manage"."""
     root, marketing = workspaces
 
     granted = admin.explain("creator@example.com", "datastreams", "View and manage", marketing)
@@ -53,6 +62,8 @@ def test_explain_names_the_group_and_mapping_and_says_why_the_viewer_cannot_mana
 
 
 def test_a_user_in_no_group_has_nothing(admin: Admin, directory: Directory, workspaces) -> None:
+    """Seed 004: "In Adverity, user permissions are controlled by the groups to which a
+    user is assigned.": a user in no group holds nothing."""
     directory.user("nobody@example.com")
 
     perms = admin.permissions("nobody@example.com")

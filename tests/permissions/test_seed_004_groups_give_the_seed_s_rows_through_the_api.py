@@ -65,7 +65,11 @@ def test_each_group_gives_the_seed_s_row(
 ) -> None:
     """ "User permissions associated with each group": a user the IdP puts in one group
     reads that group's row in the root workspace, and in the child workspace too except
-    for the root workspace's own role (its child row is the Administrator's)."""
+    for the root workspace's own role (its child row is the Administrator's). Each case
+    is the list under its group's name in the seed ("Administrator in root workspace",
+    "Administrator", "Creator", "Datastream manager", "Mapping table manager", "Dashboard
+    manager", "Notifications administrator", "Conversations manager", "Viewer"), "No
+    access" being no grant."""
     root, child = workspaces
     user = idp.user(f"{ROLE_OF[group].key}@example.com")
     idp.group(f"Adverity {group}", user)
