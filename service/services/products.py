@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.domain import DEFAULT_PRODUCT, Conflict, NotFound, Product, ValidationFailed
 from service.persistence.permission_models import (
     AreaRow,
+    AssignmentRow,
     PermissionSettingsRow,
     ProductRow,
     RoleRow,
@@ -143,6 +144,8 @@ def update_product(
         row = product_row(session, tenant_id, key, "key")
         before = describe_product(session, row)
         merged = Product.from_dict({**before, **changes, "key": key})
+        if merged.group_only and not row.group_only:
+            _refuse_while_granted_directly(session, row)
         row.name = merged.name
         row.description = merged.description
         row.group_only = merged.group_only
@@ -166,6 +169,24 @@ def update_product(
             session, tenant_id, actor, "product.update", "product", key, before=before, after=after
         )
         return after
+
+
+def _refuse_while_granted_directly(session: Session, product: ProductRow) -> None:
+    """A product becoming group-only while its roles are held through direct
+    assignments would leave grants the setting says cannot exist: refuse, naming it,
+    until they are removed (the same as narrowing a role below where it is held)."""
+    held = session.scalar(
+        select(func.count(AssignmentRow.id))
+        .join(RoleRow, RoleRow.id == AssignmentRow.role_id)
+        .where(RoleRow.product_id == product.id)
+    )
+    if held:
+        raise Conflict(
+            "in_use",
+            f"{held} direct assignment(s) of product {product.key!r}'s roles exist; remove "
+            "them (or map IdP groups instead) before making it group-only",
+            "group_only",
+        )
 
 
 def _role_of(session: Session, product: ProductRow, role_key: str) -> RoleRow:

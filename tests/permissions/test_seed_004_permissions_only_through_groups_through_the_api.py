@@ -45,34 +45,23 @@ def test_a_bulk_invitation_row_with_a_role_of_the_data_platform_is_refused_namin
     assert admin.ok(admin.get("/invitations"))["total"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "PATCH /products/{key} {group_only: true} is accepted while direct assignments of "
-        "the product's roles exist, and they keep granting (admin answer and cached set): "
-        "service/services/products.py update_product neither refuses the change nor stops "
-        "those grants"
-    ),
-)
-def test_a_product_made_group_only_grants_nothing_through_earlier_direct_assignments(
+def test_a_product_is_not_made_group_only_while_its_roles_are_held_directly(
     admin: Admin, directory: Directory, client: FlaskClient, tenant: TenantKeys, root: str
 ) -> None:
     """Seed 004: "In Adverity, user permissions are controlled by the groups to which a
     user is assigned." A tenant turns the setting off, assigns Viewer directly, and turns
-    it on again. Either the change is refused while that assignment exists (409 naming
-    group_only), or it is made and the direct assignment grants nothing; not the product
-    group-only and the user still holding Viewer through no group."""
+    it on again: refused (409 naming group_only) while that assignment exists, so the
+    product is never group-only with a user holding Viewer through no group."""
     directory.user(USER)
     admin.ok(admin.patch("/products/data-platform", {"group_only": False}))
-    admin.assign(USER, "viewer", root)
+    assignment = admin.assign(USER, "viewer", root)
     assert read(client, tenant, USER, root) == expected(VIEWER)
 
-    changed = admin.patch("/products/data-platform", {"group_only": True})
+    refused = admin.patch("/products/data-platform", {"group_only": True})
 
-    held = read(client, tenant, USER, root)
-    if changed.status_code == 409:
-        assert "group_only" in changed.json["errors"]
-        assert admin.ok(admin.get("/products/data-platform"))["group_only"] is False
-    else:
-        assert admin.ok(changed)["group_only"] is True
-        assert held == {}
+    assert (refused.status_code, refused.json["reason"]) == (409, "in_use")
+    assert "group_only" in refused.json["errors"]
+    assert admin.ok(admin.get("/products/data-platform"))["group_only"] is False
+    admin.ok(admin.delete(f"/assignments/{assignment}"), 204)
+    assert admin.ok(admin.patch("/products/data-platform", {"group_only": True}))["group_only"]
+    assert read(client, tenant, USER, root) == {}

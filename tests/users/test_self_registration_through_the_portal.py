@@ -105,6 +105,9 @@ def test_users_can_join_an_existing_self_registered_account_by_its_id_instead(
 def test_an_unknown_account_id_is_404_naming_the_field_and_creates_nothing(
     configured: Admin, portal: Portal, scim: Scim
 ) -> None:
+    """Seed 001: "Optionally, users can select to be associated with an existing Self-Registered
+    account by providing the account ID upon self-registration, instead of creating a new
+    account." An id that names no account is 404."""
     refused = portal.register(person(account_id="0e9d1f1c-0000-4000-8000-000000000000"))
 
     assert refused.status_code == 404
@@ -118,6 +121,9 @@ def test_an_unknown_account_id_is_404_naming_the_field_and_creates_nothing(
 def test_joining_a_scope_that_is_not_a_self_registered_account_is_409_naming_the_field(
     configured: Admin, portal: Portal, scim: Scim, scope_type: str, account_type: str | None
 ) -> None:
+    """Seed 001: "Optionally, users can select to be associated with an existing Self-Registered
+    account by providing the account ID upon self-registration, instead of creating a new
+    account." Only a Self-Registered account can be joined."""
     acme = configured.scope(scope_type, "Acme", None, account_type)
 
     refused = portal.register(person(account_id=acme))
@@ -149,6 +155,11 @@ def test_an_account_of_another_tenant_cannot_be_joined(
 def test_a_registration_names_a_company_or_an_account_id(
     configured: Admin, portal: Portal, extra: dict[str, str], field: str
 ) -> None:
+    """Seed 001: "A user who self-registers through the End-User Portal provides a company name,
+    a new account is created to correspond to the new company name, and the user is assigned to
+    it." / "Optionally, users can select to be associated with an existing Self-Registered
+    account by providing the account ID upon self-registration, instead of creating a new
+    account.": a registration names one or the other."""
     refused = portal.register(person(**extra))
 
     assert refused.status_code == 422
@@ -174,6 +185,9 @@ def test_a_taken_user_name_is_409_naming_the_field_and_nothing_is_left_half_done
 def test_a_membership_the_account_rules_refuse_leaves_no_user_and_no_account(
     configured: Admin, portal: Portal, scim: Scim
 ) -> None:
+    """Seed 001: "A user who self-registers through the End-User Portal provides a company name,
+    a new account is created to correspond to the new company name, and the user is assigned to
+    it." When the account rules refuse that assignment, nothing is kept."""
     rules = {"account_rules": {"account_types_for_user_type": {"self_registered": ["customer"]}}}
     configured.ok(configured.put("/settings/permissions", rules))
     scopes_before = scope_count(configured)

@@ -30,6 +30,8 @@ from tests.users.conftest import unmapped_warnings
 def test_a_user_belongs_to_one_of_four_types_read_from_the_usual_spellings(
     scim: Scim, admin: Admin, sent: str, user_type: str
 ) -> None:
+    """Seed 001: "A user belongs to one of four types" (Customer, Producer, Partner, Self-
+    Registered Users), read from the usual spellings IdPs send."""
     user = scim.create_user("ada@acme.example", userType=sent)
 
     shown = admin.permissions(user["id"])
@@ -46,6 +48,8 @@ def test_a_user_belongs_to_one_of_four_types_read_from_the_usual_spellings(
 def test_an_unmapped_user_type_is_kept_shown_and_warned_about_never_dropped(
     scim: Scim, admin: Admin
 ) -> None:
+    """Seed 001: "A user belongs to one of four types": a value that is none of them is kept,
+    shown and warned about, never dropped silently."""
     admin.load("licensing-portal")
     acme = admin.scope("account", "Acme", None, "customer")
     user = scim.create_user("eve@acme.example", userType="Employee")
