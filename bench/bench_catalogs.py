@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert
 
+from bench.harness import fresh_database
 from service import catalogs as shipped
 from service.domain import Product
 from service.persistence import schema
@@ -35,7 +35,6 @@ from service.settings import Settings
 from service.wiring import build_runtime
 
 DATABASE = "rolecall_bench_catalogs"
-DATABASE_URL = f"postgresql://postgres@127.0.0.1:5432/{DATABASE}"
 REDIS_URL = "redis://127.0.0.1:6379/12"
 PRESETS = ("usage-analytics", "licensing-portal", "reporting", "data-platform")
 
@@ -96,43 +95,41 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=9)
     args = parser.parse_args()
-    subprocess.run(
-        ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DATABASE], check=True
-    )
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DATABASE], check=True)
-    settings = Settings(
-        environment="test", database_url=DATABASE_URL, redis_url=REDIS_URL, secret_key="bench"
-    )
-    runtime = build_runtime(settings)
-    try:
-        schema.upgrade(runtime.engine)
-        rows = sum(len(shipped.load(k).areas) + len(shipped.load(k).roles) for k in PRESETS)
-        first: list[float] = []
-        again: list[float] = []
-        baseline: list[float] = []
-        for i in range(args.repeat):
-            with runtime.unit_of_work() as uow:
-                tenant_id = tokens.create_tenant(uow, f"bench-{i}").id
-                other_id = tokens.create_tenant(uow, f"baseline-{i}").id
-            started = time.perf_counter()
-            assert load_all(runtime, tenant_id) == len(PRESETS)
-            first.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            assert load_all(runtime, tenant_id) == 0
-            again.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            insert_rows_only(runtime, other_id)
-            baseline.append(time.perf_counter() - started)
-        print(f"{len(PRESETS)} presets, {rows} areas and roles, {args.repeat} fresh tenants")
-        loaded = summary("load all four into a fresh tenant (target < 2 s)", first)
-        summary("load all four again (nothing changes)", again)
-        floor = summary("baseline: insert the same rows with SQLAlchemy Core alone", baseline)
-        print(f"ratio load / baseline: {loaded / floor:.1f}")
-    finally:
-        runtime.close()
-        subprocess.run(
-            ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DATABASE], check=False
+    with fresh_database(DATABASE) as database_url:
+        settings = Settings(
+            environment="test", database_url=database_url, redis_url=REDIS_URL, secret_key="bench"
         )
+        runtime = build_runtime(settings)
+        try:
+            run(runtime, args)
+        finally:
+            runtime.close()
+
+
+def run(runtime, args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]
+    schema.upgrade(runtime.engine)
+    rows = sum(len(shipped.load(k).areas) + len(shipped.load(k).roles) for k in PRESETS)
+    first: list[float] = []
+    again: list[float] = []
+    baseline: list[float] = []
+    for i in range(args.repeat):
+        with runtime.unit_of_work() as uow:
+            tenant_id = tokens.create_tenant(uow, f"bench-{i}").id
+            other_id = tokens.create_tenant(uow, f"baseline-{i}").id
+        started = time.perf_counter()
+        assert load_all(runtime, tenant_id) == len(PRESETS)
+        first.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        assert load_all(runtime, tenant_id) == 0
+        again.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        insert_rows_only(runtime, other_id)
+        baseline.append(time.perf_counter() - started)
+    print(f"{len(PRESETS)} presets, {rows} areas and roles, {args.repeat} fresh tenants")
+    loaded = summary("load all four into a fresh tenant (target < 2 s)", first)
+    summary("load all four again (nothing changes)", again)
+    floor = summary("baseline: insert the same rows with SQLAlchemy Core alone", baseline)
+    print(f"ratio load / baseline: {loaded / floor:.1f}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, select, text
 
+from bench.harness import fresh_database
 from service.domain import split_ref
 from service.persistence import schema
 from service.persistence.base import new_id, utcnow
@@ -34,7 +34,6 @@ from service.settings import Settings
 from service.wiring import build_runtime
 
 DATABASE = "rolecall_bench_recompute"
-DATABASE_URL = f"postgresql://postgres@127.0.0.1:5432/{DATABASE}"
 REDIS_URL = "redis://127.0.0.1:6379/11"
 
 
@@ -196,81 +195,73 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=2000)
     parser.add_argument("--scopes", type=int, default=10_000)
     args = parser.parse_args()
-    subprocess.run(
-        ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DATABASE], check=True
-    )
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DATABASE], check=True)
-    settings = Settings(
-        environment="test", database_url=DATABASE_URL, redis_url=REDIS_URL, secret_key="bench"
-    )
-    runtime = build_runtime(settings)
-    try:
-        runtime.redis.flushdb()
-        schema.upgrade(runtime.engine)
-        started = time.perf_counter()
-        tenant_id, user_ids = seed(runtime, args.users, args.groups, args.scopes)
-        print(
-            f"seeded {args.users} users, {args.groups} groups, {args.scopes} scopes "
-            f"in {time.perf_counter() - started:.1f}s"
+    with fresh_database(DATABASE) as database_url:
+        settings = Settings(
+            environment="test", database_url=database_url, redis_url=REDIS_URL, secret_key="bench"
         )
+        runtime = build_runtime(settings)
+        try:
+            run(runtime, args)
+        finally:
+            runtime.close()
 
-        # Baseline 1: read the membership rows the recompute reads, and nothing else.
-        started = time.perf_counter()
-        with UnitOfWork(runtime.sessions) as uow:
-            session = uow.session
-            for start in range(0, len(user_ids), 500):
-                list(
-                    session.execute(
-                        select(ScimGroupMember.group_id, ScimGroupMember.member_id).where(
-                            ScimGroupMember.member_id.in_(user_ids[start : start + 500])
-                        )
+
+def run(runtime, args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]
+    runtime.redis.flushdb()
+    schema.upgrade(runtime.engine)
+    started = time.perf_counter()
+    tenant_id, user_ids = seed(runtime, args.users, args.groups, args.scopes)
+    print(
+        f"seeded {args.users} users, {args.groups} groups, {args.scopes} scopes "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
+
+    # Baseline 1: read the membership rows the recompute reads, and nothing else.
+    started = time.perf_counter()
+    with UnitOfWork(runtime.sessions) as uow:
+        session = uow.session
+        for start in range(0, len(user_ids), 500):
+            list(
+                session.execute(
+                    select(ScimGroupMember.group_id, ScimGroupMember.member_id).where(
+                        ScimGroupMember.member_id.in_(user_ids[start : start + 500])
                     )
                 )
-        read_only = time.perf_counter() - started
-
-        started = time.perf_counter()
-        written = permission_recompute.recompute_users(runtime, tenant_id, user_ids)
-        elapsed = time.perf_counter() - started
-
-        # Baseline 2: write sets of the same size to Redis, with no computing.
-        with UnitOfWork(runtime.sessions) as uow:
-            session = uow.session
-            model = load_model(session, tenant_id)
-            sample = permission_recompute.cache_entries(
-                session, tenant_id, user_ids[:500], model, 1
             )
-        started = time.perf_counter()
-        for _ in range(0, len(user_ids), 500):
-            runtime.cache.store_many(sample)
-        write_only = time.perf_counter() - started
+    read_only = time.perf_counter() - started
 
-        rate = len(user_ids) / elapsed
-        print(
-            f"full recompute: {len(user_ids)} users in {elapsed:.1f}s = {rate:.0f} users/s "
-            f"in one process (target >= 2000); {written} sets written"
-        )
-        print(
-            f"baseline: reading the membership rows alone: {read_only:.1f}s "
-            f"({len(user_ids) / read_only:.0f} users/s)"
-        )
-        print(
-            f"baseline: writing the same number of sets to Redis alone: {write_only:.1f}s "
-            f"({len(user_ids) / write_only:.0f} users/s)"
-        )
-        print(
-            f"ratio recompute / (read + write baselines): {elapsed / (read_only + write_only):.2f}"
-        )
-        print(
-            f"average cached set size: {sum(len(e.body) for e in sample) / len(sample):.0f} bytes"
-        )
-        products = [{split_ref(a)[0] for a in json.loads(e.body)["areas"]} for e in sample]
-        both = sum(1 for held in products if len(held) == 2)
-        print(f"users of the sample holding roles of both products: {both} of {len(sample)}")
-    finally:
-        runtime.close()
-        subprocess.run(
-            ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DATABASE], check=False
-        )
+    started = time.perf_counter()
+    written = permission_recompute.recompute_users(runtime, tenant_id, user_ids)
+    elapsed = time.perf_counter() - started
+
+    # Baseline 2: write sets of the same size to Redis, with no computing.
+    with UnitOfWork(runtime.sessions) as uow:
+        session = uow.session
+        model = load_model(session, tenant_id)
+        sample = permission_recompute.cache_entries(session, tenant_id, user_ids[:500], model, 1)
+    started = time.perf_counter()
+    for _ in range(0, len(user_ids), 500):
+        runtime.cache.store_many(sample)
+    write_only = time.perf_counter() - started
+
+    rate = len(user_ids) / elapsed
+    print(
+        f"full recompute: {len(user_ids)} users in {elapsed:.1f}s = {rate:.0f} users/s "
+        f"in one process (target >= 2000); {written} sets written"
+    )
+    print(
+        f"baseline: reading the membership rows alone: {read_only:.1f}s "
+        f"({len(user_ids) / read_only:.0f} users/s)"
+    )
+    print(
+        f"baseline: writing the same number of sets to Redis alone: {write_only:.1f}s "
+        f"({len(user_ids) / write_only:.0f} users/s)"
+    )
+    print(f"ratio recompute / (read + write baselines): {elapsed / (read_only + write_only):.2f}")
+    print(f"average cached set size: {sum(len(e.body) for e in sample) / len(sample):.0f} bytes")
+    products = [{split_ref(a)[0] for a in json.loads(e.body)["areas"]} for e in sample]
+    both = sum(1 for held in products if len(held) == 2)
+    print(f"users of the sample holding roles of both products: {both} of {len(sample)}")
 
 
 if __name__ == "__main__":

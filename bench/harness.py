@@ -88,6 +88,18 @@ def free_port() -> int:
 
 
 @contextmanager
+def fresh_database(name: str) -> Iterator[str]:
+    """A new, empty database `name` on the local PostgreSQL (its URL), dropped afterwards."""
+    server = ["-h", "127.0.0.1", "-U", "postgres"]
+    subprocess.run(["dropdb", *server, "--if-exists", name], check=True)
+    subprocess.run(["createdb", *server, name], check=True)
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        subprocess.run(["dropdb", *server, "--if-exists", name], check=False)
+
+
+@contextmanager
 def gunicorn(app_spec: str, env: dict[str, str], workers: int = 2) -> Iterator[str]:
     """Serve `app_spec` on a free loopback port; stop it by PID afterwards."""
     port = free_port()

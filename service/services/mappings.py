@@ -122,7 +122,10 @@ def list_mappings(
         return paginate(session, query, page, per_page, scalars=False)
 
 
-def _validated(session: Session, tenant_id: str, mapping_id: str, data: dict[str, Any]) -> Mapping:
+def _validated(
+    session: Session, tenant_id: str, mapping_id: str, data: dict[str, Any]
+) -> tuple[Mapping, str]:
+    """The mapping ``data`` describes, checked, and its role's row id."""
     group = data.get("group") or {}
     ref = GroupRef(group.get("kind", ""), str(group.get("value", "")).strip())
     try:
@@ -138,15 +141,14 @@ def _validated(session: Session, tenant_id: str, mapping_id: str, data: dict[str
     )
     model = load_model(session, tenant_id, use_cache=False)
     validate_mapping(mapping, model.roles, model.tree)
-    return mapping
+    return mapping, role.id
 
 
-def _write(session: Session, tenant_id: str, row: MappingRow, mapping: Mapping) -> None:
+def _write(row: MappingRow, mapping: Mapping, role_id: str) -> None:
     row.group_kind = mapping.group.kind.value
     row.group_value = mapping.group.value
     row.group_value_lower = mapping.group.value.lower()
-    # validate_mapping checked the role exists.
-    row.role_id = load_model(session, tenant_id, use_cache=False).role_ids[mapping.role_key]
+    row.role_id = role_id
     row.scope_id = mapping.scope_id
     row.assign_account = mapping.assign_account
 
@@ -158,8 +160,8 @@ def create_mapping(
         session = uow.session
         bump_model_version(session, tenant_id, recompute_tenant=False)
         row = MappingRow(tenant_id=tenant_id, created_by=actor)
-        mapping = _validated(session, tenant_id, "new", data)
-        _write(session, tenant_id, row, mapping)
+        mapping, role_id = _validated(session, tenant_id, "new", data)
+        _write(row, mapping, role_id)
         session.add(row)
         session.flush()
         _members_changed(session, tenant_id, mapping.group)
@@ -181,8 +183,8 @@ def update_mapping(
         merged = {**before, **changes}
         if "role_key" in changes and "product" not in changes:
             merged["product"] = None  # a new role key is looked up across products
-        mapping = _validated(session, tenant_id, mapping_id, merged)
-        _write(session, tenant_id, row, mapping)
+        mapping, role_id = _validated(session, tenant_id, mapping_id, merged)
+        _write(row, mapping, role_id)
         session.flush()
         _members_changed(session, tenant_id, old_group, mapping.group)
         after = describe_mapping(row, mapping.role_key)

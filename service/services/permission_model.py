@@ -82,15 +82,15 @@ class TenantModel:
     user_types: UserTypeTable = DEFAULT_TABLE
     mapping_index: MappingIndex = field(init=False, repr=False, compare=False)
     role_keys_by_id: dict[str, str] = field(init=False, repr=False, compare=False)
+    # The refs of the products' default roles (one per product that has one); every
+    # user's derivation reads them, so they are worked out once per loaded model.
+    default_roles: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mapping_index", MappingIndex(self.mappings))
         object.__setattr__(self, "role_keys_by_id", {v: k for k, v in self.role_ids.items()})
-
-    @property
-    def default_roles(self) -> tuple[str, ...]:
-        """The refs of the products' default roles (one per product that has one)."""
-        return tuple(ref for p in self.products.values() if (ref := p.default_role_ref) is not None)
+        defaults = (p.default_role_ref for p in self.products.values())
+        object.__setattr__(self, "default_roles", tuple(r for r in defaults if r is not None))
 
 
 # -- converting rows -----------------------------------------------------------
