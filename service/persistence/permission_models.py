@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     JSON,
     Boolean,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
@@ -41,6 +42,7 @@ from service.domain import (
     ValidationFailed,
     split_ref,
 )
+from service.domain.products import SEPARATOR
 from service.persistence.base import Base, created_at, uuid_pk
 
 
@@ -279,6 +281,18 @@ def rules_from_json(raw: dict[str, object] | None) -> AccountRules:
 
 
 Keyed = TypeVar("Keyed", AreaRow, RoleRow)
+
+
+def role_ref_sql() -> ColumnElement[str]:
+    """A role's ref, ``product/key``, in SQL (the query joins RoleRow to ProductRow)."""
+    return ProductRow.key + SEPARATOR + RoleRow.key
+
+
+def in_product(model: type[Keyed], tenant_id: str, product: str) -> ColumnElement[bool]:
+    """The condition that an area or role row belongs to the tenant's product ``product``."""
+    return model.product_id.in_(
+        select(ProductRow.id).where(ProductRow.tenant_id == tenant_id, ProductRow.key == product)
+    )
 
 
 def find_row(

@@ -17,6 +17,7 @@ from service.persistence.permission_models import (
     RoleRow,
     area_from_row,
     find_row,
+    in_product,
     role_from_row,
 )
 from service.persistence.unit_of_work import UnitOfWork
@@ -54,9 +55,7 @@ def list_areas(
 ) -> tuple[list[AreaRow], int]:
     query = select(AreaRow).where(AreaRow.tenant_id == tenant_id)
     if product is not None:
-        query = query.where(
-            AreaRow.product_id.in_(select(ProductRow.id).where(ProductRow.key == product))
-        )
+        query = query.where(in_product(AreaRow, tenant_id, product))
     if category is not None:
         query = query.where(AreaRow.category == category)
     if key_prefix is not None:

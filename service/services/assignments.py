@@ -91,8 +91,8 @@ def create_assignment(
 ) -> Listed:
     """Give `user` (its id, userName or externalId) the role at the scope.
 
-    Joins the caller's unit when it is entered already (a bulk invite's batch), which
-    then alone commits."""
+    Joins the caller's unit when it is entered already (an invitation's accept, a
+    self-registration), which then alone commits."""
     with uow:
         repo = uow.assignments
         try:
@@ -147,11 +147,6 @@ def create_assignment(
         )
         propagation.user_changed(uow, tenant_id, found_user.id)
         return row, found_role.role.ref
-
-
-# A bulk invite assigns inside its own unit (service.services.bulk_invites): the same
-# use case, joining that unit.
-assign = create_assignment
 
 
 def delete_assignment(uow: UnitOfWork, tenant_id: str, assignment_id: str, actor: str) -> str:

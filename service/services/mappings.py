@@ -22,13 +22,13 @@ from service.domain import (
     split_ref,
     validate_mapping,
 )
-from service.domain.products import SEPARATOR
 from service.persistence.permission_models import (
     MappingRow,
     ProductRow,
     RoleRow,
     find_row,
     role_from_row,
+    role_ref_sql,
 )
 from service.persistence.scim_models import ScimGroup
 from service.persistence.unit_of_work import UnitOfWork
@@ -76,7 +76,7 @@ def get_mapping(uow: UnitOfWork, tenant_id: str, mapping_id: str) -> MappingDeta
 
 def _with_role_ref() -> Select[tuple[MappingRow, str]]:
     return (
-        select(MappingRow, ProductRow.key + SEPARATOR + RoleRow.key)
+        select(MappingRow, role_ref_sql())
         .join(RoleRow, RoleRow.id == MappingRow.role_id)
         .join(ProductRow, ProductRow.id == RoleRow.product_id)
     )

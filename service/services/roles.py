@@ -18,6 +18,7 @@ from service.persistence.permission_models import (
     RoleRow,
     ScopeTypeRow,
     find_row,
+    in_product,
     role_from_row,
 )
 from service.persistence.unit_of_work import UnitOfWork
@@ -54,9 +55,7 @@ def list_roles(
             .order_by(RoleRow.key, RoleRow.product_id)
         )
         if product is not None:
-            query = query.where(
-                RoleRow.product_id.in_(select(ProductRow.id).where(ProductRow.key == product))
-            )
+            query = query.where(in_product(RoleRow, tenant_id, product))
         if scope_type is None and area is None:
             return paginate(session, query, page, per_page)
         # Filters on JSON columns differ between SQLite and PostgreSQL; a tenant has

@@ -28,7 +28,6 @@ from service.domain import (
     ValidationFailed,
 )
 from service.domain.keys import check_key
-from service.domain.products import SEPARATOR
 from service.persistence.base import new_id
 from service.persistence.permission_models import (
     AssignmentRow,
@@ -37,6 +36,7 @@ from service.persistence.permission_models import (
     RoleRow,
     ScopeRow,
     ScopeTypeRow,
+    role_ref_sql,
 )
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
@@ -246,7 +246,7 @@ def _check_attached_still_fit(
     def held(table: type[MappingRow] | type[AssignmentRow]) -> Any:
         # Roles by ref (product/key), as the model holds them.
         return (
-            select(ProductRow.key + SEPARATOR + RoleRow.key, table.scope_id)
+            select(role_ref_sql(), table.scope_id)
             .join(RoleRow, RoleRow.product_id == ProductRow.id)
             .join(table, table.role_id == RoleRow.id)
             .where(

@@ -207,9 +207,9 @@ def test_an_account_from_the_idp_is_not_evicted_by_a_direct_one(acme: Acme) -> N
     assert acme.uow.assignments.rows == []
 
 
-def test_an_assignment_inside_a_bulk_invites_unit_commits_with_it(acme: Acme) -> None:
+def test_an_assignment_inside_an_accepts_unit_commits_with_it(acme: Acme) -> None:
     with acme.uow:
-        assignments.assign(
+        assignments.create_assignment(
             acme.uow, TENANT, user=acme.ada, role_key="view", scope_id="org", actor=ADMIN
         )
         assert (acme.uow.commits, acme.uow.emitted) == (0, [])

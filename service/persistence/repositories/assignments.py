@@ -35,7 +35,6 @@ from service.domain import (
     ScopeTree,
     mapped_account_requests,
 )
-from service.domain.products import SEPARATOR
 from service.persistence.permission_models import (
     AssignmentRow,
     MappingRow,
@@ -47,6 +46,7 @@ from service.persistence.permission_models import (
     find_row,
     product_from_row,
     role_from_row,
+    role_ref_sql,
     rules_from_json,
 )
 from service.persistence.repositories.memberships import read_memberships
@@ -131,7 +131,7 @@ class SqlAssignments:
             )
         ]
         rows = self._session.execute(
-            select(MappingRow, ProductRow.key + SEPARATOR + RoleRow.key)
+            select(MappingRow, role_ref_sql())
             .join(RoleRow, RoleRow.id == MappingRow.role_id)
             .join(ProductRow, ProductRow.id == RoleRow.product_id)
             .where(MappingRow.tenant_id == tenant_id, MappingRow.assign_account.is_(True))
@@ -168,7 +168,7 @@ class SqlAssignments:
 
     def _listed(self, tenant_id: str) -> Select[tuple[AssignmentRow, str]]:
         # Listed with the role's ref (product/key), which names it across products.
-        ref = ProductRow.key + SEPARATOR + RoleRow.key
+        ref = role_ref_sql()
         return (
             select(AssignmentRow, ref)
             .join(RoleRow, RoleRow.id == AssignmentRow.role_id)
