@@ -182,6 +182,39 @@ class GrantOutcome(StrEnum):
     REFUSED = "refused"  # the accept stands; the grant was not made, and says why
 
 
+def default_role_for(
+    scope_id: str,
+    defaults: Mapping[str, Role],
+    tree: ScopeTree,
+    product: str | None = None,
+) -> str | None:
+    """The ref of the role an invitation to ``scope_id`` that names no role grants.
+
+    Seed 003: View "is the default access right which applies to any User when
+    invited", a setting of the reporting tool: each product has its own default role
+    (``defaults``, by ref). The invitation's ``product`` picks its default; without one,
+    the one default that may be granted at the scope is it (a usage-analytics product
+    scope is no place for the reporting tool's View), and when several may, the
+    invitation must say which (ValidationFailed naming ``product``). An unknown scope
+    rules none out, so that the scope is what the invitation is refused for.
+    """
+    if product is not None:
+        return next((ref for ref, role in defaults.items() if role.product == product), None)
+    scope = tree.find(scope_id)
+    fitting = sorted(
+        ref for ref, role in defaults.items() if scope is None or role.is_grantable_at(scope, tree)
+    )
+    if len(fitting) > 1:
+        products = ", ".join(defaults[ref].product for ref in fitting)
+        raise ValidationFailed(
+            "product_required",
+            f"products {products} each have a default role that fits here: name the "
+            "product (or the role) to invite with",
+            "product",
+        )
+    return fitting[0] if fitting else None
+
+
 def invited_grant(
     scope_id: str | None,
     role_key: str | None,

@@ -9,7 +9,7 @@ Seed 003: a user is invited "at the Organization, Folder, or Report level", and 
   domain's rule (service.domain.invitations.invited_grant): it is refused for what a
   direct assignment would be refused for, naming the field;
 - one that names a scope but no role gets its product's default role, decided by
-  `default_role_ref` and nowhere else; a role of a group-only product is refused
+  the domain's `default_role_for` and nowhere else; a role of a group-only product is refused
   (409 naming the setting), as for a direct assignment;
 - the email and the invitation's page say where (`names_of`);
 - accepting it grants it (`grant_on_accept`): a direct assignment made by
@@ -27,44 +27,24 @@ on the admin API, and a refusal is recorded in the audit log as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from service.domain import ScopeTree, ValidationFailed, qualify, split_ref
+from service.domain import Role, ScopeTree, qualify, split_ref
 from service.domain.errors import DomainError
-from service.domain.invitations import REASON_LIMIT, GrantOutcome, InvitedGrant, invited_grant
+from service.domain.invitations import (
+    REASON_LIMIT,
+    GrantOutcome,
+    InvitedGrant,
+    default_role_for,
+    invited_grant,
+)
 from service.persistence.invitation_models import Invitation
 from service.persistence.repositories.assignments import FoundRole
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import assignments
 
 GRANT_REFUSED = "invitation.grant_refused"
-
-
-def default_role_ref(
-    uow: UnitOfWork,
-    tenant_id: str,
-    product: str | None,
-    fits: Callable[[str], bool] = lambda ref: True,
-) -> str | None:
-    """The role an invitation that names a scope but no role grants: its product's
-    default role (seed 003's View, once the reporting catalog is loaded). Without a
-    product, the default role of the one product whose default `fits` the scope (a
-    usage-analytics product scope is no place for the reporting tool's View); when
-    several fit, the invitation must say which (ValidationFailed naming `product`)."""
-    defaults = uow.invitations.default_roles(tenant_id)
-    if product is not None:
-        role = defaults.get(product)
-        return None if role is None else qualify(product, role)
-    refs = [ref for p, r in sorted(defaults.items()) if fits(ref := qualify(p, r))]
-    if len(refs) > 1:
-        raise ValidationFailed(
-            "product_required",
-            f"products {', '.join(split_ref(r)[0] or '' for r in refs)} each have a default "
-            "role that fits here: name the product (or the role) to invite with",
-            "product",
-        )
-    return refs[0] if refs else None
 
 
 class GrantChecker:
@@ -85,6 +65,7 @@ class GrantChecker:
         """`wanted`: the (scope_id, role) pairs that will be checked."""
         self._uow, self._tenant_id, self._product = uow, tenant_id, product
         self._found: dict[str, FoundRole | None] = {}
+        self._defaults: dict[str, Role] | None = None
         # Most invitations name no scope: they cost no lookup.
         scope_ids = [scope_id for scope_id, _ in wanted if scope_id is not None]
         self._tree = (
@@ -100,14 +81,16 @@ class GrantChecker:
             )
         return self._found[name]
 
-    def _fits(self, ref: str, scope_id: str) -> bool:
-        """Whether the role may be granted at the scope (an unknown scope: every role
-        fits, so that the scope is what the invitation is refused for)."""
-        scope = self._tree.find(scope_id)
-        if scope is None:
-            return True
-        found = self._role(ref)
-        return found is not None and found.role.is_grantable_at(scope, self._tree)
+    def _default_roles(self) -> dict[str, Role]:
+        """The products' default roles, by ref, read once for all the checks."""
+        if self._defaults is None:
+            refs = (
+                qualify(p, r)
+                for p, r in self._uow.invitations.default_roles(self._tenant_id).items()
+            )
+            found = {ref: self._role(ref) for ref in refs}
+            self._defaults = {ref: f.role for ref, f in found.items() if f is not None}
+        return self._defaults
 
     def check(self, scope_id: str | None, role: str | None) -> InvitedGrant | None:
         """Where an invitation naming these invites to (None: nowhere); raises
@@ -115,9 +98,7 @@ class GrantChecker:
         of a group-only product or a key in several products."""
         default = None
         if scope_id is not None and role is None:
-            default = default_role_ref(
-                self._uow, self._tenant_id, self._product, lambda ref: self._fits(ref, scope_id)
-            )
+            default = default_role_for(scope_id, self._default_roles(), self._tree, self._product)
         name = role if role is not None else default
         found = None if name is None or scope_id is None else self._role(name)
         if found is not None:

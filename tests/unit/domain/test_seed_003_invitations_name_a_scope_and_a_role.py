@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.domain import Catalog, Scope, ScopeTree, ValidationFailed
-from service.domain.invitations import InvitedGrant, invited_grant
+from service.domain import Catalog, Role, Scope, ScopeTree, ValidationFailed
+from service.domain.invitations import InvitedGrant, default_role_for, invited_grant
 
 
 @pytest.fixture
@@ -98,3 +98,25 @@ def test_an_invitation_to_an_account_makes_the_person_join_it(
     assert where(licensing, acme_tree, "boston", "portal_user") == InvitedGrant(
         "portal_user", "boston", assign_account=True
     )
+
+
+def test_the_default_role_is_the_invitations_products_or_the_one_that_fits_the_scope():
+    """Seed 003: View "is the default access right which applies to any User when
+    invited", the reporting tool's default; another product's default is another role,
+    and an invitation naming no product gets the one default that may be granted there."""
+    tree = ScopeTree([Scope("org", "organization", "Org"), Scope("app", "product", "App", "org")])
+    view = Role(
+        "view", "View", allowed_scope_types=frozenset({"organization"}), product="reporting"
+    )
+    viewer = Role(
+        "viewer", "Viewer", allowed_scope_types=frozenset({"organization", "product"}),
+        product="usage-analytics",
+    )  # fmt: skip
+    defaults = {view.ref: view, viewer.ref: viewer}
+
+    assert default_role_for("app", defaults, tree) == "usage-analytics/viewer"
+    assert default_role_for("org", defaults, tree, "reporting") == "reporting/view"
+    assert default_role_for("org", defaults, tree, "wiki") is None
+    with pytest.raises(ValidationFailed) as both:
+        default_role_for("org", defaults, tree)
+    assert (both.value.code, both.value.field) == ("product_required", "product")
