@@ -104,7 +104,9 @@ def test_the_default_role_is_the_invitations_products_or_the_one_that_fits_the_s
     """Seed 003: View "is the default access right which applies to any User when
     invited", the reporting tool's default; another product's default is another role,
     and an invitation naming no product gets the one default that may be granted there."""
-    tree = ScopeTree([Scope("org", "organization", "Org"), Scope("app", "product", "App", "org")])
+    tree = ScopeTree(
+        [Scope("org", "organization", "Org"), Scope("app", "product", "App", "org")], ["product"]
+    )
     view = Role(
         "view", "View", allowed_scope_types=frozenset({"organization"}), product="reporting"
     )
