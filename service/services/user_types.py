@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.domain.user_types import UserTypeTable, tenant_entries, value_key
+from service.domain.user_types import NAMED, UserTypeTable, tenant_entries, value_key
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation
 from service.services.permission_model import bump_model_version
@@ -29,7 +29,9 @@ def note_user_type(
 ) -> None:
     """Record in the audit log that the user's userType maps to none of the four types,
     the first time this user holds this value (not on every PATCH the IdP sends)."""
-    if raw is None:
+    # A value that names one of the four types is that type whatever the tenant's
+    # table says, so the usual SCIM write reads no table.
+    if raw is None or value_key(raw) in NAMED:
         return
     reading = uow.user_types.table(tenant_id).read(raw)
     if reading.unmapped and uow.user_types.warn_once(tenant_id, user_id, value_key(raw)):
