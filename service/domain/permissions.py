@@ -45,6 +45,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from collections.abc import Mapping as MappingOf
 from dataclasses import dataclass, field
+from functools import lru_cache
+from types import MappingProxyType
 
 from service.domain.accounts import Coverage
 from service.domain.areas import PermissionArea
@@ -79,6 +81,13 @@ class AreaGrant:
         return out
 
 
+@lru_cache(maxsize=4096)
+def _ranks_of(levels: tuple[str, ...]) -> MappingOf[str, int]:
+    # Every set of a tenant lists the same few level tuples: rank each tuple once,
+    # not once per area per set (shared, so never mutated).
+    return MappingProxyType({lv: i for i, lv in enumerate(levels)})
+
+
 @dataclass(frozen=True)
 class EffectivePermissions:
     """One user's grants by scope; see the module docstring for the rules."""
@@ -87,10 +96,10 @@ class EffectivePermissions:
     levels: MappingOf[str, tuple[str, ...]]
     scopes: MappingOf[str, MappingOf[str, AreaGrant]]
     fences: frozenset[str] = frozenset()
-    _ranks: dict[str, dict[str, int]] = field(init=False, repr=False, compare=False)
+    _ranks: dict[str, MappingOf[str, int]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        ranks = {a: {lv: i for i, lv in enumerate(lvs)} for a, lvs in self.levels.items()}
+        ranks = {a: _ranks_of(lvs) for a, lvs in self.levels.items()}
         object.__setattr__(self, "_ranks", ranks)
 
     def check(self) -> EffectivePermissions:
@@ -301,9 +310,10 @@ class EffectivePermissions:
         ).check()
 
 
-def _ranked_grants(
-    role: Role, areas: MappingOf[str, PermissionArea]
-) -> tuple[tuple[str, int], ...]:
+RankedGrants = tuple[tuple[str, int], ...]
+
+
+def _ranked_grants(role: Role, areas: MappingOf[str, PermissionArea]) -> RankedGrants:
     # A grant naming an area or level the tenant no longer has (the catalog was
     # edited after the role) is dropped: a stale role may only ever grant less.
     # Areas are keyed by ref (product/key): a role grants areas of its own product.
@@ -341,6 +351,7 @@ def compute_effective_permissions(
     *,
     user_id: str | None = None,
     accounts: Iterable[str] = (),
+    ranked: dict[str, RankedGrants] | None = None,
 ) -> EffectivePermissions:
     """Merge every assignment's grants, keeping the highest level per scope and area.
 
@@ -349,12 +360,16 @@ def compute_effective_permissions(
     this keeps a stale row from ever widening access. ``accounts`` are those the
     user belongs to: a grant inside any other account gives nothing either, and
     grants reaching into them from above stop there (the module docstring).
+
+    ``ranked`` memoises each role's grants as (area ref, rank) across calls; pass the
+    same dict only with the same ``roles`` and ``areas`` (a loaded model keeps one).
     """
     # A tree without accounts skips every account rule.
     coverage = Coverage(tree, accounts) if tree.has_accounts else None
     local: dict[str, dict[str, int]] = {}
     reach: dict[str, dict[str, int]] = {}
-    ranked: dict[str, tuple[tuple[str, int], ...]] = {}
+    if ranked is None:
+        ranked = {}
     for assignment in assignments:
         if user_id is None:
             user_id = assignment.user_id

@@ -4,11 +4,22 @@ so Alembic migrations name constraints the same way on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, MetaData, String, TypeDecorator
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Dialect,
+    MetaData,
+    String,
+    TypeDecorator,
+    any_,
+    literal,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -28,6 +39,17 @@ def column_length(column: Any) -> int | None:
     """The declared length of a string column (a Column or a mapped attribute); None
     when it has none (TEXT). Limits on input are read from here, not restated."""
     return getattr(column.type, "length", None)
+
+
+def among(session: Session, column: Any, ids: Collection[str]) -> ColumnElement[bool]:
+    """``column IN ids``: on PostgreSQL as ``= ANY(array)``, with the ids as one parameter.
+
+    SQLAlchemy renders an IN list as one bound parameter per value; for the hundreds
+    of ids of a batch, rendering and converting them costs the client more than
+    PostgreSQL takes to run the query, and binding one array does not."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(list(ids), ARRAY(String)))
+    return column.in_(ids)
 
 
 def new_id() -> str:

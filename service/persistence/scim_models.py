@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, func
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -94,4 +94,16 @@ class ScimGroupMember(Base):
     # reads show the member's own displayName.
     display: Mapped[str | None] = mapped_column(String(300))
 
-    __table_args__ = (Index("ix_scim_group_members_member_id", "member_id"),)
+    __table_args__ = (
+        Index("ix_scim_group_members_member_id", "member_id"),
+        # The nesting edges alone (a few hundred rows among millions of user
+        # memberships): the recursive query for the groups above a user walks them,
+        # and without this index PostgreSQL scans every membership of the table.
+        Index(
+            "ix_scim_group_members_nesting",
+            "member_id",
+            "group_id",
+            postgresql_where=text("member_type = 'Group'"),
+            sqlite_where=text("member_type = 'Group'"),
+        ),
+    )

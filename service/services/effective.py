@@ -52,6 +52,7 @@ from service.domain import (
     explain,
 )
 from service.domain.user_types import TypeStatus, UserTypeReading
+from service.persistence.base import among
 from service.persistence.permission_models import AssignmentRow
 from service.persistence.repositories.memberships import Memberships, read_memberships
 from service.persistence.repositories.scim import SqlUsers
@@ -164,7 +165,7 @@ def _read_batch(
             ScimUser.user_type,
             ScimUser.user_name,
             ScimUser.external_id,
-        ).where(ScimUser.tenant_id == tenant_id, ScimUser.id.in_(user_ids))
+        ).where(ScimUser.tenant_id == tenant_id, among(session, ScimUser.id, user_ids))
     ):
         users[uid] = (bool(active), model.user_types.read(raw_type))
         names[uid] = (user_name, external_id or "")
@@ -183,7 +184,7 @@ def _read_batch(
             AssignmentRow.scope_id,
             AssignmentRow.assign_account,
             AssignmentRow.created_at,
-        ).where(AssignmentRow.tenant_id == tenant_id, AssignmentRow.user_id.in_(live))
+        ).where(AssignmentRow.tenant_id == tenant_id, among(session, AssignmentRow.user_id, live))
     ):
         key = role_key.get(role_id)
         if key is not None:
@@ -238,6 +239,7 @@ def _compute_one(
         model.tree,
         user_id=user_id,
         accounts=derived.account_ids,
+        ranked=model.ranked_grants,
     )
     reached = {
         gid: groups.groups[gid]

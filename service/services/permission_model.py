@@ -40,6 +40,7 @@ from service.domain import (
     Scope,
     ScopeTree,
 )
+from service.domain.permissions import RankedGrants
 from service.domain.user_types import DEFAULT_TABLE, UserTypeTable
 from service.persistence.permission_models import (
     AreaRow,
@@ -85,6 +86,11 @@ class TenantModel:
     # The refs of the products' default roles (one per product that has one); every
     # user's derivation reads them, so they are worked out once per loaded model.
     default_roles: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    # Each role's grants as (area ref, rank), filled as users are computed against
+    # this model (service.domain.permissions.compute_effective_permissions).
+    ranked_grants: dict[str, RankedGrants] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mapping_index", MappingIndex(self.mappings))

@@ -17,6 +17,7 @@ from sqlalchemy import CTE, Select, select
 from sqlalchemy.orm import Session, aliased
 
 from service.domain import GroupRecord
+from service.persistence.base import among
 from service.persistence.scim_models import ScimGroup, ScimGroupMember
 
 
@@ -43,7 +44,7 @@ def read_memberships(session: Session, tenant_id: str, user_ids: Sequence[str]) 
     for uid, gid in _member_of(session, tenant_id, found, "User", user_ids):
         found.direct_groups.setdefault(uid, []).append(gid)
     if found.groups:
-        above = select(_groups_above(tenant_id, user_ids).c.gid)
+        above = select(_groups_above(session, tenant_id, user_ids).c.gid)
         found.edges.extend(_member_of(session, tenant_id, found, "Group", above))
     return found
 
@@ -58,6 +59,11 @@ def _member_of(
     """(member, group) for each group these members are direct members of; each group
     is remembered in ``found``."""
     member = aliased(ScimGroupMember)
+    among_members = (
+        member.member_id.in_(member_ids)
+        if isinstance(member_ids, Select)
+        else among(session, member.member_id, member_ids)
+    )
     for member_id, gid, name, external_id, created in session.execute(
         select(
             member.member_id,
@@ -70,15 +76,16 @@ def _member_of(
         .where(
             member.tenant_id == tenant_id,
             member.member_type == member_type,
-            member.member_id.in_(member_ids),
+            among_members,
         )
     ):
-        found.groups[gid] = GroupRecord(gid, name, external_id)
-        found.created[gid] = created
+        if gid not in found.groups:
+            found.groups[gid] = GroupRecord(gid, name, external_id)
+            found.created[gid] = created
         yield member_id, gid
 
 
-def _groups_above(tenant_id: str, user_ids: Sequence[str]) -> CTE:
+def _groups_above(session: Session, tenant_id: str, user_ids: Sequence[str]) -> CTE:
     """A recursive CTE of every group the users are in, directly or through nesting.
 
     UNION (not UNION ALL) drops groups already reached, so a cycle of nested
@@ -90,7 +97,7 @@ def _groups_above(tenant_id: str, user_ids: Sequence[str]) -> CTE:
         .where(
             start.tenant_id == tenant_id,
             start.member_type == "User",
-            start.member_id.in_(user_ids),
+            among(session, start.member_id, user_ids),
         )
         .cte("reach", recursive=True)
     )
