@@ -50,7 +50,8 @@ def reeport(admin: Admin, directory: Directory) -> Reeport:
     folder_2 = admin.scope("folder", "Folder 2", org)
     report_1 = admin.scope("report", "Report 1", folder_1)
     report_2 = admin.scope("report", "Report 2", folder_2)
-    users = {name: directory.user(f"{name}@reeport.example") for name in ("ann", "bob", "cat", "dan", "eve")}  # fmt: skip
+    names = ("ann", "bob", "cat", "dan", "eve")
+    users = {name: directory.user(f"{name}@reeport.example") for name in names}
     viewers = directory.group("Viewers", users=[users["ann"], users["cat"]])
     editors = directory.group("Editors", users=[users["bob"], users["cat"]])
     viewers_mapping = admin.map("Viewers", "view", org)
@@ -93,7 +94,9 @@ def actual_changes(before: Snapshot, after: Snapshot) -> set[Change]:
     return out
 
 
-def previewed_changes(users: list[dict[str, Any]], before: Snapshot, after: Snapshot) -> set[Change]:  # fmt: skip
+def previewed_changes(
+    users: list[dict[str, Any]], before: Snapshot, after: Snapshot
+) -> set[Change]:
     """The preview's entries expanded by their documented rule."""
     out: set[Change] = set()
     for row in users:

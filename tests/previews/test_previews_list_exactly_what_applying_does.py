@@ -119,7 +119,8 @@ def test_seed_003_losing_edit_in_folder_2_is_listed_at_the_folder_and_below_it(
     }  # fmt: skip
     by_user = {row["user_name"]: row for row in done["users"]}
     assert set(by_user) == {"bob@reeport.example", "cat@reeport.example"}
-    cat_lost = {(e["area"], e["scope_id"], e["below"]) for e in by_user["cat@reeport.example"]["lost"]}  # fmt: skip
+    cat = by_user["cat@reeport.example"]
+    cat_lost = {(e["area"], e["scope_id"], e["below"]) for e in cat["lost"]}
     assert ("reporting/edit", reeport.folder_2, False) in cat_lost
     assert ("reporting/edit", reeport.folder_2, True) in cat_lost
     assert not any(area == "reporting/view" for area, _, _ in cat_lost)
