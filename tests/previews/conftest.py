@@ -40,6 +40,8 @@ class Reeport:
     editors: str
     viewers_mapping: str
     editors_mapping: str
+    cat_views_folder_1: str
+    eve_manages_report_1: str
 
 
 @pytest.fixture
@@ -57,11 +59,12 @@ def reeport(admin: Admin, directory: Directory) -> Reeport:
     viewers_mapping = admin.map("Viewers", "view", org)
     editors_mapping = admin.map("Editors", "edit", folder_2)
     # Seed 003: "View in Folder 1 + Edit in Folder 2"; Eve manages one report.
-    admin.assign("cat@reeport.example", "view", folder_1)
-    admin.assign("eve@reeport.example", "manage", report_1)
+    cat_views_folder_1 = admin.assign("cat@reeport.example", "view", folder_1)
+    eve_manages_report_1 = admin.assign("eve@reeport.example", "manage", report_1)
     return Reeport(
         org, folder_1, folder_2, report_1, report_2, users,
         viewers, editors, viewers_mapping, editors_mapping,
+        cat_views_folder_1, eve_manages_report_1,
     )  # fmt: skip
 
 
