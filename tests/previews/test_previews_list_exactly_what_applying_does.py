@@ -179,10 +179,8 @@ def test_a_preview_that_names_a_missing_field_or_a_bad_value_is_refused_as_its_e
         unknown_role.json["reason"] == "unknown_role" and "role_key" in unknown_role.json["errors"]
     )
 
-    cycle = admin.post(
-        "/previews",
-        {"kind": "scope.move", "change": {"scope_id": reeport.folder_1, "parent_id": reeport.report_1}},
-    )  # fmt: skip
+    move = {"scope_id": reeport.folder_1, "parent_id": reeport.report_1}
+    cycle = admin.post("/previews", {"kind": "scope.move", "change": move})
     assert cycle.status_code == 422 and "parent_id" in cycle.json["errors"]
 
     not_a_dict = admin.post("/previews", {"kind": "scope.delete", "change": "folder"})
