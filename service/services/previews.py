@@ -534,6 +534,45 @@ def preview_users(
         return page_of(_preview_row(session, tenant_id, preview_id).users, cursor, limit)
 
 
+def scope_names(uow: UnitOfWork, tenant_id: str) -> dict[str, str]:
+    """Scope names by id, to show a preview's entries to people."""
+    with uow.reading() as session:
+        return {s.id: s.name for s in load_model(session, tenant_id).tree}
+
+
+def describe_entry(entry: dict[str, Any], names: dict[str, str]) -> str:
+    """One entry of a preview's row, for people: "reporting/edit granted -> none at
+    Folder 2 and below (except Report 2)"."""
+    where = names.get(entry["scope_id"], entry["scope_id"])
+    if entry["below"]:
+        where = f"below {where}"
+        if entry["except_below"]:
+            skipped = ", ".join(names.get(s, s) for s in entry["except_below"])
+            where += f" (except under {skipped})"
+    else:
+        where = f"at {where}"
+    return (
+        f"{entry['area']} {entry['from_level'] or 'none'} -> {entry['to_level'] or 'none'} {where}"
+    )
+
+
+def table(users: list[dict[str, Any]], names: dict[str, str]) -> list[tuple[str, str, str]]:
+    """A preview's user rows as table lines: (user, gained/lost/conflict, what); the
+    user is named on its first line only."""
+    lines: list[tuple[str, str, str]] = []
+    for row in users:
+        shown = row["user_name"] or row["user_id"]
+        entries = [
+            *(("gained", describe_entry(e, names)) for e in row["gained"]),
+            *(("lost", describe_entry(e, names)) for e in row["lost"]),
+            *(("+conflict", c["message"]) for c in row["conflicts_appearing"]),
+            *(("-conflict", c["message"]) for c in row["conflicts_resolving"]),
+        ]
+        for i, (direction, what) in enumerate(entries):
+            lines.append((shown if i == 0 else "", direction, what))
+    return lines
+
+
 def _comparable(users: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     # A renamed user is the same user: compare what the change does, not names.
     return [
