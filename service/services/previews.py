@@ -320,6 +320,8 @@ def _evaluate(
         session.flush()
         changed = load_model(session, tenant_id, use_cache=False)
         after = compute_many(session, tenant_id, users, changed)
+    # The same tree object on both sides tells the diff the tree did not change.
+    after_tree = model.tree if set(model.tree) == set(changed.tree) else changed.tree
     rows: list[dict[str, Any]] = []
     counts = dict.fromkeys(
         ("users_gaining", "users_losing", "conflicts_appearing", "conflicts_resolving"), 0
@@ -332,7 +334,7 @@ def _evaluate(
             model.tree,
             new.permissions,
             new.assignments.conflicts,
-            changed.tree,
+            after_tree,
             named,
         )
         if not diff.changed:
