@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from service.domain import (
@@ -498,6 +498,14 @@ def create_preview(
         affected = kind.affected(session, tenant_id, body, model)
         evaluation = _evaluate(uow, tenant_id, kind, body, actor, model, affected, dry=True)
         now = utcnow()
+        # Expired previews are kept for a lifetime more (applying one answers 409
+        # preview_expired rather than 404), then go; the audit log keeps what was applied.
+        session.execute(
+            delete(PreviewRow).where(
+                PreviewRow.tenant_id == tenant_id,
+                PreviewRow.expires_at < now - PREVIEW_LIFETIME,
+            )
+        )
         row = PreviewRow(
             tenant_id=tenant_id,
             kind=kind.name,

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from service.domain import Conflict
+from service.persistence.preview_models import PreviewRow
 from service.runtime import Runtime
 from service.services import previews
 from tests.conftest import TenantKeys
@@ -90,3 +91,17 @@ def test_users_of_a_preview_page_with_a_cursor(admin: Admin, reeport: Reeport) -
     assert len(everyone["users"]) == 4 == done["counts"]["users_gaining"]
     bad = admin.get(users, limit=0)
     assert bad.status_code == 422 and "limit" in bad.json["errors"]["query"]
+
+
+def test_previews_expired_for_a_lifetime_are_removed_when_another_is_made(
+    admin: Admin, runtime: Runtime, reeport: Reeport
+) -> None:
+    old = preview(admin, "mapping.delete", {"mapping_id": reeport.editors_mapping})
+    with runtime.unit_of_work() as uow:
+        row = uow.session.get(PreviewRow, old["id"])
+        assert row is not None
+        row.expires_at = previews.utcnow() - previews.PREVIEW_LIFETIME - timedelta(seconds=1)
+
+    preview(admin, "mapping.delete", {"mapping_id": reeport.viewers_mapping})
+
+    assert admin.get(f"/previews/{old['id']}").status_code == 404
