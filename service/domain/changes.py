@@ -119,11 +119,17 @@ def _level(
     return perms.level_at(scope_id, area, chain)
 
 
-def _grants_differ(before: EffectivePermissions, after: EffectivePermissions, area: str) -> bool:
-    for sid in before.scopes.keys() | after.scopes.keys():
-        if before.scopes.get(sid, {}).get(area) != after.scopes.get(sid, {}).get(area):
-            return True
-    return False
+def _areas_with_other_grants(before: EffectivePermissions, after: EffectivePermissions) -> set[str]:
+    """The areas granted differently at some scope (one pass over both sets)."""
+    out: set[str] = set()
+    old, new = before.scopes, after.scopes
+    for sid in old.keys() | new.keys():
+        here, there = old.get(sid), new.get(sid)
+        if here == there:
+            continue
+        here, there = here or {}, there or {}
+        out.update(a for a in here.keys() | there.keys() if here.get(a) != there.get(a))
+    return out
 
 
 def _nearest_breakpoint_above(scope_id: str, tree: ScopeTree, points: set[str]) -> str | None:
@@ -161,12 +167,14 @@ def diff_access(
         # One tree and the same fences: a level can differ only in an area whose grants
         # differ somewhere (a level reads that area's grants alone), so only those
         # areas are compared. Most users a change may affect have none.
-        areas = [a for a in areas if _grants_differ(before, after, a)]
+        differing = _areas_with_other_grants(before, after)
+        areas = [a for a in areas if a in differing]
     if not points or not areas:
         return (), ()
     # The nearest breakpoints under each breakpoint, on either side.
+    trees = (before_tree,) if before_tree is after_tree else (before_tree, after_tree)
     frontier: dict[str, set[str]] = {}
-    for tree in (before_tree, after_tree):
+    for tree in trees:
         for sid in points:
             above = _nearest_breakpoint_above(sid, tree, points)
             if above is not None:
@@ -174,9 +182,7 @@ def diff_access(
     gained: list[AccessChange] = []
     lost: list[AccessChange] = []
     for sid in sorted(points):
-        children = {
-            c for tree in (before_tree, after_tree) if sid in tree for c in tree.children(sid)
-        }
+        children = {c for tree in trees if sid in tree for c in tree.children(sid)}
         region = any(c not in points for c in children)
         for area in areas:
             levels = after.levels.get(area) or before.levels.get(area)
