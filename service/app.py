@@ -19,6 +19,7 @@ from service.http.admin.invitations.views import blueprint as invitations_bluepr
 from service.http.admin.jobs.views import blueprint as jobs_blueprint
 from service.http.admin.mappings.views import blueprint as mappings_blueprint
 from service.http.admin.permission_settings.views import blueprint as permission_settings_blueprint
+from service.http.admin.previews.views import blueprint as previews_blueprint
 from service.http.admin.products.views import blueprint as products_blueprint
 from service.http.admin.recomputes.views import blueprint as recomputes_blueprint
 from service.http.admin.roles.views import blueprint as roles_blueprint
@@ -56,6 +57,7 @@ API_BLUEPRINTS = [
     roles_blueprint,
     mappings_blueprint,
     assignments_blueprint,
+    previews_blueprint,
     conflicts_blueprint,
     catalogs_blueprint,
     permission_settings_blueprint,

@@ -271,6 +271,57 @@ def invite(
     )
 
 
+@main.command("preview")
+@click.option("--tenant", "tenant_ref", required=True, help="Tenant name or id")
+@click.option("--apply", "apply_it", is_flag=True, help="Apply the change as previewed")
+@click.option("--confirm", is_flag=True, help="Confirm a change the revocation brake holds")
+@click.option("--limit", default=50, show_default=True, help="Users to list")
+@click.argument("file", type=click.File("rb"))
+def preview(
+    tenant_ref: str, apply_it: bool, confirm: bool, limit: int, file: click.utils.LazyFile
+) -> None:
+    """Preview a permission-moving change: FILE is {"kind": ..., "change": {...}}, as
+    POST /api/v1/previews takes it. Prints the counts and the users gaining and losing
+    access; --apply then applies exactly what was previewed."""
+    from marshmallow import ValidationError
+
+    from service.http.admin.previews.schemas import PreviewCreateSchema
+    from service.services import previews
+
+    runtime = _runtime()
+    schema.ensure_current(runtime.engine)
+    try:
+        loaded = PreviewCreateSchema().load(json.loads(file.read()))
+    except (ValueError, ValidationError) as error:
+        detail = error.messages if isinstance(error, ValidationError) else str(error)
+        raise click.ClickException(f"{file.name}: {detail}") from error
+    tenant_id = tokens.find_tenant(runtime.unit_of_work(), tenant_ref).id
+    row = previews.create_preview(
+        runtime.unit_of_work(), tenant_id, loaded["kind"], loaded["change"], "cli:preview"
+    )
+    counts = row.counts
+    click.echo(
+        f"preview {row.id} ({row.kind}, model version {row.model_version}): "
+        f"{counts['users_considered']} users considered, {counts['users_gaining']} gaining, "
+        f"{counts['users_losing']} losing; account conflicts "
+        f"{counts['conflicts_appearing']} appearing, {counts['conflicts_resolving']} resolving"
+    )
+    names = previews.scope_names(runtime.unit_of_work(), tenant_id)
+    table = previews.table(row.users[:limit], names)
+    if table:
+        width = max(len(user) for user, _, _ in table)
+        click.echo(f"{'USER':<{width}}  {'CHANGE':<9}  WHAT")
+        for user, direction, what in table:
+            click.echo(f"{user:<{width}}  {direction:<9}  {what}")
+    if len(row.users) > limit:
+        click.echo(f"... and {len(row.users) - limit} more users (--limit)")
+    if apply_it:
+        previews.apply_preview(
+            runtime.unit_of_work(), tenant_id, row.id, "cli:preview", confirm=confirm
+        )
+        click.echo(f"applied preview {row.id}")
+
+
 def openapi_document() -> str:
     """The OpenAPI document as the code generates it (no database needed)."""
     from service.app import create_app

@@ -6,6 +6,7 @@ from service.persistence import invitation_models
 from service.persistence import models
 from service.persistence import outbox
 from service.persistence import permission_models
+from service.persistence import preview_models
 from service.persistence import recompute_models
 from service.persistence import scim_models
 from service.persistence import user_models

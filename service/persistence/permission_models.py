@@ -228,6 +228,8 @@ class PermissionSettingsRow(Base):
     # NULL: seed 001's rules, the domain's default.
     account_rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     model_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # NULL: the brake's defaults (service.domain.changes.RevocationBrake).
+    revocation_brake: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 def role_from_row(row: RoleRow) -> Role:

@@ -160,6 +160,31 @@ class UnitOfWork:
             Effect(tenant_id, task, object_id, payload or {}, row.id if row else None)
         )
 
+    # -- trying a change ------------------------------------------------------------
+
+    @contextmanager
+    def dry_run(self) -> Iterator[Session]:
+        """Run a change inside this (entered) unit and undo it, whatever happens: a
+        SAVEPOINT that is always rolled back. The use cases called inside join this
+        unit as usual; the outbox rows, audit events and model-version bump they
+        write go with the savepoint, and so do the effects and emitted rows this
+        unit keeps in memory (they would otherwise survive a savepoint rollback and
+        be applied after the commit of changes that never happened)."""
+        session = self.session
+        effects = list(self._effects)
+        emitted = list(session.info.get(outbox.SESSION_KEY, []))
+        savepoint = session.begin_nested()
+        try:
+            yield session
+        finally:
+            if savepoint.is_active:
+                savepoint.rollback()
+            self._effects = effects
+            if emitted:
+                session.info[outbox.SESSION_KEY] = emitted
+            else:
+                session.info.pop(outbox.SESSION_KEY, None)
+
     # -- reads ---------------------------------------------------------------------
 
     @contextmanager

@@ -24,6 +24,8 @@ __all__ = [
     "users_affected_by_mapping",
     "users_affected_by_role",
     "users_affected_by_scope",
+    "users_holding_anything",
+    "users_holding_at",
     "users_with_account_requests",
 ]
 
@@ -120,6 +122,37 @@ def users_affected_by_scope(
     )
     direct = _direct_holders(session, tenant_id, AssignmentRow.scope_id.in_(select(below.c.id)))
     refs = [m.group for m in model.mappings if m.scope_id in subtree]
+    if not refs:
+        return direct
+    return direct | _users_in_groups(session, tenant_id, _groups_matching(tenant_id, refs))
+
+
+def users_holding_at(
+    session: Session, tenant_id: str, scope_ids: Iterable[str], model: TenantModel
+) -> set[str]:
+    """Everyone holding a role at any of these scopes, directly or through a mapping
+    (moving a scope: what those above its old and new place grant stops or starts
+    reaching the moved subtree)."""
+    wanted = set(scope_ids)
+    if not wanted:
+        return set()
+    ids = sorted(wanted)
+    direct: set[str] = set()
+    for start in range(0, len(ids), 500):
+        direct |= _direct_holders(
+            session, tenant_id, AssignmentRow.scope_id.in_(ids[start : start + 500])
+        )
+    refs = [m.group for m in model.mappings if m.scope_id in wanted]
+    if not refs:
+        return direct
+    return direct | _users_in_groups(session, tenant_id, _groups_matching(tenant_id, refs))
+
+
+def users_holding_anything(session: Session, tenant_id: str, model: TenantModel) -> set[str]:
+    """Everyone holding a role anywhere, directly or through a mapping: where a
+    product's default role lands (changing which role that is)."""
+    direct = _direct_holders(session, tenant_id)
+    refs = [m.group for m in model.mappings]
     if not refs:
         return direct
     return direct | _users_in_groups(session, tenant_id, _groups_matching(tenant_id, refs))

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.domain import SEED_001_RULES, AccountRules, ValidationFailed
+from service.domain.changes import RevocationBrake
 from service.persistence.permission_models import PermissionSettingsRow, ProductRow, RoleRow
 from service.persistence.unit_of_work import UnitOfWork
 from service.services.audit import record
@@ -33,6 +34,7 @@ def describe_settings(session: Session, row: PermissionSettingsRow) -> dict[str,
         "default_role": default_key,
         "account_rules": rules.to_dict(),
         "account_rules_are_default": row.account_rules is None,
+        "revocation_brake": RevocationBrake.from_dict(row.revocation_brake).to_dict(),
         "model_version": row.model_version,
     }
 
@@ -57,14 +59,19 @@ def update_settings(
     default_product: str | object = _UNSET,
     default_role: str | object | None = _UNSET,
     account_rules: dict[str, Any] | object | None = _UNSET,
+    revocation_brake: dict[str, Any] | object | None = _UNSET,
     actor: str,
 ) -> dict[str, Any]:
     """Set the default product (a key), the default product's default role (a key of
     that product, or None for none) and the account rules (an object, or None for seed
-    001's); an argument left out is left as it is."""
+    001's) and the brake on mass revocation (an object, or None for its defaults); an
+    argument left out is left as it is."""
     with uow:
         session = uow.session
-        bump_model_version(session, tenant_id)
+        # The brake is no part of the permission model: setting it alone moves no
+        # one's permissions, so it neither bumps the model version nor recomputes.
+        if any(v is not _UNSET for v in (default_product, default_role, account_rules)):
+            bump_model_version(session, tenant_id)
         row = settings_row(session, tenant_id)
         before = describe_settings(session, row)
         if default_product is not _UNSET:
@@ -90,6 +97,12 @@ def update_settings(
                 product.default_role_id = role_id
         if account_rules is not _UNSET:
             row.account_rules = None if account_rules is None else _rules(account_rules)  # type: ignore[arg-type]
+        if revocation_brake is not _UNSET:
+            row.revocation_brake = (
+                None
+                if revocation_brake is None
+                else RevocationBrake.from_dict(revocation_brake).to_dict()  # type: ignore[arg-type]
+            )
         session.flush()
         session.refresh(row)
         after = describe_settings(session, row)

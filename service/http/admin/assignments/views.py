@@ -12,11 +12,12 @@ from service.http.admin.assignments.schemas import (
     AssignmentSchema,
 )
 from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE
+from service.http.admin.previews.schemas import MASS_REVOCATION, ConfirmQuerySchema
 from service.http.auth import requires
 from service.http.context import caller, uow
 from service.http.smorest import Blueprint, ErrorSchema
 from service.persistence.permission_models import AssignmentRow
-from service.services import assignments
+from service.services import assignments, previews
 from service.services.tokens import TokenKind
 
 blueprint = Blueprint(
@@ -52,6 +53,7 @@ def list_assignments(
 
 @blueprint.route("", methods=["POST"])
 @blueprint.arguments(AssignmentCreateSchema)
+@blueprint.arguments(ConfirmQuerySchema, location="query")
 @blueprint.response(201, AssignmentSchema)
 @blueprint.alt_response(
     409,
@@ -64,10 +66,11 @@ def list_assignments(
     "and its group).",
 )
 @requires(TokenKind.ADMIN)
-def create_assignment(body: dict[str, Any]) -> dict[str, Any]:
-    row, key = assignments.create_assignment(
-        uow(), caller().tenant_id, actor=caller().actor, **body
-    )
+def create_assignment(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
+    row, key = previews.apply_change(
+        uow(), caller().tenant_id, "assignment.create", body, caller().actor,
+        confirm=query["confirm"],
+    )  # fmt: skip
     return _shown(row, key)
 
 
@@ -80,7 +83,12 @@ def get_assignment(assignment_id: str) -> dict[str, Any]:
 
 
 @blueprint.route("/<assignment_id>", methods=["DELETE"])
+@blueprint.arguments(ConfirmQuerySchema, location="query")
 @blueprint.response(204)
+@blueprint.alt_response(409, schema=ErrorSchema, description=MASS_REVOCATION)
 @requires(TokenKind.ADMIN)
-def delete_assignment(assignment_id: str) -> None:
-    assignments.delete_assignment(uow(), caller().tenant_id, assignment_id, caller().actor)
+def delete_assignment(query: dict[str, Any], assignment_id: str) -> None:
+    previews.apply_change(
+        uow(), caller().tenant_id, "assignment.delete", {"assignment_id": assignment_id},
+        caller().actor, confirm=query["confirm"],
+    )  # fmt: skip

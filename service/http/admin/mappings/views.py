@@ -14,11 +14,12 @@ from service.http.admin.mappings.schemas import (
     MappingUpdateSchema,
 )
 from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE
+from service.http.admin.previews.schemas import MASS_REVOCATION, ConfirmQuerySchema
 from service.http.auth import requires
 from service.http.context import caller, uow
-from service.http.smorest import Blueprint
+from service.http.smorest import Blueprint, ErrorSchema
 from service.persistence.permission_models import MappingRow
-from service.services import mappings
+from service.services import mappings, previews
 from service.services.tokens import TokenKind
 
 blueprint = Blueprint(
@@ -55,10 +56,12 @@ def list_mappings(
 
 @blueprint.route("", methods=["POST"])
 @blueprint.arguments(MappingCreateSchema)
+@blueprint.arguments(ConfirmQuerySchema, location="query")
 @blueprint.response(201, MappingDetailSchema)
+@blueprint.alt_response(409, schema=ErrorSchema, description=MASS_REVOCATION)
 @requires(TokenKind.ADMIN)
-def create_mapping(body: dict[str, Any]) -> dict[str, Any]:
-    return _detail(mappings.create_mapping(uow(), caller().tenant_id, body, caller().actor))
+def create_mapping(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
+    return _detail(_apply("mapping.create", body, query))
 
 
 @blueprint.route("/<mapping_id>")
@@ -70,16 +73,24 @@ def get_mapping(mapping_id: str) -> dict[str, Any]:
 
 @blueprint.route("/<mapping_id>", methods=["PATCH"])
 @blueprint.arguments(MappingUpdateSchema)
+@blueprint.arguments(ConfirmQuerySchema, location="query")
 @blueprint.response(200, MappingDetailSchema)
+@blueprint.alt_response(409, schema=ErrorSchema, description=MASS_REVOCATION)
 @requires(TokenKind.ADMIN)
-def update_mapping(body: dict[str, Any], mapping_id: str) -> dict[str, Any]:
-    return _detail(
-        mappings.update_mapping(uow(), caller().tenant_id, mapping_id, body, caller().actor)
-    )
+def update_mapping(body: dict[str, Any], query: dict[str, Any], mapping_id: str) -> dict[str, Any]:
+    return _detail(_apply("mapping.update", {**body, "mapping_id": mapping_id}, query))
 
 
 @blueprint.route("/<mapping_id>", methods=["DELETE"])
+@blueprint.arguments(ConfirmQuerySchema, location="query")
 @blueprint.response(204)
+@blueprint.alt_response(409, schema=ErrorSchema, description=MASS_REVOCATION)
 @requires(TokenKind.ADMIN)
-def delete_mapping(mapping_id: str) -> None:
-    mappings.delete_mapping(uow(), caller().tenant_id, mapping_id, caller().actor)
+def delete_mapping(query: dict[str, Any], mapping_id: str) -> None:
+    _apply("mapping.delete", {"mapping_id": mapping_id}, query)
+
+
+def _apply(kind: str, body: dict[str, Any], query: dict[str, Any]) -> Any:
+    return previews.apply_change(
+        uow(), caller().tenant_id, kind, body, caller().actor, confirm=query["confirm"]
+    )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from service.http.limits import fits
 from service.persistence.permission_models import ProductRow, RoleRow, ScopeRow
@@ -21,6 +21,25 @@ class AccountRulesSchema(Schema):
     )
 
 
+class RevocationBrakeSchema(Schema):
+    max_users = fields.Integer(
+        validate=validate.Range(min=0),
+        metadata={"description": "An admin change may take access from this many users"},
+    )
+    max_share = fields.Float(
+        validate=validate.Range(min=0, max=1),
+        metadata={"description": "... or from this share of the tenant's active users"},
+    )
+
+
+_BRAKE_DESCRIPTION = (
+    "The brake on mass revocation: an admin change that would take access from more "
+    "than max_users users AND more than max_share of the active users is refused (409 "
+    "mass_revocation) unless confirmed with confirm=true. SCIM changes are never held. "
+    "Default: 100 users and 0.10"
+)
+
+
 class PermissionSettingsSchema(Schema):
     default_product = fields.String(
         allow_none=True,
@@ -31,6 +50,9 @@ class PermissionSettingsSchema(Schema):
     )
     account_rules = fields.Nested(AccountRulesSchema)
     account_rules_are_default = fields.Boolean()
+    revocation_brake = fields.Nested(
+        RevocationBrakeSchema, metadata={"description": _BRAKE_DESCRIPTION}
+    )
     model_version = fields.Integer()
 
 
@@ -51,4 +73,9 @@ class PermissionSettingsUpdateSchema(Schema):
         AccountRulesSchema,
         allow_none=True,
         metadata={"description": "null restores seed 001's rules"},
+    )
+    revocation_brake = fields.Nested(
+        RevocationBrakeSchema,
+        allow_none=True,
+        metadata={"description": f"{_BRAKE_DESCRIPTION}; null restores the defaults"},
     )

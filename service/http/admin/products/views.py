@@ -7,11 +7,12 @@ from typing import Any
 from flask_smorest.pagination import PaginationParameters
 
 from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE
+from service.http.admin.previews.schemas import MASS_REVOCATION, ConfirmQuerySchema
 from service.http.admin.products.schemas import ProductUpdateSchema, TenantProductSchema
 from service.http.auth import requires
 from service.http.context import caller, uow
-from service.http.smorest import Blueprint
-from service.services import products
+from service.http.smorest import Blueprint, ErrorSchema
+from service.services import previews, products
 from service.services.tokens import TokenKind
 
 blueprint = Blueprint(
@@ -54,10 +55,15 @@ def get_product(key: str) -> dict[str, Any]:
 
 @blueprint.route("/<key>", methods=["PATCH"])
 @blueprint.arguments(ProductUpdateSchema)
+@blueprint.arguments(ConfirmQuerySchema, location="query")
 @blueprint.response(200, TenantProductSchema)
+@blueprint.alt_response(409, schema=ErrorSchema, description=MASS_REVOCATION)
 @requires(TokenKind.ADMIN)
-def update_product(body: dict[str, Any], key: str) -> dict[str, Any]:
-    return products.update_product(uow(), caller().tenant_id, key, body, caller().actor)
+def update_product(body: dict[str, Any], query: dict[str, Any], key: str) -> dict[str, Any]:
+    return previews.apply_change(
+        uow(), caller().tenant_id, "product.update", {**body, "product": key}, caller().actor,
+        confirm=query["confirm"],
+    )  # fmt: skip
 
 
 @blueprint.route("/<key>", methods=["DELETE"])

@@ -7,13 +7,19 @@ from typing import Any
 from flask_smorest.pagination import PaginationParameters
 
 from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE
+from service.http.admin.previews.schemas import MASS_REVOCATION, ConfirmQuerySchema
 from service.http.admin.products.schemas import ProductQuerySchema
 from service.http.admin.roles.schemas import RoleQuerySchema, RoleSchema, RoleUpdateSchema
 from service.http.auth import requires
 from service.http.context import caller, uow
-from service.http.smorest import Blueprint
-from service.services import roles
+from service.http.smorest import Blueprint, ErrorSchema
+from service.services import previews, roles
 from service.services.tokens import TokenKind
+
+
+class RoleUpdateQuerySchema(ProductQuerySchema, ConfirmQuerySchema):
+    """The role's product, and the brake's confirmation."""
+
 
 blueprint = Blueprint("roles", __name__, url_prefix="/api/v1/roles", description="Roles")
 
@@ -53,12 +59,14 @@ def get_role(query: dict[str, Any], key: str) -> Any:
 
 @blueprint.route("/<key>", methods=["PATCH"])
 @blueprint.arguments(RoleUpdateSchema)
-@blueprint.arguments(ProductQuerySchema, location="query")
+@blueprint.arguments(RoleUpdateQuerySchema, location="query")
 @blueprint.response(200, RoleSchema)
+@blueprint.alt_response(409, schema=ErrorSchema, description=MASS_REVOCATION)
 @requires(TokenKind.ADMIN)
 def update_role(body: dict[str, Any], query: dict[str, Any], key: str) -> Any:
-    return roles.update_role(
-        uow(), caller().tenant_id, key, body, caller().actor, query.get("product")
+    change = {**body, "role": key, "product": query.get("product")}
+    return previews.apply_change(
+        uow(), caller().tenant_id, "role.update", change, caller().actor, confirm=query["confirm"]
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from flask_smorest.pagination import PaginationParameters
 
 from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE
+from service.http.admin.previews.schemas import MASS_REVOCATION, ConfirmQuerySchema
 from service.http.admin.scopes.schemas import (
     ScopeCreateSchema,
     ScopeDeleteQuerySchema,
@@ -18,9 +19,14 @@ from service.http.admin.scopes.schemas import (
 )
 from service.http.auth import requires
 from service.http.context import caller, uow
-from service.http.smorest import Blueprint
-from service.services import scopes
+from service.http.smorest import Blueprint, ErrorSchema
+from service.services import previews, scopes
 from service.services.tokens import TokenKind
+
+
+class ScopeDeleteConfirmQuerySchema(ScopeDeleteQuerySchema, ConfirmQuerySchema):
+    """Whether to delete the subtree too, and the brake's confirmation."""
+
 
 blueprint = Blueprint("scopes", __name__, url_prefix="/api/v1/scopes", description="The scope tree")
 types_blueprint = Blueprint(
@@ -65,19 +71,34 @@ def get_scope(scope_id: str) -> Any:
 
 @blueprint.route("/<scope_id>", methods=["PATCH"])
 @blueprint.arguments(ScopeUpdateSchema)
+@blueprint.arguments(ConfirmQuerySchema, location="query")
 @blueprint.response(200, ScopeSchema)
+@blueprint.alt_response(409, schema=ErrorSchema, description=MASS_REVOCATION)
 @requires(TokenKind.ADMIN)
-def update_scope(body: dict[str, Any], scope_id: str) -> Any:
-    return scopes.update_scope(uow(), caller().tenant_id, scope_id, body, caller().actor)
+def update_scope(body: dict[str, Any], query: dict[str, Any], scope_id: str) -> Any:
+    return previews.apply_change(
+        uow(),
+        caller().tenant_id,
+        "scope.move" if "parent_id" in body else "scope.update",
+        {**body, "scope_id": scope_id},
+        caller().actor,
+        confirm=query["confirm"],
+    )
 
 
 @blueprint.route("/<scope_id>", methods=["DELETE"])
-@blueprint.arguments(ScopeDeleteQuerySchema, location="query")
+@blueprint.arguments(ScopeDeleteConfirmQuerySchema, location="query")
 @blueprint.response(200, ScopeDeletionSchema)
+@blueprint.alt_response(409, schema=ErrorSchema, description=MASS_REVOCATION)
 @requires(TokenKind.ADMIN)
 def delete_scope(query: dict[str, Any], scope_id: str) -> dict[str, Any]:
-    deleted = scopes.delete_scope(
-        uow(), caller().tenant_id, scope_id, cascade=query["cascade"], actor=caller().actor
+    deleted = previews.apply_change(
+        uow(),
+        caller().tenant_id,
+        "scope.delete",
+        {"scope_id": scope_id, "cascade": query["cascade"]},
+        caller().actor,
+        confirm=query["confirm"],
     )
     return deleted.to_dict()
 
