@@ -65,6 +65,7 @@ __all__ = [
     "UserPermissionResult",
     "account_conflicts",
     "compute_many",
+    "compute_under",
     "compute_user_permissions",
     "explain_user",
     "resolve_user_ref",
@@ -144,19 +145,19 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
 
 @dataclass
 class _Batch:
-    """What the queries found for a batch of users."""
+    """What the queries found for a batch of users: their own rows, read once, which
+    any model of the tenant can then be applied to (see :func:`compute_under`)."""
 
-    users: dict[str, tuple[bool, UserTypeReading]]
+    # Per user: (active, userType as the IdP sent it).
+    users: dict[str, tuple[bool, str | None]]
     names: dict[str, tuple[str, str]]
     memberships: Memberships
-    # Per user: (assignment id, role key, scope id, assign_account, created_at).
+    # Per user: (assignment id, role id, scope id, assign_account, created_at).
     direct: dict[str, list[tuple[str, str, str, bool, datetime]]]
 
 
-def _read_batch(
-    session: Session, tenant_id: str, user_ids: Sequence[str], model: TenantModel
-) -> _Batch:
-    users: dict[str, tuple[bool, UserTypeReading]] = {}
+def _read_batch(session: Session, tenant_id: str, user_ids: Sequence[str]) -> _Batch:
+    users: dict[str, tuple[bool, str | None]] = {}
     names: dict[str, tuple[str, str]] = {}
     for uid, active, raw_type, user_name, external_id in session.execute(
         select(
@@ -167,15 +168,13 @@ def _read_batch(
             ScimUser.external_id,
         ).where(ScimUser.tenant_id == tenant_id, among(session, ScimUser.id, user_ids))
     ):
-        users[uid] = (bool(active), model.user_types.read(raw_type))
+        users[uid] = (bool(active), raw_type)
         names[uid] = (user_name, external_id or "")
     live = [uid for uid, (active, _) in users.items() if active]
     batch = _Batch(users, names, Memberships(), {})
     if not live:
         return batch
     batch.memberships = read_memberships(session, tenant_id, live)
-
-    role_key = model.role_keys_by_id
     for row_id, uid, role_id, scope_id, assign_account, created in session.execute(
         select(
             AssignmentRow.id,
@@ -186,11 +185,9 @@ def _read_batch(
             AssignmentRow.created_at,
         ).where(AssignmentRow.tenant_id == tenant_id, among(session, AssignmentRow.user_id, live))
     ):
-        key = role_key.get(role_id)
-        if key is not None:
-            batch.direct.setdefault(uid, []).append(
-                (row_id, key, scope_id, assign_account, created)
-            )
+        batch.direct.setdefault(uid, []).append(
+            (row_id, role_id, scope_id, assign_account, created)
+        )
     return batch
 
 
@@ -204,10 +201,17 @@ def _compute_one(
     found = batch.users.get(user_id)
     if found is None:
         return _empty(tenant_id, user_id, model.version, False, _NO_TYPE)
-    active, reading = found
+    active, raw_type = found
+    reading = model.user_types.read(raw_type)
     if not active:
         return _empty(tenant_id, user_id, model.version, True, reading)
-    direct_rows = batch.direct.get(user_id, ())
+    role_key = model.role_keys_by_id
+    # A row whose role the model no longer has grants nothing.
+    direct_rows = [
+        (row_id, role_key[role_id], scope_id, assign_account, created)
+        for row_id, role_id, scope_id, assign_account, created in batch.direct.get(user_id, ())
+        if role_id in role_key
+    ]
     groups = batch.memberships
     derived = derive_user_assignments(
         user_id,
@@ -281,18 +285,34 @@ def compute_many(
     what a cache must store for a user the IdP has deleted.
     """
     model = model or load_model(session, tenant_id)
+    return {uid: results[0] for uid, results in compute_under(session, tenant_id, user_ids, model)}
+
+
+def compute_under(
+    session: Session, tenant_id: str, user_ids: Iterable[str], *models: TenantModel
+) -> Iterator[tuple[str, tuple[UserPermissionResult, ...]]]:
+    """Each user's permissions under each of several models of the tenant, batch by
+    batch, reading the users' own rows (the user, its groups, its direct assignments)
+    once for all the models.
+
+    A preview compares a user's set before and after a change of the model alone
+    (a mapping, a role, a scope, a product): its own rows are the same on both
+    sides, so reading them twice would only double the database's part. Results are
+    yielded as each batch is done, so a caller that keeps only what it needs does not
+    hold every set at once.
+    """
     ids = list(dict.fromkeys(user_ids))
-    out: dict[str, UserPermissionResult] = {}
     for chunk in _chunks(ids):
-        batch = _read_batch(session, tenant_id, chunk, model)
+        batch = _read_batch(session, tenant_id, chunk)
         graph = GroupGraph(batch.memberships.edges)
         for uid in chunk:
-            result = _compute_one(tenant_id, uid, model, batch, graph)
+            results = tuple(_compute_one(tenant_id, uid, model, batch, graph) for model in models)
             if uid in batch.names:
                 user_name, external_id = batch.names[uid]
-                result = replace(result, user_name=user_name, external_id=external_id)
-            out[uid] = result
-    return out
+                results = tuple(
+                    replace(r, user_name=user_name, external_id=external_id) for r in results
+                )
+            yield uid, results
 
 
 # -- resolving a user reference ----------------------------------------------------

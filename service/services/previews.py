@@ -36,7 +36,7 @@ the IdP is the source of truth and deprovisioning takes effect at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -68,7 +68,12 @@ from service.services.affected import (
     users_holding_anything,
     users_holding_at,
 )
-from service.services.effective import UserPermissionResult, compute_many, resolve_user_ref
+from service.services.effective import (
+    UserPermissionResult,
+    compute_many,
+    compute_under,
+    resolve_user_ref,
+)
 from service.services.permission_model import TenantModel, current_version, load_model
 
 PREVIEW_LIFETIME = timedelta(days=1)
@@ -92,6 +97,9 @@ class ChangeKind:
     scopes_named: Callable[[Body, TenantModel], tuple[str, ...]] = field(
         default=lambda body, model: ()
     )
+    # A change of the model alone leaves every user's own rows (groups, direct
+    # assignments) as they were, so both sides are computed from one read of them.
+    model_only: bool = True
 
 
 def _without(body: Body, *keys: str) -> Body:
@@ -239,11 +247,13 @@ KINDS: dict[str, ChangeKind] = {
             ),
             _scope_delete_affected,
             lambda body, model: (body["scope_id"],),
+            model_only=False,  # a cascade deletes the assignments held in the subtree
         ),
         ChangeKind(
             "assignment.create",
             lambda uow, t, body, actor: assignments.create_assignment(uow, t, actor=actor, **body),
             _assignment_create_affected,
+            model_only=False,
         ),
         ChangeKind(
             "assignment.delete",
@@ -251,6 +261,7 @@ KINDS: dict[str, ChangeKind] = {
                 uow, t, body["assignment_id"], actor
             ),
             _assignment_delete_affected,
+            model_only=False,
         ),
         ChangeKind(
             "product.update",
@@ -314,36 +325,44 @@ def _evaluate(
     version = current_version(session, tenant_id)
     users = sorted(affected)
     named = kind.scopes_named(body, model)
-    before = compute_many(session, tenant_id, users, model)
-    with uow.dry_run() if dry else nullcontext():
-        result = kind.apply(uow, tenant_id, body, actor)
-        session.flush()
-        changed = load_model(session, tenant_id, use_cache=False)
-        after = compute_many(session, tenant_id, users, changed)
-    # The same tree object on both sides tells the diff the tree did not change.
-    after_tree = model.tree if set(model.tree) == set(changed.tree) else changed.tree
+    before = None if kind.model_only else compute_many(session, tenant_id, users, model)
     rows: list[dict[str, Any]] = []
     counts = dict.fromkeys(
         ("users_gaining", "users_losing", "conflicts_appearing", "conflicts_resolving"), 0
     )
-    for uid in users:
-        old, new = before[uid], after[uid]
-        diff = diff_user(
-            old.permissions,
-            old.assignments.conflicts,
-            model.tree,
-            new.permissions,
-            new.assignments.conflicts,
-            after_tree,
-            named,
-        )
-        if not diff.changed:
-            continue
-        counts["users_gaining"] += bool(diff.gained)
-        counts["users_losing"] += bool(diff.lost)
-        counts["conflicts_appearing"] += len(diff.conflicts_appearing)
-        counts["conflicts_resolving"] += len(diff.conflicts_resolving)
-        rows.append(_row(uid, old, new, diff))
+    with uow.dry_run() if dry else nullcontext():
+        result = kind.apply(uow, tenant_id, body, actor)
+        session.flush()
+        changed = load_model(session, tenant_id, use_cache=False)
+        # The same tree object on both sides tells the diff the tree did not change.
+        after_tree = model.tree if set(model.tree) == set(changed.tree) else changed.tree
+        if before is None:
+            pairs: Iterable[tuple[str, tuple[UserPermissionResult, ...]]] = compute_under(
+                session, tenant_id, users, model, changed
+            )
+        else:
+            pairs = (
+                (uid, (before[uid], after))
+                for uid, (after,) in compute_under(session, tenant_id, users, changed)
+            )
+        # Diffed as each batch is computed, so only the rows that changed are kept.
+        for uid, (old, new) in pairs:
+            diff = diff_user(
+                old.permissions,
+                old.assignments.conflicts,
+                model.tree,
+                new.permissions,
+                new.assignments.conflicts,
+                after_tree,
+                named,
+            )
+            if not diff.changed:
+                continue
+            counts["users_gaining"] += bool(diff.gained)
+            counts["users_losing"] += bool(diff.lost)
+            counts["conflicts_appearing"] += len(diff.conflicts_appearing)
+            counts["conflicts_resolving"] += len(diff.conflicts_resolving)
+            rows.append(_row(uid, old, new, diff))
     return Evaluation(version, {"users_considered": len(users), **counts}, rows, result)
 
 
