@@ -81,6 +81,8 @@ class WhoCanEntry:
     chains: tuple[Chain, ...]  # every chain that grants it, as explain finds them
     # Display names of the groups the chains pass through, by group id.
     group_names: Mapping[str, str] = field(default_factory=dict)
+    # Each chain in words, with scope paths and group names (Chain.describe).
+    described: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ class WhereCanEntry:
     chains: tuple[Chain, ...]
     group_names: Mapping[str, str] = field(default_factory=dict)
     path: str = ""  # the scope's path of names from the root, for people reading it
+    described: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -318,6 +321,7 @@ def _who_entry(
         level=held,
         chains=why.granting,
         group_names=_names_in(why.granting, names),
+        described=tuple(c.describe(model.tree, names) for c in why.granting),
     )
 
 
@@ -508,6 +512,7 @@ def where_can(
                 chains=why.granting,
                 group_names=_names_in(why.granting, names),
                 path=tree.path_names(sid),
+                described=tuple(c.describe(tree, names) for c in why.granting),
             )
         )
     return WhereCanPage(

@@ -16,9 +16,16 @@ from service.services.questions import MAX_LIMIT
 _CURSOR = validate.Length(min=1, max=2000)
 
 
-def _chains(chains: tuple[Chain, ...], names: dict[str, str]) -> list[dict[str, Any]]:
+def _chains(
+    chains: tuple[Chain, ...], names: dict[str, str], described: tuple[str, ...]
+) -> list[dict[str, Any]]:
     return [
-        {**c.to_dict(), "via_group_names": [names.get(g, "") for g in c.via_groups]} for c in chains
+        {
+            **c.to_dict(),
+            "via_group_names": [names.get(g, "") for g in c.via_groups],
+            "description": text,
+        }
+        for c, text in zip(chains, described, strict=True)
     ]
 
 
@@ -73,6 +80,9 @@ class QuestionChainSchema(ChainSchema):
         fields.String(),
         metadata={"description": "Display names of via_groups, in the same order"},
     )
+    description = fields.String(
+        metadata={"description": "The chain in words, with scope paths and group names"}
+    )
 
 
 class WhoCanEntrySchema(Schema):
@@ -95,7 +105,7 @@ class WhoCanEntrySchema(Schema):
             "user_name": entry.user_name,
             "external_id": entry.external_id,
             "level": entry.level,
-            "chains": _chains(entry.chains, dict(entry.group_names)),
+            "chains": _chains(entry.chains, dict(entry.group_names), entry.described),
         }
 
 
@@ -143,7 +153,7 @@ class WhereCanEntrySchema(Schema):
             "level": entry.level,
             "subtree": entry.subtree,
             "except_below": list(entry.except_below),
-            "chains": _chains(entry.chains, dict(entry.group_names)),
+            "chains": _chains(entry.chains, dict(entry.group_names), entry.described),
         }
 
 
