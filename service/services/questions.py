@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select, union
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from service.domain import (
@@ -41,7 +41,7 @@ from service.domain import (
     resolve_ref,
 )
 from service.persistence.permission_models import AssignmentRow
-from service.persistence.repositories.scim import members_of_groups
+from service.persistence.repositories.scim import groups_within, members_after
 from service.persistence.unit_of_work import UnitOfWork
 from service.services.affected import groups_matching
 from service.services.effective import (
@@ -256,22 +256,47 @@ def _sources(model: TenantModel, scope_id: str, area: PermissionArea, wanted: in
     return _Sources(refs, or_(*conditions) if conditions else false())
 
 
+def _groups_of(session: Session, tenant_id: str, sources: _Sources) -> list[str]:
+    """The groups whose members are candidates: those the mappings name, and every
+    group nested in them (their members are members too). Read once per page."""
+    if not sources.group_refs:
+        return []
+    return groups_within(session, tenant_id, groups_matching(tenant_id, sources.group_refs))
+
+
 def _candidate_query(
-    tenant_id: str, sources: _Sources, after: str | None, size: int
+    tenant_id: str, sources: _Sources, groups: list[str], after: str | None, size: int
 ) -> Select[tuple[str]]:
-    """The next ``size`` candidate user ids after ``after``, in the database's order of
-    ids (one order for the comparison and the sort, so keyset paging is exact)."""
+    """The next ``size`` candidate rows after ``after``, in the database's order of user
+    ids (one order for the comparison and the sort, so keyset paging is exact). A user
+    reached twice comes twice, side by side: UNION ALL lets the database merge two
+    index-ordered reads and stop at ``size``, where UNION would read them whole."""
     direct = select(AssignmentRow.user_id.label("user_id")).where(
         AssignmentRow.tenant_id == tenant_id, sources.direct
     )
     if after is not None:
         direct = direct.where(AssignmentRow.user_id > after)
     parts: list[Select[tuple[str]]] = [direct]
-    if sources.group_refs:
-        groups = groups_matching(tenant_id, sources.group_refs)
-        parts.append(members_of_groups(tenant_id, groups, after))
-    ids = union(*parts).subquery("candidates")
-    return select(ids.c.user_id).order_by(ids.c.user_id).limit(size)
+    if groups:
+        parts.append(members_after(groups, after))
+    rows = union_all(*parts).subquery("candidates")
+    return select(rows.c.user_id).order_by(rows.c.user_id).limit(size)
+
+
+def _next_candidates(
+    session: Session,
+    tenant_id: str,
+    sources: _Sources,
+    groups: list[str],
+    after: str | None,
+    size: int,
+) -> tuple[list[str], bool]:
+    """The next distinct candidate ids after ``after``, and whether they are the last."""
+    rows = list(session.scalars(_candidate_query(tenant_id, sources, groups, after, size)))
+    # Members that are groups nested in the candidate groups are not users.
+    nested = set(groups)
+    ids = [uid for uid in dict.fromkeys(rows) if uid not in nested]
+    return ids, len(rows) < size
 
 
 def candidate_ids(
@@ -288,7 +313,8 @@ def candidate_ids(
     """The next candidates of a who-can question after ``after`` (the baseline a
     benchmark compares who-can with: what the indexed SQL alone reads)."""
     sources = _sources(model, scope_id, area, area.rank(level))
-    return list(session.scalars(_candidate_query(tenant_id, sources, after, size)))
+    groups = _groups_of(session, tenant_id, sources)
+    return _next_candidates(session, tenant_id, sources, groups, after, size)[0]
 
 
 def _who_entry(
@@ -363,6 +389,7 @@ def who_can(
         if after is not None and not isinstance(after, str):
             raise _bad_cursor()
         sources = _sources(model, scope_id, the_area, the_area.rank(level))
+        groups = _groups_of(session, tenant_id, sources)
         entries: list[WhoCanEntry] = []
         exhausted = deadline_reached = False
         size = 0
@@ -371,7 +398,7 @@ def who_can(
             # Most candidates usually hold the grant, so the first batch is a little
             # over what is missing; sparser answers double it, up to a bound.
             size = min(_MAX_BATCH, max(wanted + wanted // 4 + 4, 2 * size))
-            ids = list(session.scalars(_candidate_query(tenant_id, sources, after, size)))
+            ids, last = _next_candidates(session, tenant_id, sources, groups, after, size)
             results = compute_many(session, tenant_id, ids, model) if ids else {}
             for uid in ids:
                 after = uid
@@ -380,7 +407,7 @@ def who_can(
                     entries.append(_who_entry(result, model, scope_id, ref, level))
                     if len(entries) == limit:
                         break
-            if len(ids) < size and (not ids or after == ids[-1]):
+            if last and (not ids or after == ids[-1]):
                 exhausted = True
                 break
             full = len(entries) == limit

@@ -67,7 +67,10 @@ def test_no_unchanged_user_is_skipped_or_repeated_when_the_model_changes_between
     """Between pages of two or three, users join and leave the group, a deactivated user
     drops out, a new group is mapped and another mapping is deleted: every user whose
     access did not change is listed exactly once, and ids keep rising."""
-    extra = [directory.user(f"extra{i}") for i in range(3)]
+    more = [directory.user(f"more{i}") for i in range(6)]
+    for uid in more:
+        directory.add(team.team, uid)
+    extra = [directory.user(f"extra{i}") for i in range(6)]
     directory.group("Extra", users=extra)
     extra_mapping = admin.map("Extra", "view", team.folder)
     changed: set[str] = set(extra)
@@ -96,36 +99,36 @@ def test_no_unchanged_user_is_skipped_or_repeated_when_the_model_changes_between
     assert not changes, "the listing ended before every change was made"
     assert len(seen) == len(set(seen)), "a user was listed twice"
     assert seen == sorted(seen)
-    unchanged = set(team.members + team.direct) - changed
+    unchanged = set(team.members + team.direct + more) - changed
     assert unchanged <= set(seen)
 
 
 def test_a_deadline_answers_what_it_confirmed_with_the_cursor_to_go_on(
     ask: Questions, directory: Directory, team: Team
 ) -> None:
-    """With a deadline of 0 ms every page decides one batch of candidates and stops: it
-    says the deadline was reached, is not complete, and following its cursor lists
-    everyone exactly once."""
-    for uid in team.members[3:]:
-        directory.set_active(uid, False)  # candidates that the computation turns down
+    """With a deadline of 0 ms a page decides one batch of candidates and stops. Nine
+    group members are deactivated (candidates the computation turns down), so a page of
+    four cannot fill from its first batch: it says the deadline was reached, is not
+    complete, and following its cursor lists the three others exactly once."""
+    for uid in team.members:
+        directory.set_active(uid, False)
 
     pages = []
     cursor = None
     while True:
         page = ask.who_can_page(
-            team.folder, "view", "granted", limit=2, cursor=cursor, deadline_ms=0
+            team.folder, "view", "granted", limit=4, cursor=cursor, deadline_ms=0
         )
         pages.append(page)
         if page["complete"]:
             break
-        assert page["next_cursor"]
         cursor = page["next_cursor"]
 
+    assert pages[0]["deadline_reached"] and not pages[0]["complete"]
+    assert pages[0]["next_cursor"]
     ids = [e["user_id"] for p in pages for e in p["entries"]]
-    assert sorted(ids) == sorted(team.members[:3] + team.direct)
-    for p in pages:
-        if p["deadline_reached"]:
-            assert not p["complete"] and p["next_cursor"]
+    assert sorted(ids) == sorted(team.direct)
+    assert not pages[-1]["deadline_reached"]
 
 
 def test_a_page_of_candidates_all_turned_down_stops_at_the_deadline_not_silently(
