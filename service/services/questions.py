@@ -283,6 +283,13 @@ def _candidate_query(
     return select(rows.c.user_id).order_by(rows.c.user_id).limit(size)
 
 
+@dataclass(frozen=True)
+class _Batch:
+    ids: list[str]  # distinct candidate user ids, in order
+    end: str | None  # the last row read (a nested group's id, maybe), to go on after
+    last: bool  # no rows follow
+
+
 def _next_candidates(
     session: Session,
     tenant_id: str,
@@ -290,13 +297,13 @@ def _next_candidates(
     groups: list[str],
     after: str | None,
     size: int,
-) -> tuple[list[str], bool]:
-    """The next distinct candidate ids after ``after``, and whether they are the last."""
+) -> _Batch:
+    """The next distinct candidate ids after ``after``, and where the rows read ended."""
     rows = list(session.scalars(_candidate_query(tenant_id, sources, groups, after, size)))
     # Members that are groups nested in the candidate groups are not users.
     nested = set(groups)
     ids = [uid for uid in dict.fromkeys(rows) if uid not in nested]
-    return ids, len(rows) < size
+    return _Batch(ids, rows[-1] if rows else None, len(rows) < size)
 
 
 def candidate_ids(
@@ -314,7 +321,7 @@ def candidate_ids(
     benchmark compares who-can with: what the indexed SQL alone reads)."""
     sources = _sources(model, scope_id, area, area.rank(level))
     groups = _groups_of(session, tenant_id, sources)
-    return _next_candidates(session, tenant_id, sources, groups, after, size)[0]
+    return _next_candidates(session, tenant_id, sources, groups, after, size).ids
 
 
 def _who_entry(
@@ -398,18 +405,22 @@ def who_can(
             # Most candidates usually hold the grant, so the first batch is a little
             # over what is missing; sparser answers double it, up to a bound.
             size = min(_MAX_BATCH, max(wanted + wanted // 4 + 4, 2 * size))
-            ids, last = _next_candidates(session, tenant_id, sources, groups, after, size)
-            results = compute_many(session, tenant_id, ids, model) if ids else {}
-            for uid in ids:
+            batch = _next_candidates(session, tenant_id, sources, groups, after, size)
+            results = compute_many(session, tenant_id, batch.ids, model) if batch.ids else {}
+            for uid in batch.ids:
                 after = uid
                 result = results[uid]
                 if result.permissions.allows(scope_id, ref, level, model.tree):
                     entries.append(_who_entry(result, model, scope_id, ref, level))
                     if len(entries) == limit:
                         break
-            if last and (not ids or after == ids[-1]):
-                exhausted = True
-                break
+            if not batch.ids or after == batch.ids[-1]:
+                # Every row read was decided: go on after the last, user or not, so
+                # that a batch of nested groups' rows alone still moves the cursor.
+                after = batch.end if batch.end is not None else after
+                if batch.last:
+                    exhausted = True
+                    break
             full = len(entries) == limit
             if deadline_s is not None and not full and clock() - started >= deadline_s:
                 deadline_reached = True

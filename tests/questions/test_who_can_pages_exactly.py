@@ -160,6 +160,24 @@ def test_a_page_of_candidates_all_turned_down_stops_at_the_deadline_not_silently
     assert rest.entries == () and rest.complete and rest.next_cursor is None
 
 
+def test_members_of_nested_groups_count_and_nested_groups_are_not_users(
+    admin: Admin, ask: Questions, directory: Directory, team: Team
+) -> None:
+    """A mapped group's nested groups bring their members; the nested groups themselves
+    are read as rows but are no users, and pages of them alone still move on (a page of
+    one, with a dozen nested groups, ends with the one user)."""
+    inner = directory.user("inner")
+    nested = [directory.group(f"Nested {i}") for i in range(11)]
+    nested.append(directory.group("Nested with a user", users=[inner]))
+    directory.group("Outer", groups=nested)
+    admin.map("Outer", "edit", team.org)
+
+    entries = ask.who_can(team.folder, "edit", "granted", limit=1)
+
+    assert [e["user_name"] for e in entries] == ["inner"]
+    assert entries[0]["chains"][0]["via_group_names"] == ["Nested with a user", "Outer"]
+
+
 # -- bad input ---------------------------------------------------------------------------
 
 
