@@ -141,13 +141,13 @@ def candidates_to_the_end(
         the_area = model.areas[area]
         after = None
         while True:
-            ids = questions.candidate_ids(
+            batch = questions.candidate_batch(
                 session, tenant_id, model, scope, the_area, level, after=after, size=size
             )
-            found += len(ids)
-            if len(ids) < size:
+            found += len(batch.ids)
+            if batch.last:
                 return found, time.perf_counter() - started
-            after = ids[-1]
+            after = batch.end
 
 
 def run(runtime: Runtime, args: argparse.Namespace) -> None:
@@ -195,7 +195,7 @@ def run(runtime: Runtime, args: argparse.Namespace) -> None:
         def call() -> object:
             with uow().reading() as session:
                 the_model = load_model(session, tenant_id)
-                return questions.candidate_ids(
+                return questions.candidate_batch(
                     session, tenant_id, the_model, scope, the_model.areas[what], at, size=100
                 )
 

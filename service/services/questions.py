@@ -54,10 +54,12 @@ from service.services.permission_model import TenantModel, load_model
 
 __all__ = [
     "MAX_LIMIT",
+    "CandidateBatch",
     "WhereCanEntry",
     "WhereCanPage",
     "WhoCanEntry",
     "WhoCanPage",
+    "candidate_batch",
     "where_can",
     "who_can",
 ]
@@ -284,7 +286,7 @@ def _candidate_query(
 
 
 @dataclass(frozen=True)
-class _Batch:
+class CandidateBatch:
     ids: list[str]  # distinct candidate user ids, in order
     end: str | None  # the last row read (a nested group's id, maybe), to go on after
     last: bool  # no rows follow
@@ -297,16 +299,16 @@ def _next_candidates(
     groups: list[str],
     after: str | None,
     size: int,
-) -> _Batch:
+) -> CandidateBatch:
     """The next distinct candidate ids after ``after``, and where the rows read ended."""
     rows = list(session.scalars(_candidate_query(tenant_id, sources, groups, after, size)))
     # Members that are groups nested in the candidate groups are not users.
     nested = set(groups)
     ids = [uid for uid in dict.fromkeys(rows) if uid not in nested]
-    return _Batch(ids, rows[-1] if rows else None, len(rows) < size)
+    return CandidateBatch(ids, rows[-1] if rows else None, len(rows) < size)
 
 
-def candidate_ids(
+def candidate_batch(
     session: Session,
     tenant_id: str,
     model: TenantModel,
@@ -316,12 +318,12 @@ def candidate_ids(
     *,
     after: str | None = None,
     size: int = 1000,
-) -> list[str]:
-    """The next candidates of a who-can question after ``after`` (the baseline a
-    benchmark compares who-can with: what the indexed SQL alone reads)."""
+) -> CandidateBatch:
+    """The next candidates of a who-can question after ``after``, undecided: what the
+    indexed SQL alone reads (the baseline a benchmark compares who-can with)."""
     sources = _sources(model, scope_id, area, area.rank(level))
     groups = _groups_of(session, tenant_id, sources)
-    return _next_candidates(session, tenant_id, sources, groups, after, size).ids
+    return _next_candidates(session, tenant_id, sources, groups, after, size)
 
 
 def _who_entry(
