@@ -290,6 +290,7 @@ class CandidateBatch:
     ids: list[str]  # distinct candidate user ids, in order
     end: str | None  # the last row read (a nested group's id, maybe), to go on after
     last: bool  # no rows follow
+    rows: int = 0  # rows read (a user in two candidate groups is two rows)
 
 
 def _next_candidates(
@@ -305,7 +306,7 @@ def _next_candidates(
     # Members that are groups nested in the candidate groups are not users.
     nested = set(groups)
     ids = [uid for uid in dict.fromkeys(rows) if uid not in nested]
-    return CandidateBatch(ids, rows[-1] if rows else None, len(rows) < size)
+    return CandidateBatch(ids, rows[-1] if rows else None, len(rows) < size, len(rows))
 
 
 def candidate_batch(
@@ -324,6 +325,19 @@ def candidate_batch(
     sources = _sources(model, scope_id, area, area.rank(level))
     groups = _groups_of(session, tenant_id, sources)
     return _next_candidates(session, tenant_id, sources, groups, after, size)
+
+
+def _batch_size(wanted: int, previous: CandidateBatch | None, confirmed: int) -> int:
+    """How many candidate rows to read for ``wanted`` more users: a little over what is
+    missing at first; then as many as the last batch's share of users holding the grant
+    (and of rows per user) says are needed, so that a page of a thousand does not
+    decide a thousand more users to find its last hundred."""
+    if previous is None or not previous.ids:
+        estimate = wanted * 1.25
+    else:
+        held = max(confirmed / len(previous.ids), 1 / 8)
+        estimate = wanted * (previous.rows / len(previous.ids)) / held * 1.25
+    return min(_MAX_BATCH, int(estimate) + 4)
 
 
 def _who_entry(
@@ -401,19 +415,19 @@ def who_can(
         groups = _groups_of(session, tenant_id, sources)
         entries: list[WhoCanEntry] = []
         exhausted = deadline_reached = False
-        size = 0
+        batch: CandidateBatch | None = None
+        confirmed = 0
         while len(entries) < limit:
-            wanted = limit - len(entries)
-            # Most candidates usually hold the grant, so the first batch is a little
-            # over what is missing; sparser answers double it, up to a bound.
-            size = min(_MAX_BATCH, max(wanted + wanted // 4 + 4, 2 * size))
+            size = _batch_size(limit - len(entries), batch, confirmed)
             batch = _next_candidates(session, tenant_id, sources, groups, after, size)
+            confirmed = 0
             results = compute_many(session, tenant_id, batch.ids, model) if batch.ids else {}
             for uid in batch.ids:
                 after = uid
                 result = results[uid]
                 if result.permissions.allows(scope_id, ref, level, model.tree):
                     entries.append(_who_entry(result, model, scope_id, ref, level))
+                    confirmed += 1
                     if len(entries) == limit:
                         break
             if not batch.ids or after == batch.ids[-1]:
