@@ -381,6 +381,104 @@ def recompute(tenant_ref: str, user_ref: str | None, wait: bool) -> None:
     )
 
 
+def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Rows as columns padded to their widest cell; the last column is left free."""
+    widths = [max(len(r[i]) for r in (headers, *rows)) for i in range(len(headers) - 1)]
+    for row in (headers, *rows):
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        click.echo("  ".join([*cells, row[-1]]).rstrip())
+
+
+@main.command("who-can")
+@click.argument("tenant_ref", metavar="TENANT")
+@click.argument("scope_id", metavar="SCOPE")
+@click.argument("area")
+@click.argument("level")
+@click.option("--product", default=None, help="The area's product (when AREA is a bare key)")
+@click.option("--all", "everyone", is_flag=True, help="Follow the cursors to the last user")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--cursor", default=None, help="Go on from a previous page's cursor")
+def who_can(
+    tenant_ref: str,
+    scope_id: str,
+    area: str,
+    level: str,
+    product: str | None,
+    everyone: bool,
+    limit: int,
+    cursor: str | None,
+) -> None:
+    """Every user who holds at least LEVEL of AREA at SCOPE, with the chains granting it."""
+    from service.services import questions
+
+    runtime = _runtime()
+    schema.ensure_current(runtime.engine)
+    tenant_id = tokens.find_tenant(runtime.unit_of_work(), tenant_ref).id
+    rows: list[tuple[str, ...]] = []
+    while True:
+        page = questions.who_can(
+            runtime.unit_of_work(),
+            tenant_id,
+            scope_id,
+            area,
+            level,
+            product=product,
+            cursor=cursor,
+            limit=limit,
+            deadline_s=runtime.settings.questions_deadline_ms / 1000,
+        )
+        for e in page.entries:
+            rows += [(e.user_name, e.level, e.described[0] if e.described else "")]
+            rows += [("", "", more) for more in e.described[1:]]
+        cursor = page.next_cursor
+        if page.complete or not everyone:
+            break
+    _table(("USER", "LEVEL", "CHAIN"), rows)
+    if cursor is not None:
+        click.echo(f"more users follow: --cursor {cursor}", err=True)
+
+
+@main.command("where-can")
+@click.argument("tenant_ref", metavar="TENANT")
+@click.argument("user_ref", metavar="USER")
+@click.argument("area")
+@click.argument("level")
+@click.option("--product", default=None, help="The area's product (when AREA is a bare key)")
+@click.option("--expand", is_flag=True, help="Every single scope, not one line per subtree")
+def where_can(
+    tenant_ref: str, user_ref: str, area: str, level: str, product: str | None, expand: bool
+) -> None:
+    """Every scope where USER (id, userName or externalId) holds at least LEVEL of AREA."""
+    from service.services import questions
+
+    runtime = _runtime()
+    schema.ensure_current(runtime.engine)
+    tenant_id = tokens.find_tenant(runtime.unit_of_work(), tenant_ref).id
+    rows: list[tuple[str, ...]] = []
+    cursor = None
+    while True:
+        page = questions.where_can(
+            runtime.unit_of_work(),
+            tenant_id,
+            user_ref,
+            area,
+            level,
+            product=product,
+            expand=expand,
+            cursor=cursor,
+            limit=questions.MAX_LIMIT,
+        )
+        for e in page.entries:
+            reach = "and below" if e.subtree else ""
+            if e.except_below:
+                reach += f" except {', '.join(e.except_below)}"
+            rows.append((e.path, e.level, reach, e.described[0] if e.described else ""))
+        cursor = page.next_cursor
+        if page.complete:
+            break
+    _table(("SCOPE", "LEVEL", "SUBTREE", "CHAIN"), rows)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

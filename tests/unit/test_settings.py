@@ -76,3 +76,10 @@ def test_who_sends_the_outbox_follows_the_broker_unless_set(
 def test_relay_settings_are_validated(variable: str, value: str) -> None:
     with pytest.raises(SettingsError, match=variable):
         Settings.from_env({variable: value})
+
+
+def test_the_questions_deadline_is_two_seconds_unless_set_and_never_zero() -> None:
+    assert Settings.from_env({}).questions_deadline_ms == 2000
+    assert Settings.from_env({"ROLECALL_QUESTIONS_DEADLINE_MS": "500"}).questions_deadline_ms == 500
+    with pytest.raises(SettingsError, match="ROLECALL_QUESTIONS_DEADLINE_MS"):
+        Settings.from_env({"ROLECALL_QUESTIONS_DEADLINE_MS": "0"})

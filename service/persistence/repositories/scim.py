@@ -65,6 +65,55 @@ def users_in_groups(session: Session, tenant_id: str, group_ids: Select[Any]) ->
     )
 
 
+def groups_within(session: Session, tenant_id: str, group_ids: Select[Any]) -> list[str]:
+    """The given groups and every group nested in them, at any depth.
+
+    One query per level of nesting rather than one recursive query: each level is a
+    lookup by group id on the membership table's primary key, where a recursive CTE
+    leaves PostgreSQL no estimate of its work table and it reads every membership of
+    the tenant twice over."""
+    found = list(
+        session.scalars(
+            select(ScimGroup.id).where(
+                ScimGroup.tenant_id == tenant_id, ScimGroup.id.in_(group_ids)
+            )
+        )
+    )
+    seen = set(found)
+    frontier = found
+    while frontier:
+        nested: list[str] = []
+        for start in range(0, len(frontier), _CHUNK):
+            nested += session.scalars(
+                select(ScimGroupMember.member_id).where(
+                    ScimGroupMember.tenant_id == tenant_id,
+                    ScimGroupMember.member_type == "Group",
+                    ScimGroupMember.group_id.in_(frontier[start : start + _CHUNK]),
+                )
+            )
+        frontier = [g for g in dict.fromkeys(nested) if g not in seen]
+        seen.update(frontier)
+        found += frontier
+    return found
+
+
+def members_after(group_ids: list[str], after: str | None = None) -> Select[tuple[str]]:
+    """The statement selecting the direct members of the given groups (users, and the
+    groups nested in them), one row per membership; with ``after``, only member ids
+    greater than it: a keyset page in the database's own order.
+
+    ``group_ids`` must be groups of one tenant, as `groups_within` returns them: the
+    query reads the primary key (group_id, member_id) alone, an index-only scan, so it
+    filters neither on the tenant (the group ids carry it) nor on the member type
+    (callers drop the nested groups, which `groups_within` lists)."""
+    query = select(ScimGroupMember.member_id.label("user_id")).where(
+        ScimGroupMember.group_id.in_(group_ids)
+    )
+    if after is not None:
+        query = query.where(ScimGroupMember.member_id > after)
+    return query
+
+
 @functools.cache
 def _insert_unless_taken(dialect: str) -> Any:
     """INSERT of one user that the unique indexes on (tenant, lower(userName)) and
