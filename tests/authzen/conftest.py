@@ -1,0 +1,1 @@
+from tests.permissions.conftest import admin, directory  # noqa: F401
