@@ -20,6 +20,7 @@ from service.http.admin.jobs.views import blueprint as jobs_blueprint
 from service.http.admin.mappings.views import blueprint as mappings_blueprint
 from service.http.admin.permission_settings.views import blueprint as permission_settings_blueprint
 from service.http.admin.products.views import blueprint as products_blueprint
+from service.http.admin.questions.views import blueprint as questions_blueprint
 from service.http.admin.recomputes.views import blueprint as recomputes_blueprint
 from service.http.admin.roles.views import blueprint as roles_blueprint
 from service.http.admin.scopes.views import blueprint as scopes_blueprint
@@ -62,6 +63,7 @@ API_BLUEPRINTS = [
     permission_settings_blueprint,
     self_registration_settings_blueprint,
     users_blueprint,
+    questions_blueprint,
     user_types_blueprint,
     read_blueprint,
     webhooks_blueprint,

@@ -110,6 +110,10 @@ class Settings:
     webhook_allowed_networks: tuple[str, ...] | None = None
     webhook_breaker_threshold: int = 10
     webhook_retry_base_seconds: float = 2.0
+    # The longest a who-can question works on one page before it answers with the users
+    # confirmed so far, a cursor and deadline_reached (never a silent truncation); a
+    # request's deadline_ms may ask for less, never more.
+    questions_deadline_ms: int = 2000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -194,6 +198,9 @@ class Settings:
             webhook_retry_base_seconds=float(
                 get("WEBHOOK_RETRY_BASE_SECONDS", str(defaults.webhook_retry_base_seconds))
             ),
+            questions_deadline_ms=int(
+                get("QUESTIONS_DEADLINE_MS", str(defaults.questions_deadline_ms))
+            ),
         )
         settings.validate(secret_given="ROLECALL_SECRET_KEY" in env)
         return settings
@@ -252,6 +259,8 @@ class Settings:
             raise SettingsError("ROLECALL_SCIM_FILTER_MAX_TERMS must be at least 1")
         if self.relay_interval_seconds <= 0:
             raise SettingsError("ROLECALL_RELAY_INTERVAL_SECONDS must be more than 0")
+        if self.questions_deadline_ms < 1:
+            raise SettingsError("ROLECALL_QUESTIONS_DEADLINE_MS must be at least 1")
         self._validate_rate_limits()
         self._validate_webhooks()
         if self.is_production:

@@ -31,7 +31,7 @@ from service.domain.assignments import (
     mapped_account_requests,
 )
 from service.domain.catalog import Catalog, CatalogLoadPlan, plan_catalog_load
-from service.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
+from service.domain.errors import BadRequest, Conflict, DomainError, NotFound, ValidationFailed
 from service.domain.explain import Chain, Explanation, Outcome, RefusedChain, explain
 from service.domain.groups import GroupGraph, GroupRecord, transitive_groups
 from service.domain.mappings import (
@@ -72,6 +72,7 @@ __all__ = [
     "AreaGrant",
     "Assignment",
     "AssignmentSource",
+    "BadRequest",
     "Catalog",
     "CatalogLoadPlan",
     "Chain",

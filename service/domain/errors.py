@@ -12,6 +12,7 @@ Codes used by the domain:
   ``unknown_area``, ``unknown_level``, ``unknown_role``, ``unknown_scope``,
   ``scope_type_not_allowed``, ``root_only``, ``not_an_account``, and for where an
   invitation invites to ``scope_required``, ``role_required``
+- 400 ``BadRequest``: ``invalid_cursor``
 - 404 ``NotFound``: ``not_found``
 - 409 ``Conflict``: ``duplicate``, ``has_children``, ``catalog_conflict``,
   and the account rules of seed 001 when an admin makes a direct account assignment:
@@ -66,6 +67,13 @@ class ValidationFailed(DomainError):
     """The input is well-formed but breaks a rule of the model."""
 
     status: ClassVar[int] = 422
+
+
+class BadRequest(DomainError):
+    """The request cannot be read as given: a paging cursor that is not one this
+    service handed out, or one handed out for another question."""
+
+    status: ClassVar[int] = 400
 
 
 class NotFound(DomainError):

@@ -20,6 +20,7 @@ from service.persistence.scim_models import ScimGroup
 from service.services.permission_model import TenantModel, load_model
 
 __all__ = [
+    "groups_matching",
     "users_affected_by_group",
     "users_affected_by_mapping",
     "users_affected_by_role",
@@ -28,7 +29,9 @@ __all__ = [
 ]
 
 
-def _groups_matching(tenant_id: str, refs: Iterable[GroupRef]) -> Select:
+def groups_matching(tenant_id: str, refs: Iterable[GroupRef]) -> Select:
+    """The statement selecting the ids of the tenant's groups that any of ``refs`` name
+    (by id, externalId or displayName, the way mappings name them)."""
     by_kind: dict[GroupRefKind, set[str]] = {k: set() for k in GroupRefKind}
     for ref in refs:
         value = ref.value.lower() if ref.kind is GroupRefKind.DISPLAY_NAME else ref.value
@@ -72,7 +75,7 @@ def users_affected_by_mapping(
     For a changed mapping, call it with the old and the new group reference.
     """
     ref = mapping.group if isinstance(mapping, Mapping) else mapping
-    return _users_in_groups(session, tenant_id, _groups_matching(tenant_id, [ref]))
+    return _users_in_groups(session, tenant_id, groups_matching(tenant_id, [ref]))
 
 
 def users_affected_by_role(
@@ -96,7 +99,7 @@ def users_affected_by_role(
     if not mappings:
         return direct
     refs = [m.group for m in mappings]
-    return direct | _users_in_groups(session, tenant_id, _groups_matching(tenant_id, refs))
+    return direct | _users_in_groups(session, tenant_id, groups_matching(tenant_id, refs))
 
 
 def users_affected_by_scope(
@@ -122,7 +125,7 @@ def users_affected_by_scope(
     refs = [m.group for m in model.mappings if m.scope_id in subtree]
     if not refs:
         return direct
-    return direct | _users_in_groups(session, tenant_id, _groups_matching(tenant_id, refs))
+    return direct | _users_in_groups(session, tenant_id, groups_matching(tenant_id, refs))
 
 
 def users_with_account_requests(session: Session, tenant_id: str, model: TenantModel) -> set[str]:
@@ -146,5 +149,5 @@ def users_with_account_requests(session: Session, tenant_id: str, model: TenantM
         )
         users |= {uid for uid, scope_id in held if inside(scope_id)}
     if refs:
-        users |= _users_in_groups(session, tenant_id, _groups_matching(tenant_id, refs))
+        users |= _users_in_groups(session, tenant_id, groups_matching(tenant_id, refs))
     return users

@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 from werkzeug.test import TestResponse
 
+from tests.permissions.acme import ENTITLEMENTS, Acme, build_acme
 from tests.permissions.conftest import Admin, Directory
-
-ENTITLEMENTS = "end_user_portal.entitlements"
-
-
-@dataclass
-class Acme:
-    na: str
-    east: str
-    ma: str
-    boston: str
-    ny: str
-    special: str
 
 
 @pytest.fixture
 def acme(admin: Admin) -> Acme:
-    """The seed's hierarchy (see tests/unit/domain/conftest.py for how it is read)."""
-    admin.load("licensing-portal")
-    na = admin.scope("account", "Acme North America", None, "customer")
-    east = admin.scope("account", "Acme East", na, "customer")
-    ma = admin.scope("account", "Acme Massachusetts", east, "customer")
-    boston = admin.scope("account", "Acme Boston", ma, "customer")
-    ny = admin.scope("account", "Acme New York", east, "customer")
-    special = admin.scope("account", "Special Operations", None, "customer")
-    return Acme(na, east, ma, boston, ny, special)
+    return build_acme(admin)
 
 
 def ask_to_join(admin: Admin, user: str, role: str, scope: str) -> TestResponse:

@@ -36,8 +36,12 @@ def possible_id(value: str) -> bool:
     return NUL not in value and len(value) <= _ID_LENGTH
 
 
-def users_in_groups(session: Session, tenant_id: str, group_ids: Select[Any]) -> set[str]:
-    """Users who are members of the given groups or of any group nested in them."""
+def members_of_groups(
+    tenant_id: str, group_ids: Select[Any], after: str | None = None
+) -> Select[tuple[str]]:
+    """The statement selecting the users who are members of the given groups or of any
+    group nested in them (one row per membership: callers dedupe). With ``after``, only
+    user ids greater than it, for keyset paging in the database's own order."""
     start = aliased(ScimGroupMember)
     down = (
         select(ScimGroup.id.label("gid"))
@@ -52,17 +56,19 @@ def users_in_groups(session: Session, tenant_id: str, group_ids: Select[Any]) ->
             nested.group_id == down.c.gid,
         )
     )
-    return set(
-        session.scalars(
-            select(start.member_id)
-            .distinct()
-            .where(
-                start.tenant_id == tenant_id,
-                start.member_type == "User",
-                start.group_id.in_(select(down.c.gid)),
-            )
-        )
+    query = select(start.member_id.label("user_id")).where(
+        start.tenant_id == tenant_id,
+        start.member_type == "User",
+        start.group_id.in_(select(down.c.gid)),
     )
+    if after is not None:
+        query = query.where(start.member_id > after)
+    return query
+
+
+def users_in_groups(session: Session, tenant_id: str, group_ids: Select[Any]) -> set[str]:
+    """Users who are members of the given groups or of any group nested in them."""
+    return set(session.scalars(members_of_groups(tenant_id, group_ids).distinct()))
 
 
 @functools.cache
