@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 
 from tests.authzen.conftest import ALICE, AuthZEN, Library
 from tests.conftest import TenantKeys
+from tests.permissions.conftest import Admin
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -59,7 +60,8 @@ def test_evaluations_without_default_values_are_answered_in_order(
 
     assert decisions(answer) == [True, False, True]
     assert answer["evaluations"][1]["context"] == {"reason": "unknown scope"}
-    assert "decision" not in answer  # §7.2: "it is RECOMMENDED that the decision key ... be omitted"
+    # §7.2: "it is RECOMMENDED that the decision key of the response be omitted"
+    assert "decision" not in answer
 
 
 def test_top_level_subject_and_context_are_defaults_for_every_evaluation(
@@ -137,7 +139,7 @@ def test_the_metadata_example_request_gets_every_endpoint_as_an_absolute_url(
     """§9.2.1 "GET /.well-known/authzen-configuration" (no token); §9.2.2: "MUST use the
     HTTP status code 200 and a Content-Type of application/json", with at least the
     parameters of the spec's example response, each URL under policy_decision_point."""
-    method, path, headers, _ = http_example("9.2.1-pdp-metadata-request.http")
+    method, path, _, _ = http_example("9.2.1-pdp-metadata-request.http")
     spec_response = json.loads(
         (FIXTURES / "9.2.2-pdp-metadata-response.http").read_text().partition("\n\n")[2]
     )
@@ -202,3 +204,90 @@ def test_the_https_binding_s_action_search_example_is_answered_with_its_request_
 
     assert len(answer["results"]) == 2
     assert answer["page"] == {"next_token": "", "count": 2}
+
+
+def test_the_subject_search_example_finds_alice_and_bob_for_account_123(
+    authzen: AuthZEN, library: Library
+) -> None:
+    """§8.4.1.1: "the subjects of type user that can perform the can_read action on the
+    resource of type account and ID 123" - Alice and Bob, as the example response says;
+    not Carol, who holds nothing."""
+    body = library.to_tenant(example("8.4.1.1-subject-search-request-example.json"))
+    expected = example("8.4.1.1-subject-search-response-example.json")
+
+    answer = authzen.ok("search/subject", body)
+
+    assert {r["type"] for r in answer["results"]} == {"user"}
+    assert sorted(library.users[r["id"]] for r in answer["results"]) == sorted(
+        r["id"] for r in expected["results"]
+    )
+    assert answer["page"]["next_token"] == ""
+    assert list(answer) == ["page", "results"]  # §8.3: page "be the first key"
+
+
+def test_the_resource_search_example_finds_the_accounts_alice_may_read(
+    authzen: AuthZEN, admin: Admin, library: Library
+) -> None:
+    """§8.5.1.1: "the resources of type account on which the subject ... alice@example.com
+    can perform the can_read action" - 123 and 456 in the example response (Alice's
+    reading of 789 is withdrawn first, so that the tenant is the example's); her
+    documents, of another type, are not listed."""
+    [at_789] = [
+        a["id"]
+        for a in admin.ok(admin.get("/assignments", user=ALICE))
+        if a["scope_id"] == library.scope("account", "789")
+    ]
+    admin.ok(admin.delete(f"/assignments/{at_789}"), 204)
+    body = library.to_tenant(example("8.5.1.1-resource-search-request-example.json"))
+    expected = example("8.5.1.1-resource-search-response-example.json")
+
+    answer = authzen.ok("search/resource", body)
+
+    assert [(r["type"], library.name_of(r["id"])) for r in answer["results"]] == [
+        (r["type"], r["id"]) for r in expected["results"]
+    ]
+
+
+def test_the_pagination_example_gets_three_accounts_in_pages_of_two(
+    authzen: AuthZEN, library: Library
+) -> None:
+    """§8.2.3: "a request-response cycle to retrieve a total of three results with a page
+    size limit of two": 123 and 456 with a next_token, then 789 with an empty one. The
+    second request is the spec's, with our first next_token in place of its token."""
+    first = library.to_tenant(example("8.2.3-search-pagination-token-initial-request.json"))
+    second = library.to_tenant(example("8.2.3-search-pagination-token-second-request.json"))
+    spec_first = example("8.2.3-search-pagination-token-initial-response.json")
+    spec_second = example("8.2.3-search-pagination-token-second-response.json")
+
+    page_1 = authzen.ok("search/resource", first)
+    second["page"]["token"] = page_1["page"]["next_token"]
+    page_2 = authzen.ok("search/resource", second)
+
+    for ours, spec in ((page_1, spec_first), (page_2, spec_second)):
+        assert [library.name_of(r["id"]) for r in ours["results"]] == [
+            r["id"] for r in spec["results"]
+        ]
+        assert ours["page"]["count"] == spec["page"]["count"]
+        assert (ours["page"]["next_token"] == "") == (spec["page"]["next_token"] == "")
+
+
+def test_the_https_binding_s_subject_search_example_is_answered_with_its_request_id(
+    client: FlaskClient, tenant: TenantKeys, library: Library
+) -> None:
+    """§10.1.4 "Example of an HTTPS Subject Search Request" (can_read, account 123)."""
+    answer = _send(client, tenant, library, "10.1.4-example-subject-search-request.http")
+
+    assert sorted(library.users[r["id"]] for r in answer["results"]) == [
+        "alice@example.com",
+        "bob@example.com",
+    ]
+
+
+def test_the_https_binding_s_resource_search_example_is_answered_with_its_request_id(
+    client: FlaskClient, tenant: TenantKeys, library: Library
+) -> None:
+    """§10.1.4 "Example of an HTTPS Resource Search Request" (Alice, can_read, accounts)."""
+    answer = _send(client, tenant, library, "10.1.4-example-resource-search-request.http")
+
+    assert [library.name_of(r["id"]) for r in answer["results"]] == ["123", "456", "789"]
+    assert {r["type"] for r in answer["results"]} == {"account"}

@@ -3,8 +3,8 @@
 1.0: "When a request contains a token, all entities ... and pagination parameters
 ... MUST be identical to the preceding request. PDPs SHOULD return an error when any
 entity or parameter has been changed." A token carries the search's own cursor and a
-digest of the request without its token, so a changed request is told apart (400)
-instead of being answered from a cursor made for another question.
+digest of the request's entities, so a changed request is told apart (400) instead of
+being answered from a cursor made for another question.
 """
 
 from __future__ import annotations
@@ -26,9 +26,13 @@ class BadPageToken(HttpError):
 
 
 def request_digest(body: dict[str, Any]) -> str:
-    """A digest of everything in the request but the page token."""
-    page = {k: v for k, v in (body.get("page") or {}).items() if k != "token"}
-    canonical = json.dumps({**body, "page": page}, sort_keys=True, separators=(",", ":"))
+    """A digest of the request's entities (subject, action, resource, context).
+
+    Not of `page`: the spec's own example (§8.2.3) sends its second request without
+    the first one's `limit`, and a page size that changes skips or repeats nothing,
+    as the cursors are positions in a stable order, not offsets."""
+    entities = {k: v for k, v in body.items() if k != "page"}
+    canonical = json.dumps(entities, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
@@ -54,6 +58,6 @@ def cursor_of(token: str | None, body: dict[str, Any]) -> str | None:
     if not isinstance(cursor, str) or digest != request_digest(body):
         raise BadPageToken(
             "page.token was given for another request: a request that continues a search "
-            "must repeat its subject, action, resource, context and page.limit"
+            "must repeat its subject, action, resource and context"
         )
     return cursor

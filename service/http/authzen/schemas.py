@@ -217,8 +217,13 @@ class PageRequestSchema(_Lenient):
     )
     limit = fields.Integer(
         load_default=DEFAULT_SEARCH_LIMIT,
-        validate=validate.Range(min=0, max=MAX_SEARCH_LIMIT),
-        metadata={"description": f"Results per page (default {DEFAULT_SEARCH_LIMIT})"},
+        # 1.0 admits 0; a page of nothing with a token to the same place serves no
+        # PEP, so the least is 1, refused with a 400 naming the field.
+        validate=validate.Range(min=1, max=MAX_SEARCH_LIMIT),
+        metadata={
+            "description": f"Results per page (default {DEFAULT_SEARCH_LIMIT}, "
+            f"at most {MAX_SEARCH_LIMIT})"
+        },
     )
     properties = _properties()
 

@@ -19,13 +19,14 @@ used: rolecall's decisions do not depend on the environment.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, NoReturn
 
 from flask import Response, request
 from werkzeug.exceptions import HTTPException
 
-from service.domain import EffectivePermissions
-from service.http.auth import Surface, admitting, authenticate, bearer_token
+from service.domain import Conflict, EffectivePermissions, NotFound, ValidationFailed
+from service.http.auth import Surface, admitting, authenticate, bearer_token, requires
 from service.http.authzen import paging
 from service.http.authzen.schemas import (
     SUBJECT_TYPE,
@@ -36,11 +37,15 @@ from service.http.authzen.schemas import (
     EvaluationsRequestSchema,
     EvaluationsResponseSchema,
     MetadataSchema,
+    ResourceSearchRequestSchema,
+    ResourceSearchResponseSchema,
+    SubjectSearchRequestSchema,
+    SubjectSearchResponseSchema,
     area_and_level,
 )
-from service.http.context import runtime
+from service.http.context import caller, runtime, uow
 from service.http.smorest import Blueprint
-from service.services import permission_reads
+from service.services import permission_reads, questions
 from service.services.permission_reads import PermissionCheck
 from service.settings import Settings
 
@@ -67,6 +72,10 @@ METADATA_PATH = "/.well-known/authzen-configuration"
 _EVALUATION = EvaluationRequestSchema()
 _EVALUATIONS = EvaluationsRequestSchema()
 _ACTION_SEARCH = ActionSearchRequestSchema()
+_SUBJECT_SEARCH = SubjectSearchRequestSchema()
+_RESOURCE_SEARCH = ResourceSearchRequestSchema()
+# A scope type that stands for every type in a resource search.
+ANY_SCOPE_TYPE = "scope"
 
 WRONG_SUBJECT_TYPE = f"rolecall's subjects are of type {SUBJECT_TYPE!r}"
 
@@ -216,6 +225,153 @@ def evaluations() -> Response:
     return _json({"evaluations": decisions})
 
 
+def _search_answer(
+    results: list[dict[str, Any]],
+    cursor: str | None,
+    body: dict[str, Any],
+    context: dict[str, Any] | None = None,
+) -> Response:
+    """A Search API response (§8.3): `page` first, then `context`, then `results`."""
+    answer: dict[str, Any] = {
+        "page": {"next_token": paging.next_token(cursor, body), "count": len(results)}
+    }
+    if context:
+        answer["context"] = context
+    answer["results"] = results
+    return _json(answer)
+
+
+def _nothing(body: dict[str, Any], reason: str) -> Response:
+    """No result, and why: a search about something the tenant does not have (an unknown
+    user, scope or area, a level the area lacks) finds nothing, as its evaluation is false."""
+    return _search_answer([], None, body, {"reason": reason})
+
+
+@blueprint.route(SEARCH_SUBJECT_PATH, methods=["POST"])
+@_document(
+    SubjectSearchRequestSchema,
+    SubjectSearchResponseSchema,
+    "AuthZEN 1.0 §8.4: who can. Every user who holds at least the action's level of its "
+    "area at the scope (directly, inherited, through groups or the default role), in a "
+    "stable order, page.limit at a time (default 100, at most 1000): the who-can "
+    "question of the admin API. Each result is {type: user, id: SCIM id, properties: "
+    "{userName, externalId, level}}. Never cut silently: a page that reaches the "
+    "server's deadline says so in context.deadline_reached and carries next_token; "
+    "follow next_token until it is empty. subject.id is ignored. Read or admin token.",
+)
+@requires(Surface.READ)
+def search_subject() -> Response:
+    """AuthZEN Subject Search: who may act at this level of an area here?"""
+    body = _parse(_SUBJECT_SEARCH)
+    cursor = paging.cursor_of(body["page"]["token"], body)
+    if body["subject"]["type"] != SUBJECT_TYPE:
+        return _nothing(body, WRONG_SUBJECT_TYPE)
+    area, level, product = area_and_level(body["action"])
+    try:
+        page = questions.who_can(
+            uow(),
+            caller().tenant_id,
+            body["resource"]["id"],
+            area,
+            level,
+            product=product,
+            cursor=cursor,
+            limit=body["page"]["limit"],
+            deadline_s=runtime().settings.questions_deadline_ms / 1000,
+        )
+    except (NotFound, ValidationFailed, Conflict) as error:  # an ambiguous area: Conflict
+        return _nothing(body, error.message)
+    results = []
+    for entry in page.entries:
+        properties = {"userName": entry.user_name, "level": entry.level}
+        if entry.external_id:
+            properties["externalId"] = entry.external_id
+        results.append({"type": SUBJECT_TYPE, "id": entry.user_id, "properties": properties})
+    context = {"deadline_reached": True} if page.deadline_reached else None
+    return _search_answer(results, page.next_cursor, body, context)
+
+
+@blueprint.route(SEARCH_RESOURCE_PATH, methods=["POST"])
+@_document(
+    ResourceSearchRequestSchema,
+    ResourceSearchResponseSchema,
+    "AuthZEN 1.0 §8.5: where can. Every scope where the user holds at least the action's "
+    "level of its area, each scope listed (a grant inherited below is expanded), in the "
+    "order of their paths, page.limit at a time (default 100, at most 1000): the "
+    "where-can question of the admin API. resource.type `scope` lists scopes of every "
+    "type; a scope type's name lists that type only. Each result is {type: the scope's "
+    "type, id: its id, properties: {name, level}}. A page that reaches the server's "
+    "deadline says so in context.deadline_reached and carries next_token; follow "
+    "next_token until it is empty. resource.id is ignored. Read or admin token.",
+)
+@requires(Surface.READ)
+def search_resource() -> Response:
+    """AuthZEN Resource Search: at which scopes may this user act at this level?"""
+    body = _parse(_RESOURCE_SEARCH)
+    cursor = paging.cursor_of(body["page"]["token"], body)
+    if body["subject"]["type"] != SUBJECT_TYPE:
+        return _nothing(body, WRONG_SUBJECT_TYPE)
+    area, level, product = area_and_level(body["action"])
+    try:
+        entries, next_cursor, deadline_reached = _where_of_type(
+            body["subject"]["id"],
+            area,
+            level,
+            product,
+            body["resource"]["type"],
+            cursor,
+            body["page"]["limit"],
+        )
+    except (NotFound, ValidationFailed, Conflict) as error:  # an ambiguous area: Conflict
+        return _nothing(body, error.message)
+    results = [
+        {
+            "type": entry.scope_type,
+            "id": entry.scope_id,
+            "properties": {"name": entry.scope_name, "level": entry.level},
+        }
+        for entry in entries
+    ]
+    context = {"deadline_reached": True} if deadline_reached else None
+    return _search_answer(results, next_cursor, body, context)
+
+
+def _where_of_type(
+    user: str,
+    area: str,
+    level: str,
+    product: str | None,
+    scope_type: str,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[questions.WhereCanEntry], str | None, bool]:
+    """Up to `limit` where-can entries of `scope_type` (every type for `scope`), the
+    cursor after them and whether the deadline cut the page short.
+
+    where-can pages over scopes of every type; each page asked for holds at most what
+    is still missing, so a page is always used whole and its cursor is exact."""
+    deadline = time.monotonic() + runtime().settings.questions_deadline_ms / 1000
+    found: list[questions.WhereCanEntry] = []
+    while True:
+        page = questions.where_can(
+            uow(),
+            caller().tenant_id,
+            user,
+            area,
+            level,
+            product=product,
+            expand=True,
+            cursor=cursor,
+            limit=limit - len(found),
+        )
+        found.extend(e for e in page.entries if scope_type in (ANY_SCOPE_TYPE, e.scope_type))
+        cursor = page.next_cursor
+        if cursor is None or len(found) >= limit:
+            return found, cursor, False
+        if time.monotonic() > deadline:
+            return found, cursor, True
+
+
 @blueprint.route(SEARCH_ACTION_PATH, methods=["POST"])
 @_document(
     ActionSearchRequestSchema,
@@ -246,13 +402,7 @@ def search_action() -> Response:
                 )
     start = int(cursor) if cursor and cursor.isdigit() else 0
     end = start + body["page"]["limit"]
-    more = str(end) if end < len(actions) else None
-    return _json(
-        {
-            "page": {"next_token": paging.next_token(more, body), "count": len(actions[start:end])},
-            "results": actions[start:end],
-        }
-    )
+    return _search_answer(actions[start:end], str(end) if end < len(actions) else None, body)
 
 
 def _base_url(settings: Settings) -> str:
@@ -286,6 +436,8 @@ def metadata() -> Response:
             "policy_decision_point": base,
             "access_evaluation_endpoint": base + EVALUATION_PATH,
             "access_evaluations_endpoint": base + EVALUATIONS_PATH,
+            "search_subject_endpoint": base + SEARCH_SUBJECT_PATH,
+            "search_resource_endpoint": base + SEARCH_RESOURCE_PATH,
             "search_action_endpoint": base + SEARCH_ACTION_PATH,
         }
     )
