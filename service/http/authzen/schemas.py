@@ -45,8 +45,6 @@ class _Lenient(Schema):
 
 def _properties() -> fields.Dict:
     return fields.Dict(
-        keys=fields.String(),
-        load_default=None,
         metadata={"description": "Further attributes; accepted, not used by rolecall"},
     )
 
@@ -103,8 +101,6 @@ class ActionSchema(_Lenient):
         metadata={"description": ACTION_NAME_HELP},
     )
     properties = fields.Dict(
-        keys=fields.String(),
-        load_default=None,
         metadata={
             "description": "Optional: `area`, `level` and `product` (strings) name the area "
             "and level instead of `name`; other keys are ignored"
@@ -124,7 +120,6 @@ class EvaluationRequestSchema(_Lenient):
     action = fields.Nested(ActionSchema, required=True)
     resource = fields.Nested(ResourceSchema, required=True)
     context = fields.Dict(
-        load_default=None,
         metadata={"description": "The environment; accepted, not used by rolecall's decisions"},
     )
 
