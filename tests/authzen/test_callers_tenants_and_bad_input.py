@@ -238,3 +238,30 @@ def test_the_metadata_names_the_address_the_request_reached_when_none_is_configu
 
     assert document["policy_decision_point"] == "https://pdp.example.com"
     assert document["access_evaluation_endpoint"] == "https://pdp.example.com/access/v1/evaluation"
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_a_body_sent_as_another_content_type_is_400_saying_so(
+    authzen: AuthZEN, endpoint: str
+) -> None:
+    """1.0 §10.1: "Requests MUST include a Content-Type header with the value
+    application/json"."""
+    response = authzen.client.post(
+        f"/access/v1/{endpoint}",
+        data='{"subject": {"type": "user", "id": "alice"}}',
+        content_type="text/plain",
+        headers=authzen.keys.auth("read"),
+    )
+
+    assert response.status_code == 400
+    assert "application/json" in response.json["message"]
+
+
+@pytest.mark.parametrize("endpoint", ["search/subject", "search/resource", "search/action"])
+def test_a_page_token_without_a_valid_bearer_token_is_401(
+    client: FlaskClient, endpoint: str
+) -> None:
+    body = {**question(), "page": {"token": "a3M9NDU2O3N6PTI="}}
+    headers = {"Authorization": "Bearer rc_read_not-a-token"}
+
+    assert client.post(f"/access/v1/{endpoint}", json=body, headers=headers).status_code == 401

@@ -23,7 +23,7 @@ import time
 from typing import Any, NoReturn
 
 from flask import Response, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from service.domain import Conflict, EffectivePermissions, NotFound, ValidationFailed
 from service.http.auth import Surface, admitting, authenticate, bearer_token, requires
@@ -96,6 +96,10 @@ def _refuse(error: Exception) -> NoReturn:
 def _parse(schema: Any) -> dict[str, Any]:
     """The JSON body loaded by `schema`, by the parser every view uses; bad input is
     the 400 1.0 asks for, with the fields named."""
+    if request.content_length and not request.is_json:
+        # §10.1: "Requests MUST include a Content-Type header with the value
+        # application/json"; read as anything else, the body would look empty.
+        _refuse(BadRequest("The body must be sent as Content-Type: application/json"))
     try:
         return Blueprint.ARGUMENTS_PARSER.parse(
             schema, request, location="json", error_status_code=BAD_REQUEST
@@ -381,6 +385,7 @@ def _where_of_type(
     "it, as the read API resolves them. An unknown user or scope has none. One page "
     "of page.limit results (default 100), continued with page.token.",
 )
+@requires(Surface.READ)
 def search_action() -> Response:
     """AuthZEN Action Search: what may this user do at this scope?"""
     token = bearer_token()
@@ -388,9 +393,7 @@ def search_action() -> Response:
     cursor = paging.cursor_of(body["page"]["token"], body)
     subject, scope_id = body["subject"], body["resource"]["id"]
     actions: list[dict[str, Any]] = []
-    if subject["type"] != SUBJECT_TYPE:
-        authenticate(Surface.READ)
-    else:
+    if subject["type"] == SUBJECT_TYPE:
         found = permission_reads.read_sets(runtime(), token, _READER, [subject["id"]], [scope_id])
         chain = found.ancestors[scope_id]
         if found.bodies[0] is not None and chain is not None:
