@@ -1,4 +1,4 @@
-"""AuthZEN search paging (§8.3): opaque tokens bound to the request they continue.
+"""AuthZEN search paging (§8.2): opaque tokens bound to the request they continue.
 
 1.0: "When a request contains a token, all entities ... and pagination parameters
 ... MUST be identical to the preceding request. PDPs SHOULD return an error when any
@@ -17,7 +17,7 @@ from typing import Any
 
 from service.http.errors import HttpError
 
-END = ""  # §8.3.2: "If there are no more results after this page, its value MUST be ''"
+END = ""  # §8.2.2: "If there are no more results after this page, its value MUST be ''"
 
 
 class BadPageToken(HttpError):

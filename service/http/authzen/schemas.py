@@ -203,7 +203,7 @@ class EvaluationsResponseSchema(Schema):
 
 
 class PageRequestSchema(_Lenient):
-    """§8.3.1."""
+    """§8.2.1."""
 
     token = fields.String(
         load_default=None,
@@ -257,7 +257,7 @@ class ActionSearchRequestSchema(_Lenient):
 
 
 class PageResponseSchema(Schema):
-    """§8.3.2."""
+    """§8.2.2."""
 
     next_token = fields.String(
         required=True, metadata={"description": "The token of the next page; empty at the end"}
@@ -278,7 +278,7 @@ class ActionResultSchema(Schema):
 
 
 class SearchResponseSchema(Schema):
-    """The Search API response (§8.2)."""
+    """The Search API response (§8.3)."""
 
     page = fields.Nested(PageResponseSchema)
     context = fields.Dict()

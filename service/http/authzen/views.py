@@ -444,6 +444,6 @@ def metadata() -> Response:
             "search_action_endpoint": base + SEARCH_ACTION_PATH,
         }
     )
-    # §13.7: metadata is cached by HTTP's rules; it changes only with a deployment.
+    # 1.0, "Metadata Caching": HTTP caching applies; it changes only with a deployment.
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
