@@ -33,6 +33,7 @@ from service.http.admin.tokens.views import blueprint as tokens_blueprint
 from service.http.admin.user_types.views import blueprint as user_types_blueprint
 from service.http.admin.users.views import blueprint as users_blueprint
 from service.http.admin.webhooks.views import blueprint as webhooks_blueprint
+from service.http.authzen.views import blueprint as authzen_blueprint
 from service.http.errors import register_error_handlers
 from service.http.invitations_public.views import blueprint as invitations_public_blueprint
 from service.http.limits import JSONProvider, PathSegmentConverter
@@ -74,6 +75,7 @@ API_BLUEPRINTS = [
     jobs_blueprint,
     invitations_public_blueprint,
     self_registrations_blueprint,
+    authzen_blueprint,
 ]
 
 
