@@ -148,7 +148,7 @@ def users_holding_at(
     refs = [m.group for m in model.mappings if m.scope_id in wanted]
     if not refs:
         return direct
-    return direct | _users_in_groups(session, tenant_id, _groups_matching(tenant_id, refs))
+    return direct | _users_in_groups(session, tenant_id, groups_matching(tenant_id, refs))
 
 
 def users_holding_anything(session: Session, tenant_id: str, model: TenantModel) -> set[str]:
@@ -158,7 +158,7 @@ def users_holding_anything(session: Session, tenant_id: str, model: TenantModel)
     refs = [m.group for m in model.mappings]
     if not refs:
         return direct
-    return direct | _users_in_groups(session, tenant_id, _groups_matching(tenant_id, refs))
+    return direct | _users_in_groups(session, tenant_id, groups_matching(tenant_id, refs))
 
 
 def users_with_account_requests(session: Session, tenant_id: str, model: TenantModel) -> set[str]:
