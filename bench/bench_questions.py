@@ -8,13 +8,11 @@ page through the HTTP app as well; baselines in the same run:
 - where-can: computing the user's permission set alone (what where-can answers from).
 
     python bench/bench_questions.py [--users 100000] [--groups 2000] [--scopes 10000]
-                                    [--nesting-indexes] [--freeze-gc]
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import random
 import statistics
 import sys
@@ -101,17 +99,6 @@ def widen(runtime: Runtime, tenant_id: str) -> str:
     return root
 
 
-# Proposed, not in the schema: partial indexes on nesting edges, so that the recursive
-# membership queries (read_memberships, upward) and groups_within (downward) probe an
-# index instead of scanning every membership of the tenant. --nesting-indexes measures
-# with them.
-NESTING_INDEXES = [
-    "CREATE INDEX ix_bench_nested_in ON scim_group_members (group_id) WHERE member_type = 'Group'",
-    "CREATE INDEX ix_bench_nested_member ON scim_group_members (member_id) "
-    "WHERE member_type = 'Group'",
-]
-
-
 def enumerate_who_can(
     runtime: Runtime, tenant_id: str, scope: str, area: str, level: str, limit: int
 ) -> tuple[int, int, float]:
@@ -156,12 +143,6 @@ def run(runtime: Runtime, args: argparse.Namespace) -> None:
     started = time.perf_counter()
     tenant_id, user_ids = seed(runtime, args.users, args.groups, args.scopes)
     root = widen(runtime, tenant_id)
-    if args.nesting_indexes:
-        with runtime.engine.begin() as connection:
-            for statement in NESTING_INDEXES:
-                connection.execute(text(statement))
-            connection.execute(text("ANALYZE scim_group_members"))
-        print("with the proposed partial indexes on nesting edges (--nesting-indexes)")
     print(
         f"seeded {args.users} users, {args.groups} groups, {args.scopes} scopes, "
         f"+{WIDE_GROUPS} groups mapped at the root workspace, "
@@ -176,13 +157,6 @@ def run(runtime: Runtime, args: argparse.Namespace) -> None:
 
     # -- who can: the big question, to the end --------------------------------------
     enumerate_who_can(runtime, tenant_id, root, area, level, 1000)  # warm-up
-    if args.freeze_gc:
-        # Proposed, not in the service: the loaded model (10,000 scopes) and the other
-        # long-lived objects leave the collector's generations, so the full collections
-        # that compute_many's allocations trigger stop walking them (most of the p99).
-        gc.collect()
-        gc.freeze()
-        print("with gc.freeze() after the warm-up (--freeze-gc)")
     for limit in (1000, 100):
         users, pages, elapsed = enumerate_who_can(runtime, tenant_id, root, area, level, limit)
         found, baseline = candidates_to_the_end(runtime, tenant_id, root, area, level, limit)
@@ -297,8 +271,6 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--groups", type=int, default=2000)
     parser.add_argument("--scopes", type=int, default=10_000)
-    parser.add_argument("--nesting-indexes", action="store_true")
-    parser.add_argument("--freeze-gc", action="store_true")
     args = parser.parse_args()
     with fresh_database(DATABASE) as database_url:
         settings = Settings(

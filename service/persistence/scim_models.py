@@ -97,12 +97,20 @@ class ScimGroupMember(Base):
     __table_args__ = (
         Index("ix_scim_group_members_member_id", "member_id"),
         # The nesting edges alone (a few hundred rows among millions of user
-        # memberships): the recursive query for the groups above a user walks them,
-        # and without this index PostgreSQL scans every membership of the table.
+        # memberships), upwards and downwards: the recursive query for the groups
+        # above a user walks them (without this index PostgreSQL scans every
+        # membership of the table), and who-can walks the groups nested in a group.
         Index(
             "ix_scim_group_members_nesting",
             "member_id",
             "group_id",
+            postgresql_where=text("member_type = 'Group'"),
+            sqlite_where=text("member_type = 'Group'"),
+        ),
+        Index(
+            "ix_scim_group_members_nested",
+            "group_id",
+            "member_id",
             postgresql_where=text("member_type = 'Group'"),
             sqlite_where=text("member_type = 'Group'"),
         ),

@@ -3,12 +3,20 @@ the fan-out after a change call."""
 
 from __future__ import annotations
 
+import gc
+from dataclasses import replace
+
 import pytest
 
-from service.domain import GroupRef, GroupRefKind, NotFound
+from service.domain import GroupRef, GroupRefKind, NotFound, Scope, ScopeTree
 from service.runtime import Runtime
 from service.services import affected, effective
-from service.services.permission_model import load_model, model_cache
+from service.services.permission_model import (
+    FREEZE_FROM_SCOPES,
+    ModelCache,
+    load_model,
+    model_cache,
+)
 from tests.conftest import TenantKeys, counted
 from tests.permissions.conftest import Admin, Directory
 
@@ -83,6 +91,36 @@ def test_the_model_is_reused_until_its_version_changes(
     assert again is first
     assert after.version == first.version + 1
     assert len(after.tree) == len(first.tree) + 1
+
+
+def test_a_large_model_is_frozen_out_of_the_collector_and_a_small_one_is_not(
+    runtime: Runtime, tenant: TenantKeys
+) -> None:
+    """A cached model of thousands of scopes stays out of every full collection; the
+    small models of most tenants are left to the collector as they are."""
+    with runtime.unit_of_work() as uow:
+        model = load_model(uow.session, tenant.id, use_cache=False)
+    cache = ModelCache()
+    gc.unfreeze()
+    try:
+        cache.put(model)
+        assert gc.get_freeze_count() == 0
+        big = replace(
+            model,
+            version=model.version + 1,
+            tree=ScopeTree(
+                [Scope("root", "organization", "Root")]
+                + [Scope(f"f{i}", "folder", f"F{i}", "root") for i in range(FREEZE_FROM_SCOPES)],
+                ("organization", "folder"),
+            ),
+        )
+        cache.put(big)
+        assert gc.get_freeze_count() > 0
+        # The collector's generations no longer hold it (frozen objects are in none).
+        assert not any(o is big.tree for o in gc.get_objects())
+        assert cache.get(tenant.id, big.version) is big
+    finally:
+        gc.unfreeze()
 
 
 def test_users_affected_by_a_group_include_nested_members_and_survive_cycles(

@@ -1,4 +1,5 @@
-"""group nesting index: the nesting edges of scim_group_members, indexed on their own
+"""group nesting indexes: the nesting edges of scim_group_members, indexed on their own
+(upwards, by member, and downwards, by group)
 
 Revision ID: 0015
 Revises: 0014
@@ -25,7 +26,15 @@ def upgrade() -> None:
         postgresql_where=_NESTED,
         sqlite_where=_NESTED,
     )
+    op.create_index(
+        "ix_scim_group_members_nested",
+        "scim_group_members",
+        ["group_id", "member_id"],
+        postgresql_where=_NESTED,
+        sqlite_where=_NESTED,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_scim_group_members_nested", table_name="scim_group_members")
     op.drop_index("ix_scim_group_members_nesting", table_name="scim_group_members")
