@@ -390,7 +390,7 @@ def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 
 
 @main.command("who-can")
-@click.argument("tenant_ref", metavar="TENANT")
+@click.option("--tenant", "tenant_ref", required=True, help="Tenant name or id")
 @click.argument("scope_id", metavar="SCOPE")
 @click.argument("area")
 @click.argument("level")
@@ -439,7 +439,7 @@ def who_can(
 
 
 @main.command("where-can")
-@click.argument("tenant_ref", metavar="TENANT")
+@click.option("--tenant", "tenant_ref", required=True, help="Tenant name or id")
 @click.argument("user_ref", metavar="USER")
 @click.argument("area")
 @click.argument("level")
