@@ -67,6 +67,7 @@ __all__ = [
     "compute_many",
     "compute_under",
     "compute_user_permissions",
+    "explain_result",
     "explain_user",
     "resolve_user_ref",
     "user_names",
@@ -346,8 +347,16 @@ def explain_user(
     computation that produces the permission set, so the two never disagree."""
     model = model or load_model(session, tenant_id)
     result = compute_user_permissions(session, tenant_id, user_id, model)
-    explanation = explain(
-        user_id,
+    return explain_result(result, model, area, level, scope_id), result
+
+
+def explain_result(
+    result: UserPermissionResult, model: TenantModel, area: str, level: str, scope_id: str
+) -> Explanation:
+    """Why a computed user has (or lacks) ``area`` at ``level`` on ``scope_id``: explain
+    over the assignments the computation kept and refused, for the model it used."""
+    return explain(
+        result.user_id,
         area,
         level,
         scope_id,
@@ -359,7 +368,6 @@ def explain_user(
         group_names=result.group_names,
         accounts=result.assignments.account_ids,
     )
-    return explanation, result
 
 
 @dataclass(frozen=True)

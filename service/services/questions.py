@@ -37,7 +37,6 @@ from service.domain import (
     PermissionArea,
     ScopeTree,
     ValidationFailed,
-    explain,
     resolve_ref,
 )
 from service.persistence.permission_models import AssignmentRow
@@ -48,6 +47,7 @@ from service.services.effective import (
     UserPermissionResult,
     compute_many,
     compute_user_permissions,
+    explain_result,
     resolve_user_ref,
 )
 from service.services.permission_model import TenantModel, load_model
@@ -348,19 +348,7 @@ def _who_entry(
     level: str,
 ) -> WhoCanEntry:
     names = result.group_names
-    why = explain(
-        result.user_id,
-        area_ref,
-        level,
-        scope_id,
-        assignments=result.assignments.assignments,
-        roles=model.roles,
-        areas=model.areas,
-        tree=model.tree,
-        refused=result.assignments.refused,
-        group_names=names,
-        accounts=result.assignments.account_ids,
-    )
+    why = explain_result(result, model, area_ref, level, scope_id)
     held = result.permissions.level_at(scope_id, area_ref, model.tree)
     assert held is not None  # the caller checked allows()
     return WhoCanEntry(
@@ -539,19 +527,7 @@ def where_can(
     names = result.group_names
     entries: list[WhereCanEntry] = []
     for _, sid, subtree in page:
-        why = explain(
-            user_id,
-            ref,
-            level,
-            sid,
-            assignments=result.assignments.assignments,
-            roles=model.roles,
-            areas=model.areas,
-            tree=tree,
-            refused=result.assignments.refused,
-            group_names=names,
-            accounts=result.assignments.account_ids,
-        )
+        why = explain_result(result, model, ref, level, sid)
         scope = tree.get(sid)
         held = perms.level_at(sid, ref, tree)
         assert held is not None
