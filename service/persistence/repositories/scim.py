@@ -69,9 +69,8 @@ def groups_within(session: Session, tenant_id: str, group_ids: Select[Any]) -> l
     """The given groups and every group nested in them, at any depth.
 
     One query per level of nesting rather than one recursive query: each level is a
-    lookup by group id on the membership table's primary key, where a recursive CTE
-    leaves PostgreSQL no estimate of its work table and it reads every membership of
-    the tenant twice over."""
+    lookup by group id in the index of nesting edges (ix_scim_group_members_nested),
+    where a recursive CTE leaves PostgreSQL no estimate of its work table."""
     found = list(
         session.scalars(
             select(ScimGroup.id).where(
