@@ -70,11 +70,15 @@ def test_who_can_prints_each_user_with_its_level_and_chain(org: Org) -> None:
 
 
 def test_who_can_pages_and_all_follows_the_cursors(org: Org) -> None:
-    code, out, err = run("who-can", "--tenant", "acme", org.folder, "view", "granted", "--limit", "1")
+    code, out, err = run(
+        "who-can", "--tenant", "acme", org.folder, "view", "granted", "--limit", "1"
+    )
     assert code == 0, err
     assert len(out.splitlines()) == 2 and "--cursor" in err
 
-    code, out, err = run("who-can", "--tenant", "acme", org.folder, "view", "granted", "--limit", "1", "--all")
+    code, out, err = run(
+        "who-can", "--tenant", "acme", org.folder, "view", "granted", "--limit", "1", "--all"
+    )
     users = {line.split()[0] for line in out.splitlines()[1:]}
     assert code == 0 and users == {"alice@acme.example", "bob@acme.example"}
     assert "--cursor" not in err
@@ -86,7 +90,9 @@ def test_where_can_prints_one_line_per_subtree_or_every_scope_expanded(org: Org)
     (line,) = out.splitlines()[1:]
     assert line.startswith("Acme Org") and "and below" in line
 
-    code, out, _ = run("where-can", "--tenant", "acme", "alice@acme.example", "view", "granted", "--expand")
+    code, out, _ = run(
+        "where-can", "--tenant", "acme", "alice@acme.example", "view", "granted", "--expand"
+    )
     assert [line.split("  ")[0] for line in out.splitlines()[1:]] == [
         "Acme Org",
         "Acme Org > Plans",
