@@ -5,7 +5,8 @@ A *change* is one of the admin operations that move permissions, named by its ki
 with the body its endpoint takes (validated by that endpoint's own schema, in
 service.http.admin.previews.schemas): ``mapping.create``, ``mapping.update``,
 ``mapping.delete``, ``role.update``, ``scope.update`` (``scope.move``),
-``scope.delete``, ``assignment.create``, ``assignment.delete``, ``product.update``.
+``scope.delete``, ``assignment.create``, ``assignment.delete``, ``product.update``,
+``settings.update`` (the default product's default role and the account rules).
 Each is applied by the use case its endpoint calls; nothing here restates what a
 change does.
 
@@ -60,7 +61,14 @@ from service.persistence.permission_models import AssignmentRow, PermissionSetti
 from service.persistence.preview_models import PreviewRow
 from service.persistence.scim_models import ScimUser
 from service.persistence.unit_of_work import UnitOfWork
-from service.services import assignments, mappings, products, roles, scopes
+from service.services import (
+    assignments,
+    mappings,
+    permission_settings,
+    products,
+    roles,
+    scopes,
+)
 from service.services.affected import (
     users_affected_by_mapping,
     users_affected_by_role,
@@ -207,6 +215,17 @@ def _product_affected(session: Session, tenant_id: str, body: Body, model: Tenan
     return users_holding_anything(session, tenant_id, model)
 
 
+def _settings_affected(
+    session: Session, tenant_id: str, body: Body, model: TenantModel
+) -> set[str]:
+    # The default product's default role and the account rules move permissions (the
+    # default lands wherever a user holds a role; account rules bind every grant); the
+    # default product itself and the brake move none.
+    if "default_role" not in body and "account_rules" not in body:
+        return set()
+    return users_holding_anything(session, tenant_id, model)
+
+
 def _update_scope(uow: UnitOfWork, tenant_id: str, body: Body, actor: str) -> Any:
     return scopes.update_scope(uow, tenant_id, body["scope_id"], _without(body, "scope_id"), actor)
 
@@ -269,6 +288,13 @@ KINDS: dict[str, ChangeKind] = {
                 uow, t, body["product"], _without(body, "product"), actor
             ),
             _product_affected,
+        ),
+        ChangeKind(
+            "settings.update",
+            lambda uow, t, body, actor: permission_settings.update_settings(
+                uow, t, actor=actor, **body
+            ),
+            _settings_affected,
         ),
     )
 }

@@ -137,11 +137,15 @@ class Admin:
             f"/api/v1{path}", json=body, headers=self.keys.auth("admin"), query_string=query
         )
 
-    def patch(self, path: str, body: Any) -> TestResponse:
-        return self.client.patch(f"/api/v1{path}", json=body, headers=self.keys.auth("admin"))
+    def patch(self, path: str, body: Any, **query: Any) -> TestResponse:
+        return self.client.patch(
+            f"/api/v1{path}", json=body, headers=self.keys.auth("admin"), query_string=query
+        )
 
-    def put(self, path: str, body: Any) -> TestResponse:
-        return self.client.put(f"/api/v1{path}", json=body, headers=self.keys.auth("admin"))
+    def put(self, path: str, body: Any, **query: Any) -> TestResponse:
+        return self.client.put(
+            f"/api/v1{path}", json=body, headers=self.keys.auth("admin"), query_string=query
+        )
 
     def delete(self, path: str, **query: Any) -> TestResponse:
         return self.client.delete(

@@ -84,18 +84,33 @@ def test_a_role_narrowed_for_many_users_is_held(
     admin: Admin, reeport: Reeport, analysts: str
 ) -> None:
     """PATCH /roles/edit taking Edit away from everyone holding it (7 users)."""
-    refused = admin.client.patch(
-        "/api/v1/roles/edit", json={"grants": {}}, headers=admin.keys.auth("admin")
-    )
+    refused = admin.patch("/roles/edit", {"grants": {}})
     assert refused.status_code == 409 and refused.json["reason"] == "mass_revocation"
 
-    confirmed = admin.client.patch(
-        "/api/v1/roles/edit",
-        json={"grants": {}},
-        headers=admin.keys.auth("admin"),
-        query_string={"confirm": "true"},
-    )
-    assert confirmed.status_code == 200, confirmed.get_data(as_text=True)
+    admin.ok(admin.patch("/roles/edit", {"grants": {}}, confirm="true"))
+
+
+def test_the_default_role_changed_in_the_settings_is_held_as_on_the_product(
+    admin: Admin, reeport: Reeport, analysts: str
+) -> None:
+    """The default product's default role can be set in the permission settings as well
+    as on the product: the same change, under the same brake. Without View as the
+    default, the five Analysts (and the other holders of a reporting role) lose it."""
+    admin.ok(admin.put("/settings/permissions", {"default_product": "reporting"}))
+    assert admin.ok(admin.get("/settings/permissions"))["default_role"] == "view"
+
+    refused = admin.put("/settings/permissions", {"default_role": None})
+
+    assert refused.status_code == 409 and refused.json["reason"] == "mass_revocation"
+    assert refused.json["details"]["counts"]["users_losing"] >= 5
+    assert admin.ok(admin.get("/settings/permissions"))["default_role"] == "view"
+    assert len(audited(admin, "mass_revocation.refused")) == 1
+
+    admin.ok(admin.put("/settings/permissions", {"default_role": None}, confirm="true"))
+
+    assert admin.ok(admin.get("/settings/permissions"))["default_role"] is None
+    assert "view" not in admin.at("analyst0@reeport.example", reeport.folder_1)
+    assert len(audited(admin, "mass_revocation.confirmed")) == 1
 
 
 def test_the_brake_is_a_tenant_setting_with_defaults(admin: Admin) -> None:

@@ -8,10 +8,11 @@ from service.http.admin.permission_settings.schemas import (
     PermissionSettingsSchema,
     PermissionSettingsUpdateSchema,
 )
+from service.http.admin.previews.schemas import MASS_REVOCATION, ConfirmQuerySchema
 from service.http.auth import requires
 from service.http.context import caller, uow
-from service.http.smorest import Blueprint
-from service.services import permission_settings
+from service.http.smorest import Blueprint, ErrorSchema
+from service.services import permission_settings, previews
 from service.services.tokens import TokenKind
 
 blueprint = Blueprint(
@@ -31,10 +32,17 @@ def get_settings() -> dict[str, Any]:
 
 @blueprint.route("", methods=["PUT"])
 @blueprint.arguments(PermissionSettingsUpdateSchema)
+@blueprint.arguments(ConfirmQuerySchema, location="query")
 @blueprint.response(200, PermissionSettingsSchema)
+@blueprint.alt_response(409, schema=ErrorSchema, description=MASS_REVOCATION)
 @requires(TokenKind.ADMIN)
-def update_settings(body: dict[str, Any]) -> dict[str, Any]:
+def update_settings(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
     """Fields left out of the body are left as they are."""
-    return permission_settings.update_settings(
-        uow(), caller().tenant_id, actor=caller().actor, **body
+    return previews.apply_change(
+        uow(),
+        caller().tenant_id,
+        "settings.update",
+        body,
+        caller().actor,
+        confirm=query["confirm"],
     )

@@ -18,6 +18,7 @@ from marshmallow import (
 from service.http.admin.assignments.schemas import AssignmentCreateSchema
 from service.http.admin.mappings.schemas import MappingCreateSchema, MappingUpdateSchema
 from service.http.admin.paging import QuerySchema
+from service.http.admin.permission_settings.schemas import PermissionSettingsUpdateSchema
 from service.http.admin.products.schemas import ProductUpdateSchema, product_field
 from service.http.admin.roles.schemas import RoleUpdateSchema
 from service.http.admin.scopes.schemas import ScopeDeleteQuerySchema, ScopeUpdateSchema
@@ -94,6 +95,7 @@ CHANGE_SCHEMAS: dict[str, type[Schema]] = {
     "assignment.create": AssignmentCreateSchema,
     "assignment.delete": AssignmentDeleteChangeSchema,
     "product.update": ProductUpdateChangeSchema,
+    "settings.update": PermissionSettingsUpdateSchema,
 }
 
 _KIND_DESCRIPTION = (
@@ -103,7 +105,8 @@ _KIND_DESCRIPTION = (
     "scope.update or scope.move ({scope_id} + the body of PATCH /api/v1/scopes/{id}; "
     "parent_id moves it), scope.delete ({scope_id, cascade?}), assignment.create (the body "
     "of POST /api/v1/assignments), assignment.delete ({assignment_id}), product.update "
-    "({product} + the body of PATCH /api/v1/products/{key})"
+    "({product} + the body of PATCH /api/v1/products/{key}), settings.update (the body of "
+    "PUT /api/v1/settings/permissions)"
 )
 
 
