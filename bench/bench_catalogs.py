@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert
 
-from bench.harness import fresh_database
+from bench.harness import fresh_runtime
 from service import catalogs as shipped
 from service.domain import Product
 from service.persistence import schema
@@ -31,8 +31,6 @@ from service.persistence.permission_models import AreaRow, RoleRow
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import catalogs, tokens
 from service.services.products import add_product
-from service.settings import Settings
-from service.wiring import build_runtime
 
 DATABASE = "rolecall_bench_catalogs"
 REDIS_URL = "redis://127.0.0.1:6379/12"
@@ -95,15 +93,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=9)
     args = parser.parse_args()
-    with fresh_database(DATABASE) as database_url:
-        settings = Settings(
-            environment="test", database_url=database_url, redis_url=REDIS_URL, secret_key="bench"
-        )
-        runtime = build_runtime(settings)
-        try:
-            run(runtime, args)
-        finally:
-            runtime.close()
+    with fresh_runtime(DATABASE, REDIS_URL) as runtime:
+        run(runtime, args)
 
 
 def run(runtime, args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert, select, text
 
 from bench.bench_recompute import seed
-from bench.harness import fresh_database
+from bench.harness import fresh_runtime, shape_arguments
 from service.domain import GroupRef, GroupRefKind
 from service.domain.changes import diff_user
 from service.persistence import schema
@@ -37,8 +37,6 @@ from service.services import mappings, previews
 from service.services.affected import users_affected_by_mapping
 from service.services.effective import compute_many, compute_under
 from service.services.permission_model import load_model
-from service.settings import Settings
-from service.wiring import build_runtime
 
 DATABASE = "p17_bench_previews"
 REDIS_URL = "redis://127.0.0.1:6379/6"
@@ -69,21 +67,12 @@ def add_group(runtime, tenant_id: str, members: list[str]) -> None:  # type: ign
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--groups", type=int, default=2000)
-    parser.add_argument("--scopes", type=int, default=10_000)
+    shape_arguments(parser)
     parser.add_argument("--affected", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    with fresh_database(DATABASE) as database_url:
-        settings = Settings(
-            environment="test", database_url=database_url, redis_url=REDIS_URL, secret_key="bench"
-        )
-        runtime = build_runtime(settings)
-        try:
-            run(runtime, args)
-        finally:
-            runtime.close()
+    with fresh_runtime(DATABASE, REDIS_URL) as runtime:
+        run(runtime, args)
 
 
 def run(runtime, args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]

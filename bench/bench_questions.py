@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert, select, text
 
 from bench.bench_recompute import seed
-from bench.harness import fresh_database
+from bench.harness import fresh_runtime, shape_arguments
 from service.app import create_app
 from service.persistence import schema
 from service.persistence.base import new_id, utcnow
@@ -34,8 +34,6 @@ from service.persistence.unit_of_work import UnitOfWork
 from service.runtime import Runtime
 from service.services import effective, questions, tokens
 from service.services.permission_model import bump_model_version, load_model
-from service.settings import Settings
-from service.wiring import build_runtime
 
 DATABASE = "q17_bench"
 REDIS_URL = "redis://127.0.0.1:6379/5"
@@ -268,19 +266,10 @@ def run(runtime: Runtime, args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--groups", type=int, default=2000)
-    parser.add_argument("--scopes", type=int, default=10_000)
+    shape_arguments(parser)
     args = parser.parse_args()
-    with fresh_database(DATABASE) as database_url:
-        settings = Settings(
-            environment="test", database_url=database_url, redis_url=REDIS_URL, secret_key="bench"
-        )
-        runtime = build_runtime(settings)
-        try:
-            run(runtime, args)
-        finally:
-            runtime.close()
+    with fresh_runtime(DATABASE, REDIS_URL) as runtime:
+        run(runtime, args)
 
 
 if __name__ == "__main__":

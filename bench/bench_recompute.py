@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, select, text
 
-from bench.harness import fresh_database
+from bench.harness import fresh_runtime, shape_arguments
 from service.domain import split_ref
 from service.persistence import schema
 from service.persistence.base import new_id, utcnow
@@ -30,8 +30,6 @@ from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import catalogs, permission_recompute, tokens
 from service.services.permission_model import bump_model_version, load_model
-from service.settings import Settings
-from service.wiring import build_runtime
 
 DATABASE = "rolecall_bench_recompute"
 REDIS_URL = "redis://127.0.0.1:6379/11"
@@ -191,19 +189,10 @@ def seed(runtime, users: int, groups: int, scopes: int) -> tuple[str, list[str]]
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--groups", type=int, default=2000)
-    parser.add_argument("--scopes", type=int, default=10_000)
+    shape_arguments(parser)
     args = parser.parse_args()
-    with fresh_database(DATABASE) as database_url:
-        settings = Settings(
-            environment="test", database_url=database_url, redis_url=REDIS_URL, secret_key="bench"
-        )
-        runtime = build_runtime(settings)
-        try:
-            run(runtime, args)
-        finally:
-            runtime.close()
+    with fresh_runtime(DATABASE, REDIS_URL) as runtime:
+        run(runtime, args)
 
 
 def run(runtime, args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ fail on speed."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -20,6 +21,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from service.runtime import Runtime
+from service.settings import Settings
+from service.wiring import build_runtime
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,6 +102,28 @@ def fresh_database(name: str) -> Iterator[str]:
         yield f"postgresql://postgres@127.0.0.1:5432/{name}"
     finally:
         subprocess.run(["dropdb", *server, "--if-exists", name], check=False)
+
+
+@contextmanager
+def fresh_runtime(name: str, redis_url: str) -> Iterator[Runtime]:
+    """A service runtime on a new database `name` (dropped afterwards) and `redis_url`,
+    as the in-process benchmarks measure the service's own functions."""
+    with fresh_database(name) as database_url:
+        settings = Settings(
+            environment="test", database_url=database_url, redis_url=redis_url, secret_key="bench"
+        )
+        runtime = build_runtime(settings)
+        try:
+            yield runtime
+        finally:
+            runtime.close()
+
+
+def shape_arguments(parser: argparse.ArgumentParser) -> None:
+    """The recompute benchmark's tenant shape, which the questions and previews share."""
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--groups", type=int, default=2000)
+    parser.add_argument("--scopes", type=int, default=10_000)
 
 
 @contextmanager
