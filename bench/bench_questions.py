@@ -107,7 +107,7 @@ def enumerate_who_can(
     while True:
         page = questions.who_can(
             runtime.unit_of_work(), tenant_id, scope, area, level, cursor=cursor, limit=limit,
-            deadline_s=runtime.settings.questions_deadline_ms / 1000,
+            deadline_s=runtime.settings.questions_deadline_s(),
         )  # fmt: skip
         users += len(page.entries)
         pages += 1

@@ -425,7 +425,7 @@ def who_can(
             product=product,
             cursor=cursor,
             limit=limit,
-            deadline_s=runtime.settings.questions_deadline_ms / 1000,
+            deadline_s=runtime.settings.questions_deadline_s(),
         )
         for e in page.entries:
             rows += [(e.user_name, e.level, e.described[0] if e.described else "")]

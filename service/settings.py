@@ -205,6 +205,12 @@ class Settings:
         settings.validate(secret_given="ROLECALL_SECRET_KEY" in env)
         return settings
 
+    def questions_deadline_s(self, asked_ms: int | None = None) -> float:
+        """The seconds a question may work on one page: the setting, or less when the
+        request asks for less, never more."""
+        allowed = self.questions_deadline_ms
+        return (allowed if asked_ms is None else min(asked_ms, allowed)) / 1000
+
     @property
     def rate_limits(self) -> dict[str, str]:
         """The request limit of each token kind ("" for none)."""

@@ -83,3 +83,10 @@ def test_the_questions_deadline_is_two_seconds_unless_set_and_never_zero() -> No
     assert Settings.from_env({"ROLECALL_QUESTIONS_DEADLINE_MS": "500"}).questions_deadline_ms == 500
     with pytest.raises(SettingsError, match="ROLECALL_QUESTIONS_DEADLINE_MS"):
         Settings.from_env({"ROLECALL_QUESTIONS_DEADLINE_MS": "0"})
+
+
+def test_a_request_may_shorten_the_questions_deadline_but_never_lengthen_it() -> None:
+    settings = Settings.from_env({"ROLECALL_QUESTIONS_DEADLINE_MS": "500"})
+    assert settings.questions_deadline_s() == 0.5
+    assert settings.questions_deadline_s(200) == 0.2
+    assert settings.questions_deadline_s(5000) == 0.5

@@ -281,7 +281,7 @@ def search_subject() -> Response:
             product=product,
             cursor=cursor,
             limit=body["page"]["limit"],
-            deadline_s=runtime().settings.questions_deadline_ms / 1000,
+            deadline_s=runtime().settings.questions_deadline_s(),
         )
     except (NotFound, ValidationFailed, Conflict) as error:  # an ambiguous area: Conflict
         return _nothing(body, error.message)
@@ -354,7 +354,7 @@ def _where_of_type(
 
     where-can pages over scopes of every type; each page asked for holds at most what
     is still missing, so a page is always used whole and its cursor is exact."""
-    deadline = time.monotonic() + runtime().settings.questions_deadline_ms / 1000
+    deadline = time.monotonic() + runtime().settings.questions_deadline_s()
     found: list[questions.WhereCanEntry] = []
     while True:
         page = questions.where_can(

@@ -38,9 +38,6 @@ def who_can(query: dict[str, Any], scope_id: str) -> questions.WhoCanPage:
     never cut silently; when the deadline is reached first, `deadline_reached` is
     true and `next_cursor` goes on from there. Follow `next_cursor` until it is null.
     """
-    ceiling = runtime().settings.questions_deadline_ms
-    asked = query["deadline_ms"]
-    deadline_ms = ceiling if asked is None else min(asked, ceiling)
     return questions.who_can(
         uow(),
         caller().tenant_id,
@@ -50,7 +47,7 @@ def who_can(query: dict[str, Any], scope_id: str) -> questions.WhoCanPage:
         product=query["product"],
         cursor=query["cursor"],
         limit=query["limit"],
-        deadline_s=deadline_ms / 1000,
+        deadline_s=runtime().settings.questions_deadline_s(query["deadline_ms"]),
     )
 
 
