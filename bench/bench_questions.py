@@ -24,11 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, select, text
 
-from bench.bench_recompute import seed
+from bench.bench_recompute import mapping_row, seed
 from bench.harness import fresh_runtime, shape_arguments
 from service.app import create_app
 from service.persistence import schema
-from service.persistence.base import new_id, utcnow
 from service.persistence.permission_models import MappingRow, ScopeRow
 from service.persistence.unit_of_work import UnitOfWork
 from service.runtime import Runtime
@@ -70,24 +69,9 @@ def widen(runtime: Runtime, tenant_id: str) -> str:
         )
         viewer = load_model(session, tenant_id).role_ids["data-platform/viewer"]
         bump_model_version(session, tenant_id)
-        now = utcnow()
         session.execute(
             insert(MappingRow),
-            [
-                {
-                    "id": new_id(),
-                    "tenant_id": tenant_id,
-                    "group_kind": "displayName",
-                    "group_value": f"Group {g}",
-                    "group_value_lower": f"group {g}",
-                    "role_id": viewer,
-                    "scope_id": root,
-                    "assign_account": False,
-                    "created_by": "bench",
-                    "created_at": now,
-                }
-                for g in range(1, 2 * WIDE_GROUPS, 2)
-            ],
+            [mapping_row(tenant_id, g, viewer, root) for g in range(1, 2 * WIDE_GROUPS, 2)],
         )
     # VACUUM too: a table in steady state has its visibility map set by autovacuum,
     # which the index-only scan of memberships relies on.

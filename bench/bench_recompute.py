@@ -35,6 +35,23 @@ DATABASE = "rolecall_bench_recompute"
 REDIS_URL = "redis://127.0.0.1:6379/11"
 
 
+def mapping_row(tenant_id: str, group: int, role_id: str, scope_id: str) -> dict[str, object]:
+    """A mapping of the seed's group number ``group`` (by displayName), as a row: through
+    the admin API each mapping would be its own change of the model and recompute."""
+    return {
+        "id": new_id(),
+        "tenant_id": tenant_id,
+        "group_kind": "displayName",
+        "group_value": f"Group {group}",
+        "group_value_lower": f"group {group}",
+        "role_id": role_id,
+        "scope_id": scope_id,
+        "assign_account": False,
+        "created_by": "bench",
+        "created_at": utcnow(),
+    }
+
+
 def seed(runtime, users: int, groups: int, scopes: int) -> tuple[str, list[str]]:
     rng = random.Random(7)
     with runtime.unit_of_work() as uow:
@@ -102,18 +119,12 @@ def seed(runtime, users: int, groups: int, scopes: int) -> tuple[str, list[str]]
         session.execute(
             insert(MappingRow),
             [
-                {
-                    "id": new_id(),
-                    "tenant_id": tenant_id,
-                    "group_kind": "displayName",
-                    "group_value": f"Group {g}",
-                    "group_value_lower": f"group {g}",
-                    "role_id": rng.choice(platform if g % 2 == 0 else reporting),
-                    "scope_id": rng.choice(scope_ids[:100] if g % 2 == 0 else folders),
-                    "assign_account": False,
-                    "created_by": "bench",
-                    "created_at": now,
-                }
+                mapping_row(
+                    tenant_id,
+                    g,
+                    rng.choice(platform if g % 2 == 0 else reporting),
+                    rng.choice(scope_ids[:100] if g % 2 == 0 else folders),
+                )
                 for g in range(groups)
             ],
         )
