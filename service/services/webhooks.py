@@ -443,6 +443,10 @@ def _body(tenant_id: str, event: str, head: str, cursor: int | None = None) -> b
 
 @dataclass
 class _Run:
+    """One delivery run, holding its webhook's lock: pages of the feed (or of a
+    snapshot) sent in order until there is nothing more, the breaker stops it, or its
+    budget is spent."""
+
     runtime: Runtime
     tenant_id: str
     webhook_id: str
