@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -188,14 +188,6 @@ def changes_after(session: Session, tenant_id: str, after: int, limit: int) -> P
     rows = rows[:limit]
     cursor = rows[-1][0] if rows else after
     return Page([_change_json(r) for r in rows], [r[0] for r in rows], cursor, more)
-
-
-def head_of(session: Session, tenant_id: str, user_id: str) -> dict[str, Any] | None:
-    """The user's last recorded set (None: none recorded)."""
-    body = session.scalar(
-        select(FeedHead.body).where(FeedHead.tenant_id == tenant_id, FeedHead.user_id == user_id)
-    )
-    return json.loads(body) if body is not None else None
 
 
 def wait_for_changes(

@@ -121,7 +121,7 @@ def record_and_store(
     with runtime.unit_of_work() as uow:
         recorded = change_feed.record_sets(uow.session, tenant_id, [s.for_feed() for s in sets])
         if recorded is not None:
-            webhooks.changes_recorded(uow.session, tenant_id, recorded.user_ids)
+            webhooks.feed_moved(uow.session, tenant_id)
     if since is not None:
         metrics.deprovision_to_feed.observe(max(0.0, time.time() - since))
     results = runtime.cache.store_many([s.entry for s in sets])

@@ -18,6 +18,9 @@ RECOMPUTE_GROUP = "rolecall.permissions.recompute_group"
 RECOMPUTE_USERS = "rolecall.permissions.recompute_users"
 RECOMPUTE_TENANT = "rolecall.permissions.recompute_tenant"
 USERS_CREATED = "rolecall.permissions.users_created"
+# One webhook's delivery run: it sends what the tenant's feed holds after the webhook's
+# cursor (service.services.webhooks).
+DELIVER_WEBHOOK = "rolecall.webhooks.deliver"
 
 # Effects (service.persistence.unit_of_work): applied right after the commit of the
 # change that records them, and by a worker from the outbox if that failed.
@@ -30,7 +33,7 @@ IMMEDIATE_EFFECTS = frozenset({DEPROVISION})
 
 # Tasks whose run reads the current state of one object: while one is queued, a
 # further change to the same object needs no further run (see relay.already_queued).
-COALESCED = frozenset({RECOMPUTE_USER, RECOMPUTE_GROUP, RECOMPUTE_TENANT})
+COALESCED = frozenset({RECOMPUTE_USER, RECOMPUTE_GROUP, RECOMPUTE_TENANT, DELIVER_WEBHOOK})
 # Per-user tasks the relay process sends as one task for many users (its `user_ids`).
 BATCHED = {RECOMPUTE_USER: RECOMPUTE_USERS, USERS_CREATED: USERS_CREATED}
 

@@ -1,6 +1,25 @@
-"""Permission-change webhooks: a tenant registers URLs; every change to a user's
-cached permission set is POSTed to each, signed with HMAC-SHA256, and retried with
-backoff by the delivery task.
+"""Permission-change webhooks: each one a consumer of its tenant's change feed
+(service.services.change_feed), so a webhook and `GET /api/v1/changes` say the same
+thing in the same order.
+
+A webhook keeps a cursor in the feed, set at creation to the feed's end (it is told of
+changes from then on). Whenever the feed records changes, each active webhook of the
+tenant gets a delivery run (one outbox row per webhook, coalesced: a burst of changes
+costs one queued run). A run POSTs every change after the cursor, in order, one POST
+per change, and moves the cursor past each one the receiver took. Delivery is at least
+once: a run that dies between a POST and moving the cursor sends that change again,
+so a receiver applies a set only when its version is newer than the one it holds
+(each change carries the feed's `cursor` too). Scope-tree changes are passed over.
+
+One run at a time per webhook (a Redis lock): a run that finds another one going is
+retried shortly, so a change recorded while that one finishes is not left behind. A
+run that has sent for a while (RunBudget) queues the next and returns, so one
+endpoint never holds a worker for long.
+
+If the cursor has fallen behind the feed's retained window (an endpoint paused for
+longer than the window), the run sends every current set from a snapshot instead
+(event `permissions.snapshot`, each with the snapshot's feed cursor), a page at a
+time, then goes on with the feed from that cursor.
 
 The signing secret is derived from ROLECALL_SECRET_KEY and the webhook's id, shown
 once when the webhook is made, and never stored: rotating the service's secret key
@@ -8,18 +27,18 @@ therefore rotates every webhook secret (re-create the webhooks to see the new on
 The signature covers `"{timestamp}.{body}"`, so a receiver can refuse replays.
 
 Where a webhook may point is service.services.webhook_destinations' rule, checked at
-registration and at every delivery.
+registration and at the start of every run (each run connects to the address it
+checked, so a name rebound during the run cannot take it elsewhere).
 
-Each endpoint has a breaker. A failed delivery counts against its endpoint, and is
-tried again after a delay that doubles with the endpoint's consecutive failures (not
-the delivery's own: a dead receiver slows down every delivery to it, not just the
-one that found it dead). After ROLECALL_WEBHOOK_BREAKER_THRESHOLD consecutive
-failures, or when one delivery has used all its retries, the endpoint is paused.
-Deliveries to a paused endpoint are held, not dropped and not sent: one per user,
-and when an admin resumes the endpoint each held user's set, as it is then, is
-sent. That is what a receiver that keeps a copy of the sets needs (the newest set
-of everyone whose set changed), without replaying every intermediate change.
-A success clears the failure count.
+Each endpoint has a breaker. A failed POST stops the run and counts against the
+endpoint; the change is tried again after a delay that doubles with the endpoint's
+consecutive failures (a run triggered meanwhile waits for it). A failure retrying
+cannot mend (a 4xx, a redirect, a refused address) is not retried by the run: the
+next change, or a resume, tries again from the same change, never skipping it. After
+ROLECALL_WEBHOOK_BREAKER_THRESHOLD consecutive failures, or when one change has used
+MAX_RETRIES retries, the endpoint is paused and sent nothing; what it has not been
+sent is the feed after its cursor, and when an admin resumes it the run goes on from
+there. A success clears the failure count.
 """
 
 from __future__ import annotations
@@ -29,39 +48,54 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import requests
-from sqlalchemy import func, select, update
+from redis.exceptions import LockError
+from redis.lock import Lock
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.domain.errors import Conflict, NotFound, ValidationFailed
 from service.observability import log_event
 from service.persistence.base import utcnow
+from service.persistence.feed_models import FeedSequence
 from service.persistence.outbox import emit
 from service.persistence.unit_of_work import UnitOfWork
-from service.persistence.webhook_models import HeldDelivery, Webhook, hold, release
-from service.services import change_feed
+from service.persistence.webhook_models import Webhook, advance, snapshot_sent
+from service.runtime import Runtime
+from service.services import change_feed, propagation, relay
 from service.services.audit import record
 from service.services.listing import paginate
 from service.services.webhook_destinations import (
+    Destination,
     DestinationPolicy,
     DestinationRefused,
     Unresolvable,
     post,
 )
 
-DELIVER = "rolecall.webhooks.deliver"
+DELIVER = propagation.DELIVER_WEBHOOK
+CHANGED_EVENT = "permissions.changed"
+SNAPSHOT_EVENT = "permissions.snapshot"
 SIGNATURE_HEADER = "X-Rolecall-Signature"
 TIMESTAMP_HEADER = "X-Rolecall-Timestamp"
 TIMEOUT_SECONDS = 5.0
-# A delivery is tried this many times more before its endpoint is paused.
+# A change is tried this many times more before its endpoint is paused.
 MAX_RETRIES = 8
 MAX_BACKOFF_SECONDS = 600.0
 SYSTEM_ACTOR = "system:webhook-breaker"
+# Changes (or snapshot sets) read per look at the feed.
+FEED_PAGE = 100
+SNAPSHOT_PAGE = 100
+# A run that finds another one going is tried again this much later.
+BUSY_RETRY_SECONDS = 2.0
+# The run lock expires after this long, so a worker that died holding it blocks its
+# endpoint no longer. Well above a run's length: its budget plus one POST's timeouts.
+LOCK_SECONDS = 120
 
 log = logging.getLogger("rolecall.webhooks")
 
@@ -93,16 +127,32 @@ class Breaker:
 
 
 @dataclass(frozen=True)
+class RunBudget:
+    """How long one run sends before it queues the next and gives its worker back."""
+
+    seconds: float = 30.0
+    changes: int = 1000
+
+
+@dataclass(frozen=True)
 class Outcome:
-    """What became of one delivery; `retry_in` (seconds) when it should be tried again."""
+    """What became of one run. `retry_in` (seconds): run again then, with `attempt`
+    (the tries of the change at the cursor so far). `waiting`: the endpoint's backoff
+    has not passed; the failed run's own retry is due then. `more`: the run used its
+    budget and queued the next one."""
 
     message: str
     retry_in: float | None = None
+    attempt: int = 0
+    sent: int = 0
+    waiting: bool = False
+    more: bool = False
 
 
 @dataclass(frozen=True)
 class WebhookView:
-    """A webhook as an admin sees it: with its breaker state and held deliveries."""
+    """A webhook as an admin sees it: with its breaker state and what it is still to be
+    sent (at most `held_deliveries` changes: scope-tree changes are counted, not sent)."""
 
     webhook: Webhook
     held_deliveries: int
@@ -136,14 +186,26 @@ def describe(webhook: Webhook, held_deliveries: int = 0) -> dict[str, Any]:
         "last_error": webhook.last_error,
         "last_failure_at": webhook.last_failure_at,
         "next_attempt_at": webhook.next_attempt_at,
+        "feed_cursor": str(webhook.feed_cursor or 0),
         "held_deliveries": held_deliveries,
     }
 
 
-def _audited(webhook: Webhook) -> dict[str, Any]:
+def _audited(webhook: Webhook, held_deliveries: int = 0) -> dict[str, Any]:
     return {
-        k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in describe(webhook).items()
+        k: (v.isoformat() if hasattr(v, "isoformat") else v)
+        for k, v in describe(webhook, held_deliveries).items()
     }
+
+
+def _held(feed_end: int, webhook: Webhook) -> int:
+    """At most how many changes the webhook is still to be sent (a revoked one: none)."""
+    if webhook.revoked_at is not None:
+        return 0
+    return max(0, feed_end - (webhook.feed_cursor or 0))
+
+
+# -- admin -----------------------------------------------------------------------------
 
 
 def create_webhook(
@@ -162,7 +224,12 @@ def create_webhook(
         raise ValidationFailed("invalid_url", str(refused), "url") from None
     with uow:
         session = uow.session
-        webhook = Webhook(tenant_id=tenant_id, url=url, description=description)
+        webhook = Webhook(
+            tenant_id=tenant_id,
+            url=url,
+            description=description,
+            feed_cursor=_feed_end_for_new_webhook(session, tenant_id),
+        )
         session.add(webhook)
         session.flush()
         record(
@@ -177,15 +244,18 @@ def create_webhook(
         return CreatedWebhook(webhook, secret_for(secret_key, webhook.id))
 
 
-def _held_counts(session: Session, webhook_ids: list[str]) -> dict[str, int]:
-    if not webhook_ids:
-        return {}
-    rows = session.execute(
-        select(HeldDelivery.webhook_id, func.count())
-        .where(HeldDelivery.webhook_id.in_(webhook_ids))
-        .group_by(HeldDelivery.webhook_id)
+def _feed_end_for_new_webhook(session: Session, tenant_id: str) -> int:
+    """The tenant's feed end (change_feed.end_of), read under a share lock on its
+    counter: a recording that has taken numbers is waited for (and its changes are
+    before the new webhook's cursor), and one that takes numbers after this waits for
+    this transaction, so it sees the new webhook and queues its run. Either way no
+    change lands after the cursor with no run to send it."""
+    last = session.scalar(
+        select(FeedSequence.last_seq)
+        .where(FeedSequence.tenant_id == tenant_id)
+        .with_for_update(read=True)
     )
-    return {webhook_id: count for webhook_id, count in rows}
+    return int(last or 0)
 
 
 def list_webhooks(
@@ -211,8 +281,8 @@ def list_webhooks(
         rows, total = paginate(
             session, query.order_by(Webhook.created_at, Webhook.id), page, per_page
         )
-        held = _held_counts(session, [w.id for w in rows])
-    return [WebhookView(w, held.get(w.id, 0)) for w in rows], total
+        end = change_feed.end_of(session, tenant_id)
+    return [WebhookView(w, _held(end, w)) for w in rows], total
 
 
 def _owned(session: Session, tenant_id: str, webhook_id: str, lock: bool = False) -> Webhook:
@@ -225,24 +295,23 @@ def _owned(session: Session, tenant_id: str, webhook_id: str, lock: bool = False
 def get_webhook(uow: UnitOfWork, tenant_id: str, webhook_id: str) -> WebhookView:
     with uow.reading() as session:
         webhook = _owned(session, tenant_id, webhook_id)
-        return WebhookView(webhook, _held_counts(session, [webhook.id]).get(webhook.id, 0))
+        return WebhookView(webhook, _held(change_feed.end_of(session, tenant_id), webhook))
 
 
 def resume_webhook(uow: UnitOfWork, tenant_id: str, webhook_id: str, actor: str) -> WebhookView:
-    """Close the endpoint's breaker: clear its failures and send every held delivery
-    (each with the user's set as it is when it is sent)."""
+    """Close the endpoint's breaker: clear its failures and queue a run, which goes on
+    from the webhook's cursor (what it shows as held is what that run will send)."""
     with uow:
         session = uow.session
         webhook = _owned(session, tenant_id, webhook_id, lock=True)
         if webhook.revoked_at is not None:
             raise Conflict("revoked", f"Webhook {webhook_id!r} is revoked", "id")
-        before = _audited(webhook)
-        released = release(session, webhook.id)
-        for user_id in released:
-            emit(session, tenant_id, DELIVER, f"{webhook.id}:{user_id}")
+        held = _held(change_feed.end_of(session, tenant_id), webhook)
+        before = _audited(webhook, held)
         webhook.paused_at = None
         webhook.consecutive_failures = 0
         webhook.next_attempt_at = None
+        emit(session, tenant_id, DELIVER, webhook.id)
         record(
             session,
             tenant_id,
@@ -251,21 +320,19 @@ def resume_webhook(uow: UnitOfWork, tenant_id: str, webhook_id: str, actor: str)
             "webhook",
             webhook.id,
             before=before,
-            after={**_audited(webhook), "released_deliveries": len(released)},
+            after=_audited(webhook, held),
         )
-        return WebhookView(webhook, 0)
+        return WebhookView(webhook, held)
 
 
 def revoke_webhook(uow: UnitOfWork, tenant_id: str, webhook_id: str, actor: str) -> None:
+    """Revoke a webhook: it is sent nothing more (a run going stops at its next page)."""
     with uow:
         session = uow.session
-        webhook = session.get(Webhook, webhook_id)
-        if webhook is None or webhook.tenant_id != tenant_id:
-            raise NotFound("not_found", f"No webhook {webhook_id!r}", "id")
+        webhook = _owned(session, tenant_id, webhook_id)
         if webhook.revoked_at is None:
             before = _audited(webhook)
             webhook.revoked_at = utcnow()
-            release(session, webhook.id)  # a revoked webhook is sent nothing
             record(
                 session,
                 tenant_id,
@@ -278,175 +345,300 @@ def revoke_webhook(uow: UnitOfWork, tenant_id: str, webhook_id: str, actor: str)
             )
 
 
-def changes_recorded(session: Session, tenant_id: str, user_ids: Iterable[str]) -> int:
-    """Record a delivery for each active webhook and each changed user; returns how many.
+# -- the feed moved ---------------------------------------------------------------------
 
-    Deliveries coalesce per (webhook, user) while pending, and each sends the set
-    cached when it runs, so a burst of changes sends the newest set once. To a paused
-    webhook they are held instead, so a dead endpoint costs its tenant's recompute
-    storm one row per user, not a queue of tasks."""
-    ids = list(user_ids)
-    if not ids:
-        return 0
+
+def feed_moved(session: Session, tenant_id: str) -> int:
+    """The tenant's feed recorded changes (in this transaction): queue a run for each
+    active webhook of the tenant; returns how many. Runs coalesce per webhook while
+    queued, and each sends everything after its cursor, so a burst costs one run.
+    A paused webhook gets none: resuming it queues one."""
     hooks = session.execute(
         select(Webhook.id, Webhook.paused_at).where(
             Webhook.tenant_id == tenant_id, Webhook.revoked_at.is_(None)
         )
     ).all()
-    paused = [hook_id for hook_id, paused_at in hooks if paused_at is not None]
+    paused = {hook_id for hook_id, paused_at in hooks if paused_at is not None}
     if paused:
-        # Read again under a shared lock: a resume commits either before (and this sees
-        # the endpoint active) or after this transaction (and releases what it holds).
-        paused = list(
+        # Read again under a share lock: a resume commits either before this (and this
+        # sees the endpoint active) or after this transaction (and its run, queued by
+        # the resume, reads the changes this one recorded).
+        paused = set(
             session.scalars(
                 select(Webhook.id)
                 .where(Webhook.id.in_(paused), Webhook.paused_at.is_not(None))
                 .with_for_update(read=True)
             )
         )
-    for hook_id, _ in hooks:
-        if hook_id in paused:
-            hold(session, tenant_id, hook_id, ids)
-            continue
-        for user_id in ids:
-            emit(session, tenant_id, DELIVER, f"{hook_id}:{user_id}")
-    return len(hooks) * len(ids)
+    active = [hook_id for hook_id, _ in hooks if hook_id not in paused]
+    for hook_id in active:
+        emit(session, tenant_id, DELIVER, hook_id)
+    return len(active)
 
 
-def _held_if_paused(uow: UnitOfWork, tenant_id: str, webhook_id: str, user_id: str) -> bool:
-    """Hold the delivery if its endpoint is paused (under a lock, so a resume cannot
-    slip between the look and the hold)."""
-    with uow:
-        webhook = uow.session.get(Webhook, webhook_id, with_for_update=True)
-        if webhook is None or webhook.paused_at is None:
-            return False
-        hold(uow.session, tenant_id, webhook_id, [user_id])
-        return True
+# -- a delivery run ---------------------------------------------------------------------
 
 
-def _failed(
-    uow: UnitOfWork,
-    tenant_id: str,
-    webhook_id: str,
-    user_id: str,
-    failure: DeliveryFailed,
-    breaker: Breaker,
-    attempt: int,
-) -> Outcome:
-    """Count a failure against the endpoint: retry after its backoff, or pause it and
-    hold the delivery, or (a failure retrying cannot mend) give this delivery up."""
-    now = utcnow()
-    with uow:
-        session = uow.session
-        webhook = session.get(Webhook, webhook_id, with_for_update=True)
-        if webhook is None or webhook.revoked_at is not None:
-            return Outcome("skipped: webhook revoked")
-        webhook.consecutive_failures = (webhook.consecutive_failures or 0) + 1
-        webhook.last_error = str(failure)[:500]
-        webhook.last_failure_at = now
-        exhausted = failure.retry and attempt >= MAX_RETRIES
-        if webhook.paused_at is None and (
-            webhook.consecutive_failures >= breaker.threshold or exhausted
-        ):
-            before = _audited(webhook)
-            webhook.paused_at = now
-            record(
-                session,
-                tenant_id,
-                SYSTEM_ACTOR,
-                "webhook.pause",
-                "webhook",
-                webhook.id,
-                before=before,
-                after=_audited(webhook),
-            )
-        if webhook.paused_at is not None:
-            webhook.next_attempt_at = None
-            hold(session, tenant_id, webhook.id, [user_id])
-            return Outcome(f"held: endpoint paused ({failure})")
-        if not failure.retry:
-            webhook.next_attempt_at = None
-            return Outcome(f"failed: {failure}")
-        delay = breaker.backoff(webhook.consecutive_failures)
-        webhook.next_attempt_at = now + timedelta(seconds=delay)
-        return Outcome(f"retrying in {delay:g}s: {failure}", retry_in=delay)
-
-
-def _succeeded(uow: UnitOfWork, webhook_id: str) -> None:
-    with uow:
-        uow.session.execute(
-            update(Webhook)
-            .where(Webhook.id == webhook_id, Webhook.consecutive_failures > 0)
-            .values(consecutive_failures=0, next_attempt_at=None)
-        )
+def run_lock(runtime: Runtime, webhook_id: str) -> Lock:
+    """The lock a webhook's run holds: one run at a time per webhook."""
+    name = f"{runtime.settings.redis_key_prefix}webhook-run:{webhook_id}"
+    return runtime.redis.lock(name, timeout=LOCK_SECONDS, blocking=False)
 
 
 def deliver(
-    uow_factory: Callable[[], UnitOfWork],
-    secret_key: str,
+    runtime: Runtime,
     tenant_id: str,
-    object_id: str,
+    webhook_id: str,
     policy: DestinationPolicy,
     breaker: Breaker,
     attempt: int = 0,
+    budget: RunBudget | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Outcome:
-    """POST the user's current set (the change feed's head) to one webhook, signed with the secret
-    derived from `secret_key`, to an address `policy` allows. `attempt` counts the
-    tries of this delivery before this one."""
-    webhook_id, _, user_id = object_id.partition(":")
-    with uow_factory().reading() as session:
-        webhook = session.get(Webhook, webhook_id)
-        # The set last recorded in the change feed: committed before the cache is written.
-        permissions = change_feed.head_of(session, tenant_id, user_id)
-    if webhook is None or webhook.revoked_at is not None or webhook.tenant_id != tenant_id:
-        return Outcome("skipped: webhook revoked")
-    if webhook.paused_at is not None and _held_if_paused(
-        uow_factory(), tenant_id, webhook_id, user_id
-    ):
-        return Outcome("held: endpoint paused")
+    """One delivery run for a webhook: send what the feed holds after its cursor, in
+    order, to an address `policy` allows, with its endpoint's `breaker`. `attempt`
+    counts the tries of the change at the cursor before this run."""
+    lock = run_lock(runtime, webhook_id)
+    if not lock.acquire():
+        return Outcome(
+            "busy: another run is delivering to this endpoint",
+            retry_in=BUSY_RETRY_SECONDS,
+            attempt=attempt,
+        )
     try:
-        status = _post(webhook, tenant_id, user_id, permissions, secret_key, policy)
-    except DeliveryFailed as failure:
-        log_event(log, "webhook delivery failed", webhook_id=webhook.id, error=str(failure))
-        return _failed(uow_factory(), tenant_id, webhook.id, user_id, failure, breaker, attempt)
-    if status is None:
-        return Outcome("skipped: no recorded set (the next change will be sent)")
-    if webhook.consecutive_failures:
-        _succeeded(uow_factory(), webhook.id)
-    return Outcome(f"delivered: HTTP {status}")
+        run = _Run(runtime, tenant_id, webhook_id, policy, breaker, budget or RunBudget(), clock)
+        outcome = run.start(attempt)
+    finally:
+        try:
+            lock.release()
+        except LockError:
+            # It expired: this run outlived LOCK_SECONDS and another may have started.
+            log_event(log, "webhook run outlived its lock", webhook_id=webhook_id)
+    if outcome.more:
+        # Queued through the outbox, like any run: a broker outage delays it, no more.
+        with runtime.unit_of_work() as uow:
+            uow.emit(tenant_id, DELIVER, webhook_id)
+    log_event(log, "webhook run", webhook_id=webhook_id, sent=outcome.sent, outcome=outcome.message)
+    return outcome
 
 
-def _post(
-    webhook: Webhook,
-    tenant_id: str,
-    user_id: str,
-    permissions: dict[str, Any] | None,
-    secret_key: str,
-    policy: DestinationPolicy,
-) -> int | None:
-    """Send one event; its HTTP status (None: no set to send). Raises DeliveryFailed."""
-    try:
-        destination = policy.check(webhook.url)
-    except Unresolvable as unresolvable:
-        raise DeliveryFailed(str(unresolvable), retry=True) from None
-    except DestinationRefused as refused:
-        raise DeliveryFailed(f"refused: {refused}", retry=False) from None
-    if permissions is None:
-        return None
-    event = {
-        "event": "permissions.changed",
-        "tenant_id": tenant_id,
-        "user_id": user_id,
-        "version": permissions.get("version"),
-        "permissions": permissions,
-    }
-    body = json.dumps(event, separators=(",", ":")).encode()
+@dataclass
+class _Batch:
+    """What one look at the feed gave to send: (cursor, body) in order, a body of None
+    for a change that is passed over; `snapshot`, when these are a snapshot's sets."""
+
+    items: list[tuple[int, bytes | None]]
+    snapshot: change_feed.SnapshotPage | None = None
+
+
+def _body(tenant_id: str, event: str, head: str, cursor: int | None = None) -> bytes:
+    """The event: its name and tenant, then `head` (a change or a snapshot set, the JSON
+    object the feed serves) spliced in as it is, so both say the same thing."""
+    prefix: dict[str, str] = {"event": event, "tenant_id": tenant_id}
+    if cursor is not None:
+        prefix["cursor"] = str(cursor)
+    text = json.dumps(prefix, separators=(",", ":"))
+    return f"{text[:-1]},{head[1:]}".encode()
+
+
+@dataclass
+class _Run:
+    """One delivery run, holding its webhook's lock: pages of the feed (or of a
+    snapshot) sent in order until there is nothing more, the breaker stops it, or its
+    budget is spent."""
+
+    runtime: Runtime
+    tenant_id: str
+    webhook_id: str
+    policy: DestinationPolicy
+    breaker: Breaker
+    budget: RunBudget
+    clock: Callable[[], float]
+    sent: int = 0
+    started_at: float = 0.0
+
+    def start(self, attempt: int) -> Outcome:
+        webhook = self._webhook()
+        if isinstance(webhook, Outcome):
+            self._started()
+            return webhook
+        now = utcnow()
+        if webhook.next_attempt_at is not None and webhook.next_attempt_at > now:
+            # A failed run's retry is due then; it will send what this one would. The
+            # queued flag stays, so changes meanwhile queue no more runs.
+            wait = (webhook.next_attempt_at - now).total_seconds()
+            return Outcome(
+                f"waiting: the endpoint's next attempt is in {wait:.3g}s",
+                retry_in=wait,
+                attempt=attempt,
+                waiting=True,
+            )
+        self._started()
+        self.started_at = self.clock()
+        try:
+            destination = self.policy.check(webhook.url)
+        except Unresolvable as unresolvable:
+            return self._failed(DeliveryFailed(str(unresolvable), retry=True), attempt)
+        except DestinationRefused as refused:
+            return self._failed(DeliveryFailed(f"refused: {refused}", retry=False), attempt)
+        secret = secret_for(self.runtime.settings.secret_key, webhook.id)
+        return self._send(destination, secret, attempt)
+
+    def _started(self) -> None:
+        # Before the feed is read: a change recorded from now on queues a run of its own
+        # (which waits for this one's lock), so none is left behind.
+        relay.started(self.runtime, DELIVER, self.tenant_id, self.webhook_id)
+
+    def _webhook(self) -> Webhook | Outcome:
+        with self.runtime.unit_of_work().reading() as session:
+            webhook = session.get(Webhook, self.webhook_id)
+        if webhook is None or webhook.revoked_at is not None or webhook.tenant_id != self.tenant_id:
+            return Outcome("skipped: webhook revoked", sent=self.sent)
+        if webhook.paused_at is not None:
+            return Outcome("held: endpoint paused", sent=self.sent)
+        return webhook
+
+    def _send(self, destination: Destination, secret: str, attempt: int) -> Outcome:
+        while True:
+            webhook = self._webhook()  # again each page: a revoke or pause stops the run
+            if isinstance(webhook, Outcome):
+                return webhook
+            batch = self._next_batch(webhook)
+            if batch is None:
+                return Outcome(f"up to date: sent {self.sent}", sent=self.sent)
+            failing = bool(webhook.consecutive_failures)
+            for cursor, body in batch.items:
+                if body is None:
+                    with self.runtime.unit_of_work() as uow:
+                        advance(uow.session, webhook.id, cursor, delivered=False)
+                    continue
+                try:
+                    _post(destination, secret, body)
+                except DeliveryFailed as failure:
+                    log_event(
+                        log,
+                        "webhook delivery failed",
+                        webhook_id=webhook.id,
+                        cursor=cursor,
+                        error=str(failure),
+                    )
+                    return self._failed(failure, attempt)
+                self.sent += 1
+                if batch.snapshot is None:
+                    with self.runtime.unit_of_work() as uow:
+                        advance(uow.session, webhook.id, cursor)
+                elif failing:
+                    # A snapshot's progress is kept a page at a time; its failures end now.
+                    self._clear_failures()
+                failing, attempt = False, 0
+                if batch.snapshot is None and self._spent():
+                    return self._queue_next()
+            if batch.snapshot is not None:
+                with self.runtime.unit_of_work() as uow:
+                    snapshot = batch.snapshot
+                    snapshot_sent(uow.session, webhook.id, snapshot.next_page, snapshot.feed_cursor)
+            if self._spent():
+                return self._queue_next()
+
+    def _next_batch(self, webhook: Webhook) -> _Batch | None:
+        """The changes after the webhook's cursor (None: there are none), or the next
+        page of its snapshot when it is catching up from one."""
+        with self.runtime.unit_of_work().reading() as session:
+            if webhook.snapshot_page is not None:
+                return self._snapshot(session, webhook.snapshot_page)
+            try:
+                page = change_feed.changes_after(
+                    session, self.tenant_id, webhook.feed_cursor, FEED_PAGE
+                )
+            except change_feed.CursorExpired:
+                return self._snapshot(session, None)
+        if not page.changes:
+            return None
+        items: list[tuple[int, bytes | None]] = []
+        for change, cursor in zip(page.changes, page.cursors, strict=True):
+            if json.loads(change)["kind"] == change_feed.SCOPES:
+                items.append((cursor, None))  # for readers that check scopes themselves
+            else:
+                items.append((cursor, _body(self.tenant_id, CHANGED_EVENT, change)))
+        return _Batch(items)
+
+    def _snapshot(self, session: Session, page_token: str | None) -> _Batch:
+        page = change_feed.snapshot_page(session, self.tenant_id, page_token, SNAPSHOT_PAGE)
+        items: list[tuple[int, bytes | None]] = [
+            (page.feed_cursor, _body(self.tenant_id, SNAPSHOT_EVENT, s, page.feed_cursor))
+            for s in page.sets
+        ]
+        return _Batch(items, page)
+
+    def _spent(self) -> bool:
+        return (
+            self.sent >= self.budget.changes
+            or self.clock() - self.started_at >= self.budget.seconds
+        )
+
+    def _queue_next(self) -> Outcome:
+        return Outcome(f"sent {self.sent}; more to send, queued again", sent=self.sent, more=True)
+
+    def _clear_failures(self) -> None:
+        with self.runtime.unit_of_work() as uow:
+            uow.session.execute(
+                update(Webhook)
+                .where(Webhook.id == self.webhook_id)
+                .values(consecutive_failures=0, next_attempt_at=None)
+            )
+
+    def _failed(self, failure: DeliveryFailed, attempt: int) -> Outcome:
+        """Count a failure against the endpoint: retry after its backoff, or pause it,
+        or (a failure retrying cannot mend) leave the change for the next run."""
+        now = utcnow()
+        with self.runtime.unit_of_work() as uow:
+            session = uow.session
+            webhook = session.get(Webhook, self.webhook_id, with_for_update=True)
+            if webhook is None or webhook.revoked_at is not None:
+                return Outcome("skipped: webhook revoked", sent=self.sent)
+            webhook.consecutive_failures = (webhook.consecutive_failures or 0) + 1
+            webhook.last_error = str(failure)[:500]
+            webhook.last_failure_at = now
+            exhausted = failure.retry and attempt >= MAX_RETRIES
+            if webhook.paused_at is None and (
+                webhook.consecutive_failures >= self.breaker.threshold or exhausted
+            ):
+                before = _audited(webhook)
+                webhook.paused_at = now
+                record(
+                    session,
+                    self.tenant_id,
+                    SYSTEM_ACTOR,
+                    "webhook.pause",
+                    "webhook",
+                    webhook.id,
+                    before=before,
+                    after=_audited(webhook),
+                )
+            if webhook.paused_at is not None:
+                webhook.next_attempt_at = None
+                return Outcome(f"held: endpoint paused ({failure})", sent=self.sent)
+            if not failure.retry:
+                webhook.next_attempt_at = None
+                return Outcome(f"failed: {failure}", sent=self.sent)
+            delay = self.breaker.backoff(webhook.consecutive_failures)
+            webhook.next_attempt_at = now + timedelta(seconds=delay)
+            return Outcome(
+                f"retrying in {delay:g}s: {failure}",
+                retry_in=delay,
+                attempt=attempt + 1,
+                sent=self.sent,
+            )
+
+
+def _post(destination: Destination, secret: str, body: bytes) -> int:
+    """Send one event; its HTTP status. Raises DeliveryFailed."""
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "rolecall-webhooks",
         TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: sign(secret_for(secret_key, webhook.id), timestamp, body),
+        SIGNATURE_HEADER: sign(secret, timestamp, body),
     }
     try:
         response = post(destination, body, headers, TIMEOUT_SECONDS)
@@ -460,5 +652,4 @@ def _post(
         raise DeliveryFailed(f"HTTP {status}", retry=True)
     if status >= 400:
         raise DeliveryFailed(f"HTTP {status}", retry=False)
-    log_event(log, "webhook delivered", webhook_id=webhook.id, user_id=user_id, status=status)
     return status

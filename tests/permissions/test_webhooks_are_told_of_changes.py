@@ -1,5 +1,5 @@
-"""Webhooks: a tenant is told of each change to a user's permission set, signed, and
-a receiver that fails is tried again."""
+"""Webhooks: a tenant is told of each change to a user's permission set, as its change
+feed records it, signed; a receiver that fails is tried again."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from flask.testing import FlaskClient
 
-from service.services import webhooks
+from service.runtime import Runtime
+from service.services import permission_recompute, relay, webhooks
 from tests.conftest import TenantKeys
 from tests.permissions.conftest import Admin, Directory
+from tests.webhooks.conftest import backoff_passed, feed
 
 
 @dataclass
@@ -67,23 +69,39 @@ def test_a_change_to_a_users_set_is_posted_and_signed(
 ) -> None:
     admin.load("reporting")
     org = admin.scope("organization", "Org")
-    user_id = directory.user("ada@example.org")
+    user_id = directory.user("ada@example.org", external_id="ada-1")
     admin.assign("ada@example.org", "manage", org)
 
     sent = [e for e in events(receiver) if e["user_id"] == user_id]
     assert sent and sent[-1]["event"] == "permissions.changed"
+    assert sent[-1]["tenant_id"] == admin.keys.id and sent[-1]["kind"] == "changed"
+    assert (sent[-1]["user_name"], sent[-1]["external_id"]) == ("ada@example.org", "ada-1")
     assert sent[-1]["permissions"]["scopes"][org]["reporting/manage"]["level"] == "granted"
+    assert sent[-1]["version"] == sent[-1]["permissions"]["version"]
     headers, body = receiver.received[-1]
     secret = hook["secret"]
     expected = webhooks.sign(secret, headers["X-Rolecall-Timestamp"], body)
     assert headers["X-Rolecall-Signature"] == expected
 
 
-def test_a_recompute_that_changes_nothing_sends_nothing(
-    admin: Admin, directory: Directory, receiver: Receiver, hook: dict, runtime
+def test_a_new_webhook_is_told_of_changes_from_its_creation_on(
+    admin: Admin, directory: Directory, receiver: Receiver
 ) -> None:
-    from service.services import permission_recompute
+    admin.load("reporting")
+    org = admin.scope("organization", "Org")
+    directory.user("ada@example.org")
+    admin.assign("ada@example.org", "view", org)
+    made = admin.ok(admin.post("/webhooks", {"url": receiver.url}), 201)
+    assert made["held_deliveries"] == 0 and int(made["feed_cursor"]) > 0
+    admin.assign("ada@example.org", "edit", org)
+    (event,) = events(receiver)
+    assert int(event["cursor"]) > int(made["feed_cursor"])
+    assert "reporting/edit" in event["permissions"]["scopes"][org]
 
+
+def test_a_recompute_that_changes_nothing_sends_nothing(
+    admin: Admin, directory: Directory, receiver: Receiver, hook: dict, runtime: Runtime
+) -> None:
     admin.load("reporting")
     org = admin.scope("organization", "Org")
     user_id = directory.user("ada@example.org")
@@ -93,56 +111,97 @@ def test_a_recompute_that_changes_nothing_sends_nothing(
     assert len(receiver.received) == count
 
 
-def test_a_recompute_that_died_before_its_cache_write_has_announced_already(
+def test_a_change_is_sent_even_when_its_recompute_dies_before_the_cache_write(
     admin: Admin,
     directory: Directory,
     receiver: Receiver,
     hook: dict,
-    runtime,
+    runtime: Runtime,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The change is recorded (and its deliveries with it) before the set is written to
-    Redis, so a worker dying in between loses no announcement; the retried task writes
-    the cache and announces nothing twice."""
-    from service.services import permission_recompute
-
     admin.load("reporting")
     org = admin.scope("organization", "Org")
     user_id = directory.user("ada@example.org")
     count = len(receiver.received)
 
+    # The worker loses Redis between recording the new set in the feed and caching it.
     def dies(*args: object, **kwargs: object) -> None:
         raise ConnectionError("the worker lost Redis")
 
     monkeypatch.setattr(runtime.cache, "store_many", dies)
-    admin.assign("ada@example.org", "manage", org)  # its recompute task fails at the write
+    admin.assign("ada@example.org", "manage", org)
     monkeypatch.undo()
-    assert "reporting/manage" not in str(runtime.cache.body_of(admin.keys.id, user_id))
-    sent = [e for e in events(receiver)[count:] if e["user_id"] == user_id]
-    assert sent and sent[-1]["permissions"]["scopes"][org]["reporting/manage"]["level"] == "granted"
 
-    # The task is redelivered: the cache gets the set; the webhook is not told again.
+    # The webhook was told from the feed, which committed first.
+    (event,) = events(receiver)[count:]
+    assert event["user_id"] == user_id
+    assert event["permissions"]["scopes"][org]["reporting/manage"]["level"] == "granted"
+    assert runtime.cache.body_of(admin.keys.id, user_id) is None
+    # The task's retry caches the same set: no change, nothing sent again.
     permission_recompute.recompute_users(runtime, admin.keys.id, [user_id])
-    assert runtime.cache.body_of(admin.keys.id, user_id)["scopes"][org]["reporting/manage"]
-    assert len([e for e in events(receiver)[count:] if e["user_id"] == user_id]) == len(sent)
+    cached = runtime.cache.body_of(admin.keys.id, user_id)
+    assert cached["scopes"] == event["permissions"]["scopes"]
+    assert len(receiver.received) == count + 1
 
 
-def test_a_failing_receiver_is_tried_again(
-    admin: Admin, directory: Directory, receiver: Receiver, hook: dict, runtime
+def test_a_failing_receiver_is_tried_again_after_its_backoff(
+    admin: Admin, directory: Directory, receiver: Receiver, hook: dict, runtime: Runtime
 ) -> None:
-    from service.services import relay
-
     admin.load("reporting")
     org = admin.scope("organization", "Org")
     directory.user("ada@example.org")
     receiver.fail_next = 2  # two 503s, then it takes the event
     admin.assign("ada@example.org", "manage", org)
-    assert receiver.received == []
-    # The failed delivery stays in the outbox; the periodic sweep tries it again.
+    assert receiver.received == [] and receiver.fail_next == 1
+    # The failed run stays in the outbox; the periodic sweep runs it again, and it
+    # waits for the endpoint's backoff before it tries the receiver.
     relay.relay(runtime)
-    assert receiver.received == []
+    assert receiver.fail_next == 1
+    backoff_passed(runtime, hook["id"])
+    relay.relay(runtime)
+    assert receiver.received == [] and receiver.fail_next == 0
+    backoff_passed(runtime, hook["id"])
     relay.relay(runtime)
     assert any(e["permissions"]["scopes"].get(org) for e in events(receiver))
+
+
+def test_a_webhook_is_sent_what_the_feed_says_in_its_order(
+    admin: Admin,
+    directory: Directory,
+    receiver: Receiver,
+    hook: dict,
+    runtime: Runtime,
+    client: FlaskClient,
+    tenant: TenantKeys,
+) -> None:
+    admin.load("reporting")
+    org = admin.scope("organization", "Org")
+    spare = admin.scope("folder", "Spare", parent=org)
+    ada, bob, cy = (directory.user(f"{n}@example.org") for n in ("ada", "bob", "cy"))
+    admin.map("Staff", "view", org)
+    staff = directory.group("Staff", users=[ada, bob])
+    permission_recompute.recompute_group(runtime, tenant.id, staff)
+    admin.assign("cy@example.org", "edit", org)
+    admin.ok(admin.delete(f"/scopes/{spare}"))  # a scope-tree change: not sent
+    directory.remove(staff, bob)
+    permission_recompute.recompute_users(runtime, tenant.id, [bob])
+    directory.set_active(ada, False)
+    permission_recompute.deprovision(runtime, tenant.id, ada)
+    directory.delete_user(cy)
+    permission_recompute.deprovision(runtime, tenant.id, cy)
+    admin.assign("bob@example.org", "manage", org)
+
+    changes = feed(client, tenant)
+    assert {"changed", "deprovisioned", "deleted", "scopes"} <= {c["kind"] for c in changes}
+    sent = events(receiver)
+    assert {(e["event"], e["tenant_id"]) for e in sent} == {("permissions.changed", tenant.id)}
+    # The same changes, in the same order, with the same cursors: each event is the
+    # feed's change with the event's name and tenant before it.
+    assert [{k: v for k, v in e.items() if k not in ("event", "tenant_id")} for e in sent] == [
+        c for c in changes if c["kind"] != "scopes"
+    ]
+    shown = admin.ok(admin.get(f"/webhooks/{hook['id']}"))
+    assert shown["feed_cursor"] == changes[-1]["cursor"] and shown["held_deliveries"] == 0
 
 
 def test_a_revoked_webhook_is_sent_nothing(

@@ -1,6 +1,7 @@
-"""A receiver that keeps failing: each retry waits longer (per endpoint), after N
-consecutive failures the endpoint is paused and its deliveries are held, the
-webhook shows why, and an admin resumes it, which sends the held users' newest sets."""
+"""A receiver that keeps failing: each retry waits longer (per endpoint), a run queued
+meanwhile waits for it, after N consecutive failures the endpoint is paused and sent
+nothing, the webhook shows why and how much it has missed, and an admin resumes it,
+which sends every change it missed, in order."""
 
 from __future__ import annotations
 
@@ -8,56 +9,19 @@ import json
 from collections.abc import Callable
 
 import pytest
+from flask.testing import FlaskClient
 
 from service.runtime import Runtime
 from service.services import webhooks
-from service.services.webhook_destinations import DestinationPolicy
-from service.settings import Settings
 from tests.conftest import TenantKeys
 from tests.permissions.conftest import Admin, Directory
-from tests.webhooks.conftest import Receiver
-
-LOOPBACK = DestinationPolicy.from_settings(Settings())
-
-
-class Endpoint:
-    """One webhook of the admin's tenant, delivered to by calling the use case as the
-    task does, with a breaker of `threshold`."""
-
-    def __init__(self, runtime: Runtime, admin: Admin, receiver: Receiver, threshold: int) -> None:
-        self.runtime = runtime
-        self.admin = admin
-        self.tenant_id = admin.keys.id
-        self.breaker = webhooks.Breaker(threshold=threshold, retry_base_seconds=2.0)
-        made = admin.ok(admin.post("/webhooks", {"url": receiver.url}), 201)
-        self.id: str = made["id"]
-
-    def deliver(self, user_id: str, attempt: int = 0) -> webhooks.Outcome:
-        return webhooks.deliver(
-            self.runtime.unit_of_work,
-            self.runtime.settings.secret_key,
-            self.tenant_id,
-            f"{self.id}:{user_id}",
-            LOOPBACK,
-            self.breaker,
-            attempt=attempt,
-        )
-
-    def shown(self) -> dict:
-        return self.admin.ok(self.admin.get(f"/webhooks/{self.id}"))
-
-
-@pytest.fixture
-def make_endpoint(runtime: Runtime, admin: Admin) -> Callable[..., Endpoint]:
-    def make(receiver: Receiver, threshold: int = 3) -> Endpoint:
-        return Endpoint(runtime, admin, receiver, threshold)
-
-    return make
+from tests.webhooks.conftest import Endpoint, Receiver, as_changes, feed, sent_by_feed
 
 
 @pytest.fixture
 def users(admin: Admin, directory: Directory) -> list[str]:
-    """Two users whose sets are cached (each granted `view` at an organization)."""
+    """Two users whose sets are recorded in the feed (each granted `view` at an
+    organization): two changes, made before any webhook exists."""
     admin.load("reporting")
     org = admin.scope("organization", "Org")
     ids = [directory.user(name) for name in ("ada@example.org", "bob@example.org")]
@@ -66,104 +30,174 @@ def users(admin: Admin, directory: Directory) -> list[str]:
     return ids
 
 
-def test_the_backoff_grows_with_the_endpoints_failures_not_the_deliverys(
+@pytest.fixture
+def missed(
     make_endpoint: Callable[..., Endpoint], receiver: Receiver, users: list[str]
+) -> Callable[..., Endpoint]:
+    """An endpoint that has not been sent the two users' changes, and no run queued."""
+
+    def make(threshold: int = 3) -> Endpoint:
+        endpoint = make_endpoint(receiver, threshold=threshold)
+        endpoint.rewind()
+        return endpoint
+
+    return make
+
+
+def test_the_backoff_doubles_with_the_endpoints_consecutive_failures(
+    missed: Callable[..., Endpoint], receiver: Receiver
 ) -> None:
-    endpoint = make_endpoint(receiver, threshold=10)
+    endpoint = missed(threshold=10)
     receiver.status = 503
-    ada, bob = users
-    # Three deliveries, of two users, each on its first try: the endpoint's
-    # failures, not each delivery's, set the wait.
-    delays = [endpoint.deliver(user).retry_in for user in (ada, bob, ada)]
+    delays = [endpoint.retried().retry_in for _ in range(3)]
     assert delays == [2.0, 4.0, 8.0]
     shown = endpoint.shown()
     assert shown["consecutive_failures"] == 3 and shown["last_error"] == "HTTP 503"
-    assert shown["next_attempt_at"] is not None and shown["state"] == "active"
+    assert shown["state"] == "active" and shown["feed_cursor"] == "0"
+
+
+def test_a_run_queued_during_the_backoff_waits_for_it_and_sends_nothing(
+    missed: Callable[..., Endpoint], receiver: Receiver
+) -> None:
+    endpoint = missed(threshold=10)
+    receiver.status = 503
+    failed = endpoint.deliver()
+    assert failed.retry_in == 2.0 and failed.attempt == 1
+    tried = len(receiver.received)
+
+    waiting = endpoint.deliver()
+    assert waiting.waiting and 0 < (waiting.retry_in or 0) <= 2.0
+    assert len(receiver.received) == tried
+    assert endpoint.shown()["consecutive_failures"] == 1
 
 
 def test_a_success_clears_the_endpoints_failures(
-    make_endpoint: Callable[..., Endpoint], receiver: Receiver, users: list[str]
+    missed: Callable[..., Endpoint], receiver: Receiver
 ) -> None:
-    endpoint = make_endpoint(receiver, threshold=10)
+    endpoint = missed(threshold=10)
     receiver.fail_next = 2
-    assert endpoint.deliver(users[0]).retry_in == 2.0
-    assert endpoint.deliver(users[0]).retry_in == 4.0
-    assert endpoint.deliver(users[0]).message == "delivered: HTTP 204"
+    assert endpoint.deliver().retry_in == 2.0
+    endpoint.backoff_passed()
+    assert endpoint.deliver(attempt=1).retry_in == 4.0
+    endpoint.backoff_passed()
+    outcome = endpoint.deliver(attempt=2)
+    assert outcome.message == "up to date: sent 2" and outcome.sent == 2
     shown = endpoint.shown()
     assert shown["consecutive_failures"] == 0 and shown["next_attempt_at"] is None
     assert shown["last_error"] == "HTTP 503"  # still shown: when it last went wrong
+    assert shown["held_deliveries"] == 0
 
 
 def test_after_n_consecutive_failures_the_endpoint_is_paused_and_shows_why(
-    make_endpoint: Callable[..., Endpoint], receiver: Receiver, users: list[str], admin: Admin
+    missed: Callable[..., Endpoint], receiver: Receiver, admin: Admin
 ) -> None:
-    endpoint = make_endpoint(receiver, threshold=3)
+    endpoint = missed(threshold=3)
     receiver.status = 500
-    ada, bob = users
-    outcomes = [endpoint.deliver(user) for user in (ada, bob, ada)]
+    outcomes = [endpoint.retried() for _ in range(3)]
     assert [o.retry_in for o in outcomes] == [2.0, 4.0, None]
     assert outcomes[-1].message == "held: endpoint paused (HTTP 500)"
     shown = endpoint.shown()
     assert shown["state"] == "paused" and shown["paused_at"] is not None
     assert shown["consecutive_failures"] == 3 and shown["last_error"] == "HTTP 500"
-    assert shown["next_attempt_at"] is None and shown["held_deliveries"] == 1
-    # A paused endpoint is sent nothing more: the next delivery is held at once.
-    sent = len(receiver.received)
-    assert endpoint.deliver(bob).message == "held: endpoint paused"
-    assert len(receiver.received) == sent and endpoint.shown()["held_deliveries"] == 2
+    assert shown["next_attempt_at"] is None and shown["held_deliveries"] == 2
+    # A paused endpoint is sent nothing more.
+    tried = len(receiver.received)
+    assert endpoint.deliver().message == "held: endpoint paused"
+    assert len(receiver.received) == tried
     paused = admin.ok(admin.get("/audit", action="webhook.pause"))
     assert [e["actor"] for e in paused] == [webhooks.SYSTEM_ACTOR]
 
 
-def test_a_delivery_out_of_retries_pauses_its_endpoint_rather_than_being_dropped(
-    make_endpoint: Callable[..., Endpoint], receiver: Receiver, users: list[str]
+def test_a_change_out_of_retries_pauses_its_endpoint_rather_than_being_dropped(
+    missed: Callable[..., Endpoint], receiver: Receiver
 ) -> None:
-    endpoint = make_endpoint(receiver, threshold=50)
+    endpoint = missed(threshold=50)
     receiver.status = 502
-    outcome = endpoint.deliver(users[0], attempt=webhooks.MAX_RETRIES)
+    outcome = endpoint.deliver(attempt=webhooks.MAX_RETRIES)
     assert outcome.message.startswith("held") and endpoint.shown()["state"] == "paused"
+    assert endpoint.shown()["feed_cursor"] == "0"  # nothing passed over
 
 
-def test_changes_to_a_paused_endpoint_are_held_and_sent_newest_when_it_is_resumed(
-    make_endpoint: Callable[..., Endpoint],
-    receiver: Receiver,
-    users: list[str],
-    admin: Admin,
+def test_a_failure_retrying_cannot_mend_leaves_the_change_for_the_next_run(
+    missed: Callable[..., Endpoint], receiver: Receiver
 ) -> None:
-    endpoint = make_endpoint(receiver, threshold=1)
+    endpoint = missed(threshold=10)
+    receiver.status = 400
+    outcome = endpoint.deliver()
+    assert outcome.message == "failed: HTTP 400" and outcome.retry_in is None
+    assert endpoint.shown()["feed_cursor"] == "0"
+    receiver.status = 204
+    assert endpoint.deliver().sent == 2
+
+
+def test_a_paused_endpoint_misses_no_change_and_is_sent_every_one_in_order_when_resumed(
+    missed: Callable[..., Endpoint],
+    receiver: Receiver,
+    admin: Admin,
+    client: FlaskClient,
+    tenant: TenantKeys,
+) -> None:
+    endpoint = missed(threshold=1)
     receiver.status = 503
-    ada, bob = users
-    endpoint.deliver(ada)
+    endpoint.deliver()
     assert endpoint.shown()["state"] == "paused"
     receiver.status = 204
-    received = len(receiver.received)
+    receiver.received.clear()  # the failed try
 
-    # While paused, a change to each user's set is held (not sent, not dropped),
-    # and a second change to one user adds nothing to hold.
+    # While paused, each change is recorded in the feed and nothing is sent; two
+    # changes to one user are two changes, not one.
     org2 = admin.scope("organization", "Org 2")
     admin.assign("ada@example.org", "edit", org2)
     admin.assign("ada@example.org", "share", org2)
     admin.assign("bob@example.org", "edit", org2)
-    assert len(receiver.received) == received
-    assert endpoint.shown()["held_deliveries"] == 2
+    assert receiver.received == []
+    missed_changes = sent_by_feed(feed(client, tenant))
+    assert len(missed_changes) >= 5
+    assert endpoint.shown()["held_deliveries"] >= len(missed_changes)
 
     resumed = admin.ok(admin.post(f"/webhooks/{endpoint.id}/resume"))
     assert resumed["state"] == "active" and resumed["consecutive_failures"] == 0
-    assert resumed["held_deliveries"] == 0
-    sent = [json.loads(body) for _, body in receiver.received[received:]]
-    assert sorted(e["user_id"] for e in sent) == sorted([ada, bob])
-    newest = next(e for e in sent if e["user_id"] == ada)
-    assert set(newest["permissions"]["scopes"][org2]) >= {"reporting/edit", "reporting/share"}
+    assert as_changes(receiver.events()) == missed_changes
+    assert {e["event"] for e in receiver.events()} == {"permissions.changed"}
+    shown = endpoint.shown()
+    assert shown["held_deliveries"] == 0
+    assert shown["feed_cursor"] == missed_changes[-1]["cursor"]
     (event,) = admin.ok(admin.get("/audit", action="webhook.resume"))
-    assert event["after"]["released_deliveries"] == 2
+    assert event["after"]["held_deliveries"] >= len(missed_changes)
     assert event["actor"].startswith("token:")
+
+
+def test_one_run_at_a_time_per_endpoint(
+    missed: Callable[..., Endpoint], receiver: Receiver, runtime: Runtime
+) -> None:
+    endpoint = missed()
+    lock = webhooks.run_lock(runtime, endpoint.id)
+    assert lock.acquire()
+    try:
+        busy = endpoint.deliver()
+    finally:
+        lock.release()
+    assert busy.retry_in == webhooks.BUSY_RETRY_SECONDS and receiver.received == []
+    assert endpoint.deliver().sent == 2
+
+
+def test_a_run_that_used_its_budget_queues_the_next_and_nothing_is_lost(
+    missed: Callable[..., Endpoint], receiver: Receiver, client: FlaskClient, tenant: TenantKeys
+) -> None:
+    endpoint = missed()
+    outcome = endpoint.deliver(budget=webhooks.RunBudget(changes=1))
+    assert outcome.more and outcome.sent == 1
+    # The next run was queued through the outbox (in process, it has run since): it
+    # went on from the cursor the first one left.
+    assert as_changes(receiver.events()) == sent_by_feed(feed(client, tenant))
+    assert endpoint.shown()["held_deliveries"] == 0
 
 
 def test_a_revoked_or_foreign_webhook_cannot_be_resumed(
     make_endpoint: Callable[..., Endpoint],
     receiver: Receiver,
     admin: Admin,
-    client,
+    client: FlaskClient,
     make_tenant: Callable[[str], TenantKeys],
 ) -> None:
     endpoint = make_endpoint(receiver)
@@ -177,6 +211,7 @@ def test_a_revoked_or_foreign_webhook_cannot_be_resumed(
     admin.ok(admin.delete(f"/webhooks/{endpoint.id}"), 204)
     revoked = admin.post(f"/webhooks/{endpoint.id}/resume")
     assert revoked.status_code == 409
+    assert endpoint.deliver().message == "skipped: webhook revoked"
 
 
 def test_webhooks_are_listed_in_pages_and_filtered_by_state(

@@ -18,7 +18,7 @@ from service.services.webhook_destinations import DestinationPolicy
 from service.settings import Settings, SettingsError
 from tests.conftest import TenantKeys
 from tests.permissions.conftest import Admin, Directory
-from tests.webhooks.conftest import FakeDns, Receiver
+from tests.webhooks.conftest import FakeDns, Receiver, backoff_passed, rewind
 
 BREAKER = webhooks.Breaker(threshold=10, retry_base_seconds=2.0)
 
@@ -131,8 +131,9 @@ def test_the_allowed_networks_setting_is_validated() -> None:
 
 @dataclasses.dataclass
 class Hooked:
-    """A user with a cached set, and a webhook to `receiver.invalid` (a name only the
-    injected resolver knows), registered while it resolved to the loopback receiver."""
+    """A user with a set, and a webhook to `receiver.invalid` (a name only the injected
+    resolver knows), registered while it resolved to the loopback receiver, that has
+    yet to be sent the user's set."""
 
     runtime: Runtime
     tenant_id: str
@@ -141,14 +142,7 @@ class Hooked:
     dns: FakeDns
 
     def deliver(self, policy: DestinationPolicy) -> webhooks.Outcome:
-        return webhooks.deliver(
-            self.runtime.unit_of_work,
-            self.runtime.settings.secret_key,
-            self.tenant_id,
-            f"{self.webhook_id}:{self.user_id}",
-            policy,
-            BREAKER,
-        )
+        return webhooks.deliver(self.runtime, self.tenant_id, self.webhook_id, policy, BREAKER)
 
     def policy(self, allow_loopback: bool = True) -> DestinationPolicy:
         networks = Settings().webhook_networks if allow_loopback else ()
@@ -179,6 +173,7 @@ def make_hooked(
             hooked.policy(),
         )
         hooked.webhook_id = created.webhook.id
+        rewind(runtime, hooked.webhook_id)
         dns.lookups.clear()
         return hooked
 
@@ -190,7 +185,7 @@ def test_a_delivery_connects_to_the_address_it_checked_and_names_the_host(
 ) -> None:
     hooked = make_hooked(receiver)
     outcome = hooked.deliver(hooked.policy())
-    assert outcome.message == "delivered: HTTP 204"
+    assert outcome.message == "up to date: sent 1"
     (headers, _), *_ = receiver.received
     assert headers["Host"] == f"receiver.invalid:{receiver.port}"
     # One lookup, by the check: the connection did not resolve the name again (the
@@ -243,4 +238,5 @@ def test_a_name_that_stops_resolving_is_tried_again_not_dropped(
     outcome = hooked.deliver(hooked.policy())
     assert outcome.retry_in == 2.0 and "does not resolve" in outcome.message
     hooked.dns.set("receiver.invalid", "127.0.0.1")
-    assert hooked.deliver(hooked.policy()).message == "delivered: HTTP 204"
+    backoff_passed(hooked.runtime, hooked.webhook_id)
+    assert hooked.deliver(hooked.policy()).message == "up to date: sent 1"

@@ -14,7 +14,7 @@ class WebhookSchema(Schema):
     state = fields.String(
         dump_only=True,
         validate=validate.OneOf(["active", "paused", "revoked"]),
-        metadata={"description": "paused: deliveries are held until it is resumed"},
+        metadata={"description": "paused: it is sent nothing until it is resumed"},
     )
     consecutive_failures = fields.Integer(
         dump_only=True, metadata={"description": "Failed deliveries since the last success"}
@@ -29,11 +29,22 @@ class WebhookSchema(Schema):
     next_attempt_at = fields.DateTime(
         dump_only=True,
         allow_none=True,
-        metadata={"description": "When the failed delivery is tried again (the backoff)"},
+        metadata={"description": "When the failed change is tried again (the backoff)"},
+    )
+    feed_cursor = fields.String(
+        dump_only=True,
+        metadata={
+            "description": "The last change of the tenant's feed (GET /api/v1/changes) "
+            "the endpoint was sent; it is sent every change after it, in order"
+        },
     )
     held_deliveries = fields.Integer(
         dump_only=True,
-        metadata={"description": "Users whose newest set is sent when the endpoint is resumed"},
+        metadata={
+            "description": "At most this many changes are still to be sent: the feed's "
+            "end minus feed_cursor (scope-tree changes are counted but not sent); "
+            "a paused endpoint is sent them when it is resumed"
+        },
     )
 
 

@@ -1,4 +1,5 @@
-"""Admin API: webhooks told of every change to a user's permission set."""
+"""Admin API: webhooks told of every change to a user's permission set, in the order of
+the tenant's change feed."""
 
 from __future__ import annotations
 
@@ -80,7 +81,12 @@ def get_webhook(webhook_id: str) -> dict[str, Any]:
 @blueprint.response(200, WebhookSchema)
 @requires(TokenKind.ADMIN)
 def resume_webhook(webhook_id: str) -> dict[str, Any]:
-    """Close the breaker: clear the failures and send the held deliveries."""
+    """Close the breaker: clear the failures and send what the endpoint missed
+
+    Every change after the webhook's feed cursor is sent, in order (or, when the
+    cursor is behind the feed's retained window, every current set from a snapshot,
+    then the changes after it).
+    """
     return _shown(webhooks.resume_webhook(uow(), caller().tenant_id, webhook_id, caller().actor))
 
 

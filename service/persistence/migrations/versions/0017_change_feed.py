@@ -6,6 +6,12 @@ The heads start empty: each user's next computed set is recorded as a change (on
 webhook delivery each, as before the upgrade a first change would be). Run a full
 recompute (`rolecall recompute --tenant T`) to fill them at once.
 
+Webhooks become consumers of the feed: each gains its cursor in it (existing ones
+start at 0, the start of the feed, which is empty here) and the snapshot page it is
+sending when it catches up from one; webhook_held_deliveries goes, since what a
+paused endpoint has not been sent is the feed after its cursor. Downgrading holds,
+for each paused webhook, every user with a change after its cursor.
+
 Revision ID: 0017
 Revises: 0016
 """
@@ -71,9 +77,38 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", name=op.f("pk_feed_sequences")),
     )
     op.drop_table("announced_sets")
+    with op.batch_alter_table("webhooks") as batch:
+        batch.add_column(sa.Column("feed_cursor", BIG, nullable=False, server_default="0"))
+        batch.add_column(sa.Column("snapshot_page", sa.String(length=80), nullable=True))
+    op.drop_table("webhook_held_deliveries")
 
 
 def downgrade() -> None:
+    op.create_table(
+        "webhook_held_deliveries",
+        sa.Column("webhook_id", sa.String(length=36), nullable=False),
+        sa.Column("user_id", sa.String(length=36), nullable=False),
+        sa.Column("tenant_id", sa.String(length=36), nullable=False),
+        sa.Column("held_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["webhook_id"],
+            ["webhooks.id"],
+            name=op.f("fk_webhook_held_deliveries_webhook_id_webhooks"),
+            ondelete="CASCADE",
+        ),
+        _tenant_fk("webhook_held_deliveries"),
+        sa.PrimaryKeyConstraint("webhook_id", "user_id", name=op.f("pk_webhook_held_deliveries")),
+    )
+    op.execute(
+        "INSERT INTO webhook_held_deliveries (webhook_id, user_id, tenant_id, held_at) "
+        "SELECT DISTINCT w.id, c.user_id, w.tenant_id, CURRENT_TIMESTAMP "
+        "FROM webhooks w JOIN feed_changes c "
+        "ON c.tenant_id = w.tenant_id AND c.seq > w.feed_cursor "
+        "WHERE w.paused_at IS NOT NULL AND w.revoked_at IS NULL AND c.user_id IS NOT NULL"
+    )
+    with op.batch_alter_table("webhooks") as batch:
+        batch.drop_column("snapshot_page")
+        batch.drop_column("feed_cursor")
     op.create_table(
         "announced_sets",
         sa.Column("tenant_id", sa.String(length=36), nullable=False),
