@@ -193,6 +193,9 @@ class FakeRolecall:
 
     def ancestors(self, scope: str, min_version: int | None) -> Chain | None:
         self._call("ancestors")
+        return self._chain(scope)
+
+    def _chain(self, scope: str) -> Chain | None:
         if scope not in self.parents:
             return None
         chain: list[str] = []
@@ -207,7 +210,7 @@ class FakeRolecall:
         answers = []
         for c in checks:
             user = self.resolve(c.user)
-            chain = self.ancestors(c.scope, None)
+            chain = self._chain(c.scope)
             if user is None or chain is None:
                 answers.append(False)
                 continue

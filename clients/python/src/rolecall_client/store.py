@@ -11,9 +11,10 @@ the feed moves on. An event for that user that the feed applies before the fetch
 is held finds no one to apply to; the fetched set may be older than it (rolecall records
 an event no later than it writes the set to its cache, so a read can return the older
 set just after the event is out). So the store remembers, for a while, the newest
-version the feed announced for each user it does not hold (``_recent``); holding a
-fetched set older than that asks for a refetch at that version instead. Events applied
-after the set is held find it and follow the version rule.
+version the feed announced for each user it does not hold, and the version of each user
+it dropped to save memory (``_recent``); holding a fetched set older than that asks for
+a refetch at that version instead. Events applied after the set is held find it and
+follow the version rule.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ class Store:
         idle_before = now - self._idle_seconds
         with self.lock:
             for user_id in [u for u, h in self.users.items() if h.last_used < idle_before]:
-                self._drop_user(user_id)
+                self._forget_user(user_id, now)
             for scope in [s for s, c in self.chains.items() if c.last_used < idle_before]:
                 del self.chains[scope]
             self._prune_recent(now)
@@ -149,12 +150,7 @@ class Store:
         self._release_claimed_aliases(user_id, user_name, external_id)
         held = self.users.get(user_id)
         if held is None:
-            seen = self._recent.get(user_id)
-            if seen is None or seen[0] < version:
-                self._recent[user_id] = (version, now)
-                self._recent.move_to_end(user_id)
-                if len(self._recent) > self._recent_max:
-                    self._recent.popitem(last=False)
+            self._announce(user_id, version, now)
             return
         if version <= held.set.version:
             return
@@ -215,7 +211,7 @@ class Store:
             held = self.users.get(user_id)
             if held is None:
                 held = self.users[user_id] = HeldUser(user_id, permission_set, now)
-                self._evict_users()
+                self._evict_users(now)
             elif permission_set.version > held.set.version:
                 held.set = permission_set
                 held.exists = True
@@ -238,9 +234,11 @@ class Store:
 
     # -- bounds and bookkeeping (lock held) ----------------------------------------
 
-    def _evict_users(self) -> None:
+    def _evict_users(self, now: float) -> None:
         if len(self.users) > self._max_users:
-            self._evict(self.users, self._max_users, self._drop_user)
+            self._evict(
+                self.users, self._max_users, lambda user_id: self._forget_user(user_id, now)
+            )
 
     @staticmethod
     def _evict(held: Mapping[str, HeldUser | HeldChain], limit: int, drop: Any) -> None:
@@ -250,6 +248,22 @@ class Store:
         by_age = sorted(held.items(), key=lambda item: item[1].last_used)
         for key, _ in by_age[: len(held) - keep]:
             drop(key)
+
+    def _forget_user(self, user_id: str, now: float) -> None:
+        """Drop a user to save memory, remembering its version as announced: fetched
+        again soon, rolecall's cache may still serve an older set than the feed gave."""
+        held = self.users.get(user_id)
+        if held is not None:
+            self._announce(user_id, held.set.version, now)
+            self._drop_user(user_id)
+
+    def _announce(self, user_id: str, version: int, now: float) -> None:
+        seen = self._recent.get(user_id)
+        if seen is None or seen[0] < version:
+            self._recent[user_id] = (version, now)
+            self._recent.move_to_end(user_id)
+            if len(self._recent) > self._recent_max:
+                self._recent.popitem(last=False)
 
     def _drop_user(self, user_id: str) -> None:
         held = self.users.pop(user_id, None)
