@@ -159,6 +159,7 @@ class Tenant:
     def __init__(self, server: LiveServer) -> None:
         self.server = server
         self.tokens = server.make_tenant()
+        self.parents: dict[str, str | None] = {}  # every scope made here, to its parent
 
     @property
     def base_url(self) -> str:
@@ -182,6 +183,16 @@ class Tenant:
         )
         return response.json() if response.content else None
 
+    def read_response(self, method: str, path: str, **params: Any) -> requests.Response:
+        """A read-token request to /api/v1, whatever its status."""
+        return requests.request(
+            method,
+            f"{self.base_url}/api/v1{path}",
+            headers={"Authorization": f"Bearer {self.tokens['read']}"},
+            params=params or None,
+            timeout=30,
+        )
+
     def admin(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
         return self.call("admin", method, f"/api/v1{path}", body, **params)
 
@@ -204,10 +215,22 @@ class Tenant:
             body["parent_id"] = parent
         if account_type is not None:
             body["account_type"] = account_type
-        return str(self.admin("POST", "/scopes", body)["id"])
+        made = str(self.admin("POST", "/scopes", body)["id"])
+        self.parents[made] = parent
+        return made
 
     def move(self, scope: str, parent: str | None) -> None:
         self.admin("PATCH", f"/scopes/{scope}", {"parent_id": parent})
+        self.parents[scope] = parent
+
+    def ancestors(self, scope: str) -> tuple[str, ...]:
+        """The scope's ancestor ids, nearest first, as this tenant made the tree."""
+        chain: list[str] = []
+        parent = self.parents[scope]
+        while parent is not None:
+            chain.append(parent)
+            parent = self.parents[parent]
+        return tuple(chain)
 
     def map(self, group: str, role: str, scope: str, product: str | None = None) -> str:
         body: dict[str, Any] = {
