@@ -34,12 +34,12 @@ def init_app(app: Flask, client: Client) -> None:
 
 
 def client_of(app: Flask) -> Client:
-    try:
-        return app.extensions[EXTENSION]
-    except KeyError:
+    client = app.extensions.get(EXTENSION)
+    if not isinstance(client, Client):
         raise RuntimeError(
             "rolecall_client.flask.init_app(app, client) was not called for this app"
-        ) from None
+        )
+    return client
 
 
 def require(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from rolecall_client.errors import InvalidSet
@@ -241,7 +241,9 @@ class Store:
             )
 
     @staticmethod
-    def _evict(held: Mapping[str, HeldUser | HeldChain], limit: int, drop: Any) -> None:
+    def _evict(
+        held: Mapping[str, HeldUser | HeldChain], limit: int, drop: Callable[[str], object]
+    ) -> None:
         # Down to 90% of the limit at once, so the sort runs once per tenth of the limit
         # of new entries, not on every one.
         keep = limit - max(1, limit // 10)

@@ -160,9 +160,12 @@ class HttpTransport:
         status = response.status_code
         if status == 200:
             try:
-                return response.json()
+                body = response.json()
             except ValueError as error:
                 raise RolecallUnavailable(f"{method} {path}: the answer is not JSON") from error
+            if not isinstance(body, dict):
+                raise RolecallUnavailable(f"{method} {path}: the answer is not a JSON object")
+            return body
         if status == 404 and method == "GET" and path != "/changes":
             return None
         code, message = _error_of(response)
