@@ -90,7 +90,7 @@ class HttpTransport:
         params = {"after": after, "limit": str(limit), "wait": str(wait)}
         # The server holds a long poll for up to `wait`: the read timeout allows for it.
         body = self._get("/changes", params, timeout=self._timeout + wait, expired_is_error=True)
-        assert body is not None  # the feed has no 404
+        assert body is not None  # only a lookup by ref answers None
         return ChangesPage(list(body["changes"]), str(body["cursor"]), bool(body["more"]))
 
     def snapshot(self, page: str | None, limit: int) -> SnapshotPage:
@@ -103,11 +103,11 @@ class HttpTransport:
 
     def user_set(self, ref: str, min_version: int | None) -> dict[str, Any] | None:
         params = {} if min_version is None else {"min_version": str(min_version)}
-        return self._get(f"/users/{quote(ref, safe='')}/permissions", params)
+        return self._get("/users/{ref}/permissions", params, ref=ref)
 
     def ancestors(self, scope: str, min_version: int | None) -> Chain | None:
         params = {} if min_version is None else {"min_version": str(min_version)}
-        body = self._get(f"/scopes/{quote(scope, safe='')}/ancestors", params)
+        body = self._get("/scopes/{ref}/ancestors", params, ref=scope)
         if body is None:
             return None
         return Chain(tuple(str(s) for s in body["ancestors"]), int(body["version"]))
@@ -133,8 +133,11 @@ class HttpTransport:
         params: Mapping[str, str],
         timeout: float | None = None,
         expired_is_error: bool = False,
+        ref: str | None = None,
     ) -> dict[str, Any] | None:
-        return self._send("GET", path, params=params, timeout=timeout, expired=expired_is_error)
+        return self._send(
+            "GET", path, params=params, timeout=timeout, expired=expired_is_error, ref=ref
+        )
 
     def _send(
         self,
@@ -145,17 +148,17 @@ class HttpTransport:
         json: Any = None,
         timeout: float | None = None,
         expired: bool = False,
+        ref: str | None = None,
     ) -> dict[str, Any] | None:
+        """``path`` may hold ``{ref}``, filled in (quoted) for the request only: errors
+        name the path as written, so logs carry no user's name or email."""
+        url = self._base + (path if ref is None else path.format(ref=quote(ref, safe="")))
         try:
             response = self._session.request(
-                method,
-                self._base + path,
-                params=params,
-                json=json,
-                timeout=timeout or self._timeout,
+                method, url, params=params, json=json, timeout=timeout or self._timeout
             )
         except requests.RequestException as error:
-            # The exception's text may hold the URL, never the token (a header).
+            # The exception's text holds the URL: only its type is kept.
             raise RolecallUnavailable(f"{method} {path}: {type(error).__name__}") from error
         status = response.status_code
         if status == 200:
@@ -166,7 +169,7 @@ class HttpTransport:
             if not isinstance(body, dict):
                 raise RolecallUnavailable(f"{method} {path}: the answer is not a JSON object")
             return body
-        if status == 404 and method == "GET" and path != "/changes":
+        if status == 404 and ref is not None:  # no such user or scope: an answer
             return None
         code, message = _error_of(response)
         if status == 410 and expired:
