@@ -89,25 +89,25 @@ class HttpTransport:
     def changes(self, after: str, wait: int, limit: int) -> ChangesPage:
         params = {"after": after, "limit": str(limit), "wait": str(wait)}
         # The server holds a long poll for up to `wait`: the read timeout allows for it.
-        body = self._get("/changes", params, timeout=self._timeout + wait, expired_is_error=True)
-        assert body is not None  # only a lookup by ref answers None
+        body = self._object(
+            "GET", "/changes", params=params, timeout=self._timeout + wait, expired=True
+        )
         return ChangesPage(list(body["changes"]), str(body["cursor"]), bool(body["more"]))
 
     def snapshot(self, page: str | None, limit: int) -> SnapshotPage:
         params = {"limit": str(limit)}
         if page is not None:
             params["page"] = page
-        body = self._get("/snapshot", params)
-        assert body is not None
+        body = self._object("GET", "/snapshot", params=params)
         return SnapshotPage(list(body["sets"]), str(body["feed_cursor"]), body.get("next"))
 
     def user_set(self, ref: str, min_version: int | None) -> dict[str, Any] | None:
         params = {} if min_version is None else {"min_version": str(min_version)}
-        return self._get("/users/{ref}/permissions", params, ref=ref)
+        return self._send("GET", "/users/{ref}/permissions", params=params, ref=ref)
 
     def ancestors(self, scope: str, min_version: int | None) -> Chain | None:
         params = {} if min_version is None else {"min_version": str(min_version)}
-        body = self._get("/scopes/{ref}/ancestors", params, ref=scope)
+        body = self._send("GET", "/scopes/{ref}/ancestors", params=params, ref=scope)
         if body is None:
             return None
         return Chain(tuple(str(s) for s in body["ancestors"]), int(body["version"]))
@@ -119,25 +119,19 @@ class HttpTransport:
             payload: dict[str, Any] = {"checks": [_check_json(c) for c in batch]}
             if min_version is not None:
                 payload["min_version"] = min_version
-            body = self._send("POST", "/check", json=payload)
-            assert body is not None
+            body = self._object("POST", "/check", json=payload)
             answers.extend(bool(r["allowed"]) for r in body["results"])
         return answers
 
     def close(self) -> None:
         self._session.close()
 
-    def _get(
-        self,
-        path: str,
-        params: Mapping[str, str],
-        timeout: float | None = None,
-        expired_is_error: bool = False,
-        ref: str | None = None,
-    ) -> dict[str, Any] | None:
-        return self._send(
-            "GET", path, params=params, timeout=timeout, expired=expired_is_error, ref=ref
-        )
+    def _object(self, method: str, path: str, **options: Any) -> dict[str, Any]:
+        """``_send`` for a request without a ref, which always answers an object."""
+        body = self._send(method, path, **options)
+        if body is None:  # only a lookup by ref answers None
+            raise RolecallUnavailable(f"{method} {path}: no answer")
+        return body
 
     def _send(
         self,
