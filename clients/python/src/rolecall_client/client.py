@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from rolecall_client.errors import InvalidSet, RolecallError, RolecallUnavailable
+from rolecall_client.errors import RolecallError, RolecallUnavailable
 from rolecall_client.feed import Follower
-from rolecall_client.permission_set import PermissionSet
+from rolecall_client.fetch import fetch_user
 from rolecall_client.store import HeldChain, HeldUser, Refetch, Store
 from rolecall_client.transport import Check, HttpTransport, Transport
 
 log = logging.getLogger("rolecall_client")
 
-# How often a fetch may be told "the feed has a newer one" before the client gives up
-# holding it (each retry asks rolecall for at least that version, so one suffices).
+# How often a chain may be fetched while the scope tree keeps changing before a check
+# gives up on it (each retry asks for at least the newest model, so one suffices).
 FETCH_ATTEMPTS = 3
 NEVER = float("-inf")
 
@@ -252,28 +252,13 @@ class Client:
     ) -> HeldUser | None:
         """Fetch ``ref``'s set over HTTP and hold it; None when there is no such user (or,
         with ``quiet``, when rolecall cannot say: a check then denies)."""
-        epoch = self._store.epoch  # before the request: see Store.hold_user
-        wanted = min_version
-        for _ in range(FETCH_ATTEMPTS):
-            try:
-                body = self._http.user_set(ref, wanted)
-                if body is None:
-                    return None
-                permission_set = PermissionSet(body)
-                user_id = body.get("user_id")
-                if not isinstance(user_id, str):
-                    raise InvalidSet("a permission set without its user_id")
-            except RolecallError as error:
-                if not quiet:
-                    raise
-                log.warning("rolecall: could not fetch a user's set: %s", error)
-                return None
-            held = self._store.hold_user(ref, permission_set, user_id, epoch, now)
-            if not isinstance(held, Refetch):
-                return held
-            wanted = int(held)
-        log.warning("rolecall: the set of a user kept changing while fetched; denying")
-        return None
+        try:
+            return fetch_user(self._http, self._store, ref, min_version, now)
+        except RolecallError as error:
+            if not quiet:
+                raise
+            log.warning("rolecall: could not fetch a user's set: %s", error)
+            return None
 
     def _fetch_chain(self, scope: str, now: float) -> HeldChain | None:
         """Fetch a scope's ancestors over HTTP and hold them; None when the scope does not

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable
 
 from rolecall_client.errors import CursorExpired, RolecallError
+from rolecall_client.fetch import fetch_user
 from rolecall_client.store import Store
 from rolecall_client.transport import Transport
 
@@ -91,13 +92,17 @@ class Follower:
         self.cursor = page.cursor
         if not page.more:
             self._on_caught_up(sent)
-            self._store.sweep(self._clock())
+            now = self._clock()
+            self._store.sweep(now)
+            for user_id in self._store.due_for_checkup(now):
+                fetch_user(self._transport, self._store, user_id, None, now, touch=False)
+                self._store.checked_up(user_id)
             if not page.changes and self._wait == 0:
                 self._stop.wait(self._idle_pause)
 
     def _start(self) -> str:
         first = self._transport.snapshot(None, 1)
-        self._store.restart()
+        self._store.restart(self._clock())
         return first.feed_cursor
 
     def _rebuild(self) -> str:
@@ -107,7 +112,7 @@ class Follower:
         page = self._transport.snapshot(None, self._snapshot_limit)
         # After the first page fixed the snapshot's cursor: what a fetch begun before
         # this fetched may predate the snapshot, so it is not held (Store.epoch).
-        self._store.restart()
+        self._store.restart(self._clock())
         cursor = page.feed_cursor
         seen: set[str] = set()
         while True:

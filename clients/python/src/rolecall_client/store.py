@@ -75,6 +75,7 @@ class Store:
         idle_seconds: float,
         recent_seconds: float = 30.0,
         recent_max: int = 100_000,
+        checkup_after: float = 2.0,
     ) -> None:
         self.lock = threading.Lock()
         self.users: dict[str, HeldUser] = {}
@@ -91,6 +92,13 @@ class Store:
         self.tree_generation = 0
         self.scopes_version = 0
         self._recent: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        # A user fetched just after the feed (re)started may have changed just before
+        # the cursor it started from, with rolecall's cache not yet written: no event
+        # after the cursor will tell. So such users are fetched once more, by the feed
+        # thread, ``checkup_after`` seconds after the restart, when the write has landed.
+        self._restarted_at = float("-inf")
+        self._unchecked: set[str] = set()
+        self._checkup_after = checkup_after
         self._max_users = max_users
         self._max_scopes = max_scopes
         self._idle_seconds = idle_seconds
@@ -105,11 +113,26 @@ class Store:
 
     # -- the feed's side -----------------------------------------------------------
 
-    def restart(self) -> None:
+    def restart(self, now: float) -> None:
         """The feed starts over from a new cursor (first start, or a snapshot after 410)."""
         with self.lock:
             self.epoch += 1
+            self._restarted_at = now
+            self._unchecked.clear()
             self._drop_chains()
+
+    def due_for_checkup(self, now: float) -> list[str]:
+        """The users held since the last restart whose sets should be fetched once more,
+        now that the grace after the restart is over (see ``_unchecked``)."""
+        if not self._unchecked or now - self._restarted_at < self._checkup_after:
+            return []
+        with self.lock:
+            self._unchecked &= self.users.keys()
+            return list(self._unchecked)
+
+    def checked_up(self, user_id: str) -> None:
+        with self.lock:
+            self._unchecked.discard(user_id)
 
     def apply(self, changes: Iterable[Mapping[str, Any]], now: float) -> None:
         """Apply feed events (or snapshot rows) in order, by the version rule."""
@@ -196,10 +219,17 @@ class Store:
     # -- an app thread's side ------------------------------------------------------
 
     def hold_user(
-        self, ref: str, permission_set: PermissionSet, user_id: str, epoch: int, now: float
+        self,
+        ref: str,
+        permission_set: PermissionSet,
+        user_id: str,
+        epoch: int,
+        now: float,
+        touch: bool = True,
     ) -> HeldUser | Refetch:
         """Hold a set fetched for ``ref`` (by a fetch begun at ``epoch``) and answer the
         held user, or the version to fetch again at (the feed announced a newer one).
+        ``touch``: count it as a use (not for the feed thread's check-ups).
 
         A fetch that spans a restart of the feed is answered but not held."""
         with self.lock:
@@ -215,7 +245,10 @@ class Store:
             elif permission_set.version > held.set.version:
                 held.set = permission_set
                 held.exists = True
-            held.last_used = now
+            if touch:
+                held.last_used = now
+            if now - self._restarted_at < self._checkup_after:
+                self._unchecked.add(user_id)
             self._add_alias(ref, held)
             return held
 
