@@ -82,6 +82,7 @@ def test_the_snapshot_pages_every_set_with_one_feed_cursor(
     cursors = {page.feed_cursor}
     rows = list(page.sets)
     while page.next is not None:
+        assert len(rows) <= 100, "the snapshot's pages do not advance"
         page = http.snapshot(page.next, 1)
         cursors.add(page.feed_cursor)
         rows.extend(page.sets)

@@ -18,7 +18,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from rolecall_client.errors import CursorExpired, RolecallError
+from rolecall_client.errors import CursorExpired, RolecallError, RolecallUnavailable
 from rolecall_client.fetch import fetch_user
 from rolecall_client.store import Store
 from rolecall_client.transport import Transport
@@ -115,12 +115,16 @@ class Follower:
         self._store.restart(self._clock())
         cursor = page.feed_cursor
         seen: set[str] = set()
+        pages: set[str] = set()
         while True:
             rows = [row for row in page.sets if row.get("user_id") in held]
             seen.update(str(row["user_id"]) for row in rows)
             self._store.apply(rows, self._clock())
             if page.next is None:
                 break
+            if page.next in pages:  # a server that ignores the page token would loop here
+                raise RolecallUnavailable("the snapshot's pages do not advance")
+            pages.add(page.next)
             page = self._transport.snapshot(page.next, self._snapshot_limit)
         # A snapshot lists every user not deleted: a held user missing from it is gone.
         self._store.drop_users(held - seen)
