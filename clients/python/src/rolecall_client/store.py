@@ -33,6 +33,7 @@ log = logging.getLogger("rolecall_client")
 
 DELETED = "deleted"
 SCOPES = "scopes"
+SWEEP_INTERVAL = 1.0
 
 
 class HeldUser:
@@ -97,6 +98,7 @@ class Store:
         # after the cursor will tell. So such users are fetched once more, by the feed
         # thread, ``checkup_after`` seconds after the restart, when the write has landed.
         self._restarted_at = float("-inf")
+        self._swept_at = float("-inf")
         self._unchecked: set[str] = set()
         self._checkup_after = checkup_after
         self._max_users = max_users
@@ -152,6 +154,11 @@ class Store:
     def sweep(self, now: float) -> None:
         """Drop users and chains nobody asked about for ``idle_seconds``, and announced
         versions older than the recent window."""
+        # At most once a second: a busy feed answers many times a second, and this walks
+        # every held user.
+        if now - self._swept_at < SWEEP_INTERVAL:
+            return
+        self._swept_at = now
         idle_before = now - self._idle_seconds
         with self.lock:
             for user_id in [u for u, h in self.users.items() if h.last_used < idle_before]:
