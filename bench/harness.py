@@ -127,8 +127,11 @@ def shape_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @contextmanager
-def gunicorn(app_spec: str, env: dict[str, str], workers: int = 2) -> Iterator[str]:
-    """Serve `app_spec` on a free loopback port; stop it by PID afterwards."""
+def gunicorn(
+    app_spec: str, env: dict[str, str], workers: int = 2, threads: int = 1
+) -> Iterator[str]:
+    """Serve `app_spec` on a free loopback port; stop it by PID afterwards. Sync workers,
+    or gthread workers with `threads` each (what the change feed's long polls need)."""
     port = free_port()
     log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the server
         prefix="bench-gunicorn-", suffix=".log", delete=False
@@ -139,7 +142,9 @@ def gunicorn(app_spec: str, env: dict[str, str], workers: int = 2) -> Iterator[s
             "-w",
             str(workers),
             "-k",
-            "sync",
+            "sync" if threads == 1 else "gthread",
+            "--threads",
+            str(threads),
             "--no-control-socket",
             "-b",
             f"127.0.0.1:{port}",

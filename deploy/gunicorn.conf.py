@@ -4,8 +4,12 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+# Threads, not sync workers: a change-feed reader (GET /api/v1/changes?wait=, or its
+# event stream) holds its connection open, and a sync worker would be held with it (and
+# killed after `timeout`). Each long poll or stream holds one thread, no database
+# connection, while it waits; a web process holds at most `threads` sessions at once.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))

@@ -38,6 +38,7 @@ from service.http.errors import register_error_handlers
 from service.http.invitations_public.views import blueprint as invitations_public_blueprint
 from service.http.limits import JSONProvider, PathSegmentConverter
 from service.http.portal.views import blueprint as self_registrations_blueprint
+from service.http.read.feed import blueprint as feed_blueprint
 from service.http.read.views import blueprint as read_blueprint
 from service.http.smorest import Api
 from service.observability import configure_logging, current_request_id, log_event, set_request_id
@@ -68,6 +69,7 @@ API_BLUEPRINTS = [
     questions_blueprint,
     user_types_blueprint,
     read_blueprint,
+    feed_blueprint,
     webhooks_blueprint,
     recomputes_blueprint,
     audit_blueprint,

@@ -335,6 +335,21 @@ def openapi_document() -> str:
 OPENAPI_PATH = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
 
 
+@main.group()
+def feed() -> None:
+    """The change feed."""
+
+
+@feed.command("prune")
+def feed_prune() -> None:
+    """Forget changes older than ROLECALL_FEED_RETENTION_DAYS (beat does it hourly)."""
+    from service.services import change_feed
+
+    runtime = _runtime()
+    removed = change_feed.prune_all(runtime.unit_of_work(), runtime.settings.feed_retention)
+    click.echo(f"pruned {removed} changes")
+
+
 @main.command()
 @click.option("--check", is_flag=True, help="Fail if openapi/openapi.json is stale")
 def openapi(check: bool) -> None:

@@ -57,6 +57,12 @@ outbox_lag = Gauge(
     "Age of the oldest outbox record not yet sent to the broker",
     multiprocess_mode="max",
 )
+deprovision_to_feed = Histogram(
+    "rolecall_deprovision_feed_seconds",
+    "Time from a deprovisioning change (SCIM DELETE or active: false) to its event being "
+    "committed in the tenant's change feed",
+    buckets=FAST_BUCKETS,
+)
 deprovision_to_cache_clear = Histogram(
     "rolecall_deprovision_cache_clear_seconds",
     "Time from a deprovisioning change (SCIM DELETE or active: false) to the user's cached "

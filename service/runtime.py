@@ -17,6 +17,7 @@ import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.cache.feed_signal import FeedSignal
 from service.cache.permission_cache import PermissionCache
 from service.cache.rate_limit import RateLimiter, RequestLimits
 from service.cache.redis_client import make_redis
@@ -40,6 +41,7 @@ class Runtime:
     cache: PermissionCache
     request_limits: RequestLimits
     invitation_rates: RateLimiter
+    feed_signal: FeedSignal
     after_commit: AfterCommitHook | None = None
 
     def unit_of_work(self) -> UnitOfWork:
@@ -65,6 +67,7 @@ class Runtime:
     def close(self) -> None:
         if self.cache.memo is not None:
             self.cache.memo.stop()
+        self.feed_signal.stop()
         self.engine.dispose()
         self.redis.close()
 
@@ -103,6 +106,7 @@ def make_runtime(
         ),
         request_limits=RequestLimits(client, settings.redis_key_prefix, settings.rate_limits),
         invitation_rates=RateLimiter(client, settings.redis_key_prefix),
+        feed_signal=FeedSignal(client, settings.redis_key_prefix),
         after_commit=after_commit,
     )
 

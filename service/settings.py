@@ -13,6 +13,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 from limits import parse_many
 
@@ -114,6 +115,13 @@ class Settings:
     # confirmed so far, a cursor and deadline_reached (never a silent truncation); a
     # request's deadline_ms may ask for less, never more.
     questions_deadline_ms: int = 2000
+    # How long the change feed keeps what it recorded; a reader further behind is
+    # answered 410 and starts again from a snapshot.
+    feed_retention_days: float = 7.0
+    # The longest a feed request is held: a long poll (its `wait` is cut to this), and an
+    # event stream (which then ends; its reader reconnects with Last-Event-ID).
+    feed_max_wait_seconds: float = 25.0
+    feed_stream_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -201,6 +209,15 @@ class Settings:
             questions_deadline_ms=int(
                 get("QUESTIONS_DEADLINE_MS", str(defaults.questions_deadline_ms))
             ),
+            feed_retention_days=float(
+                get("FEED_RETENTION_DAYS", str(defaults.feed_retention_days))
+            ),
+            feed_max_wait_seconds=float(
+                get("FEED_MAX_WAIT_SECONDS", str(defaults.feed_max_wait_seconds))
+            ),
+            feed_stream_seconds=float(
+                get("FEED_STREAM_SECONDS", str(defaults.feed_stream_seconds))
+            ),
         )
         settings.validate(secret_given="ROLECALL_SECRET_KEY" in env)
         return settings
@@ -210,6 +227,10 @@ class Settings:
         request asks for less, never more."""
         allowed = self.questions_deadline_ms
         return (allowed if asked_ms is None else min(asked_ms, allowed)) / 1000
+
+    @property
+    def feed_retention(self) -> timedelta:
+        return timedelta(days=self.feed_retention_days)
 
     @property
     def rate_limits(self) -> dict[str, str]:
@@ -267,6 +288,12 @@ class Settings:
             raise SettingsError("ROLECALL_RELAY_INTERVAL_SECONDS must be more than 0")
         if self.questions_deadline_ms < 1:
             raise SettingsError("ROLECALL_QUESTIONS_DEADLINE_MS must be at least 1")
+        if not self.feed_retention_days > 0:
+            raise SettingsError("ROLECALL_FEED_RETENTION_DAYS must be more than 0")
+        if not (self.feed_max_wait_seconds > 0 and self.feed_stream_seconds > 0):
+            raise SettingsError(
+                "ROLECALL_FEED_MAX_WAIT_SECONDS and _STREAM_SECONDS must be more than 0"
+            )
         self._validate_rate_limits()
         self._validate_webhooks()
         if self.is_production:

@@ -40,6 +40,9 @@ def _test_settings(tmp_dir: Path) -> Settings:
         secret_key="test-secret-key-not-for-production",
         public_base_url="http://localhost",
         mail_folder=str(tmp_dir / "mail"),
+        # The contract test asks the feed for long polls and streams: held briefly here.
+        feed_max_wait_seconds=1.0,
+        feed_stream_seconds=1.5,
     )
 
 

@@ -28,6 +28,7 @@ PERMISSIONS_QUEUE = "permissions"
 INVITATIONS_QUEUE = "invitations"
 WEBHOOKS_QUEUE = "webhooks"
 SWEEP_INTERVAL_SECONDS = 5.0
+FEED_PRUNE_INTERVAL_SECONDS = 3600.0
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -63,6 +64,7 @@ def make_celery(settings: Settings) -> Celery:
         },
         beat_schedule={
             "outbox-sweep": {"task": "rolecall.outbox.sweep", "schedule": SWEEP_INTERVAL_SECONDS},
+            "feed-prune": {"task": "rolecall.feed.prune", "schedule": FEED_PRUNE_INTERVAL_SECONDS},
         },
         worker_hijack_root_logger=False,
     )

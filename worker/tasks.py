@@ -9,11 +9,12 @@ from celery import Celery
 
 from service.observability import log_event
 from service.runtime import get_runtime
-from service.services import heartbeats, relay
+from service.services import change_feed, heartbeats, relay
 from worker import effect_tasks, invitation_tasks, permission_tasks, webhook_tasks
 
 HEARTBEAT = heartbeats.HEARTBEAT_TASK
 OUTBOX_SWEEP = "rolecall.outbox.sweep"
+FEED_PRUNE = "rolecall.feed.prune"
 
 log = logging.getLogger("rolecall.tasks")
 
@@ -29,9 +30,16 @@ def outbox_sweep() -> int:
     return relay.relay(get_runtime())
 
 
+def feed_prune() -> int:
+    """Forget feed changes older than the retention window (beat, hourly)."""
+    runtime = get_runtime()
+    return change_feed.prune_all(runtime.unit_of_work(), runtime.settings.feed_retention)
+
+
 def register(app: Celery) -> None:
     app.task(name=HEARTBEAT, acks_late=True, ignore_result=True)(heartbeat)
     app.task(name=OUTBOX_SWEEP, acks_late=True, ignore_result=True)(outbox_sweep)
+    app.task(name=FEED_PRUNE, acks_late=True, ignore_result=True)(feed_prune)
     effect_tasks.register(app)
     invitation_tasks.register(app)
     permission_tasks.register(app)

@@ -15,7 +15,6 @@ def deliver(task: Task, tenant_id: str, object_id: str) -> str:
     settings = runtime.settings
     outcome = webhooks.deliver(
         runtime.unit_of_work,
-        runtime.cache,
         settings.secret_key,
         tenant_id,
         object_id,

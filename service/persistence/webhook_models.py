@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, delete
+from sqlalchemy import ForeignKey, Index, Integer, String, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -75,47 +74,4 @@ def release(session: Session, webhook_id: str) -> list[str]:
     """Take every delivery held for `webhook_id`; returns the users they were for."""
     table = HeldDelivery.__table__
     statement = delete(table).where(table.c.webhook_id == webhook_id).returning(table.c.user_id)
-    return list(session.scalars(statement))
-
-
-class AnnouncedSet(Base):
-    """The permission set last announced to a tenant's webhooks for each user: its
-    digest, and the version it had. Kept in the database, not read from the cache's
-    write result, so an announcement cannot be lost between a cache write and the
-    transaction that records the deliveries (a retried recompute announces again)."""
-
-    __tablename__ = "announced_sets"
-
-    tenant_id: Mapped[str] = mapped_column(
-        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
-    )
-    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    digest: Mapped[str] = mapped_column(String(64), nullable=False)
-    version: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), nullable=False
-    )
-
-
-def newly_announced(
-    session: Session, tenant_id: str, sets: Sequence[tuple[str, str, int]]
-) -> list[str]:
-    """Record (user id, digest, version) as announced; returns the users whose digest
-    differs from the one last announced, at an older version (their sets changed and
-    nobody has told the webhooks yet). One statement; a row an older recompute would
-    write is left alone."""
-    if not sets:
-        return []
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    table = AnnouncedSet.__table__
-    rows: list[dict[str, Any]] = [
-        {"tenant_id": tenant_id, "user_id": user_id, "digest": digest, "version": version}
-        for user_id, digest, version in sets
-    ]
-    statement = insert(table).values(rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.tenant_id, table.c.user_id],
-        set_={"digest": statement.excluded.digest, "version": statement.excluded.version},
-        where=(table.c.version < statement.excluded.version)
-        & (table.c.digest != statement.excluded.digest),
-    ).returning(table.c.user_id)
     return list(session.scalars(statement))

@@ -26,10 +26,10 @@ from service.runtime import Runtime
 from service.services import effective
 from service.services.permission_model import load_model
 from service.services.permission_recompute import (
-    announce,
-    cache_entries,
     clock_version,
+    compute_sets,
     publish_ancestors,
+    record_and_store,
 )
 from service.services.tokens import Caller, authenticate_cached, caller_of, hash_token
 
@@ -126,17 +126,17 @@ def _from_database(
                     ids.append(None)
             known = [i for i in dict.fromkeys(ids) if i is not None]
             model = load_model(session, caller.tenant_id)
-            entries = cache_entries(session, caller.tenant_id, known, model, version)
+            sets = compute_sets(session, caller.tenant_id, known, model, version)
     except Exception as error:
         log.error("permission read failed on the database too: %s", type(error).__name__)
         raise Unavailable("permissions are unavailable; retry shortly") from error
-    if store and entries:
+    if store and sets:
         try:
-            announce(runtime, caller.tenant_id, entries, runtime.cache.store_many(entries))
+            record_and_store(runtime, caller.tenant_id, sets)
             publish_ancestors(runtime, model)
         except Exception:
             log.warning("permission cache unavailable; answered from the database")
-    by_id = {entry.user_id: json.loads(entry.body) for entry in entries}
+    by_id = {s.entry.user_id: json.loads(s.entry.body) for s in sets}
     ancestors = {s: model.tree.ancestors(s) if s in model.tree else None for s in scopes}
     return [by_id[i] if i is not None else None for i in ids], ancestors
 
@@ -199,3 +199,28 @@ def check_many(
                 result.update(allowed=False, reason=error.message)
         results.append(result)
     return results
+
+
+def ancestors_of(
+    runtime: Runtime, tenant_id: str, scope_id: str, min_version: int = 0
+) -> tuple[tuple[str, ...], int]:
+    """A scope's ancestor chain (nearest first) and the model version it is from, at
+    least `min_version`: from the published chains when they are new enough, else from
+    the database (publishing them). NotFound when the scope does not exist."""
+    try:
+        version = runtime.cache.ancestors_version(tenant_id)
+        if version is not None and version >= min_version:
+            chain = runtime.cache.published_chain(tenant_id, scope_id)
+            if chain is not None:
+                return chain, version
+    except Exception:
+        log.warning("scope ancestors unavailable in the cache; reading the database")
+    with runtime.unit_of_work().reading() as session:
+        model = load_model(session, tenant_id)
+    if scope_id not in model.tree:
+        raise NotFound("not_found", f"scope {scope_id!r} does not exist", "scope")
+    try:
+        publish_ancestors(runtime, model)
+    except Exception:
+        log.warning("scope ancestors not published; answered from the database")
+    return model.tree.ancestors(scope_id), model.version

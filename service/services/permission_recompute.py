@@ -9,6 +9,8 @@ Rules this module keeps (DESIGN.md, "Rules that keep it correct"):
   that made it (an effect of its unit of work) and by a worker if that failed.
 - The scope tree's ancestor chains are published whole, per model version, so a
   deleted or moved scope never answers from its old chain once it is replaced.
+- Every set that is a change is recorded in the tenant's change feed
+  (service.services.change_feed) before it is written to the cache.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import hashlib
 import json
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select, text
@@ -24,10 +27,10 @@ from sqlalchemy.orm import Session
 
 from service import metrics
 from service.cache.permission_cache import CacheEntry, StoreResult
+from service.persistence.feed_models import NewSet
 from service.persistence.scim_models import ScimUser
-from service.persistence.webhook_models import newly_announced
 from service.runtime import Runtime
-from service.services import affected, effective, propagation, webhooks
+from service.services import affected, change_feed, effective, propagation, webhooks
 from service.services.permission_model import TenantModel, load_model
 
 RECOMPUTE_BATCH = 500
@@ -54,46 +57,79 @@ def _iso(version: int) -> str:
 # -- computing, storing, announcing -----------------------------------------------------
 
 
-def cache_entries(
+@dataclass(frozen=True)
+class ComputedSet:
+    """A user's set as computed: the cache entry, and what kind of change it records."""
+
+    entry: CacheEntry
+    kind: str
+
+    def for_feed(self) -> NewSet:
+        e = self.entry
+        return NewSet(
+            e.user_id, e.version, e.digest, self.kind, e.body, e.user_name or None,
+            e.external_id or None,
+        )  # fmt: skip
+
+
+def compute_sets(
     session: Session, tenant_id: str, user_ids: Sequence[str], model: TenantModel, version: int
-) -> list[CacheEntry]:
-    """The cache entries of `user_ids` at `version` (taken before this reads anything)."""
+) -> list[ComputedSet]:
+    """The sets of `user_ids` at `version` (taken before this reads anything)."""
     results = effective.compute_many(session, tenant_id, user_ids, model)
-    entries = []
+    computed = []
     for user_id in user_ids:
-        content = results[user_id].to_dict()
+        result = results[user_id]
+        content = result.to_dict()
         body = {"version": version, "computed_at": _iso(version), **content}
         digest = hashlib.sha1(
             json.dumps(content, sort_keys=True).encode(), usedforsecurity=False
         ).hexdigest()
-        entries.append(
-            CacheEntry(
-                tenant_id,
-                user_id,
-                version,
-                json.dumps(body, separators=(",", ":")),
-                results[user_id].user_name,
-                results[user_id].external_id,
-                digest,
-            )
+        entry = CacheEntry(
+            tenant_id,
+            user_id,
+            version,
+            json.dumps(body, separators=(",", ":")),
+            result.user_name,
+            result.external_id,
+            digest,
         )
-    return entries
+        computed.append(ComputedSet(entry, change_feed.kind_of(result.exists, result.active)))
+    return computed
 
 
-def announce(
-    runtime: Runtime, tenant_id: str, entries: Sequence[CacheEntry], results: Sequence[StoreResult]
-) -> None:
-    """Tell the tenant's webhooks about the sets whose permissions changed, after they
-    are in the cache. What changed is judged against the set last announced (kept in
-    the database with the deliveries it led to), not against what the cache held: a
-    run that died after its cache write is announced by the retry. A set the cache
-    refused (a newer one is there) is left to the run that wrote the newer one."""
-    written = [(e.user_id, e.digest, e.version) for e, r in zip(entries, results, strict=True) if r]
-    if not written:
-        return
+def cache_entries(
+    session: Session, tenant_id: str, user_ids: Sequence[str], model: TenantModel, version: int
+) -> list[CacheEntry]:
+    """The cache entries of `user_ids` at `version` (taken before this reads anything)."""
+    return [c.entry for c in compute_sets(session, tenant_id, user_ids, model, version)]
+
+
+def record_and_store(
+    runtime: Runtime, tenant_id: str, sets: Sequence[ComputedSet], since: float | None = None
+) -> list[StoreResult]:
+    """Record the sets that are changes in the feed, then write every set to the cache.
+
+    The feed commits first, so a crash between the two loses no event (a retried run
+    writes the cache; its set equals the recorded one, so it records nothing twice).
+    A set older than the one recorded, or equal to it, is no change; the cache refuses
+    an older one too. The tenant's webhooks are told in the recording transaction, and
+    long-polling readers are woken once the cache holds the sets. `since` (epoch
+    seconds): when the deprovisioning these sets follow was made, for its metrics."""
+    if not sets:
+        return []
     with runtime.unit_of_work() as uow:
-        changed = newly_announced(uow.session, tenant_id, written)
-        webhooks.changes_recorded(uow.session, tenant_id, changed)
+        recorded = change_feed.record_sets(uow.session, tenant_id, [s.for_feed() for s in sets])
+        if recorded is not None:
+            webhooks.changes_recorded(uow.session, tenant_id, recorded.user_ids)
+    if since is not None:
+        metrics.deprovision_to_feed.observe(max(0.0, time.time() - since))
+    results = runtime.cache.store_many([s.entry for s in sets])
+    if since is not None:
+        metrics.deprovision_to_cache_clear.observe(max(0.0, time.time() - since))
+    if recorded is not None:
+        runtime.feed_signal.publish(tenant_id, recorded.cursor)
+    return results
 
 
 def publish_ancestors(runtime: Runtime, model: TenantModel) -> None:
@@ -119,10 +155,8 @@ def recompute_users(runtime: Runtime, tenant_id: str, user_ids: Iterable[str]) -
         with runtime.unit_of_work() as uow:
             version = clock_version(uow.session)  # before any data is read
             model = load_model(uow.session, tenant_id)
-            entries = cache_entries(uow.session, tenant_id, chunk, model, version)
-        results = runtime.cache.store_many(entries)
-        written += sum(1 for result in results if result)
-        announce(runtime, tenant_id, entries, results)
+            sets = compute_sets(uow.session, tenant_id, chunk, model, version)
+        written += sum(1 for result in record_and_store(runtime, tenant_id, sets) if result)
         publish_ancestors(runtime, model)
     return written
 
@@ -169,16 +203,17 @@ def deprovision(runtime: Runtime, tenant_id: str, user_id: str, since: float | N
     with runtime.unit_of_work() as uow:
         version = clock_version(uow.session)
         model = load_model(uow.session, tenant_id)
-        entry = cache_entries(uow.session, tenant_id, [user_id], model, version)[0]
-    result = runtime.cache.store(entry)
-    if since is not None:
-        metrics.deprovision_to_cache_clear.observe(max(0.0, time.time() - since))
-    announce(runtime, tenant_id, [entry], [result])
+        computed = compute_sets(uow.session, tenant_id, [user_id], model, version)
+    record_and_store(runtime, tenant_id, computed, since)
     return version
 
 
 def refresh_ancestors(runtime: Runtime, tenant_id: str) -> None:
-    """Publish the tenant's current scope tree (propagation.REFRESH_ANCESTORS)."""
+    """Publish the tenant's current scope tree (propagation.REFRESH_ANCESTORS), after
+    recording in the feed that it changed (readers holding chains drop them and ask
+    again for chains at least this model's)."""
     with runtime.unit_of_work() as uow:
         model = load_model(uow.session, tenant_id)
+        cursor = change_feed.record_scopes(uow.session, tenant_id, model.version)
     publish_ancestors(runtime, model)
+    runtime.feed_signal.publish(tenant_id, cursor)

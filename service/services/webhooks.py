@@ -38,13 +38,13 @@ import requests
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from service.cache.permission_cache import PermissionCache
 from service.domain.errors import Conflict, NotFound, ValidationFailed
 from service.observability import log_event
 from service.persistence.base import utcnow
 from service.persistence.outbox import emit
 from service.persistence.unit_of_work import UnitOfWork
 from service.persistence.webhook_models import HeldDelivery, Webhook, hold, release
+from service.services import change_feed
 from service.services.audit import record
 from service.services.listing import paginate
 from service.services.webhook_destinations import (
@@ -383,7 +383,6 @@ def _succeeded(uow: UnitOfWork, webhook_id: str) -> None:
 
 def deliver(
     uow_factory: Callable[[], UnitOfWork],
-    cache: PermissionCache,
     secret_key: str,
     tenant_id: str,
     object_id: str,
@@ -391,12 +390,14 @@ def deliver(
     breaker: Breaker,
     attempt: int = 0,
 ) -> Outcome:
-    """POST the user's current set (from `cache`) to one webhook, signed with the secret
+    """POST the user's current set (the change feed's head) to one webhook, signed with the secret
     derived from `secret_key`, to an address `policy` allows. `attempt` counts the
     tries of this delivery before this one."""
     webhook_id, _, user_id = object_id.partition(":")
     with uow_factory().reading() as session:
         webhook = session.get(Webhook, webhook_id)
+        # The set last recorded in the change feed: committed before the cache is written.
+        permissions = change_feed.head_of(session, tenant_id, user_id)
     if webhook is None or webhook.revoked_at is not None or webhook.tenant_id != tenant_id:
         return Outcome("skipped: webhook revoked")
     if webhook.paused_at is not None and _held_if_paused(
@@ -404,12 +405,12 @@ def deliver(
     ):
         return Outcome("held: endpoint paused")
     try:
-        status = _post(webhook, tenant_id, user_id, cache, secret_key, policy)
+        status = _post(webhook, tenant_id, user_id, permissions, secret_key, policy)
     except DeliveryFailed as failure:
         log_event(log, "webhook delivery failed", webhook_id=webhook.id, error=str(failure))
         return _failed(uow_factory(), tenant_id, webhook.id, user_id, failure, breaker, attempt)
     if status is None:
-        return Outcome("skipped: no cached set (the next change will be sent)")
+        return Outcome("skipped: no recorded set (the next change will be sent)")
     if webhook.consecutive_failures:
         _succeeded(uow_factory(), webhook.id)
     return Outcome(f"delivered: HTTP {status}")
@@ -419,7 +420,7 @@ def _post(
     webhook: Webhook,
     tenant_id: str,
     user_id: str,
-    cache: PermissionCache,
+    permissions: dict[str, Any] | None,
     secret_key: str,
     policy: DestinationPolicy,
 ) -> int | None:
@@ -430,7 +431,6 @@ def _post(
         raise DeliveryFailed(str(unresolvable), retry=True) from None
     except DestinationRefused as refused:
         raise DeliveryFailed(f"refused: {refused}", retry=False) from None
-    permissions = cache.body_of(tenant_id, user_id)
     if permissions is None:
         return None
     event = {

@@ -94,8 +94,8 @@ def test_a_retried_deactivation_clears_the_cached_set_the_first_attempt_could_no
     granted = cached(runtime, tenant, editor)
     monkeypatch.setattr(
         runtime.cache,
-        "store",
-        failing_first(runtime.cache.store, redis.ConnectionError("Redis is unreachable")),
+        "store_many",
+        failing_first(runtime.cache.store_many, redis.ConnectionError("Redis is unreachable")),
     )
 
     first = deactivate(scim, editor, how)
@@ -143,7 +143,9 @@ def test_an_active_user_sent_unchanged_changes_nothing(
 def test_a_deactivation_whose_cache_write_fails_unexpectedly_is_a_503_not_a_500(
     scim: Scim, runtime: Runtime, tenant: TenantKeys, editor: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runtime.cache, "store", failing_first(runtime.cache.store, OSError()))
+    monkeypatch.setattr(
+        runtime.cache, "store_many", failing_first(runtime.cache.store_many, OSError())
+    )
     response = deactivate(scim, editor, "PATCH")
     assert_scim_error(response, 503)
     assert response.headers["Retry-After"] == "1"
@@ -171,7 +173,7 @@ def test_a_committed_deletion_is_never_a_500(
     def broken(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("an after-commit step failed")
 
-    monkeypatch.setattr(runtime.cache, "store", broken)
+    monkeypatch.setattr(runtime.cache, "store_many", broken)
     monkeypatch.setattr(relay, "send_emitted", broken)
     response = scim.delete(f"/Users/{editor}")
     assert_scim_error(response, 503)

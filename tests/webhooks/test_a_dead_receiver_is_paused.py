@@ -35,7 +35,6 @@ class Endpoint:
     def deliver(self, user_id: str, attempt: int = 0) -> webhooks.Outcome:
         return webhooks.deliver(
             self.runtime.unit_of_work,
-            self.runtime.cache,
             self.runtime.settings.secret_key,
             self.tenant_id,
             f"{self.id}:{user_id}",

@@ -143,7 +143,6 @@ class Hooked:
     def deliver(self, policy: DestinationPolicy) -> webhooks.Outcome:
         return webhooks.deliver(
             self.runtime.unit_of_work,
-            self.runtime.cache,
             self.runtime.settings.secret_key,
             self.tenant_id,
             f"{self.webhook_id}:{self.user_id}",

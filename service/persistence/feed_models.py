@@ -1,0 +1,177 @@
+"""The change feed's tables: every recorded change of a tenant's effective sets in
+sequence order, the newest set of each user (what a snapshot pages through), and each
+tenant's sequence counter.
+
+Why a counter row and not a database sequence: a reader that asks for "everything
+after 41" must never see 43 before 42 is visible, or it moves its cursor past 42 and
+never sees it. A PostgreSQL sequence hands numbers out at once but transactions
+commit in any order; the counter row is locked by the transaction that takes numbers
+from it until that transaction commits, so numbers become visible in their order.
+Taking numbers is the last thing an appending transaction does, so the lock is held
+for the few inserts after it. (SQLite serialises every writer anyway.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from service.persistence.base import Base, UtcDateTime, utcnow
+
+_BIG = BigInteger().with_variant(Integer, "sqlite")
+
+
+class FeedChange(Base):
+    """One recorded change: a user's new set (kind changed, deprovisioned or deleted),
+    or the tenant's scope tree (kind scopes, no user)."""
+
+    __tablename__ = "feed_changes"
+
+    tenant_id: Mapped[str] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(_BIG, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    user_id: Mapped[str | None] = mapped_column(String(36))
+    user_name: Mapped[str | None] = mapped_column(String(300))
+    external_id: Mapped[str | None] = mapped_column(String(300))
+    version: Mapped[int] = mapped_column(_BIG, nullable=False)
+    # The set exactly as the cache holds it and apps read it (JSON text, never parsed
+    # on the way out: a feed page is these strings joined).
+    body: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+
+    __table_args__ = (Index("ix_feed_changes_recorded_at", "recorded_at"),)
+
+
+class FeedHead(Base):
+    """The newest recorded set of each user: what a snapshot pages through, and what a
+    new set is compared with to know whether it is a change at all."""
+
+    __tablename__ = "feed_heads"
+
+    tenant_id: Mapped[str] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(_BIG, nullable=False)
+    digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    user_name: Mapped[str | None] = mapped_column(String(300))
+    external_id: Mapped[str | None] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class FeedSequence(Base):
+    """A tenant's counter: the last sequence number handed out, and the last one pruned
+    (a cursor at or below it is behind the retained window)."""
+
+    __tablename__ = "feed_sequences"
+
+    tenant_id: Mapped[str] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_seq: Mapped[int] = mapped_column(_BIG, nullable=False, default=0)
+    pruned_through: Mapped[int] = mapped_column(_BIG, nullable=False, default=0)
+
+
+@dataclass(frozen=True)
+class NewSet:
+    """A freshly computed set, offered to the feed."""
+
+    user_id: str
+    version: int
+    digest: str
+    kind: str
+    body: str
+    user_name: str | None
+    external_id: str | None
+
+
+def _insert(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+_HEAD_COLUMNS = ("version", "digest", "kind", "user_name", "external_id", "body")
+
+
+def advance_heads(session: Session, tenant_id: str, sets: Sequence[NewSet]) -> list[str]:
+    """Make each set its user's head when it is newer than the head and differs from it
+    (permissions, kind or names); returns the users whose head moved. One statement;
+    rows are taken in user-id order, so two batches lock shared users in one order."""
+    if not sets:
+        return []
+    table = FeedHead.__table__
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "user_id": s.user_id,
+            "version": s.version,
+            "digest": s.digest,
+            "kind": s.kind,
+            "user_name": s.user_name,
+            "external_id": s.external_id,
+            "body": s.body,
+        }
+        for s in sorted(sets, key=lambda s: s.user_id)
+    ]
+    statement = _insert(session)(table).values(rows)
+    new = statement.excluded
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.tenant_id, table.c.user_id],
+        set_={
+            c: getattr(new, c)
+            for c in ("version", "digest", "kind", "user_name", "external_id", "body")
+        },
+        where=(table.c.version < new.version)
+        & (
+            (table.c.digest != new.digest)
+            | (table.c.kind != new.kind)
+            | table.c.user_name.is_distinct_from(new.user_name)
+            | table.c.external_id.is_distinct_from(new.external_id)
+        ),
+    ).returning(table.c.user_id)
+    return list(session.scalars(statement))
+
+
+def take_numbers(session: Session, tenant_id: str, count: int) -> int:
+    """Reserve `count` sequence numbers; returns the last. Locks the tenant's counter
+    until the transaction ends (see the module docstring): call it last."""
+    table = FeedSequence.__table__
+    statement = _insert(session)(table).values(
+        tenant_id=tenant_id, last_seq=count, pruned_through=0
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.tenant_id], set_={"last_seq": table.c.last_seq + count}
+    ).returning(table.c.last_seq)
+    return int(session.scalar(statement))
+
+
+def append(session: Session, tenant_id: str, changes: Sequence[dict[str, Any]]) -> int:
+    """Append `changes` (FeedChange columns without tenant, seq and time) in order;
+    returns the cursor of the last. Numbers are taken last, as the module says."""
+    last = take_numbers(session, tenant_id, len(changes))
+    first = last - len(changes) + 1
+    now = utcnow()
+    rows = [
+        {"tenant_id": tenant_id, "seq": first + i, "recorded_at": now, **change}
+        for i, change in enumerate(changes)
+    ]
+    session.execute(insert(FeedChange.__table__), rows)
+    return last
+
+
+def positions(session: Session, tenant_id: str) -> tuple[int, int]:
+    """(last sequence number handed out, last pruned) for the tenant; (0, 0) before any."""
+    row = session.execute(
+        select(FeedSequence.last_seq, FeedSequence.pruned_through).where(
+            FeedSequence.tenant_id == tenant_id
+        )
+    ).first()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
