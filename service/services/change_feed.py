@@ -2,8 +2,9 @@
 apps that keep the sets in their own memory (clients/python) and for webhooks.
 
 Contract (README, "The change feed"):
-- A set is recorded when it differs from the user's last recorded set (permissions,
-  kind or names) and is newer than it; the same set recomputed is not a change.
+- A set is recorded when it is newer than the newest set seen for the user and
+  differs from it (permissions, kind or names); the same set recomputed is not a
+  change, and a set computed before the newest one seen is never news.
 - Recording commits before the set is written to Redis (service.services.
   permission_recompute.record_and_store), so a crash between them loses no event.
 - Cursors are the tenant's sequence numbers, gap-free and visible in order

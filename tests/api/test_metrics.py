@@ -13,7 +13,7 @@ from tests.conftest import TenantKeys
 def sample(text: str, name: str, **labels: str) -> float:
     """The value of one sample of a scrape, 0 when it is absent."""
     for line in text.splitlines():
-        if not line.startswith(name + "{"):
+        if not line.startswith((name + "{", name + " ")):
             continue
         found = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0]))
         if all(found.get(k) == v for k, v in labels.items()):

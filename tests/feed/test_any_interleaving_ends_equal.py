@@ -42,7 +42,7 @@ def computed(tenant_id: str, user_id: str, version: int, content: str, active: b
     return ComputedSet(entry, change_feed.kind_of(True, active))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 @given(steps=steps)
 def test_a_reader_ends_with_what_the_cache_serves(
     steps: list, runtime: Runtime, tenant: TenantKeys
@@ -76,4 +76,4 @@ def test_a_reader_ends_with_what_the_cache_serves(
 
     for uid in written:
         served = runtime.cache.body_of(tenant.id, uid)
-        assert held[uid][1] == json.dumps(served["scopes"]), uid
+        assert held[uid][1] == json.dumps(served["scopes"]), (uid, steps)

@@ -18,6 +18,7 @@ from werkzeug.test import TestResponse
 from service.persistence.outbox import OutboxRecord
 from service.runtime import Runtime
 from service.services import propagation, relay
+from tests.api.test_metrics import sample
 from tests.conftest import TenantKeys, counted
 from tests.permissions.conftest import Admin
 from tests.scim.conftest import ERROR_SCHEMA, USER_SCHEMA, Scim, assert_scim_error
@@ -180,3 +181,18 @@ def test_a_committed_deletion_is_never_a_500(
     assert response.headers["Retry-After"] == "1"
     assert scim.get(f"/Users/{editor}").status_code == 404
     assert deprovisions_pending(runtime, tenant, editor) == 1
+
+
+def test_a_deprovisioning_is_timed_to_its_feed_change_and_to_the_cache_cleared(
+    client: FlaskClient, scim: Scim, editor: str
+) -> None:
+    def counts() -> tuple[float, float]:
+        text = client.get("/metrics").text
+        return (
+            sample(text, "rolecall_deprovision_feed_seconds_count"),
+            sample(text, "rolecall_deprovision_cache_clear_seconds_count"),
+        )
+
+    before = counts()
+    assert deactivate(scim, editor, "PATCH").status_code == 200
+    assert counts() == (before[0] + 1, before[1] + 1)

@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("user_name", sa.String(length=300), nullable=True),
         sa.Column("external_id", sa.String(length=300), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("changed_version", BIG, nullable=False),
         _tenant_fk("feed_heads"),
         sa.PrimaryKeyConstraint("tenant_id", "user_id", name=op.f("pk_feed_heads")),
     )
