@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from rolecall_client import Client, RolecallUnavailable
-from tests.live_server import LiveServer, Tenant, eventually, start_live_server
+from tests.live_server import PATCH_SCHEMA, LiveServer, Tenant, eventually, start_live_server
 
 EDIT = "reporting/edit"
 GRANTED = "granted"
@@ -117,6 +117,21 @@ def test_a_deleted_user_is_denied_and_has_no_permissions(folder: Folder, client:
     seen_within(client, user, folder.folder, False, 2)
     assert client.permissions(user) is None
     assert not client.check("judy@live.example", EDIT, GRANTED, folder.folder)
+
+
+def test_a_renamed_user_no_longer_answers_to_its_old_name(folder: Folder, client: Client) -> None:
+    user = folder.tenant.user("peggy@live.example")
+    folder.tenant.members(folder.group, "add", user)
+    seen_within(client, "Peggy@live.example", folder.folder, True, 10)
+
+    rename = {"op": "replace", "path": "userName", "value": "peggy.new@live.example"}
+    folder.tenant.scim(
+        "PATCH", f"/Users/{user}", {"schemas": [PATCH_SCHEMA], "Operations": [rename]}
+    )
+
+    seen_within(client, "Peggy@live.example", folder.folder, False, 10)
+    assert client.check("peggy.new@live.example", EDIT, GRANTED, folder.folder)
+    assert client.check(user, EDIT, GRANTED, folder.folder)
 
 
 def test_a_scope_moved_out_of_the_folder_loses_what_it_inherited(
