@@ -97,7 +97,7 @@ class HttpTransport:
     def snapshot(self, page: str | None, limit: int) -> SnapshotPage:
         params = {"limit": str(limit)}
         if page is not None:
-            params["page"] = page
+            params["cursor"] = page  # the `next` of the page before
         body = self._object("GET", "/snapshot", params=params)
         return SnapshotPage(list(body["sets"]), str(body["feed_cursor"]), body.get("next"))
 
