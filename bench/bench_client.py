@@ -33,12 +33,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import requests
 from rolecall_client import Client
 from sqlalchemy import insert, select
 
+from bench.bench_deprovision import Tenant
 from bench.harness import BIN, ROOT, fresh_database, gunicorn
-from service.persistence.models import Tenant
+from service.persistence.models import Tenant as TenantRow
 from service.persistence.scim_models import ScimGroupMember
 from service.services import change_feed, permission_recompute
 from service.services.permission_model import load_model
@@ -64,22 +64,6 @@ def percentiles(values: list[float], unit: float, name: str) -> str:
 def p99(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-
-
-class Api:
-    def __init__(self, url: str, tokens: dict[str, str]) -> None:
-        self.url, self.tokens, self.session = url, tokens, requests.Session()
-
-    def call(self, method: str, path: str, kind: str, **kwargs: object) -> requests.Response:
-        headers = {"Authorization": f"Bearer {self.tokens[kind]}"}
-        return self.session.request(
-            method, f"{self.url}{path}", headers=headers, timeout=30, **kwargs
-        )  # type: ignore[arg-type]
-
-    def made(self, method: str, path: str, kind: str, body: dict[str, object]) -> dict:
-        answer = self.call(method, path, kind, json=body)
-        assert answer.status_code < 300, answer.text
-        return answer.json() if answer.content else {}
 
 
 def cli(env: dict[str, str], *args: str) -> str:
@@ -150,7 +134,7 @@ def main() -> None:
         )
         try:
             with gunicorn("service.app:create_app()", env, threads=8) as url:
-                run(Api(url, tokens), runtime, url, tokens["read"], args.users)
+                run(Tenant(url, tokens), runtime, url, tokens["read"], args.users)
         finally:
             runtime.close()
             for process in background:
@@ -158,7 +142,7 @@ def main() -> None:
                 process.wait(timeout=30)
 
 
-def run(api: Api, runtime, url: str, read_token: str, count: int) -> None:  # type: ignore[no-untyped-def]
+def run(api: Tenant, runtime, url: str, read_token: str, count: int) -> None:  # type: ignore[no-untyped-def]
     api.made("POST", "/api/v1/catalogs/reporting/load", "admin", {})
     org = api.made("POST", "/api/v1/scopes", "admin", {"type": "organization", "name": "Org"})["id"]
     folder = api.made(
@@ -196,7 +180,7 @@ def run(api: Api, runtime, url: str, read_token: str, count: int) -> None:  # ty
             },
         )
     with runtime.unit_of_work().reading() as session:
-        tenant_id = session.scalar(select(Tenant.id).where(Tenant.name == "bench"))
+        tenant_id = session.scalar(select(TenantRow.id).where(TenantRow.name == "bench"))
 
     client = Client(url, read_token, max_staleness=5.0, max_users=count + 100)
     try:
@@ -214,7 +198,7 @@ def run(api: Api, runtime, url: str, read_token: str, count: int) -> None:  # ty
     consumer(runtime, api, tenant_id, users, org, folder)
 
 
-def cached_check(client: Client, api: Api, user: str, folder: str) -> None:
+def cached_check(client: Client, api: Tenant, user: str, folder: str) -> None:
     question = (user, "reporting/edit", "granted", folder)
     for _ in range(20_000):
         client.check(*question)
@@ -286,7 +270,7 @@ def change_seen(client, runtime, api, tenant_id, users, group, org) -> None:  # 
     print(f"ratio change seen / one read, p99: {p99(seen) / p99(reads):.1f}")
 
 
-def deprovisioning(client: Client, api: Api, users: list[str], folder: str) -> None:
+def deprovisioning(client: Client, api: Tenant, users: list[str], folder: str) -> None:
     deactivate = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]}
     denied: list[float] = []
     baseline: list[float] = []

@@ -12,7 +12,7 @@ rolecall under gunicorn (-w 2 -k gthread --threads 4), following the cursor from
 start of the feed to its end and parsing each page's JSON, as rolecall-client's feed
 thread does; three passes, min / median / max events/s. Never fails on speed.
 
-    python bench/bench_feed.py [--users 20000] [--groups 400] [--scopes 2000]
+    python bench/bench_feed.py [--users 20000] [--groups 2000] [--scopes 2000]
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def consume(url: str, read_token: str, expected: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=20_000)
-    parser.add_argument("--groups", type=int, default=400)
+    parser.add_argument("--groups", type=int, default=2000)  # seed nests groups 1000 apart
     parser.add_argument("--scopes", type=int, default=2000)
     args = parser.parse_args()
     with fresh_runtime(DATABASE, REDIS_URL) as runtime:

@@ -60,14 +60,16 @@ CURSOR_LENGTH = 19  # a cursor is a sequence number: at most a 64-bit integer's 
 FEED_LIMIT = validate.Range(min=1, max=1000)
 
 
-class ChangesQuerySchema(Schema):
-    after = fields.String(
+def _after(description: str) -> fields.String:
+    return fields.String(
         load_default="0",
         validate=validate.Length(max=CURSOR_LENGTH),
-        metadata={
-            "description": "Answer the changes recorded after this cursor (0: from the start)"
-        },
+        metadata={"description": description},
     )
+
+
+class ChangesQuerySchema(Schema):
+    after = _after("Answer the changes recorded after this cursor (0: from the start)")
     limit = fields.Integer(load_default=500, validate=FEED_LIMIT)
     wait = fields.Float(
         load_default=0.0,
@@ -77,12 +79,10 @@ class ChangesQuerySchema(Schema):
 
 
 class StreamQuerySchema(Schema):
-    after = fields.String(
-        load_default="0",
-        validate=validate.Length(max=CURSOR_LENGTH),
-        metadata={"description": "Stream the changes recorded after this cursor; the "
-                  "Last-Event-ID header, when sent, takes its place"},
-    )  # fmt: skip
+    after = _after(
+        "Stream the changes recorded after this cursor; the Last-Event-ID header, when "
+        "sent, takes its place"
+    )
     heartbeat = fields.Float(
         load_default=10.0,
         validate=validate.Range(min=1, max=30),
