@@ -11,7 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select, update
 
+from service.persistence.base import utcnow
+from service.persistence.outbox import OutboxRecord
+from service.persistence.unit_of_work import UnitOfWork
+from service.persistence.webhook_models import Webhook
 from service.runtime import Runtime
 from service.services import permission_recompute, relay, webhooks
 from tests.conftest import TenantKeys
@@ -97,6 +102,27 @@ def test_a_new_webhook_is_told_of_changes_from_its_creation_on(
     (event,) = events(receiver)
     assert int(event["cursor"]) > int(made["feed_cursor"])
     assert "reporting/edit" in event["permissions"]["scopes"][org]
+
+
+def test_a_burst_of_changes_queues_one_run_per_active_webhook(
+    admin: Admin, receiver: Receiver, runtime: Runtime, tenant: TenantKeys
+) -> None:
+    active, paused, revoked = (
+        admin.ok(admin.post("/webhooks", {"url": receiver.url}), 201)["id"] for _ in range(3)
+    )
+    with runtime.unit_of_work() as uow:  # as its breaker would
+        uow.session.execute(update(Webhook).where(Webhook.id == paused).values(paused_at=utcnow()))
+    admin.ok(admin.delete(f"/webhooks/{revoked}"), 204)
+
+    # Three recordings, in transactions whose rows nobody sends yet.
+    for _ in range(3):
+        with UnitOfWork(runtime.sessions) as uow:
+            assert webhooks.feed_moved(uow.session, tenant.id) == 1
+    with runtime.unit_of_work() as uow:
+        queued = uow.session.scalars(
+            select(OutboxRecord.object_id).where(OutboxRecord.task == webhooks.DELIVER)
+        ).all()
+    assert queued == [active]
 
 
 def test_a_recompute_that_changes_nothing_sends_nothing(
