@@ -1,9 +1,9 @@
 """A noisy neighbour on the production stack: tenant A's webhooks point at dead
 receivers (ports nothing listens on, and a server that takes the connection and never
-answers) while a group push changes hundreds of its users' sets, queueing a delivery
-per user and endpoint. Tenant B's invitations are still mailed within 10 s, because
-deliveries run on the `webhooks` queue with a worker of their own, and A's endpoints
-end up paused with their deliveries held.
+answers) while a group push changes hundreds of its users' sets, each a change in the
+feed that every endpoint's runs must send. Tenant B's invitations are still mailed
+within 10 s, because deliveries run on the `webhooks` queue with a worker of their own,
+and A's endpoints end up paused with the changes they missed after their cursors.
 
 Processes as the Procfile runs them: gunicorn, the relay, one Celery worker per queue
 (permissions, invitations, webhooks), PostgreSQL, a Redis broker, and a real SMTP
@@ -172,8 +172,8 @@ def test_a_tenants_dead_receivers_and_recompute_storm_do_not_delay_anothers_invi
     urls += [f"https://127.0.0.1:{hanging_receiver}/hook{n}" for n in range(HANGING_ENDPOINTS)]
     hooks = [noisy.call("POST", "/api/v1/webhooks", json={"url": url})["id"] for url in urls]
 
-    # The storm: one push puts every user in the group; each one's set changes, and a
-    # delivery per user and endpoint is queued.
+    # The storm: one push puts every user in the group; each one's set changes, and each
+    # endpoint's runs try to send every change.
     noisy.call(
         "POST",
         "/scim/v2/Groups",
@@ -198,7 +198,7 @@ def test_a_tenants_dead_receivers_and_recompute_storm_do_not_delay_anothers_invi
     eventually(lambda: all(a in handler.arrived for a in INVITED), 10, "B's invitations mailed")
     assert max(handler.arrived[a] for a in INVITED) - sent_at < 10
 
-    # A's endpoints are paused, their deliveries held rather than queued and retried.
+    # A's endpoints are paused, what they missed kept in the feed after their cursors.
     def all_paused() -> list[dict[str, Any]] | None:
         listed = noisy.call("GET", "/api/v1/webhooks", params={"paused": "true"})
         return listed if len(listed) == len(hooks) else None
