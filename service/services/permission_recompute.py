@@ -54,7 +54,7 @@ def _iso(version: int) -> str:
     return datetime.fromtimestamp(version / 1_000_000, UTC).isoformat()
 
 
-# -- computing, storing, announcing -----------------------------------------------------
+# -- computing, recording, storing ------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -65,11 +65,16 @@ class ComputedSet:
     kind: str
 
     def for_feed(self) -> NewSet:
-        e = self.entry
+        entry = self.entry
         return NewSet(
-            e.user_id, e.version, e.digest, self.kind, e.body, e.user_name or None,
-            e.external_id or None,
-        )  # fmt: skip
+            user_id=entry.user_id,
+            version=entry.version,
+            digest=entry.digest,
+            kind=self.kind,
+            body=entry.body,
+            user_name=entry.user_name or None,
+            external_id=entry.external_id or None,
+        )
 
 
 def compute_sets(
