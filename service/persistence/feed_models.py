@@ -135,7 +135,7 @@ def advance_heads(session: Session, tenant_id: str, sets: Sequence[NewSet]) -> l
             "body": s.body,
             "changed_version": s.version,
         }
-        for s in sorted(sets, key=lambda s: s.user_id)
+        for s in sorted(_newest_of_each(sets), key=lambda s: s.user_id)
     ]
     # Executed with the rows as parameters, not as a VALUES list in the statement: the
     # statement is then compiled once and cached (rendering 500 rows' VALUES was half
@@ -159,6 +159,16 @@ def advance_heads(session: Session, tenant_id: str, sets: Sequence[NewSet]) -> l
         where=table.c.version < new.version,
     ).returning(table.c.user_id, table.c.changed_version == table.c.version)
     return [user_id for user_id, changed in session.execute(statement, rows) if changed]
+
+
+def _newest_of_each(sets: Sequence[NewSet]) -> list[NewSet]:
+    """One set per user, the newest (one statement may not upsert a row twice)."""
+    newest: dict[str, NewSet] = {}
+    for new_set in sets:
+        held = newest.get(new_set.user_id)
+        if held is None or new_set.version > held.version:
+            newest[new_set.user_id] = new_set
+    return list(newest.values())
 
 
 def take_numbers(session: Session, tenant_id: str, count: int) -> int:

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -113,6 +113,7 @@ def record_sets(session: Session, tenant_id: str, sets: Sequence[NewSet]) -> Rec
     moved = set(advance_heads(session, tenant_id, sets))
     if not moved:
         return None
+    newest = {s.user_id: s for s in sorted(sets, key=lambda s: s.version)}
     changes = [
         {
             "kind": s.kind,
@@ -122,7 +123,7 @@ def record_sets(session: Session, tenant_id: str, sets: Sequence[NewSet]) -> Rec
             "version": s.version,
             "body": s.body,
         }
-        for s in sorted(sets, key=lambda s: s.user_id)
+        for s in sorted(newest.values(), key=lambda s: s.user_id)
         if s.user_id in moved
     ]
     return Recorded(sorted(moved), append(session, tenant_id, changes))
@@ -145,7 +146,7 @@ def parse_cursor(raw: str | None, field: str = "after") -> int:
     return int(raw)
 
 
-def _change_json(row: FeedChange | tuple) -> str:
+def _change_json(row: Sequence[Any]) -> str:
     seq, kind, user_id, user_name, external_id, version, body = row
     head: dict[str, object] = {"cursor": str(seq), "kind": kind, "version": version}
     if kind != SCOPES:

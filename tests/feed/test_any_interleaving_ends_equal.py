@@ -77,3 +77,18 @@ def test_a_reader_ends_with_what_the_cache_serves(
     for uid in written:
         served = runtime.cache.body_of(tenant.id, uid)
         assert held[uid][1] == json.dumps(served["scopes"]), (uid, steps)
+
+
+def test_one_batch_naming_a_user_twice_records_the_newest_once(
+    runtime: Runtime, tenant: TenantKeys
+) -> None:
+    older = computed(tenant.id, "twice", 5, "view", True)
+    newer = computed(tenant.id, "twice", 9, "edit", True)
+    with runtime.unit_of_work() as uow:
+        recorded = change_feed.record_sets(
+            uow.session, tenant.id, [newer.for_feed(), older.for_feed()]
+        )
+    assert recorded is not None and recorded.user_ids == ["twice"]
+    with runtime.unit_of_work().reading() as session:
+        page = change_feed.changes_after(session, tenant.id, 0, 10)
+    assert [json.loads(c)["version"] for c in page.changes] == [9]
