@@ -37,7 +37,7 @@ from rolecall_client import Client
 from sqlalchemy import insert, select
 
 from bench.bench_deprovision import Tenant
-from bench.harness import BIN, ROOT, fresh_database, gunicorn
+from bench.harness import BIN, ROOT, cli, fresh_database, gunicorn, p99
 from service.persistence.models import Tenant as TenantRow
 from service.persistence.scim_models import ScimGroupMember
 from service.services import change_feed, permission_recompute
@@ -54,23 +54,10 @@ PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 def percentiles(values: list[float], unit: float, name: str) -> str:
     ordered = sorted(values)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     return (
-        f"p50 {statistics.median(ordered) / unit:.2f} / p99 {p99 / unit:.2f} / "
+        f"p50 {statistics.median(ordered) / unit:.2f} / p99 {p99(ordered) / unit:.2f} / "
         f"max {ordered[-1] / unit:.2f} {name} (n={len(ordered)})"
     )
-
-
-def p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-
-
-def cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [str(BIN / "rolecall"), *args], env=env, capture_output=True, text=True, check=True
-    )
-    return done.stdout.strip()
 
 
 def main() -> None:

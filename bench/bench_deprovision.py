@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import requests
 
-from bench.harness import BIN, ROOT, free_port, gunicorn
+from bench.harness import BIN, ROOT, cli, free_port, gunicorn, p99
 
 DATABASE = "rolecall_bench_deprovision"
 DATABASE_URL = f"postgresql://postgres@127.0.0.1:5432/{DATABASE}"
@@ -40,13 +40,6 @@ USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 DEACTIVATE = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]}
-
-
-def _cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [str(BIN / "rolecall"), *args], env=env, capture_output=True, text=True, check=True
-    )
-    return done.stdout.strip()
 
 
 def _background(env: dict[str, str], *argv: str) -> subprocess.Popen[bytes]:
@@ -84,16 +77,10 @@ class Tenant:
 
 def _percentiles(values: list[float]) -> str:
     ordered = sorted(values)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     return (
-        f"p50 {statistics.median(ordered) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
+        f"p50 {statistics.median(ordered) * 1000:.1f} ms, p99 {p99(ordered) * 1000:.1f} ms, "
         f"max {ordered[-1] * 1000:.1f} ms (n={len(ordered)})"
     )
-
-
-def _p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
 def main() -> None:
@@ -113,10 +100,10 @@ def main() -> None:
         "ROLECALL_LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
     }
-    _cli(env, "db", "upgrade")
-    _cli(env, "tenant", "create", "bench")
+    cli(env, "db", "upgrade")
+    cli(env, "tenant", "create", "bench")
     tokens = {
-        kind: _cli(env, "token", "create", "--tenant", "bench", "--kind", kind)
+        kind: cli(env, "token", "create", "--tenant", "bench", "--kind", kind)
         for kind in ("scim", "admin", "read")
     }
     worker = _background(env, str(BIN / "celery"), "-A", "worker.celery_app", "worker",
@@ -208,7 +195,7 @@ def main() -> None:
           f"{_percentiles(baseline_times)}")  # fmt: skip
     base = statistics.median(baseline_times)
     print(f"ratio healthy / baseline (p50): {statistics.median(healthy_times) / base:.2f}; "
-          f"(p99): {_p99(healthy_times) / _p99(baseline_times):.2f}")  # fmt: skip
+          f"(p99): {p99(healthy_times) / p99(baseline_times):.2f}")  # fmt: skip
     print(f"ratio degraded / baseline (p50): {statistics.median(degraded_times) / base:.2f}")
 
 

@@ -86,6 +86,19 @@ def ensure_wrk() -> str:
     return found
 
 
+def cli(env: dict[str, str], *args: str) -> str:
+    """`rolecall ARGS` with `env`; its output, stripped."""
+    done = subprocess.run(
+        [str(BIN / "rolecall"), *args], env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -105,6 +105,8 @@ def test_a_deprovisioned_user_is_denied_by_the_client(folder: Folder, client: Cl
     folder.tenant.deactivate(user)
 
     seen_within(client, user, folder.folder, False, 2)
+    assert not client.check("ivan@live.example", EDIT, GRANTED, folder.folder)
+    assert client.cached(user)["active"] is False  # held, from the feed: not refetched
 
 
 def test_a_deleted_user_is_denied_and_has_no_permissions(folder: Folder, client: Client) -> None:
@@ -144,6 +146,7 @@ def test_a_scope_moved_out_of_the_folder_loses_what_it_inherited(
     folder.tenant.move(folder.report, folder.org)
 
     seen_within(client, user, folder.report, False, 10)
+    assert client.check(user, EDIT, GRANTED, folder.folder)  # the folder itself keeps it
 
 
 def test_min_version_answers_from_a_set_at_least_that_new(folder: Folder, client: Client) -> None:
