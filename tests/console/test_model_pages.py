@@ -10,6 +10,10 @@ from html import unescape
 
 from flask.testing import FlaskClient
 
+from service.runtime import Runtime
+from service.services.permission_model import read_model
+from service.services.user_permissions import user_names
+from tests.conftest import TenantKeys
 from tests.console.conftest import Console
 from tests.console.model_seed import Globex, Reeport
 from tests.console.model_seed import admin as admin  # the fixtures
@@ -290,3 +294,38 @@ def test_an_account_conflict_shows_both_origins_side_by_side(
     assert "dana@example.com mixed_account_types" in row
     assert f"Producer Co from mapping {second} through group Producers" in row
     assert f"Customer Co from mapping {first} through group Customers" in row
+
+
+def test_a_delete_the_brake_holds_is_applied_only_when_confirmed(
+    console: Console, reeport: Reeport, admin: Admin
+) -> None:
+    admin.ok(
+        admin.put("/settings/permissions", {"revocation_brake": {"max_users": 1, "max_share": 0.1}})
+    )
+    shown = console.post(f"/console/mappings/{reeport.editors_mapping}/delete")
+    preview_id = re.search(r'name="preview_id" value="([^"]+)"', shown.get_data(as_text=True))
+    assert preview_id
+    held = console.post("/console/mappings/apply", data={"preview_id": preview_id.group(1)})
+    assert held.status_code == 409
+    page = held.get_data(as_text=True)
+    assert 'id="confirm-error"' in page and "takes access from 2 of 5 active users" in page
+    assert len(admin.ok(admin.get("/mappings"))) == 2  # held: nothing deleted
+
+    confirmed = console.post(
+        "/console/mappings/apply", data={"preview_id": preview_id.group(1), "confirm": "true"}
+    )
+    assert confirmed.status_code == 303
+    assert [m["id"] for m in admin.ok(admin.get("/mappings"))] == [reeport.viewers_mapping]
+
+
+def test_the_model_and_user_names_are_read_for_one_tenant_only(
+    runtime: Runtime, reeport: Reeport, globex: Globex, tenant: TenantKeys
+) -> None:
+    model = read_model(runtime.unit_of_work(), tenant.id)
+    assert {s.name for s in model.tree} == {
+        "Reeport Org", "Folder 1", "Folder 2", "Report 1", "Report 2",
+    }  # fmt: skip
+    ids = [reeport.users["ann"], globex.user]
+    assert user_names(runtime.unit_of_work(), tenant.id, ids) == {
+        reeport.users["ann"]: "ann@reeport.example"
+    }
