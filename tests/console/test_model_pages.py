@@ -144,6 +144,8 @@ def test_the_mappings_are_listed_with_their_group_role_and_scope(
     row = text(page.split(f'data-mapping-id="{reeport.editors_mapping}"')[1].split("</tr>")[0])
     assert "Editors displayName Edit" in row and "Reeport Org > Folder 2" in row
     assert "Globex" not in page and globex.mapping not in page
+    for odd in ("0", "²", "x", "9" * 40):  # any page number shows a page, never a 500
+        assert console.get("/console/mappings", query_string={"page": odd}).status_code == 200
 
 
 def test_a_mapping_is_previewed_before_it_is_saved_and_saved_as_previewed(
