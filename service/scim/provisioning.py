@@ -10,9 +10,8 @@ with a refused request is cut out of the error's detail before it is kept.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, replace
 from typing import Any
-
-from scim2_models import SCIMException
 
 from service.metrics import idp_from_user_agent, scim_operation
 from service.persistence.repositories.audit import ScimSource
@@ -114,21 +113,34 @@ def _passwords(value: Any) -> list[str]:
     return found
 
 
-def rejection_reason(error: SCIMException, body: Any) -> str:
-    """ "<status> <scimType>: <detail>", with any password sent cut out of the detail."""
-    detail = str(error.detail or error.__class__.__name__)
-    for password in _passwords(body):
-        if password:
-            detail = detail.replace(password, _REDACTED)
-    scim_type = f" {error.scim_type}" if error.scim_type else ""
-    return f"{error.status}{scim_type}: {detail}"
+@dataclass(frozen=True)
+class Refusal:
+    """A SCIM error as the log keeps it: its status, scimType and detail."""
 
+    status: int
+    scim_type: str | None
+    detail: str
 
-def is_rejection(method: str, error: SCIMException) -> bool:
-    """A 4xx that refused what an IdP asked. A read that finds nothing (404 on a GET)
-    is an answer, not a refusal: IdPs look a user up before creating them."""
-    status = int(error.status or 500)
-    return 400 <= status < 500 and not (method == "GET" and status == 404)
+    @classmethod
+    def of(cls, error: Any) -> Refusal:
+        """From a SCIMException or a scim2-models Error (a bulk operation's response)."""
+        detail = error.detail or type(error).__name__
+        return cls(int(error.status or 500), error.scim_type, str(detail))
+
+    def is_rejection(self, method: str) -> bool:
+        """A 4xx that refused what an IdP asked. A read that finds nothing (404 on a
+        GET) is an answer, not a refusal: IdPs look a user up before creating them."""
+        return 400 <= self.status < 500 and not (method == "GET" and self.status == 404)
+
+    def reason(self, body: Any) -> str:
+        """The reason "<status> <scimType>: <detail>", with any password the request
+        sent cut out of the detail."""
+        detail = self.detail
+        for password in _passwords(body):
+            if password:
+                detail = detail.replace(password, _REDACTED)
+        scim_type = f" {self.scim_type}" if self.scim_type else ""
+        return f"{self.status}{scim_type}: {detail}"
 
 
 def record_rejected(
@@ -138,10 +150,11 @@ def record_rejected(
     source: ScimSource,
     path: str,
     body: Any,
-    error: SCIMException,
+    refusal: Refusal,
 ) -> None:
-    """Keep a refused request in the provisioning log, in a transaction of its own
-    (the request's own was rolled back). Recording never fails the response: a
+    """Keep a refused request (or bulk operation) in the provisioning log. A request's
+    own transaction was rolled back, so its row is written in a unit of work of its own;
+    a bulk operation's joins the bulk request's. Recording never fails the response: a
     failure here is logged and the IdP still gets its SCIM error."""
     resource_type, resource_id, name = resource_of(path, body)
     try:
@@ -153,9 +166,24 @@ def record_rejected(
             resource_type=resource_type,
             resource_id=resource_id,
             resource_name=name,
-            status=int(error.status or 400),
-            scim_type=error.scim_type,
-            reason=rejection_reason(error, body),
+            status=refusal.status,
+            scim_type=refusal.scim_type,
+            reason=refusal.reason(body),
         )
     except Exception:
         log.exception("could not record a rejected SCIM request in the provisioning log")
+
+
+def bulk_operation_source(request_source: ScimSource, operation: Any) -> tuple[ScimSource, Any]:
+    """The source of one operation of a bulk request (its own operation and what it
+    asked, the request's IdP), and its data as JSON."""
+    method = str(operation.method.value if operation.method else "")
+    path = (operation.path or "").lstrip("/")
+    data = operation.data.model_dump(mode="json", by_alias=True) if operation.data else None
+    resource_type, _, _ = resource_of(path, data)
+    source = replace(
+        request_source,
+        operation=_OPERATIONS.get(method, method.lower()),
+        asked=f"Bulk {asked(method, resource_type, data)}",
+    )
+    return source, data

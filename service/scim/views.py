@@ -161,7 +161,8 @@ def _record_rejected(path: str, error: SCIMException) -> None:
     """A refused request of an authenticated IdP goes to the provisioning log, in a
     transaction of its own: the request's was rolled back with its work."""
     who = caller() if g.get("caller") else None
-    if who is None or not provisioning.is_rejection(request.method, error):
+    refusal = provisioning.Refusal.of(error)
+    if who is None or not refusal.is_rejection(request.method):
         return
     parsed = g.get("scim_body")
     provisioning.record_rejected(
@@ -171,7 +172,7 @@ def _record_rejected(path: str, error: SCIMException) -> None:
         g.get("scim_source") or _source(path, parsed),
         path,
         parsed,
-        error,
+        refusal,
     )
 
 
