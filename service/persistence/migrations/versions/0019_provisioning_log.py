@@ -4,7 +4,7 @@ agent), empty on every other event; two partial indexes serve the tenant's SCIM 
 newest first, all of them or those of one outcome
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
