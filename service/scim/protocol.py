@@ -12,7 +12,10 @@ scim2-server's `ScimService` and `ScimHandler` do the protocol; rolecall changes
   When it skipped member ids that name nothing of the tenant, it answers 200 with
   the group as stored, so that the IdP sees what was applied.
 - A PUT or PATCH that leaves a resource as stored still reaches the storage
-  (`SqlStorage.unchanged`), so that a retried `active: false` deprovisions again.
+  (`SqlStorage.unchanged`), so that a retried `active: false` deprovisions again
+  (and the provisioning log records that nothing changed).
+- Each operation of a bulk request is recorded in the provisioning log as its own
+  row, a refused one included (`run_bulk_step`).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from service.persistence.base import utcnow
+from service.persistence.base import column_length, utcnow
 from service.persistence.models import AuditEvent
 from service.persistence.repositories.audit import Outcome, ScimSource
 from service.persistence.unit_of_work import UnitOfWork
@@ -84,7 +84,7 @@ def record_rejected(
             actor,
             REJECTED,
             REJECTED_TARGET,
-            (resource_id or "")[: AuditEvent.__table__.c.target_id.type.length],
+            (resource_id or "")[: column_length(AuditEvent.target_id)],
             after={"status": status, "scimType": scim_type},
             outcome=Outcome.REJECTED,
             resource_name=resource_name,
