@@ -100,6 +100,7 @@ def test_an_idps_rejected_request_is_found_by_its_reason_in_the_browser(
 ) -> None:
     page = signed_in_page.page
     page.get_by_role("link", name="Provisioning log").click()
+    page.wait_for_url(re.compile(r"/console/provisioning$"))
     assert page.title() == "Provisioning log · rolecall console"
     page.get_by_label("Reason contains").fill("required")
     page.get_by_label("Outcome").select_option(label="rejected")
