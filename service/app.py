@@ -21,6 +21,7 @@ from service.http.admin.mappings.views import blueprint as mappings_blueprint
 from service.http.admin.permission_settings.views import blueprint as permission_settings_blueprint
 from service.http.admin.previews.views import blueprint as previews_blueprint
 from service.http.admin.products.views import blueprint as products_blueprint
+from service.http.admin.provisioning_log.views import blueprint as provisioning_log_blueprint
 from service.http.admin.questions.views import blueprint as questions_blueprint
 from service.http.admin.recomputes.views import blueprint as recomputes_blueprint
 from service.http.admin.roles.views import blueprint as roles_blueprint
@@ -75,6 +76,7 @@ API_BLUEPRINTS = [
     webhooks_blueprint,
     recomputes_blueprint,
     audit_blueprint,
+    provisioning_log_blueprint,
     invitations_blueprint,
     jobs_blueprint,
     invitations_public_blueprint,

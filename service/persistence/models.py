@@ -58,8 +58,36 @@ class AuditEvent(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     request_id: Mapped[str | None] = mapped_column(String(64))
+    # The provisioning log: set on the one row that tells what a SCIM operation did
+    # (service.services.provisioning_log), left empty on every other event.
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    scim_operation: Mapped[str | None] = mapped_column(String(16))
+    resource_type: Mapped[str | None] = mapped_column(String(16))
+    resource_name: Mapped[str | None] = mapped_column(String(300))
+    reason: Mapped[str | None] = mapped_column(String(1000))
+    idp: Mapped[str | None] = mapped_column(String(40))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
 
-    __table_args__ = (Index("ix_audit_events_tenant_time", "tenant_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_audit_events_tenant_time", "tenant_id", "occurred_at"),
+        # The tenant's SCIM rows newest first, with or without filters on them ...
+        Index(
+            "ix_audit_events_provisioning",
+            "tenant_id",
+            "occurred_at",
+            postgresql_where=outcome.is_not(None),
+            sqlite_where=outcome.is_not(None),
+        ),
+        # ... and those of one outcome (rejected ones are rare among many applied).
+        Index(
+            "ix_audit_events_outcome",
+            "tenant_id",
+            "outcome",
+            "occurred_at",
+            postgresql_where=outcome.is_not(None),
+            sqlite_where=outcome.is_not(None),
+        ),
+    )
 
 
 class Heartbeat(Base):

@@ -12,7 +12,10 @@ scim2-server's `ScimService` and `ScimHandler` do the protocol; rolecall changes
   When it skipped member ids that name nothing of the tenant, it answers 200 with
   the group as stored, so that the IdP sees what was applied.
 - A PUT or PATCH that leaves a resource as stored still reaches the storage
-  (`SqlStorage.unchanged`), so that a retried `active: false` deprovisions again.
+  (`SqlStorage.unchanged`), so that a retried `active: false` deprovisions again
+  (and the provisioning log records that nothing changed).
+- Each operation of a bulk request is recorded in the provisioning log as its own
+  row, a refused one included (`run_bulk_step`).
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from scim2_models import (
     Sort,
     User,
 )
+from scim2_server.bulk import BulkPlan, BulkStep
 from scim2_server.conditions import Conditions
 from scim2_server.handler import ScimHandler
 from scim2_server.requests import ScimRequest
@@ -54,6 +58,7 @@ from scim2_server.routing import Operation
 from scim2_server.service import ScimService
 from scim2_server.storage import search_page
 
+from service.scim import provisioning
 from service.scim.render import Record, Renderer
 from service.scim.storage import SqlStorage
 from service.settings import Settings
@@ -328,6 +333,34 @@ class RolecallScimHandler(ScimHandler):
             self.storage.unchanged(resource_type, current)
             return current
         return self.storage.update(resource_type, patched, expected_version=version)
+
+    def run_bulk_step(
+        self, request: ScimRequest, plan: BulkPlan, step: BulkStep
+    ) -> tuple[dict[str, Any], Resource[Any] | None]:
+        """One operation of a bulk request, which the provisioning log keeps as its own
+        row (its operation, and its refusal when it failed)."""
+        audit = self.storage.uow.audit
+        request_source = audit.source
+        if request_source is None:
+            return super().run_bulk_step(request, plan, step)
+        operation = plan.operation(step)
+        audit.source, data = provisioning.bulk_operation_source(request_source, operation)
+        try:
+            result, resource = super().run_bulk_step(request, plan, step)
+            refusal = provisioning.Refusal.of(result["response"]) if "response" in result else None
+            if refusal is not None and refusal.is_rejection(str(operation.method)):
+                provisioning.record_rejected(
+                    self.storage.uow,
+                    self.storage.tenant_id,
+                    self.storage.actor,
+                    audit.source,
+                    (operation.path or "").lstrip("/"),
+                    data,
+                    refusal,
+                )
+        finally:
+            audit.source = request_source
+        return result, resource
 
     def bulk(self, request: ScimRequest) -> ScimResponse:
         self.storage.in_bulk = True

@@ -42,6 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from service.persistence.repositories.audit import ScimSource
 from service.persistence.repositories.scim import possible_id
 from service.persistence.scim_models import ScimGroup, ScimGroupMember, ScimUser
 from service.persistence.unit_of_work import UnitOfWork
@@ -185,12 +186,16 @@ def scim_storage(
     actor: str,
     models: dict[str, type[Resource[Any]]],
     max_filter_terms: int | None = None,
+    source: ScimSource | None = None,
 ) -> Iterator[SqlStorage]:
     """A tenant's storage for one SCIM request. A request that `writes` runs in the
     unit of work (the change, its audit events and outbox rows commit together and its
-    effects follow the commit); a GET changes nothing and reads outside a transaction."""
+    effects follow the commit), whose audit log knows the request's `source` (the
+    provisioning log's IdP and operation); a GET changes nothing and reads outside a
+    transaction."""
     if writes:
         with uow:
+            uow.audit.source = source
             yield SqlStorage(uow.session, tenant_id, actor, models, max_filter_terms)
     else:
         with uow.reading() as session:
@@ -470,11 +475,15 @@ class SqlStorage(ScimStorage):
 
     def unchanged(self, resource_type: ResourceType, resource: Resource[Any]) -> None:
         """A PUT or PATCH left the resource as stored (scim2-server does not call
-        `update`): a user who stays inactive is deprovisioned again, so that an IdP's
-        retry of a deactivation applies what the first attempt could not."""
-        if self._table(resource_type) is not USERS or resource.id is None:
+        `update`): the provisioning log says so, and a user who stays inactive is
+        deprovisioned again, so that an IdP's retry of a deactivation applies what the
+        first attempt could not."""
+        if resource.id is None:
             return
-        scim_users.user_unchanged(self.uow, self.tenant_id, self.actor, resource.id)
+        if self._table(resource_type) is USERS:
+            scim_users.user_unchanged(self.uow, self.tenant_id, self.actor, resource.id)
+        else:
+            scim_groups.group_unchanged(self.uow, self.tenant_id, self.actor, resource.id)
 
     def change_members(
         self,

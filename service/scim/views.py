@@ -22,7 +22,8 @@ from sqlalchemy.exc import IntegrityError
 
 from service.http.auth import requires
 from service.http.context import caller, runtime
-from service.scim import normalize, openapi
+from service.persistence.repositories.audit import ScimSource
+from service.scim import normalize, openapi, provisioning
 from service.scim.protocol import RolecallScimHandler, RolecallScimService, build_provider
 from service.scim.storage import scim_storage
 from service.services.tokens import TokenKind
@@ -63,15 +64,22 @@ def _models(service: RolecallScimService) -> dict[str, Any]:
     return {rt.name: service.get_model(rt) for rt in service.provider.resource_types}
 
 
-def _normalised_body(service: RolecallScimService, path: str, body: bytes) -> bytes:
+def _parsed_body(body: bytes) -> Any:
+    """The JSON of a write's body, None when it has none or it is not JSON."""
     if not body or request.method not in ("POST", "PUT", "PATCH"):
-        return body
+        return None
     try:
         # scim2-server's own parser, so that what it would refuse (JSON nested past its
         # depth limit included) reaches it unchanged and is answered 400 invalidSyntax.
-        parsed = from_json(body)
+        return from_json(body)
     except ValueError:
-        return body
+        return None
+
+
+def _normalised_body(service: RolecallScimService, path: str, parsed: Any) -> bytes | None:
+    """The body as scim2-server gets it, None to hand it the body as sent."""
+    if parsed is None:
+        return None
     models = _models(service)
     segments = [s for s in path.split("/") if s]
     endpoint = segments[0].lower() if segments else ""
@@ -127,19 +135,45 @@ def _base_url() -> str:
     return f"{runtime().settings.public_base_url}{BASE_PATH}"
 
 
-def _answer(produce: Callable[[], ScimResponse]) -> Response:
+def _answer(produce: Callable[[], ScimResponse], path: str) -> Response:
     """Run a SCIM operation and turn what it raised into the SCIM error it means."""
     try:
         scim_response = produce()
     except IntegrityError:
         # Two requests raced for one userName or externalId; the loser is told so.
-        scim_response = _service().error_response(
-            UniquenessException(detail="a unique attribute value is already taken")
+        error: SCIMException = UniquenessException(
+            detail="a unique attribute value is already taken"
         )
+        _record_rejected(path, error)
+        scim_response = _service().error_response(error)
     except SCIMException as error:
         log.info("scim %s %s: %s %s", request.method, request.path, error.status, error)
+        _record_rejected(path, error)
         scim_response = _service().error_response(error)
     return _to_flask(scim_response)
+
+
+def _source(path: str, parsed: Any) -> ScimSource:
+    return provisioning.scim_source(request.method, path, request.headers.get("User-Agent"), parsed)
+
+
+def _record_rejected(path: str, error: SCIMException) -> None:
+    """A refused request of an authenticated IdP goes to the provisioning log, in a
+    transaction of its own: the request's was rolled back with its work."""
+    who = caller() if g.get("caller") else None
+    refusal = provisioning.Refusal.of(error)
+    if who is None or not refusal.is_rejection(request.method):
+        return
+    parsed = g.get("scim_body")
+    provisioning.record_rejected(
+        runtime().unit_of_work(),
+        who.tenant_id,
+        who.actor,
+        g.get("scim_source") or _source(path, parsed),
+        path,
+        parsed,
+        refusal,
+    )
 
 
 def _handle(service: RolecallScimService, path: str) -> ScimResponse:
@@ -156,7 +190,10 @@ def _handle(service: RolecallScimService, path: str) -> ScimResponse:
     limit = service.max_body_size(scim_request)
     # One byte past the limit is enough for scim2-server to answer 413.
     raw = request.get_data() if limit is None else request.stream.read(limit + 1)
-    scim_request.body = _normalised_body(service, path, raw)
+    parsed = g.scim_body = _parsed_body(raw)
+    source = g.scim_source = _source(path, parsed)
+    normalised = _normalised_body(service, path, parsed)
+    scim_request.body = raw if normalised is None else normalised
     who = caller() if g.get("caller") else None
 
     with scim_storage(
@@ -166,13 +203,14 @@ def _handle(service: RolecallScimService, path: str) -> ScimResponse:
         actor=who.actor if who else "anonymous",
         models=_models(service),
         max_filter_terms=runtime().settings.scim_filter_max_terms,
+        source=source,
     ) as storage:
         return RolecallScimHandler(service, storage).handle(scim_request)
 
 
 def _serve(path: str) -> Response:
     service = _service()
-    return _answer(lambda: _handle(service, path))
+    return _answer(lambda: _handle(service, path), path)
 
 
 @blueprint.route("/ServiceProviderConfig", methods=METHODS)

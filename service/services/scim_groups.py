@@ -26,6 +26,7 @@ from scim2_models import (
 )
 
 from service.persistence.base import column_length, new_id, utcnow
+from service.persistence.repositories.audit import Outcome
 from service.persistence.repositories.scim import possible_id
 from service.persistence.scim_models import ScimGroup, ScimGroupMember
 from service.persistence.unit_of_work import UnitOfWork
@@ -136,18 +137,22 @@ def _resolve_members(
 
 
 def _record_skipped(
-    uow: UnitOfWork, tenant_id: str, actor: str, group_id: str, skipped: list[str]
+    uow: UnitOfWork, tenant_id: str, actor: str, group: ScimGroup, skipped: list[str]
 ) -> None:
-    """One audit event per skipped member id, the warning an administrator can find."""
+    """One audit event per skipped member id, the warning an administrator can find
+    (and a row of the provisioning log, with the member and why)."""
     for member in skipped:
-        log.warning("group %s: skipped member %s, which %s", group_id, member, _UNKNOWN_MEMBER)
+        log.warning("group %s: skipped member %s, which %s", group.id, member, _UNKNOWN_MEMBER)
         uow.audit.record(
             tenant_id,
             actor,
             MEMBER_SKIPPED,
             "scim_group",
-            group_id,
+            group.id,
             after={"member": member, "reason": f"the id {_UNKNOWN_MEMBER}"},
+            outcome=Outcome.MEMBER_SKIPPED,
+            resource_name=group.display_name,
+            reason=f"member {member} skipped: the id {_UNKNOWN_MEMBER}",
         )
 
 
@@ -184,8 +189,10 @@ def create_group(uow: UnitOfWork, tenant_id: str, actor: str, resource: Any) -> 
             "scim_group",
             row.id,
             after={**summary(row), "members_added": sorted(types)},
+            outcome=Outcome.APPLIED,
+            resource_name=row.display_name,
         )
-        _record_skipped(uow, tenant_id, actor, row.id, skipped)
+        _record_skipped(uow, tenant_id, actor, row, skipped)
         propagation.group_changed(uow, tenant_id, row.id)
     return row
 
@@ -211,12 +218,14 @@ def replace_group(
         types, skipped = _resolve_members(
             uow, tenant_id, row.id, [m for m in displays if m not in current]
         )
-        _record_skipped(uow, tenant_id, actor, row.id, skipped)
+        _record_skipped(uow, tenant_id, actor, row, skipped)
         removed = sorted(set(current) - set(displays))
         redisplayed = {
             m: d for m, d in displays.items() if m in current and d is not None and current[m] != d
         }
         if document == row.document and not types and not removed and not redisplayed:
+            if not skipped:
+                uow.audit.record_no_change(tenant_id, actor, "scim_group", row.id, row.display_name)
             return row
         values = _column_values(resource, document)
         _check_unique(uow, tenant_id, resource, row.id)
@@ -236,6 +245,8 @@ def replace_group(
             row.id,
             before=before,
             after={**summary(row), "members_added": sorted(types), "members_removed": removed},
+            outcome=Outcome.APPLIED,
+            resource_name=row.display_name,
         )
         propagation.group_changed(uow, tenant_id, row.id)
     return row
@@ -265,9 +276,11 @@ def change_members(
         present = uow.groups.members(group_id, to_add) if to_add else {}
         new = [m for m in to_add if m not in present]
         types, skipped = _resolve_members(uow, tenant_id, group_id, new)
-        _record_skipped(uow, tenant_id, actor, group_id, skipped)
+        _record_skipped(uow, tenant_id, actor, row, skipped)
         gone = sorted(uow.groups.members(group_id, to_remove)) if to_remove else []
         if not types and not gone:
+            if not skipped:
+                uow.audit.record_no_change(tenant_id, actor, "scim_group", row.id, row.display_name)
             return MembersChanged(row, False, skipped)
         _members_leaving(uow, tenant_id, group_id, gone)
         uow.groups.remove_members(group_id, gone)
@@ -281,10 +294,20 @@ def change_members(
             "scim_group",
             group_id,
             after={"members_added": sorted(types), "members_removed": gone},
+            outcome=Outcome.APPLIED,
+            resource_name=row.display_name,
         )
         if types:
             propagation.group_changed(uow, tenant_id, group_id)
     return MembersChanged(row, True, skipped)
+
+
+def group_unchanged(uow: UnitOfWork, tenant_id: str, actor: str, group_id: str) -> None:
+    """A replace or PATCH that leaves the group as stored (found so before the use case
+    was called): nothing to store; the provisioning log's row says so."""
+    with uow:
+        row = get_group(uow, tenant_id, group_id)
+        uow.audit.record_no_change(tenant_id, actor, "scim_group", row.id, row.display_name)
 
 
 def delete_group(
@@ -303,5 +326,12 @@ def delete_group(
         propagation.users_changed(uow, tenant_id, uow.groups.users_in(tenant_id, group_id))
         uow.groups.remove(row)
         uow.audit.record(
-            tenant_id, actor, "scim.group.delete", "scim_group", group_id, before=before
+            tenant_id,
+            actor,
+            "scim.group.delete",
+            "scim_group",
+            group_id,
+            before=before,
+            outcome=Outcome.APPLIED,
+            resource_name=before["displayName"],
         )

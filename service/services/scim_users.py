@@ -32,6 +32,7 @@ from scim2_models import (
 )
 
 from service.persistence.base import new_id, utcnow
+from service.persistence.repositories.audit import Outcome
 from service.persistence.scim_models import ScimGroup, ScimUser
 from service.persistence.unit_of_work import UnitOfWork
 from service.services import propagation, user_types
@@ -154,7 +155,14 @@ def create_user(uow: UnitOfWork, tenant_id: str, actor: str, resource: Any) -> S
             _check_unique(uow, tenant_id, resource, None)
             raise UniquenessException(detail="a unique attribute value is already taken")
         uow.audit.record(
-            tenant_id, actor, "scim.user.create", "scim_user", user.id, after=summary(user)
+            tenant_id,
+            actor,
+            "scim.user.create",
+            "scim_user",
+            user.id,
+            after=summary(user),
+            outcome=Outcome.APPLIED,
+            resource_name=user.user_name,
         )
         user_types.note_user_type(uow, tenant_id, actor, user.id, user.user_type)
         propagation.user_created(uow, tenant_id, user.id, actor)
@@ -194,7 +202,15 @@ def replace_user(
         deactivated = before["active"] and not row.active
         action = "scim.user.deactivate" if deactivated else "scim.user.update"
         uow.audit.record(
-            tenant_id, actor, action, "scim_user", row.id, before=before, after=summary(row)
+            tenant_id,
+            actor,
+            action,
+            "scim_user",
+            row.id,
+            before=before,
+            after=summary(row),
+            outcome=Outcome.APPLIED,
+            resource_name=row.user_name,
         )
         user_types.note_user_type(uow, tenant_id, actor, row.id, row.user_type)
         if row.active:
@@ -212,11 +228,13 @@ def user_unchanged(uow: UnitOfWork, tenant_id: str, actor: str, user_id: str) ->
 
 
 def _unchanged(uow: UnitOfWork, tenant_id: str, actor: str, row: ScimUser) -> ScimUser:
-    """Nothing to store, and no audit event. A user who stays inactive is deprovisioned
+    """Nothing to store, and no audit event (only the provisioning log's row of a SCIM
+    request that changed nothing). A user who stays inactive is deprovisioned
     again all the same (`active: false` or DELETE, made or sent again: no permissions
     from the moment the request returns): the request may be an IdP's retry of a
     deactivation that answered 503, and the retry must apply what the first attempt
     could not. The effect is idempotent."""
+    uow.audit.record_no_change(tenant_id, actor, "scim_user", row.id, row.user_name)
     if not row.active:
         _deprovision(uow, tenant_id, actor, row.id)
     return row
@@ -245,7 +263,16 @@ def delete_user(
         _deprovision(uow, tenant_id, actor, user_id)  # its invitations, before the row goes
         uow.users.remove(row)
         uow.user_types.forget_user(tenant_id, user_id)
-        uow.audit.record(tenant_id, actor, "scim.user.delete", "scim_user", user_id, before=before)
+        uow.audit.record(
+            tenant_id,
+            actor,
+            "scim.user.delete",
+            "scim_user",
+            user_id,
+            before=before,
+            outcome=Outcome.APPLIED,
+            resource_name=before["userName"],
+        )
 
 
 def etag(version: int) -> str:
