@@ -96,6 +96,8 @@ _IDP_PATTERNS = [
     ("ping", re.compile(r"ping", re.I)),
     ("keycloak", re.compile(r"keycloak", re.I)),
 ]
+# Every name idp_from_user_agent gives.
+IDP_NAMES = (*(name for name, _ in _IDP_PATTERNS), "other")
 
 
 @functools.lru_cache(maxsize=512)

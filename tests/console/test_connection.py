@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 
 from tests.conftest import TenantKeys, bearer
-from tests.console.conftest import Console
+from tests.console.conftest import Console, Demo
 
 
 def test_the_page_shows_the_scim_base_url_and_the_live_tokens(
@@ -55,3 +55,21 @@ def test_rotating_keeps_the_old_token_for_the_overlap_and_revoking_stops_it(
     assert "is revoked" in console.get("/console/").get_data(as_text=True)
     assert client.get("/scim/v2/Users", headers=bearer(tenant.scim)).status_code == 401
     assert client.get("/scim/v2/Users", headers=bearer(new_scim)).status_code == 200
+
+
+def test_the_page_shows_the_last_request_of_each_identity_provider(
+    console: Console, demo: Demo
+) -> None:
+    page = console.get("/console/").get_data(as_text=True)
+    table = page.split('<table id="idps">')[1].split("</table>")[0]
+    rows = table.split("<tr>")[2:]
+    assert len(rows) == 2
+    okta = next(row for row in rows if ">okta<" in row)
+    entra = next(row for row in rows if ">entra<" in row)
+    assert "rejected" in okta and "400" in okta  # the refused create, with its reason
+    assert "applied" in entra
+    assert "3 / 0" in entra  # two users and a group, nothing refused
+    assert 'href="/console/provisioning?idp=okta"' in okta
+    filtered = console.get("/console/provisioning?idp=okta").get_data(as_text=True)
+    assert filtered.count('class="outcome-rejected"') == 1
+    assert "ada@acme.test" not in filtered

@@ -19,7 +19,7 @@ from service.http.console.blueprint import (
     tenant_id,
 )
 from service.http.context import runtime, uow
-from service.services import tokens
+from service.services import provisioning_log, tokens
 from service.services.tokens import IssuedToken, TokenKind
 
 # The overlaps offered when rotating: long enough to roll the new token out to an IdP.
@@ -45,6 +45,7 @@ def _page(
         errors=errors or FormErrors(),
         issued=issued,
         own_token_id=console_caller().caller.token_id,
+        idps=provisioning_log.idp_activity(uow(), tenant_id()),
     )
 
 

@@ -13,12 +13,13 @@ from service.http.admin.paging import page_field
 from service.http.admin.provisioning_log.schemas import ProvisioningQuerySchema
 from service.http.console.blueprint import blueprint, parse_form, render, tenant_id
 from service.http.context import uow
+from service.metrics import IDP_NAMES
 from service.persistence.repositories.audit import Outcome
 from service.services import provisioning_log as log
 from service.services.provisioning_log import OPERATIONS, RESOURCE_TYPES
 
 PER_PAGE = 50
-FILTERS = ("outcome", "operation", "resource_type", "reason_contains")
+FILTERS = ("outcome", "operation", "resource_type", "idp", "reason_contains")
 OUTCOME_LABELS = {
     Outcome.APPLIED.value: "applied",
     Outcome.NO_CHANGE.value: "no change",
@@ -58,4 +59,5 @@ def provisioning_log() -> tuple[str, int]:
         outcomes=OUTCOME_LABELS,
         operations=OPERATIONS,
         resource_types=RESOURCE_TYPES,
+        idps=IDP_NAMES,
     )
