@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import signal
 import sys
 import threading
@@ -11,10 +12,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
+from werkzeug.serving import WSGIRequestHandler
 
 from service.domain.errors import DomainError
 from service.observability import configure_logging
 from service.persistence import schema
+from service.persistence.models import Tenant
+from service.persistence.unit_of_work import UnitOfWork
 from service.runtime import Runtime
 from service.services import relay, tokens
 from service.settings import Settings, SettingsError
@@ -494,6 +498,39 @@ def where_can(
     _table(("SCOPE", "LEVEL", "SUBTREE", "CHAIN"), rows)
 
 
+class _RequestHandler(WSGIRequestHandler):
+    """werkzeug's request handler without its own line per request: the app's
+    rolecall.access logger writes one already. Its start-up and error lines stay."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return
+
+
+DEMO_TENANT = "demo"
+
+
+def _demo_tenant(uow: UnitOfWork) -> Tenant | None:
+    """The tenant `dev` made, or else the first one there is (None without any)."""
+    existing = tokens.list_tenants(uow)
+    named = [t for t in existing if t.name.lower() == DEMO_TENANT]
+    return (named or existing or [None])[0]
+
+
+def _how_to_reach(tenant: Tenant) -> None:
+    click.echo(
+        f"Tenant {tenant.name!r} exists already; its tokens were shown once, when it was made."
+    )
+    click.echo(
+        "To call its API, make a token (in this directory, with the same ROLECALL_* settings):"
+    )
+    for kind in (tokens.TokenKind.ADMIN, tokens.TokenKind.SCIM, tokens.TokenKind.READ):
+        click.echo(f"  {_token_create_command(tenant.name, kind.value)}")
+
+
+def _token_create_command(tenant_name: str, kind: str) -> str:
+    return shlex.join(["rolecall", "token", "create", "--tenant", tenant_name, "--kind", kind])
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -505,16 +542,17 @@ def dev(host: str, port: int) -> None:
     runtime = build_runtime(settings)
     schema.upgrade(runtime.engine)
     uow = runtime.unit_of_work()
-    if tokens.list_tenants(uow):
-        click.echo("Tenants exist already; make tokens with `rolecall token create`.")
+    demo = _demo_tenant(uow)
+    if demo is not None:
+        _how_to_reach(demo)
     else:
         with uow:  # the tenant and its tokens in one transaction
-            demo = tokens.create_tenant(uow, "demo")
+            demo = tokens.create_tenant(uow, DEMO_TENANT)
             issued = [
                 tokens.issue_token(uow, demo.id, kind.value, "rolecall dev")
                 for kind in tokens.TokenKind
             ]
-        click.echo("Created tenant 'demo'. Its tokens, shown this once:")
+        click.echo(f"Created tenant {DEMO_TENANT!r}. Its tokens, shown this once:")
         for one in issued:
             click.echo(f"  {one.token.kind:<6} {one.plaintext}")
     click.echo(f"SCIM base URL: http://{host}:{port}/scim/v2")
@@ -528,7 +566,9 @@ def dev(host: str, port: int) -> None:
         threading.Thread(
             target=relay.run_forever, args=(runtime, threading.Event(), interval), daemon=True
         ).start()
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    app.run(
+        host=host, port=port, threaded=True, use_reloader=False, request_handler=_RequestHandler
+    )
 
 
 @main.command("relay")
