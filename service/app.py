@@ -34,12 +34,14 @@ from service.http.admin.user_types.views import blueprint as user_types_blueprin
 from service.http.admin.users.views import blueprint as users_blueprint
 from service.http.admin.webhooks.views import blueprint as webhooks_blueprint
 from service.http.authzen.views import blueprint as authzen_blueprint
+from service.http.console import blueprint as console_blueprint
 from service.http.errors import register_error_handlers
 from service.http.invitations_public.views import blueprint as invitations_public_blueprint
 from service.http.limits import JSONProvider, PathSegmentConverter
 from service.http.portal.views import blueprint as self_registrations_blueprint
 from service.http.read.feed import blueprint as feed_blueprint
 from service.http.read.views import blueprint as read_blueprint
+from service.http.redaction import loggable_path
 from service.http.smorest import Api
 from service.observability import configure_logging, current_request_id, log_event, set_request_id
 from service.persistence.schema import ensure_current
@@ -104,6 +106,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         OPENAPI_SWAGGER_UI_URL=docs.ASSETS_URL,
         OPENAPI_SWAGGER_UI_CONFIG=docs.SWAGGER_UI_CONFIG,
         JSON_SORT_KEYS=False,
+        # Flask's signed session cookie carries only the console's one-shot notices
+        # ("token revoked"); who is signed in is the console's own cookie.
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_NAME="rolecall_console_notices",
+        SESSION_COOKIE_PATH="/console",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=settings.is_production,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["rolecall"] = runtime
@@ -117,6 +127,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(docs.blueprint)
+    app.register_blueprint(console_blueprint)
     scim_views.init_app(app, api)
     register_error_handlers(app)
     _install_request_hooks(app)
@@ -143,7 +154,7 @@ def _install_request_hooks(app: Flask) -> None:
                 access_log,
                 "request",
                 method=request.method,
-                path=request.path,
+                path=loggable_path(),
                 status=response.status_code,
                 duration_ms=round(elapsed_ms, 3),
                 tenant_id=getattr(g.get("caller"), "tenant_id", None),

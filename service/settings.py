@@ -122,6 +122,12 @@ class Settings:
     # event stream (which then ends; its reader reconnects with Last-Event-ID).
     feed_max_wait_seconds: float = 25.0
     feed_stream_seconds: float = 300.0
+    # The admin console: a session ends this long after sign-in, or after this long
+    # without a request, whichever comes first; a one-time sign-in link (`rolecall dev`,
+    # `rolecall console link`) works once, within its minutes.
+    console_session_hours: float = 8.0
+    console_idle_minutes: float = 60.0
+    console_link_minutes: float = 15.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -217,6 +223,15 @@ class Settings:
             ),
             feed_stream_seconds=float(
                 get("FEED_STREAM_SECONDS", str(defaults.feed_stream_seconds))
+            ),
+            console_session_hours=float(
+                get("CONSOLE_SESSION_HOURS", str(defaults.console_session_hours))
+            ),
+            console_idle_minutes=float(
+                get("CONSOLE_IDLE_MINUTES", str(defaults.console_idle_minutes))
+            ),
+            console_link_minutes=float(
+                get("CONSOLE_LINK_MINUTES", str(defaults.console_link_minutes))
             ),
         )
         settings.validate(secret_given="ROLECALL_SECRET_KEY" in env)

@@ -2,6 +2,7 @@
 (for Alembic autogenerate and `alembic check`). Keep the list sorted."""
 
 # ruff: noqa: F401, I001
+from service.persistence import console_models
 from service.persistence import feed_models
 from service.persistence import invitation_models
 from service.persistence import models

@@ -1,8 +1,9 @@
 """The first minutes with `rolecall dev`, run as a newcomer runs it: in an empty
 directory, with no ROLECALL_* settings, stopped by its process id.
 
-The first run makes tenant 'demo' and shows its tokens once; a restart says how to
-reach the tenant again with the command to run. Meanwhile the embedded default writes
+The first run makes tenant 'demo' and shows its tokens once; both it and a restart
+print a one-time sign-in link to the console, and a restart says how to make tokens
+again with the commands to run. Meanwhile the embedded default writes
 one access line per request, JSON lines without terminal escape codes, and no
 warning (the in-process task broker used to warn about a missing hostname)."""
 
@@ -23,6 +24,8 @@ from pathlib import Path
 import requests
 
 TOKEN = re.compile(r"^\s+(scim|admin|read|portal)\s+(rc_\w+_\S+)$", re.MULTILINE)
+SIGN_IN_LINK = re.compile(r"^  (http://\S+/console/sign-in/[\w-]+)$", re.MULTILINE)
+NONCE = re.compile(r'name="sign_in_nonce" value="([^"]+)"')
 
 
 def _free_port() -> int:
@@ -122,6 +125,8 @@ def test_the_first_run_shows_the_tokens_and_logs_one_plain_line_per_request(
         tokens = dict(TOKEN.findall(server.printed()))
         assert "Created tenant 'demo'. Its tokens, shown this once:" in server.printed()
         assert set(tokens) == {"scim", "admin", "read", "portal"}
+        [link] = SIGN_IN_LINK.findall(server.printed())
+        assert link.startswith(f"{server.url}/console/sign-in/")
         made = _requests_a_newcomer_makes(server.url, tokens["admin"], tokens["scim"])
         assert [status for _, _, status in made] == [200, 401, 202, 201, 200]
         # The access line is written after the response; give the last one a moment.
@@ -145,7 +150,16 @@ def test_the_first_run_shows_the_tokens_and_logs_one_plain_line_per_request(
     assert warnings == []
 
 
-def test_a_restart_says_how_to_reach_the_demo_tenant_and_the_command_it_prints_works(
+def _sign_in(link: str) -> requests.Response:
+    """Follow a one-time link as a browser does: the page, then its button."""
+    browser = requests.Session()
+    page = browser.get(link)
+    assert page.status_code == 200
+    [nonce] = NONCE.findall(page.text)
+    return browser.post(link, data={"sign_in_nonce": nonce})
+
+
+def test_a_restart_says_how_to_reach_the_demo_tenant_and_what_it_prints_works(
     tmp_path: Path,
 ) -> None:
     with rolecall_dev(tmp_path, "first") as server:
@@ -154,6 +168,12 @@ def test_a_restart_says_how_to_reach_the_demo_tenant_and_the_command_it_prints_w
         printed = server.printed()
         assert "Created tenant" not in printed and not TOKEN.search(printed)
         assert "Tenant 'demo' exists already" in printed
+        [link] = SIGN_IN_LINK.findall(printed)
+        console = _sign_in(link)
+        assert console.status_code == 200
+        assert console.url == f"{server.url}/console/"
+        assert "/console/sign-out" in console.text, "signed in to the console"
+        assert _sign_in(link).status_code == 401, "the link works once"
         command = "rolecall token create --tenant demo --kind admin"
         assert f"  {command}\n" in printed
         made = subprocess.run(

@@ -16,6 +16,7 @@ from flask_smorest import Blueprint
 from service.domain.errors import NotFound
 from service.domain.invitations import GONE_MESSAGES, InvitationGone
 from service.http.context import uow
+from service.http.redaction import secret_in_path
 from service.services import invitations
 
 blueprint = Blueprint(
@@ -115,6 +116,7 @@ def _wants_json() -> bool:
 
 
 @blueprint.route("/<token>")
+@secret_in_path
 @blueprint.doc(security=[])
 def show(token: str) -> Response:
     """The invitation page a person reaches from the email
@@ -129,6 +131,7 @@ def show(token: str) -> Response:
 
 
 @blueprint.route("/<token>/accept", methods=["POST"])
+@secret_in_path
 @blueprint.doc(
     security=[],
     responses={
