@@ -8,7 +8,7 @@ import time
 from flask import Flask, Response, g, request
 
 from service import metrics
-from service.http import auth, health
+from service.http import auth, docs, health
 from service.http.admin.areas.views import blueprint as areas_blueprint
 from service.http.admin.assignments.views import blueprint as assignments_blueprint
 from service.http.admin.audit.views import blueprint as audit_blueprint
@@ -104,8 +104,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_REDOC_PATH="/docs",
-        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL=docs.ASSETS_URL,
+        OPENAPI_SWAGGER_UI_CONFIG=docs.SWAGGER_UI_CONFIG,
         JSON_SORT_KEYS=False,
         # Flask's signed session cookie carries only the console's one-shot notices
         # ("token revoked"); who is signed in is the console's own cookie.
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(docs.blueprint)
     app.register_blueprint(console_blueprint)
     scim_views.init_app(app, api)
     register_error_handlers(app)

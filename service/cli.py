@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import signal
 import sys
 import threading
@@ -11,10 +12,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
+from werkzeug.serving import WSGIRequestHandler
 
 from service.domain.errors import DomainError
 from service.observability import configure_logging
 from service.persistence import schema
+from service.persistence.models import Tenant
+from service.persistence.unit_of_work import UnitOfWork
 from service.runtime import Runtime
 from service.services import relay, tokens
 from service.settings import Settings, SettingsError
@@ -494,6 +498,62 @@ def where_can(
     _table(("SCOPE", "LEVEL", "SUBTREE", "CHAIN"), rows)
 
 
+class _RequestHandler(WSGIRequestHandler):
+    """werkzeug's request handler without its own line per request: the app's
+    rolecall.access logger writes one already. Its start-up and error lines stay."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return
+
+
+DEMO_TENANT = "demo"
+
+
+def _demo_tenant(uow: UnitOfWork) -> Tenant | None:
+    """The tenant `dev` made, or else the first one there is (None without any)."""
+    existing = tokens.list_tenants(uow)
+    named = [t for t in existing if t.name.lower() == DEMO_TENANT]
+    return (named or existing or [None])[0]
+
+
+def _echo_token_commands(tenant: Tenant) -> None:
+    click.echo(
+        "To call its API, make a token (in this directory, with the same ROLECALL_* settings):"
+    )
+    for kind in (tokens.TokenKind.ADMIN, tokens.TokenKind.SCIM, tokens.TokenKind.READ):
+        click.echo(f"  {_token_create_command(tenant.name, kind.value)}")
+
+
+def _sign_in_link(runtime: Runtime, tenant_id: str, base_url: str) -> str:
+    """A fresh one-time link to the tenant's console."""
+    from service.services import console_sessions
+
+    code = console_sessions.issue_sign_in_link(
+        runtime.unit_of_work(),
+        tenant_id,
+        console_sessions.SessionPolicy.of(runtime.settings),
+        actor="cli",
+    )
+    return f"{base_url.rstrip('/')}/console/sign-in/{code}"
+
+
+def _echo_sign_in_link(runtime: Runtime, tenant: Tenant, configured_base_url: str) -> None:
+    """The link, and the command for a fresh one (naming the base URL when `dev` serves
+    elsewhere than ROLECALL_PUBLIC_BASE_URL says)."""
+    base_url = runtime.settings.public_base_url
+    minutes = f"{runtime.settings.console_link_minutes:g}"
+    command = ["rolecall", "console", "link", "--tenant", tenant.name]
+    if base_url != configured_base_url:
+        command += ["--base-url", base_url]
+    click.echo(f"Console for {tenant.name!r} (a one-time sign-in link, for {minutes} minutes):")
+    click.echo(f"  {_sign_in_link(runtime, tenant.id, base_url)}")
+    click.echo(f"  (a fresh one: {shlex.join(command)})")
+
+
+def _token_create_command(tenant_name: str, kind: str) -> str:
+    return shlex.join(["rolecall", "token", "create", "--tenant", tenant_name, "--kind", kind])
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -501,24 +561,31 @@ def dev(host: str, port: int) -> None:
     """Migrate, make a demo tenant with a token of each kind if none exists, and serve."""
     from service.app import create_app
 
-    settings = Settings.from_env().with_overrides(public_base_url=f"http://{host}:{port}")
+    configured = Settings.from_env()
+    settings = configured.with_overrides(public_base_url=f"http://{host}:{port}")
     runtime = build_runtime(settings)
     schema.upgrade(runtime.engine)
     uow = runtime.unit_of_work()
-    if tokens.list_tenants(uow):
-        click.echo("Tenants exist already; make tokens with `rolecall token create`.")
+    demo = _demo_tenant(uow)
+    if demo is not None:
+        click.echo(
+            f"Tenant {demo.name!r} exists already; its tokens were shown once, when it was made."
+        )
+        _echo_sign_in_link(runtime, demo, configured.public_base_url)
+        _echo_token_commands(demo)
     else:
         with uow:  # the tenant and its tokens in one transaction
-            demo = tokens.create_tenant(uow, "demo")
+            demo = tokens.create_tenant(uow, DEMO_TENANT)
             issued = [
                 tokens.issue_token(uow, demo.id, kind.value, "rolecall dev")
                 for kind in tokens.TokenKind
             ]
-        click.echo("Created tenant 'demo'. Its tokens, shown this once:")
+        click.echo(f"Created tenant {DEMO_TENANT!r}. Its tokens, shown this once:")
         for one in issued:
             click.echo(f"  {one.token.kind:<6} {one.plaintext}")
-    click.echo(f"SCIM base URL: http://{host}:{port}/scim/v2")
-    click.echo(f"API docs:      http://{host}:{port}/api/docs")
+        _echo_sign_in_link(runtime, demo, configured.public_base_url)
+    click.echo(f"SCIM base URL: {settings.public_base_url}/scim/v2")
+    click.echo(f"API docs:      {settings.public_base_url}/api/docs")
     app = create_app(runtime=runtime)
     if settings.tasks_eager or not settings.sends_outbox_inline:
         # No beat or relay process here: this thread sweeps the outbox as they would.
@@ -528,7 +595,34 @@ def dev(host: str, port: int) -> None:
         threading.Thread(
             target=relay.run_forever, args=(runtime, threading.Event(), interval), daemon=True
         ).start()
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    app.run(
+        host=host, port=port, threaded=True, use_reloader=False, request_handler=_RequestHandler
+    )
+
+
+@main.group()
+def console() -> None:
+    """The admin console at /console."""
+
+
+@console.command("link")
+@click.option("--tenant", "tenant_ref", required=True, help="Tenant name or id")
+@click.option(
+    "--base-url",
+    default=None,
+    help="Where the console is served  [default: ROLECALL_PUBLIC_BASE_URL]",
+)
+def console_link(tenant_ref: str, base_url: str | None) -> None:
+    """Print a one-time sign-in link to a tenant's console (the link alone on stdout)."""
+    runtime = _runtime()
+    schema.ensure_current(runtime.engine)
+    found = tokens.find_tenant(runtime.unit_of_work(), tenant_ref)
+    minutes = f"{runtime.settings.console_link_minutes:g}"
+    click.echo(
+        f"one-time sign-in link to the console of {found.name!r}, for {minutes} minutes:",
+        err=True,
+    )
+    click.echo(_sign_in_link(runtime, found.id, base_url or runtime.settings.public_base_url))
 
 
 @main.command("relay")

@@ -1,9 +1,10 @@
 """Logging and request ids.
 
-Logs are JSON lines from the standard library's logging. A request id is taken
-from `X-Request-ID` (or made) and travels into the tasks a request causes. A
-filter masks anything shaped like a rolecall token or a bearer credential, so a
-secret that reaches a log message by mistake is still never written.
+Logs are JSON lines from the standard library's logging, without terminal escape
+codes. A request id is taken from `X-Request-ID` (or made) and travels into the
+tasks a request causes. A filter masks anything shaped like a rolecall token or a
+bearer credential, so a secret that reaches a log message by mistake is still never
+written.
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ _SECRETS = re.compile(
 )
 
 
+# ECMA-48 escape sequences (colours, cursor moves): a library that styles its messages for a
+# terminal (werkzeug colours status codes and its startup warning) must not put them in a
+# JSON line, where they are noise to every log reader.
+_TERMINAL_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+
+
 def current_request_id() -> str | None:
     return _request_id.get()
 
@@ -36,6 +43,11 @@ def set_request_id(value: str | None) -> str:
     request_id = value if value and len(value) <= 64 else uuid.uuid4().hex
     _request_id.set(request_id)
     return request_id
+
+
+def plain(text: str) -> str:
+    """`text` without terminal escape sequences."""
+    return _TERMINAL_ESCAPES.sub("", text)
 
 
 def redact(text: str) -> str:
@@ -52,7 +64,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": redact(record.getMessage()),
+            "message": redact(plain(record.getMessage())),
         }
         request_id = getattr(record, "request_id", None) or current_request_id()
         if request_id:
@@ -60,7 +72,7 @@ class JsonFormatter(logging.Formatter):
         for key, value in getattr(record, "fields", {}).items():
             entry[key] = value
         if record.exc_info:
-            entry["exception"] = redact(self.formatException(record.exc_info))
+            entry["exception"] = redact(plain(self.formatException(record.exc_info)))
         # Once more over the whole line, for secrets inside structured fields.
         return redact(json.dumps(entry, default=str))
 

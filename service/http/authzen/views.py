@@ -217,7 +217,7 @@ def evaluation() -> Response:
     "500 evaluations, read in one round trip, as POST /api/v1/check.",
 )
 def evaluations() -> Response:
-    """AuthZEN Access Evaluations: many decisions in one request, in order."""
+    """AuthZEN Access Evaluations: many decisions in one request, in order"""
     bearer_token()
     body = _parse(_EVALUATIONS)
     if not body["evaluations"]:
@@ -432,7 +432,7 @@ def _base_url(settings: Settings) -> str:
     },
 )
 def metadata() -> Response:
-    """AuthZEN Policy Decision Point metadata."""
+    """AuthZEN Policy Decision Point metadata"""
     base = _base_url(runtime().settings)
     response = _json(
         {

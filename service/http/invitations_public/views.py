@@ -119,7 +119,10 @@ def _wants_json() -> bool:
 @secret_in_path
 @blueprint.doc(security=[])
 def show(token: str) -> Response:
-    """The page a person reaches from the email: an Accept button, or why not."""
+    """The invitation page a person reaches from the email
+
+    An Accept button, or why the link no longer works.
+    """
     try:
         view = invitations.view_token(uow(), token)
     except NotFound:
@@ -138,7 +141,10 @@ def show(token: str) -> Response:
     },
 )
 def accept(token: str) -> Response:
-    """Accept, once. JSON for API callers; an HTML page for the form."""
+    """Accept an invitation, once
+
+    JSON for API callers; an HTML page for the form.
+    """
     as_json = _wants_json()
     try:
         invitation = invitations.accept(uow(), token)

@@ -24,9 +24,11 @@ blueprint = Blueprint(
 @blueprint.response(201, RegisteredSchema)
 @requires(Surface.PORTAL)
 def register(body: dict[str, Any]) -> dict[str, Any]:
-    """Register a person who signed up: a new self-registered account for their company
-    (or the existing self-registered account they name), their user (userType
-    Self-Registered, visible through SCIM) and their membership of the account, with a
-    role, all in one transaction. A userName already taken is 409 naming user_name."""
+    """Register a person who signed up
+
+    A new self-registered account for their company (or the existing self-registered account they
+    name), their user (userType Self-Registered, visible through SCIM) and their membership of the
+    account, with a role, all in one transaction. A userName already taken is 409 naming user_name.
+    """
     registration = self_registration.Registration(**body)
     return self_registration.register(uow(), caller().tenant_id, registration, caller().actor)

@@ -126,7 +126,10 @@ def _scope(raw: str | None) -> str | None:
     },
 )
 def user_permissions(ref: str) -> Response:
-    """A user's effective permissions (ref: SCIM id, userName or externalId)."""
+    """Read a user's effective permissions
+
+    `ref` is the user's SCIM id, userName or externalId.
+    """
     return permissions_response(
         ref, _scope(request.args.get("scope")), _min_version(request.args.get("min_version"))
     )
@@ -143,7 +146,10 @@ def user_permissions(ref: str) -> Response:
     },
 )
 def check() -> Response:
-    """Check one or many (user, area, level, scope): allowed true or false for each."""
+    """Check permissions: allowed true or false for each
+
+    One or many (user, area, level, scope) checks in one request.
+    """
     token = bearer_token()
     try:
         body = blueprint.ARGUMENTS_PARSER.parse(_CHECK_REQUEST, request, location="json")

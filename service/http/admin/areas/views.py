@@ -26,6 +26,10 @@ blueprint = Blueprint(
 @blueprint.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 @requires(TokenKind.ADMIN)
 def list_areas(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
+    """List permission areas
+
+    Every product's areas, or one product's with `product`.
+    """
     rows, total = areas.list_areas(
         uow(),
         caller().tenant_id,
@@ -42,6 +46,10 @@ def list_areas(query: dict[str, Any], pagination_parameters: PaginationParameter
 @blueprint.response(201, AreaSchema)
 @requires(TokenKind.ADMIN)
 def create_area(body: dict[str, Any]) -> Any:
+    """Create a permission area
+
+    An area is a capability with ordered levels; a grant of a level implies every lower one.
+    """
     return areas.create_area(uow(), caller().tenant_id, body, caller().actor)
 
 
@@ -50,6 +58,7 @@ def create_area(body: dict[str, Any]) -> Any:
 @blueprint.response(200, AreaSchema)
 @requires(TokenKind.ADMIN)
 def get_area(query: dict[str, Any], key: str) -> Any:
+    """Read a permission area"""
     return areas.get_area(uow(), caller().tenant_id, key, query.get("product"))
 
 
@@ -59,6 +68,7 @@ def get_area(query: dict[str, Any], key: str) -> Any:
 @blueprint.response(200, AreaSchema)
 @requires(TokenKind.ADMIN)
 def update_area(body: dict[str, Any], query: dict[str, Any], key: str) -> Any:
+    """Change a permission area"""
     return areas.update_area(
         uow(), caller().tenant_id, key, body, caller().actor, query.get("product")
     )
@@ -69,4 +79,8 @@ def update_area(body: dict[str, Any], query: dict[str, Any], key: str) -> Any:
 @blueprint.response(204)
 @requires(TokenKind.ADMIN)
 def delete_area(query: dict[str, Any], key: str) -> None:
+    """Delete a permission area
+
+    An area a role still grants is refused with 409 naming the roles.
+    """
     areas.delete_area(uow(), caller().tenant_id, key, caller().actor, query.get("product"))

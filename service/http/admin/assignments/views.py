@@ -40,6 +40,7 @@ def _shown(row: AssignmentRow, role_key: str) -> dict[str, Any]:
 def list_assignments(
     query: dict[str, Any], pagination_parameters: PaginationParameters
 ) -> list[dict[str, Any]]:
+    """List direct assignments"""
     rows, total = assignments.list_assignments(
         uow(),
         caller().tenant_id,
@@ -67,6 +68,11 @@ def list_assignments(
 )
 @requires(TokenKind.ADMIN)
 def create_assignment(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
+    """Give a user a role at a scope
+
+    A direct assignment, made by an admin; assignments derived from mappings are made and removed by
+    rolecall only.
+    """
     row, key = previews.apply_change(
         uow(), caller().tenant_id, "assignment.create", body, caller().actor,
         confirm=query["confirm"],
@@ -78,6 +84,7 @@ def create_assignment(body: dict[str, Any], query: dict[str, Any]) -> dict[str, 
 @blueprint.response(200, AssignmentSchema)
 @requires(TokenKind.ADMIN)
 def get_assignment(assignment_id: str) -> dict[str, Any]:
+    """Read a direct assignment"""
     row, key = assignments.get_assignment(uow(), caller().tenant_id, assignment_id)
     return _shown(row, key)
 
@@ -88,6 +95,7 @@ def get_assignment(assignment_id: str) -> dict[str, Any]:
 @blueprint.alt_response(409, schema=ErrorSchema, description=MASS_REVOCATION)
 @requires(TokenKind.ADMIN)
 def delete_assignment(query: dict[str, Any], assignment_id: str) -> None:
+    """Remove a direct assignment"""
     previews.apply_change(
         uow(), caller().tenant_id, "assignment.delete", {"assignment_id": assignment_id},
         caller().actor, confirm=query["confirm"],

@@ -25,6 +25,7 @@ blueprint = Blueprint(
 @blueprint.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 @requires(TokenKind.ADMIN)
 def list_events(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
+    """List audit events, newest first"""
     rows, total = audit.list_events(
         uow(),
         caller().tenant_id,

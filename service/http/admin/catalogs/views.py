@@ -28,6 +28,7 @@ blueprint = Blueprint(
 @blueprint.response(200, CatalogSummarySchema(many=True))
 @requires(TokenKind.ADMIN)
 def list_catalogs() -> list[dict[str, Any]]:
+    """List the preset catalogs"""
     return [catalogs.summary(c) for c in catalogs.list_catalogs()]
 
 
@@ -35,6 +36,7 @@ def list_catalogs() -> list[dict[str, Any]]:
 @blueprint.response(200, CatalogSchema)
 @requires(TokenKind.ADMIN)
 def get_catalog(key: str) -> dict[str, Any]:
+    """Read a preset catalog's areas and roles"""
     return catalogs.get_catalog(key).to_dict()
 
 
@@ -43,6 +45,11 @@ def get_catalog(key: str) -> dict[str, Any]:
 @blueprint.response(200, CatalogLoadResultSchema)
 @requires(TokenKind.ADMIN)
 def load_catalog(body: dict[str, Any], key: str) -> dict[str, Any]:
+    """Load a preset catalog into a product
+
+    Loading it again changes nothing; areas and roles the tenant edited are kept unless `overwrite`
+    is set.
+    """
     plan = catalogs.load_catalog(
         uow(),
         caller().tenant_id,

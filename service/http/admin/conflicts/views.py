@@ -34,6 +34,11 @@ blueprint = Blueprint(
 def list_conflicts(
     query: dict[str, Any], pagination_parameters: PaginationParameters
 ) -> list[dict[str, Any]]:
+    """List account conflicts
+
+    Account assignments the account rules refused, with both origins: what the user holds and what
+    was refused.
+    """
     rows, total = conflicts.list_conflicts(
         uow(),
         caller().tenant_id,

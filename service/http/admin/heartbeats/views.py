@@ -28,6 +28,11 @@ class HeartbeatSchema(Schema):
 @blueprint.response(202, HeartbeatSchema)
 @requires(TokenKind.ADMIN)
 def request_heartbeat() -> Any:
+    """Send a heartbeat through a worker
+
+    Answers at once; `completed_at` and `worker` are filled in when a worker has run the task (at
+    once when tasks run in-process).
+    """
     beat = heartbeats.request_heartbeat(uow(), caller().tenant_id)
     # Read again: with tasks run in-process the worker has completed it already.
     return heartbeats.get_heartbeat(uow(), caller().tenant_id, beat.id)
@@ -37,4 +42,5 @@ def request_heartbeat() -> Any:
 @blueprint.response(200, HeartbeatSchema)
 @requires(TokenKind.ADMIN)
 def get_heartbeat(heartbeat_id: str) -> Any:
+    """Read a heartbeat: has a worker run it"""
     return heartbeats.get_heartbeat(uow(), caller().tenant_id, heartbeat_id)

@@ -50,6 +50,7 @@ def _detail(invitation_id: str) -> dict[str, Any]:
 @blueprint.response(200, InvitationPageSchema)
 @requires(TokenKind.ADMIN)
 def list_invitations(query: dict[str, Any]) -> dict[str, Any]:
+    """List invitations"""
     items, total = invitations.list_invitations(
         uow(),
         caller().tenant_id,
@@ -66,6 +67,10 @@ def list_invitations(query: dict[str, Any]) -> dict[str, Any]:
 @blueprint.response(201, InvitationDetailSchema)
 @requires(TokenKind.ADMIN)
 def create_invitation(body: dict[str, Any]) -> dict[str, Any]:
+    """Invite one person
+
+    Sends the email through a task; the invitation's status moves pending -> sent.
+    """
     created = invitations.create_invitation(
         uow(),
         caller().tenant_id,
@@ -87,6 +92,7 @@ def create_invitation(body: dict[str, Any]) -> dict[str, Any]:
 @blueprint.response(200, InvitationDetailSchema)
 @requires(TokenKind.ADMIN)
 def get_invitation(invitation_id: str) -> dict[str, Any]:
+    """Read an invitation and its email deliveries"""
     return _detail(invitation_id)
 
 
@@ -94,6 +100,7 @@ def get_invitation(invitation_id: str) -> dict[str, Any]:
 @blueprint.response(202, InvitationDetailSchema)
 @requires(TokenKind.ADMIN)
 def resend_invitation(invitation_id: str) -> dict[str, Any]:
+    """Send an invitation's email again"""
     invitations.resend(uow(), caller().tenant_id, invitation_id, caller().actor, runtime().settings)
     return _detail(invitation_id)
 
@@ -102,6 +109,7 @@ def resend_invitation(invitation_id: str) -> dict[str, Any]:
 @blueprint.response(200, InvitationDetailSchema)
 @requires(TokenKind.ADMIN)
 def revoke_invitation(invitation_id: str) -> dict[str, Any]:
+    """Revoke an invitation: its link stops working"""
     invitations.revoke(uow(), caller().tenant_id, invitation_id, caller().actor)
     return _detail(invitation_id)
 
@@ -110,6 +118,7 @@ def revoke_invitation(invitation_id: str) -> dict[str, Any]:
 @blueprint.response(200, InvitationSettingsSchema)
 @requires(TokenKind.ADMIN)
 def get_settings() -> Any:
+    """Read the invitation settings"""
     return invitations.tenant_settings(uow(), caller().tenant_id, runtime().settings)
 
 
@@ -118,6 +127,10 @@ def get_settings() -> Any:
 @blueprint.response(200, InvitationSettingsSchema)
 @requires(TokenKind.ADMIN)
 def put_settings(body: dict[str, Any]) -> Any:
+    """Change the invitation settings
+
+    Fields left out of the body are left as they are.
+    """
     return invitations.update_tenant_settings(
         uow(), caller().tenant_id, body, caller().actor, runtime().settings
     )
@@ -131,6 +144,7 @@ def _template_body(template: templates.InvitationTemplate) -> dict[str, Any]:
 @blueprint.response(200, TemplateSchema)
 @requires(TokenKind.ADMIN)
 def get_template() -> dict[str, Any]:
+    """Read the invitation email template"""
     return _template_body(invitations.get_template(uow(), caller().tenant_id))
 
 
@@ -139,7 +153,10 @@ def get_template() -> dict[str, Any]:
 @blueprint.response(200, TemplateSchema)
 @requires(TokenKind.ADMIN)
 def put_template(body: dict[str, Any]) -> dict[str, Any]:
-    """Save the tenant's template; a field outside `fields_allowed` is refused with 422."""
+    """Save the invitation email template
+
+    A field outside `fields_allowed` is refused with 422.
+    """
     template = templates.InvitationTemplate(body["subject"], body["text"], body["html"])
     saved = invitations.put_template(uow(), caller().tenant_id, template, caller().actor)
     return _template_body(saved)
@@ -203,6 +220,7 @@ def _bulk_rows() -> tuple[list[bulk_invites.InputRow], str]:
 )
 @requires(TokenKind.ADMIN)
 def bulk_invite(query: dict[str, Any]) -> Response | dict[str, Any]:
+    """Invite many people as a job"""
     rows, source = _bulk_rows()
     job = bulk_invites.submit(
         uow(),

@@ -24,6 +24,7 @@ blueprint = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="
 @blueprint.response(200, JobPageSchema)
 @requires(TokenKind.ADMIN)
 def list_jobs(query: dict[str, Any]) -> dict[str, Any]:
+    """List jobs, newest first"""
     items, total = jobs.list_jobs(
         uow(), caller().tenant_id, page=query["page"], per_page=query["per_page"]
     )
@@ -35,7 +36,10 @@ def list_jobs(query: dict[str, Any]) -> dict[str, Any]:
 @blueprint.response(200, JobDetailSchema)
 @requires(TokenKind.ADMIN)
 def get_job(query: dict[str, Any], job_id: str) -> dict[str, Any]:
-    """The job's status and totals, and one page of its rows (filter with `status`)."""
+    """Read a job and a page of its rows
+
+    The job's status and totals, and one page of its rows (filter with `status`).
+    """
     return jobs.job_detail(
         uow(),
         caller().tenant_id,

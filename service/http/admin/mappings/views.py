@@ -43,6 +43,7 @@ def _detail(detail: mappings.MappingDetail) -> dict[str, Any]:
 def list_mappings(
     query: dict[str, Any], pagination_parameters: PaginationParameters
 ) -> list[dict[str, Any]]:
+    """List mappings from IdP groups to roles"""
     rows, total = mappings.list_mappings(
         uow(),
         caller().tenant_id,
@@ -61,6 +62,11 @@ def list_mappings(
 @blueprint.alt_response(409, schema=ErrorSchema, description=MASS_REVOCATION)
 @requires(TokenKind.ADMIN)
 def create_mapping(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
+    """Map an IdP group to a role at a scope
+
+    The group may be named by SCIM id, externalId or displayName, so a mapping can exist before the
+    IdP pushes the group. Its members' assignments follow.
+    """
     return _detail(_apply("mapping.create", body, query))
 
 
@@ -68,6 +74,7 @@ def create_mapping(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any
 @blueprint.response(200, MappingDetailSchema)
 @requires(TokenKind.ADMIN)
 def get_mapping(mapping_id: str) -> dict[str, Any]:
+    """Read a mapping and the group it names"""
     return _detail(mappings.get_mapping(uow(), caller().tenant_id, mapping_id))
 
 
@@ -78,6 +85,7 @@ def get_mapping(mapping_id: str) -> dict[str, Any]:
 @blueprint.alt_response(409, schema=ErrorSchema, description=MASS_REVOCATION)
 @requires(TokenKind.ADMIN)
 def update_mapping(body: dict[str, Any], query: dict[str, Any], mapping_id: str) -> dict[str, Any]:
+    """Change a mapping"""
     return _detail(_apply("mapping.update", {**body, "mapping_id": mapping_id}, query))
 
 
@@ -87,6 +95,10 @@ def update_mapping(body: dict[str, Any], query: dict[str, Any], mapping_id: str)
 @blueprint.alt_response(409, schema=ErrorSchema, description=MASS_REVOCATION)
 @requires(TokenKind.ADMIN)
 def delete_mapping(query: dict[str, Any], mapping_id: str) -> None:
+    """Delete a mapping
+
+    The access it gave the group's members goes with it.
+    """
     _apply("mapping.delete", {"mapping_id": mapping_id}, query)
 
 

@@ -27,6 +27,7 @@ blueprint = Blueprint(
 @blueprint.response(200, PermissionSettingsSchema)
 @requires(TokenKind.ADMIN)
 def get_settings() -> dict[str, Any]:
+    """Read the default product, its default role and the account rules"""
     return permission_settings.get_settings(uow(), caller().tenant_id)
 
 
@@ -37,7 +38,10 @@ def get_settings() -> dict[str, Any]:
 @blueprint.alt_response(409, schema=ErrorSchema, description=MASS_REVOCATION)
 @requires(TokenKind.ADMIN)
 def update_settings(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
-    """Fields left out of the body are left as they are."""
+    """Change the default product, default role or account rules
+
+    Fields left out of the body are left as they are.
+    """
     return previews.apply_change(
         uow(),
         caller().tenant_id,

@@ -28,6 +28,7 @@ blueprint = Blueprint(
 @blueprint.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 @requires(TokenKind.ADMIN)
 def list_products(pagination_parameters: PaginationParameters) -> list[dict[str, Any]]:
+    """List products"""
     rows, total = products.list_products(
         uow(),
         caller().tenant_id,
@@ -43,6 +44,7 @@ def list_products(pagination_parameters: PaginationParameters) -> list[dict[str,
 @blueprint.response(201, TenantProductSchema)
 @requires(TokenKind.ADMIN)
 def create_product(body: dict[str, Any]) -> dict[str, Any]:
+    """Create a product"""
     return products.create_product(uow(), caller().tenant_id, body, caller().actor)
 
 
@@ -50,6 +52,7 @@ def create_product(body: dict[str, Any]) -> dict[str, Any]:
 @blueprint.response(200, TenantProductSchema)
 @requires(TokenKind.ADMIN)
 def get_product(key: str) -> dict[str, Any]:
+    """Read a product"""
     return products.get_product(uow(), caller().tenant_id, key)
 
 
@@ -60,6 +63,7 @@ def get_product(key: str) -> dict[str, Any]:
 @blueprint.alt_response(409, schema=ErrorSchema, description=MASS_REVOCATION)
 @requires(TokenKind.ADMIN)
 def update_product(body: dict[str, Any], query: dict[str, Any], key: str) -> dict[str, Any]:
+    """Change a product's settings"""
     return previews.apply_change(
         uow(), caller().tenant_id, "product.update", {**body, "product": key}, caller().actor,
         confirm=query["confirm"],
@@ -70,5 +74,8 @@ def update_product(body: dict[str, Any], query: dict[str, Any], key: str) -> dic
 @blueprint.response(204)
 @requires(TokenKind.ADMIN)
 def delete_product(key: str) -> None:
-    """Only an empty product that is not the default can be deleted."""
+    """Delete a product
+
+    Only an empty product that is not the default can be deleted.
+    """
     products.delete_product(uow(), caller().tenant_id, key, caller().actor)

@@ -45,6 +45,10 @@ class RecomputeJobSchema(Schema):
 @blueprint.response(202, RecomputeJobSchema)
 @requires(TokenKind.ADMIN)
 def start(body: dict[str, Any]) -> dict[str, Any]:
+    """Recompute cached permission sets as a job
+
+    The whole tenant, or one user with `user`.
+    """
     job = recompute_jobs.start(uow(), caller().tenant_id, caller().actor, body["user"])
     return recompute_jobs.describe(uow(), caller().tenant_id, job.id)
 
@@ -53,4 +57,5 @@ def start(body: dict[str, Any]) -> dict[str, Any]:
 @blueprint.response(200, RecomputeJobSchema)
 @requires(TokenKind.ADMIN)
 def get(job_id: str) -> dict[str, Any]:
+    """Read a recompute job's progress"""
     return recompute_jobs.describe(uow(), caller().tenant_id, job_id)

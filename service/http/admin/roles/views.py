@@ -30,6 +30,7 @@ blueprint = Blueprint("roles", __name__, url_prefix="/api/v1/roles", description
 @blueprint.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 @requires(TokenKind.ADMIN)
 def list_roles(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
+    """List roles"""
     rows, total = roles.list_roles(
         uow(),
         caller().tenant_id,
@@ -46,6 +47,11 @@ def list_roles(query: dict[str, Any], pagination_parameters: PaginationParameter
 @blueprint.response(201, RoleSchema)
 @requires(TokenKind.ADMIN)
 def create_role(body: dict[str, Any]) -> Any:
+    """Create a role
+
+    A role bundles area grants, names the scope types it may be granted at, and whether it reaches
+    below its scope.
+    """
     return roles.create_role(uow(), caller().tenant_id, body, caller().actor)
 
 
@@ -54,6 +60,7 @@ def create_role(body: dict[str, Any]) -> Any:
 @blueprint.response(200, RoleSchema)
 @requires(TokenKind.ADMIN)
 def get_role(query: dict[str, Any], key: str) -> Any:
+    """Read a role"""
     return roles.get_role(uow(), caller().tenant_id, key, query.get("product"))
 
 
@@ -64,6 +71,7 @@ def get_role(query: dict[str, Any], key: str) -> Any:
 @blueprint.alt_response(409, schema=ErrorSchema, description=MASS_REVOCATION)
 @requires(TokenKind.ADMIN)
 def update_role(body: dict[str, Any], query: dict[str, Any], key: str) -> Any:
+    """Change a role"""
     change = {**body, "role": key, "product": query.get("product")}
     return previews.apply_change(
         uow(), caller().tenant_id, "role.update", change, caller().actor, confirm=query["confirm"]
@@ -75,4 +83,9 @@ def update_role(body: dict[str, Any], query: dict[str, Any], key: str) -> Any:
 @blueprint.response(204)
 @requires(TokenKind.ADMIN)
 def delete_role(query: dict[str, Any], key: str) -> None:
+    """Delete a role
+
+    A role still in use (by a mapping, a direct assignment or as a default role) is refused with 409
+    naming the use.
+    """
     roles.delete_role(uow(), caller().tenant_id, key, caller().actor, query.get("product"))

@@ -43,6 +43,7 @@ types_blueprint = Blueprint(
 @blueprint.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 @requires(TokenKind.ADMIN)
 def list_scopes(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
+    """List scopes"""
     rows, total = scopes.list_scopes(
         uow(),
         caller().tenant_id,
@@ -59,6 +60,7 @@ def list_scopes(query: dict[str, Any], pagination_parameters: PaginationParamete
 @blueprint.response(201, ScopeSchema)
 @requires(TokenKind.ADMIN)
 def create_scope(body: dict[str, Any]) -> Any:
+    """Create a scope under a parent"""
     return scopes.create_scope(uow(), caller().tenant_id, actor=caller().actor, **body)
 
 
@@ -66,6 +68,7 @@ def create_scope(body: dict[str, Any]) -> Any:
 @blueprint.response(200, ScopeSchema)
 @requires(TokenKind.ADMIN)
 def get_scope(scope_id: str) -> Any:
+    """Read a scope"""
     return scopes.get_scope(uow(), caller().tenant_id, scope_id)
 
 
@@ -76,6 +79,7 @@ def get_scope(scope_id: str) -> Any:
 @blueprint.alt_response(409, schema=ErrorSchema, description=MASS_REVOCATION)
 @requires(TokenKind.ADMIN)
 def update_scope(body: dict[str, Any], query: dict[str, Any], scope_id: str) -> Any:
+    """Rename or move a scope"""
     return previews.apply_change(
         uow(),
         caller().tenant_id,
@@ -92,6 +96,7 @@ def update_scope(body: dict[str, Any], query: dict[str, Any], scope_id: str) -> 
 @blueprint.alt_response(409, schema=ErrorSchema, description=MASS_REVOCATION)
 @requires(TokenKind.ADMIN)
 def delete_scope(query: dict[str, Any], scope_id: str) -> dict[str, Any]:
+    """Delete a scope (with `subtree`, its descendants too)"""
     deleted = previews.apply_change(
         uow(),
         caller().tenant_id,
@@ -107,6 +112,7 @@ def delete_scope(query: dict[str, Any], scope_id: str) -> dict[str, Any]:
 @types_blueprint.response(200, ScopeTypeSchema(many=True))
 @requires(TokenKind.ADMIN)
 def list_scope_types() -> list[dict[str, Any]]:
+    """List scope types"""
     return scopes.list_scope_types(uow(), caller().tenant_id)
 
 
@@ -115,6 +121,7 @@ def list_scope_types() -> list[dict[str, Any]]:
 @types_blueprint.response(201, ScopeTypeSchema)
 @requires(TokenKind.ADMIN)
 def declare_scope_type(body: dict[str, Any]) -> dict[str, Any]:
+    """Declare a scope type"""
     return scopes.declare_scope_type(uow(), caller().tenant_id, body["key"], caller().actor)
 
 
@@ -122,4 +129,5 @@ def declare_scope_type(body: dict[str, Any]) -> dict[str, Any]:
 @types_blueprint.response(204)
 @requires(TokenKind.ADMIN)
 def remove_scope_type(key: str) -> None:
+    """Remove a declared scope type"""
     scopes.remove_scope_type(uow(), caller().tenant_id, key, caller().actor)

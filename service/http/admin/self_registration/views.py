@@ -24,6 +24,7 @@ blueprint = Blueprint(
 @blueprint.response(200, SelfRegistrationSettingsSchema)
 @requires(TokenKind.ADMIN)
 def get_settings() -> dict[str, Any]:
+    """Read the self-registration settings"""
     return self_registration.get_settings(uow(), caller().tenant_id)
 
 
@@ -32,6 +33,9 @@ def get_settings() -> dict[str, Any]:
 @blueprint.response(200, SelfRegistrationSettingsSchema)
 @requires(TokenKind.ADMIN)
 def update_settings(body: dict[str, Any]) -> dict[str, Any]:
-    """Fields left out of the body are left as they are; the scope and the roles must
-    exist, and the roles must be grantable at a self-registered account."""
+    """Change the self-registration settings
+
+    Fields left out of the body are left as they are; the scope and the roles must exist, and the
+    roles must be grantable at a self-registered account.
+    """
     return self_registration.update_settings(uow(), caller().tenant_id, body, caller().actor)

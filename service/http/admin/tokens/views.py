@@ -35,7 +35,11 @@ def _issued(issued: tokens.IssuedToken) -> dict[str, Any]:
 @blueprint.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 @requires(TokenKind.ADMIN)
 def list_tokens(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
-    """The tenant's live tokens; with ?revoked=true, its revoked ones instead."""
+    """List API tokens
+
+    The tenant's live tokens; with ?revoked=true, its revoked ones instead. The tokens themselves
+    are never shown again.
+    """
     rows, total = tokens.page_of_tokens(
         uow(),
         caller().tenant_id,
@@ -52,6 +56,10 @@ def list_tokens(query: dict[str, Any], pagination_parameters: PaginationParamete
 @blueprint.response(201, IssuedTokenSchema)
 @requires(TokenKind.ADMIN)
 def create_token(body: dict[str, Any]) -> dict[str, Any]:
+    """Create an API token
+
+    The token is in this answer only; rolecall keeps its hash.
+    """
     issued = tokens.issue_token(
         uow(), caller().tenant_id, body["kind"], body["description"], actor=caller().actor
     )
@@ -62,6 +70,7 @@ def create_token(body: dict[str, Any]) -> dict[str, Any]:
 @blueprint.response(204)
 @requires(TokenKind.ADMIN)
 def revoke_token(token_id: str) -> None:
+    """Revoke an API token at once"""
     # Once the revocation is committed the answer is success, even when this process
     # could not tell the others at once: the outbox does it (tokens.revoke).
     tokens.revoke(uow(), token_id, caller().tenant_id, actor=caller().actor)
@@ -72,6 +81,10 @@ def revoke_token(token_id: str) -> None:
 @blueprint.response(201, IssuedTokenSchema)
 @requires(TokenKind.ADMIN)
 def rotate_token(body: dict[str, Any], token_id: str) -> dict[str, Any]:
+    """Rotate an API token
+
+    Issues a replacement; the old token keeps working until the overlap ends.
+    """
     issued = tokens.rotate(
         uow(),
         token_id,

@@ -24,8 +24,11 @@ blueprint = Blueprint(
 @blueprint.response(200, UserTypesSchema)
 @requires(TokenKind.ADMIN)
 def get_table() -> dict[str, Any]:
-    """The tenant's entries, the table they make with the defaults, and the values its
-    users hold that map to no type."""
+    """Read the user type table
+
+    The tenant's entries, the table they make with the defaults, and the values its users hold that
+    map to no type.
+    """
     return user_types.get_table(uow(), caller().tenant_id)
 
 
@@ -34,6 +37,8 @@ def get_table() -> dict[str, Any]:
 @blueprint.response(200, UserTypesSchema)
 @requires(TokenKind.ADMIN)
 def set_table(body: dict[str, Any]) -> dict[str, Any]:
-    """Replace the tenant's entries; users whose userType now reads as another type (or
-    none) are recomputed."""
+    """Replace the user type table
+
+    Users whose userType now reads as another type (or none) are recomputed.
+    """
     return user_types.set_table(uow(), caller().tenant_id, body["mappings"], caller().actor)

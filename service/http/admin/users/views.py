@@ -33,8 +33,11 @@ blueprint = Blueprint(
 @blueprint.response(200, ExplanationSchema)
 @requires(TokenKind.ADMIN)
 def explain(query: dict[str, Any], ref: str) -> dict[str, Any]:
-    """Why the user has (or lacks) area at level on scope, naming every chain
-    group -> mapping -> role -> scope, or the nearest miss."""
+    """Explain why a user has or lacks a permission
+
+    Why the user has (or lacks) area at level on scope, naming every chain group -> mapping -> role
+    -> scope, or the nearest miss.
+    """
     return user_permissions.explain(
         uow(),
         caller().tenant_id,

@@ -41,6 +41,7 @@ def _shown(view: webhooks.WebhookView) -> dict[str, Any]:
 def list_webhooks(
     query: dict[str, Any], pagination_parameters: PaginationParameters
 ) -> list[dict[str, Any]]:
+    """List webhooks and their health"""
     views, total = webhooks.list_webhooks(
         uow(),
         caller().tenant_id,
@@ -57,6 +58,10 @@ def list_webhooks(
 @blueprint.response(201, CreatedWebhookSchema)
 @requires(TokenKind.ADMIN)
 def create_webhook(body: dict[str, Any]) -> dict[str, Any]:
+    """Register a webhook
+
+    The signing secret is in this answer only.
+    """
     settings = runtime().settings
     created = webhooks.create_webhook(
         uow(),
@@ -74,6 +79,7 @@ def create_webhook(body: dict[str, Any]) -> dict[str, Any]:
 @blueprint.response(200, WebhookSchema)
 @requires(TokenKind.ADMIN)
 def get_webhook(webhook_id: str) -> dict[str, Any]:
+    """Read a webhook and its health"""
     return _shown(webhooks.get_webhook(uow(), caller().tenant_id, webhook_id))
 
 
@@ -94,4 +100,5 @@ def resume_webhook(webhook_id: str) -> dict[str, Any]:
 @blueprint.response(204)
 @requires(TokenKind.ADMIN)
 def revoke_webhook(webhook_id: str) -> None:
+    """Remove a webhook"""
     webhooks.revoke_webhook(uow(), caller().tenant_id, webhook_id, caller().actor)
