@@ -33,7 +33,10 @@ blueprint = Blueprint(
 def list_operations(
     query: dict[str, Any], pagination_parameters: PaginationParameters
 ) -> list[Any]:
-    """List SCIM operations with their outcome and reason, newest first."""
+    """List the SCIM operations an IdP sent, newest first
+
+    One row per operation: when, which IdP (from its User-Agent), what it asked, the
+    outcome (applied, no_change, rejected, member_skipped) and the reason."""
     entries, total = provisioning_log.list_operations(
         uow(),
         caller().tenant_id,
