@@ -37,6 +37,7 @@ errors = 0
 wrk.method = os.getenv("BENCH_METHOD") or "GET"
 wrk.body = os.getenv("BENCH_BODY")
 wrk.headers["Authorization"] = os.getenv("BENCH_AUTH")
+wrk.headers["Cookie"] = os.getenv("BENCH_COOKIE")
 wrk.headers["Content-Type"] = os.getenv("BENCH_CONTENT_TYPE") or "application/json"
 response = function(status, headers, body)
   if status >= 400 then errors = errors + 1 end
@@ -224,6 +225,7 @@ def load(
     url: str,
     *,
     auth: str = "",
+    cookie: str = "",
     method: str = "GET",
     body: str | None = None,
     content_type: str = "application/json",
@@ -241,6 +243,7 @@ def load(
         **os.environ,
         "BENCH_METHOD": method,
         "BENCH_AUTH": auth,
+        "BENCH_COOKIE": cookie,
         "BENCH_CONTENT_TYPE": content_type,
     }
     if body is not None:
