@@ -287,3 +287,50 @@ def test_a_refused_audit_filter_names_the_field(console: Console, query: str, fi
     assert refused.status_code == 422
     body = refused.get_data(as_text=True)
     assert f'id="{field}-error"' in body or f"{field}: " in body
+
+
+def test_a_webhook_is_registered_and_its_secret_shown_once(
+    console: Console, runtime: Runtime, tenant: TenantKeys
+) -> None:
+    created = console.post(
+        "/console/webhooks", data={"url": "http://127.0.0.1:9/new", "description": "crm"}
+    )
+    assert created.status_code == 201
+    body = created.get_data(as_text=True)
+    assert "it is shown this once" in body
+    secret = body.split('id="webhook-secret" class="secret" type="text" readonly value="')[1]
+    secret = secret.split('"')[0]
+    [view] = webhooks.list_webhooks(runtime.unit_of_work(), tenant.id)[0]
+    assert view.webhook.url == "http://127.0.0.1:9/new"
+    assert secret == webhooks.secret_for(runtime.settings.secret_key, view.webhook.id)
+    assert secret not in console.get("/console/webhooks").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"url": "ftp://example.com/hook"}, "https"),
+        ({"description": "no url"}, "Missing data for required field."),
+        (
+            {"url": "http://127.0.0.1:9/x", "description": "d" * 201},
+            "Longer than maximum length 200.",
+        ),
+    ],
+)
+def test_a_refused_webhook_names_the_field(
+    console: Console, runtime: Runtime, tenant: TenantKeys, form: dict[str, str], message: str
+) -> None:
+    refused = console.post("/console/webhooks", data=form)
+    assert refused.status_code == 422
+    body = refused.get_data(as_text=True)
+    field = "description" if "description" in form and "url" in form else "url"
+    assert f'id="{field}-error"' in body and message in body
+    assert webhooks.list_webhooks(runtime.unit_of_work(), tenant.id)[1] == 0
+
+
+def test_registering_a_webhook_needs_the_csrf_token(
+    console: Console, runtime: Runtime, tenant: TenantKeys
+) -> None:
+    refused = console.client.post("/console/webhooks", data={"url": "http://127.0.0.1:9/x"})
+    assert refused.status_code == 403
+    assert webhooks.list_webhooks(runtime.unit_of_work(), tenant.id)[1] == 0

@@ -12,17 +12,19 @@ from flask import Response, flash, redirect, request, url_for
 from service.http.admin.audit.schemas import AuditQuerySchema
 from service.http.admin.jobs.schemas import PageQuerySchema
 from service.http.admin.paging import PAGE_SIZE, QuerySchema, page_field
-from service.http.admin.webhooks.schemas import WebhookQuerySchema
+from service.http.admin.webhooks.schemas import WebhookCreateSchema, WebhookQuerySchema
 from service.http.console.blueprint import (
     FormErrors,
     actor,
     blueprint,
     parse_form,
+    refused_into,
     render,
     tenant_id,
 )
-from service.http.context import uow
+from service.http.context import runtime, uow
 from service.services import audit, jobs, webhooks
+from service.services.webhook_destinations import DestinationPolicy
 
 # Row errors listed on a job's page; all of them are in the CSV download.
 ROW_ERRORS_SHOWN = 100
@@ -106,8 +108,12 @@ def job_row_errors(job_id: str) -> Response:
 # Webhooks -------------------------------------------------------------------------
 
 
-@blueprint.route("/webhooks", endpoint="webhooks")
-def webhooks_list() -> tuple[str, int]:
+def _webhooks_page(
+    form_errors: FormErrors | None = None,
+    typed: dict[str, str] | None = None,
+    created: webhooks.CreatedWebhook | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
     filters, page, errors = _filtered(WebhookQuerySchema())
     views, total = ([], 0)
     if not errors:
@@ -116,14 +122,44 @@ def webhooks_list() -> tuple[str, int]:
         )
     return render(
         "webhooks.html",
-        422 if errors else 200,
+        422 if errors else status,
         items=[webhooks.describe(view.webhook, view.held_deliveries) for view in views],
         total=total,
         page=page,
         per_page=PAGE_SIZE,
         filters={name: str(value).lower() for name, value in filters.items()},
         errors=errors,
+        create_errors=form_errors or FormErrors(),
+        typed=typed or {},
+        created=created,
+        signature_header=webhooks.SIGNATURE_HEADER,
     )
+
+
+@blueprint.route("/webhooks", endpoint="webhooks")
+def webhooks_list() -> tuple[str, int]:
+    return _webhooks_page()
+
+
+@blueprint.route("/webhooks", methods=["POST"])
+def create_webhook() -> tuple[str, int]:
+    """Register an endpoint; its signing secret is shown in this response only."""
+    body, errors = parse_form(WebhookCreateSchema())
+    if not errors:
+        settings = runtime().settings
+        with refused_into(errors):
+            created = webhooks.create_webhook(
+                uow(),
+                tenant_id(),
+                body["url"],
+                body["description"],
+                actor(),
+                settings.secret_key,
+                DestinationPolicy.from_settings(settings),
+            )
+            return _webhooks_page(created=created, status=201)
+    typed = {name: request.form.get(name, "") for name in ("url", "description")}
+    return _webhooks_page(errors, typed, status=422)
 
 
 @blueprint.route("/webhooks/<webhook_id>/resume", methods=["POST"])
