@@ -306,3 +306,20 @@ def test_all_or_nothing_invites_no_one_when_a_row_is_bad(
     assert "line 3:" in body
     listed = client.get("/api/v1/invitations", headers=tenant.auth("admin")).get_json()
     assert listed["total"] == 0
+
+
+def test_a_file_larger_than_the_apps_body_limit_is_taken_up_to_the_bulk_limit(
+    console: Console, runtime: Any
+) -> None:
+    limit = runtime.settings.max_request_bytes
+    long_name = "n" * 100_000  # each row is refused: no column holds such a name
+    rows_needed = limit // len(long_name) + 2
+    content = "email,name\n" + "".join(
+        f"p{i}@example.com,{long_name}\n" for i in range(rows_needed)
+    )
+    assert limit < len(content) < runtime.settings.bulk_invite_max_bytes
+    sent = upload(console, content.encode())
+    assert sent.status_code == 303
+    page = console.get(sent.headers["Location"]).get_data(as_text=True)
+    assert f"{rows_needed} rows received" in page
+    assert "name: is 100000 characters long" in page
