@@ -65,6 +65,10 @@ def make_celery(settings: Settings) -> Celery:
         beat_schedule={
             "outbox-sweep": {"task": "rolecall.outbox.sweep", "schedule": SWEEP_INTERVAL_SECONDS},
             "feed-prune": {"task": "rolecall.feed.prune", "schedule": FEED_PRUNE_INTERVAL_SECONDS},
+            "console-prune": {
+                "task": "rolecall.console.prune",
+                "schedule": FEED_PRUNE_INTERVAL_SECONDS,
+            },
         },
         worker_hijack_root_logger=False,
     )

@@ -11,9 +11,9 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 
 from service.domain.errors import NotFound, ValidationFailed
 from service.persistence.base import utcnow
@@ -241,3 +241,22 @@ def sign_out(uow: UnitOfWork, console: ConsoleCaller) -> None:
                 "console_session",
                 row.id,
             )
+
+
+def prune(uow: UnitOfWork, now: datetime | None = None) -> int:
+    """Delete sessions that are over (signed out or past their lifetime) and links that
+    are spent or expired, for every tenant; returns how many rows went. The audit log
+    keeps who signed in and out."""
+    now = now or utcnow()
+    with uow:
+        sessions = uow.session.execute(
+            delete(ConsoleSession).where(
+                or_(ConsoleSession.ended_at.is_not(None), ConsoleSession.expires_at <= now)
+            )
+        )
+        links = uow.session.execute(
+            delete(ConsoleSignInLink).where(
+                or_(ConsoleSignInLink.used_at.is_not(None), ConsoleSignInLink.expires_at <= now)
+            )
+        )
+        return (sessions.rowcount or 0) + (links.rowcount or 0)

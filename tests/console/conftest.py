@@ -5,32 +5,18 @@ for the browser tests, which also holds every request the page made to its origi
 from __future__ import annotations
 
 import re
-import shutil
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 from tests.conftest import TenantKeys
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 NONCE_FIELD = re.compile(r'name="sign_in_nonce" value="([^"]+)"')
 
@@ -86,32 +72,6 @@ def console(make_console: Callable[[str], Console], tenant: TenantKeys) -> Conso
 # -- in a real browser ---------------------------------------------------------------
 
 
-@pytest.fixture
-def live_url(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
 @dataclass
 class BrowserConsole:
     """A page in the browser, and every URL it asked for."""
@@ -159,3 +119,116 @@ def signed_in_page(browser_page: BrowserConsole, tenant: TenantKeys) -> BrowserC
     browser_page.sign_in(tenant.admin)
     assert browser_page.page.title() == "Connection · rolecall console"
     return browser_page
+
+
+# -- a tenant with something on every page -------------------------------------------
+
+ENTRA = {"User-Agent": "Microsoft Azure AD SCIM Client/1.0"}
+OKTA = {"User-Agent": "Okta SCIM Client 1.0.0"}
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A tenant as an admin finds it after a first sync: the reporting product, an
+    organization with a folder and a report, two users and a group pushed by Entra ID
+    (and one request Entra got refused), a mapping, an invitation and a webhook."""
+
+    keys: TenantKeys
+    organization: str
+    folder: str
+    report: str
+    ada: str
+    grace: str
+    editors: str
+
+
+def scim(
+    client: FlaskClient, keys: TenantKeys, method: str, path: str, body: Any, idp: dict
+) -> TestResponse:
+    return client.open(
+        f"/scim/v2{path}",
+        method=method,
+        json=body,
+        headers={**keys.auth("scim"), **idp, "Content-Type": "application/scim+json"},
+    )
+
+
+def seed_demo(client: FlaskClient, keys: TenantKeys) -> Demo:
+    from tests.permissions.conftest import Admin
+
+    admin = Admin(client, keys)
+    admin.load("reporting")
+    organization = admin.scope("organization", "Acme Corp")
+    folder = admin.scope("folder", "Finance", parent=organization)
+    report = admin.scope("report", "Quarterly revenue", parent=folder)
+    user_schema = "urn:ietf:params:scim:schemas:core:2.0:User"
+    users = {}
+    for name, given in (("ada@acme.test", "Ada"), ("grace@acme.test", "Grace")):
+        created = scim(
+            client,
+            keys,
+            "POST",
+            "/Users",
+            {"schemas": [user_schema], "userName": name, "name": {"givenName": given}},
+            ENTRA,
+        )
+        assert created.status_code == 201, created.get_data(as_text=True)
+        users[given] = created.get_json()["id"]
+    group = scim(
+        client,
+        keys,
+        "POST",
+        "/Groups",
+        {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Finance editors",
+            "members": [{"value": users["Ada"]}],
+        },
+        ENTRA,
+    )
+    assert group.status_code == 201, group.get_data(as_text=True)
+    refused = scim(client, keys, "POST", "/Users", {"schemas": [user_schema]}, OKTA)
+    assert refused.status_code == 400
+    admin.map("Finance editors", "edit", folder, product="reporting")
+    invited = admin.post(
+        "/invitations", {"email": "new.hire@example.com", "name": "New Hire", "scope_id": folder}
+    )
+    assert invited.status_code == 201, invited.get_data(as_text=True)
+    hook = admin.post("/webhooks", {"url": "http://127.0.0.1:9/hooks", "description": "audit"})
+    assert hook.status_code == 201, hook.get_data(as_text=True)
+    return Demo(
+        keys=keys,
+        organization=organization,
+        folder=folder,
+        report=report,
+        ada=users["Ada"],
+        grace=users["Grace"],
+        editors=group.get_json()["id"],
+    )
+
+
+@pytest.fixture
+def demo(client: FlaskClient, tenant: TenantKeys) -> Demo:
+    return seed_demo(client, tenant)
+
+
+# -- accessibility -------------------------------------------------------------------
+
+# axe-core's impacts a person cannot work around; minor and moderate ones are reported
+# by the sweep's message but do not fail it.
+BLOCKING_IMPACTS = frozenset({"serious", "critical"})
+
+
+def accessibility_violations(page: Any) -> list[str]:
+    """What axe-core (bundled by axe-playwright-python, run inside the page) finds on
+    the page as it is now, serious or critical only, one line each."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    found = results.response["violations"]
+    return [
+        f"{page.url} {v['id']} ({v['impact']}): {v['help']} at "
+        + ", ".join(str(node["target"]) for node in v["nodes"][:3])
+        for v in found
+        if v["impact"] in BLOCKING_IMPACTS
+    ]

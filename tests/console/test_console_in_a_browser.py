@@ -51,3 +51,28 @@ def test_a_wrong_token_is_refused_in_the_browser_without_echoing_it(
     assert "That is not a live admin token of any tenant" in page.inner_text("main")
     assert tenant.read not in page.content()
     assert page.get_by_label("Admin token").input_value() == ""
+
+
+def test_the_console_is_usable_by_keyboard_alone(
+    browser_page: BrowserConsole, tenant: TenantKeys
+) -> None:
+    page = browser_page.page
+    browser_page.goto("/console/sign-in")
+    page.keyboard.press("Tab")  # the first stop skips to the content
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "token"
+    page.keyboard.type(tenant.admin)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#tokens")
+
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # "Skip to content" moves focus to the page's content
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.get_by_label("Kind").focus()
+    page.keyboard.press("ArrowDown")  # scim → admin … a select answers to the arrows
+    page.keyboard.press("Tab")
+    page.keyboard.type("made by keyboard")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".issued")
+    assert page.get_by_label("Token", exact=True).input_value().startswith("rc_")

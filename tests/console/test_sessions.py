@@ -166,3 +166,23 @@ def test_links_stand_for_one_console_token_per_tenant_and_expire(
         assert refused.field == "link"
     else:
         raise AssertionError("an expired link opened a session")
+
+
+def test_pruning_forgets_sessions_and_links_that_can_no_longer_be_used(
+    console: Console, runtime: Runtime, tenant: TenantKeys
+) -> None:
+    spent = console_sessions.issue_sign_in_link(runtime.unit_of_work(), tenant.id, POLICY)
+    console_sessions.sign_in_with_link(runtime.unit_of_work(), spent, POLICY)
+    waiting = console_sessions.issue_sign_in_link(runtime.unit_of_work(), tenant.id, POLICY)
+    assert console_sessions.prune(runtime.unit_of_work()) == 1  # the spent link
+    assert console.get("/console/").status_code == 200  # live sessions stay
+
+    later = utcnow() + timedelta(hours=runtime.settings.console_session_hours + 1)
+    assert console_sessions.prune(runtime.unit_of_work(), now=later) == 3  # 2 sessions, 1 link
+    assert console.get("/console/").status_code == 302
+    try:
+        console_sessions.sign_in_with_link(runtime.unit_of_work(), waiting, POLICY)
+    except console_sessions.SignInRefused:
+        pass
+    else:
+        raise AssertionError("a pruned link opened a session")

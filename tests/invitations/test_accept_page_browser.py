@@ -3,61 +3,26 @@ it renders, accepting works once, and a reused or expired link says so clearly."
 
 from __future__ import annotations
 
-import shutil
-import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 from sqlalchemy import update
-from werkzeug.serving import make_server
 
 from service.persistence.base import utcnow
 from service.persistence.invitation_models import Invitation
 from service.runtime import Runtime
 from tests.invitations.conftest import Inbox
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
-if not Path(CHROMIUM).exists():
-    pytest.skip(
-        "chromium is not installed (apt-get install chromium); the browser test needs it",
-        allow_module_level=True,
-    )
-
 
 @pytest.fixture
-def live_url(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield context.new_page()
     finally:
-        server.shutdown()
-
-
-@pytest.fixture
-def page() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
+        context.close()
 
 
 def invited(admin: Callable[..., Any], inbox: Inbox, email: str) -> tuple[str, str]:
