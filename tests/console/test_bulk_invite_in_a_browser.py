@@ -21,7 +21,7 @@ from service.persistence.outbox import Emitted
 from service.persistence.unit_of_work import Committed
 from service.runtime import Runtime
 from service.services import bulk_invites, relay
-from tests.console.conftest import BrowserConsole
+from tests.console.conftest import BrowserConsole, accessibility_violations
 
 GOOD_ROWS = 150  # two batches: bulk_invites.BATCH_SIZE, then the rest
 BAD_ROWS = [
@@ -82,13 +82,6 @@ def wait_for_bar(page: Any, value: int) -> None:
     )
 
 
-def serious_violations(page: Any) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    found = Axe().run(page).response["violations"]
-    return [v["id"] for v in found if v["impact"] in ("serious", "critical")]
-
-
 def test_an_uploaded_csv_moves_the_bar_to_100_percent_and_its_row_errors_download(
     signed_in_page: BrowserConsole,
     held_batches: HeldBatches,
@@ -98,7 +91,7 @@ def test_an_uploaded_csv_moves_the_bar_to_100_percent_and_its_row_errors_downloa
     page = signed_in_page.page
     page.get_by_role("link", name="Bulk invites").click()
     assert page.title() == "Bulk invites · rolecall console"
-    assert serious_violations(page) == []
+    assert accessibility_violations(page) == []
     page.get_by_label("CSV file").set_input_files(write_csv(tmp_path / "people.csv"))
     page.get_by_role("button", name="Upload and invite").click()
     page.wait_for_load_state()
@@ -130,7 +123,7 @@ def test_an_uploaded_csv_moves_the_bar_to_100_percent_and_its_row_errors_downloa
     assert "duplicate of line 2" in shown[str(first_bad + 1)].inner_text()
     # A scope without a role asks for the product's default role; this tenant has none.
     assert "role: name a role" in shown[str(first_bad + 2)].inner_text()
-    assert serious_violations(page) == []
+    assert accessibility_violations(page) == []
 
     with page.expect_download() as downloading:
         page.get_by_role("link", name="Download row errors (CSV)").click()

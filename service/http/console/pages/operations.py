@@ -96,7 +96,7 @@ def job(job_id: str) -> tuple[str, int]:
 
 
 @blueprint.route("/jobs/<job_id>/row-errors.csv")
-def job_row_errors(job_id: str) -> Response:
+def job_row_errors_download(job_id: str) -> Response:
     body = jobs.row_errors_csv(uow(), tenant_id(), job_id)
     return Response(
         body,
