@@ -244,6 +244,13 @@ def load_model(session: Session, tenant_id: str, *, use_cache: bool = True) -> T
     return model
 
 
+def read_model(uow: UnitOfWork, tenant_id: str) -> TenantModel:
+    """The tenant's model as it is now, read whole: for pages that show it (the
+    console's scope tree, its roles, and the choices of its forms)."""
+    with uow.reading() as session:
+        return load_model(session, tenant_id)
+
+
 def _build(session: Session, tenant_id: str, version: int) -> TenantModel:
     declared = tuple(
         session.scalars(

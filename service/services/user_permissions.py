@@ -6,6 +6,7 @@ sent, so a value the table does not map is seen ("unmapped"), not silently absen
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -62,3 +63,9 @@ def explain(
             session, tenant_id, user_id, area, level, scope, model
         )
     return {**explanation.to_dict(), "active": result.active, **result.type_reading.to_dict()}
+
+
+def user_names(uow: UnitOfWork, tenant_id: str, user_ids: Iterable[str]) -> dict[str, str]:
+    """userName by SCIM id of the tenant's users among ``user_ids``, to show them in lists."""
+    with uow.reading() as session:
+        return effective.user_names(session, tenant_id, user_ids)

@@ -5,7 +5,6 @@ service never hands one out (service.services.invitations keeps only its hash)."
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from flask import Response, flash, redirect, request, url_for
@@ -26,6 +25,7 @@ from service.http.console.blueprint import (
     render,
     tenant_id,
 )
+from service.http.console.pages.model import shown_beside
 from service.http.context import runtime, uow
 from service.persistence.invitation_models import INVITATION_STATUSES
 from service.services import bulk_invites, invitations
@@ -36,15 +36,6 @@ from service.services.invitation_input import MAX_LENGTH
 INVITE_FIELDS = ("email", "name", "inviter", "scope_id", "role", "product")
 BULK_FIELDS = ("file", "all_or_nothing")
 UPLOAD_LIMITS["console.submit_bulk_invite"] = lambda settings: settings.bulk_invite_max_bytes
-
-
-def _placed(errors: FormErrors, fields: Iterable[str]) -> FormErrors:
-    """The errors, those naming no field of the form moved to the form's own messages."""
-    placed = FormErrors()
-    for name, messages in errors.items():
-        for message in messages:
-            placed.add(name if name in fields else "", message)
-    return placed
 
 
 # Invitations ------------------------------------------------------------------------
@@ -109,7 +100,7 @@ def invite() -> Response | tuple[str, int]:
             flash(f"Invited {created.email}. The invitation is on its way.")
             return redirect(url_for("console.invitations"), code=303)
     typed = {name: request.form.get(name, "") for name in INVITE_FIELDS}
-    return _invitations_page(_placed(errors, INVITE_FIELDS), typed, status=422)
+    return _invitations_page(shown_beside(errors, INVITE_FIELDS), typed, status=422)
 
 
 @blueprint.route("/invitations/<invitation_id>/resend", methods=["POST"])
@@ -169,4 +160,4 @@ def submit_bulk_invite() -> Response | tuple[str, int]:
             )
             flash(f"{len(rows)} rows received from {upload.filename}.")  # type: ignore[union-attr]
             return redirect(url_for("console.job", job_id=job.id), code=303)
-    return _bulk_page(_placed(errors, BULK_FIELDS), status=422)
+    return _bulk_page(shown_beside(errors, BULK_FIELDS), status=422)
