@@ -70,6 +70,10 @@ LIVE = frozenset({PENDING, SENDING, SENT})
 ACCEPTABLE = LIVE
 # Whose expiry is checked: a `sending` one belongs to the worker that holds it.
 EXPIRING = frozenset({PENDING, SENT})
+# What an admin may do with an invitation, by its status: revoke any not settled yet;
+# resend one that is no longer queued (one queued is sent already, soon).
+REVOCABLE = frozenset(InvitationStatus) - {ACCEPTED, REVOKED}
+RESENDABLE = frozenset({SENT, EXPIRED, FAILED})
 
 GONE_MESSAGES = {
     ACCEPTED: "This invitation has been used already.",
@@ -387,7 +391,7 @@ class Invitation:
 
     def revoke(self, now: datetime) -> None:
         """Withdraw it: its link stops working (a message being sent may still arrive)."""
-        if self.status in (ACCEPTED, REVOKED):
+        if self.status not in REVOCABLE:
             raise IllegalTransition(
                 "not_revocable", f"The invitation is {self.status}; it cannot be revoked"
             )
@@ -401,7 +405,7 @@ class Invitation:
             raise IllegalTransition(
                 "already_queued", "The invitation is queued for delivery already"
             )
-        if self.status in (ACCEPTED, REVOKED):
+        if self.status not in RESENDABLE:
             raise IllegalTransition(
                 "not_resendable", f"The invitation is {self.status}; create a new one instead"
             )

@@ -11,6 +11,9 @@ read; the helpers that take a session run inside a caller's unit of work.
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +24,18 @@ from service.domain.errors import NotFound
 from service.persistence.base import utcnow
 from service.persistence.invitation_models import Job, JobRow
 from service.persistence.unit_of_work import UnitOfWork
+from service.services.invitation_input import is_row_id
 
 OPEN_ROW_STATUSES = ("queued", "processing")
+# Rows that invited nobody because of something wrong: refused on input, or failed on
+# the way (a skipped row names someone invited already, which is not an error).
+ERROR_ROW_STATUSES = ("invalid", "failed")
+# The columns of a job's row errors as CSV: the input's own names, so a fixed file
+# can be sent again once `line`, `status` and `reason` are dropped.
+ROW_ERROR_COLUMNS = ("line", "email", "name", "scope_id", "role", "status", "reason")
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection):
+# such a value from the input is written with a leading apostrophe.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -57,7 +70,11 @@ class Totals:
 
 
 def get_job(session: Session, tenant_id: str, job_id: str) -> Job:
-    job = session.scalar(select(Job).where(Job.tenant_id == tenant_id, Job.id == job_id))
+    job = (
+        session.scalar(select(Job).where(Job.tenant_id == tenant_id, Job.id == job_id))
+        if is_row_id(job_id)
+        else None
+    )
     if job is None:
         raise NotFound("not_found", f"No job {job_id!r}", field="id")
     return job
@@ -112,10 +129,14 @@ def rows_page(
     page: int,
     per_page: int,
     status: str | None = None,
+    statuses: Iterable[str] = (),
 ) -> tuple[list[JobRow], int]:
+    """One page of the job's rows by line, of `status` (or any of `statuses`) if given."""
     query = select(JobRow).where(JobRow.job_id == job.id)
     if status:
         query = query.where(JobRow.status == status)
+    if statuses:
+        query = query.where(JobRow.status.in_(tuple(statuses)))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(
         query.order_by(JobRow.line).limit(per_page).offset((page - 1) * per_page)
@@ -175,6 +196,47 @@ def submitted(uow: UnitOfWork, tenant_id: str, job_id: str, errors_shown: int) -
         invalid, _ = rows_page(session, job, page=1, per_page=errors_shown, status="invalid")
         body["errors"] = [describe_row(row) for row in invalid]
         return body
+
+
+def row_errors(
+    uow: UnitOfWork, tenant_id: str, job_id: str, *, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """The job's first `limit` rows that invited nobody for a fault (by line), and how
+    many there are in all."""
+    with uow.reading() as session:
+        job = get_job(session, tenant_id, job_id)
+        rows, total = rows_page(session, job, page=1, per_page=limit, statuses=ERROR_ROW_STATUSES)
+        return [describe_row(row) for row in rows], total
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+
+
+def row_errors_csv(uow: UnitOfWork, tenant_id: str, job_id: str) -> str:
+    """Every row of the job that invited nobody for a fault, as CSV (ROW_ERROR_COLUMNS),
+    by line; what the input held is written so that no spreadsheet runs it."""
+    with uow.reading() as session:
+        job = get_job(session, tenant_id, job_id)
+        rows = session.scalars(
+            select(JobRow)
+            .where(JobRow.job_id == job.id, JobRow.status.in_(ERROR_ROW_STATUSES))
+            .order_by(JobRow.line)
+        )
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(ROW_ERROR_COLUMNS)
+        for row in rows:
+            writer.writerow(
+                [
+                    row.line,
+                    *(_cell(v) for v in (row.email, row.name, row.scope, row.role)),
+                    row.status,
+                    _cell(row.reason),
+                ]
+            )
+        return out.getvalue()
 
 
 def describe_row(row: JobRow) -> dict[str, Any]:

@@ -131,7 +131,8 @@ OKTA = {"User-Agent": "Okta SCIM Client 1.0.0"}
 class Demo:
     """A tenant as an admin finds it after a first sync: the reporting product, an
     organization with a folder and a report, two users and a group pushed by Entra ID
-    (and one request Entra got refused), a mapping, an invitation and a webhook."""
+    (and one request Entra got refused), a mapping, an invitation, a webhook, and a bulk
+    invite job with a row refused."""
 
     keys: TenantKeys
     organization: str
@@ -196,6 +197,13 @@ def seed_demo(client: FlaskClient, keys: TenantKeys) -> Demo:
     assert invited.status_code == 201, invited.get_data(as_text=True)
     hook = admin.post("/webhooks", {"url": "http://127.0.0.1:9/hooks", "description": "audit"})
     assert hook.status_code == 201, hook.get_data(as_text=True)
+    bulk = client.post(
+        "/api/v1/invitations/bulk",
+        data=b"email,name\nlin@example.com,Lin\nnot-an-email,Nobody\n",
+        content_type="text/csv",
+        headers=keys.auth("admin"),
+    )
+    assert bulk.status_code == 202, bulk.get_data(as_text=True)
     return Demo(
         keys=keys,
         organization=organization,

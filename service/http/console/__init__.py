@@ -9,3 +9,5 @@ from service.http.console.pages import mappings
 from service.http.console.pages import model
 from service.http.console.pages import provisioning
 from service.http.console.pages import questions
+from service.http.console.pages import invitations
+from service.http.console.pages import operations

@@ -11,7 +11,7 @@ calls, and renders a template; a change is a POST with the session's CSRF token.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,8 +22,10 @@ from werkzeug.exceptions import HTTPException
 
 from service.domain.errors import DomainError
 from service.http.context import runtime
+from service.http.limits import nul_errors
 from service.services import console_sessions
 from service.services.console_sessions import ConsoleCaller, SessionPolicy
+from service.settings import Settings
 
 blueprint = Blueprint(
     "console",
@@ -49,6 +51,11 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "object-src 'none'"
 )
+
+
+# Endpoints that take an upload larger than the app-wide body limit, and the setting
+# that bounds it instead (set before the CSRF check reads the form, which reads the body).
+UPLOAD_LIMITS: dict[str, Callable[[Settings], int]] = {}
 
 
 @dataclass(frozen=True)
@@ -149,6 +156,9 @@ def _require_session() -> Response | None:
         return error_page(401, "You are signed out. Sign in again to continue.")
     g.console = signed_in
     g.caller = signed_in.caller  # the access log names the tenant, as for the API
+    upload_limit = UPLOAD_LIMITS.get(request.endpoint or "")
+    if upload_limit is not None:
+        request.max_content_length = upload_limit(runtime().settings)
     if request.method not in {"GET", "HEAD", "OPTIONS"} and not console_sessions.csrf_matches(
         signed_in, request.form.get("csrf_token") or request.headers.get("X-CSRF-Token")
     ):
@@ -223,6 +233,12 @@ def parse_form(schema: Schema, data: Mapping[str, Any] | None = None) -> tuple[d
     source = request.form if data is None else data
     # An empty field is a value not given (the schema's default applies), as in a query.
     given = {k: v for k, v in source.items() if v != "" and k != "csrf_token"}
+    refused_nul = nul_errors(given)  # no column may hold NUL (service.http.limits)
+    if refused_nul:
+        for name, messages in _flatten(refused_nul).items():
+            for message in messages:
+                errors.add(name, message)
+        return {}, errors
     try:
         return schema.load(given), errors
     except ValidationError as refused:
