@@ -144,8 +144,8 @@ def test_the_mappings_are_listed_with_their_group_role_and_scope(
     row = text(page.split(f'data-mapping-id="{reeport.editors_mapping}"')[1].split("</tr>")[0])
     assert "Editors displayName Edit" in row and "Reeport Org > Folder 2" in row
     assert "Globex" not in page and globex.mapping not in page
-    for odd in ("0", "²", "x", "9" * 40):  # any page number shows a page, never a 500
-        assert console.get("/console/mappings", query_string={"page": odd}).status_code == 200
+    for odd in ("0", "²", "x", "9" * 40):  # refused as the API refuses it, never a 500
+        assert console.get("/console/mappings", query_string={"page": odd}).status_code == 422
 
 
 def test_a_mapping_is_previewed_before_it_is_saved_and_saved_as_previewed(
@@ -331,3 +331,10 @@ def test_the_model_and_user_names_are_read_for_one_tenant_only(
     assert user_names(runtime.unit_of_work(), tenant.id, ids) == {
         reeport.users["ann"]: "ann@reeport.example"
     }
+
+
+def test_a_page_number_that_is_not_one_is_refused_naming_page(console: Console) -> None:
+    for asked in ("0", "abc", "99999999999", "²"):
+        refused = console.get(f"/console/assignments?page={asked}")
+        assert refused.status_code == 422
+        assert "(page)" in refused.get_data(as_text=True)

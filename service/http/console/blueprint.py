@@ -20,7 +20,8 @@ from flask import Blueprint, Response, current_app, g, redirect, render_template
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import HTTPException
 
-from service.domain.errors import DomainError
+from service.domain.errors import DomainError, ValidationFailed
+from service.http.admin.paging import page_field
 from service.http.context import runtime
 from service.http.limits import nul_errors
 from service.services import console_sessions
@@ -266,3 +267,20 @@ def refused_into(errors: FormErrors) -> Iterator[None]:
         yield
     except DomainError as error:
         errors.add(error.field, error.message)
+
+
+class _PageQuery(Schema):
+    page = page_field()
+
+
+def page_number() -> int:
+    """The page a list is asked for (?page=, 1 when absent). A value that is not a page
+    number is refused with 422 naming `page`, as the API refuses it."""
+    asked = request.args.get("page", "")
+    try:
+        return _PageQuery().load({"page": asked} if asked else {})["page"]
+    except ValidationError as refused:
+        messages = refused.messages.get("page", []) if isinstance(refused.messages, dict) else []
+        raise ValidationFailed(
+            "invalid_value", " ".join(map(str, messages)), field="page"
+        ) from None

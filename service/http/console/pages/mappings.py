@@ -22,13 +22,13 @@ from service.http.console.blueprint import (
     FormErrors,
     actor,
     blueprint,
+    page_number,
     parse_form,
     refused_into,
     render,
     tenant_id,
 )
 from service.http.console.pages.model import (
-    page_number,
     role_choices,
     scope_choices,
     shown_beside,

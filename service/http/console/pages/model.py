@@ -13,7 +13,7 @@ from werkzeug.datastructures import MultiDict
 
 from service.domain import split_ref
 from service.http.admin.catalogs.schemas import CatalogLoadSchema
-from service.http.admin.paging import MAX_PAGE, MAX_PAGE_SIZE, PAGE_SIZE
+from service.http.admin.paging import MAX_PAGE_SIZE, PAGE_SIZE
 from service.http.admin.products.schemas import TenantProductSchema
 from service.http.admin.roles.schemas import RoleSchema
 from service.http.admin.scopes.schemas import ACCOUNT_TYPES, ScopeCreateSchema
@@ -21,6 +21,7 @@ from service.http.console.blueprint import (
     FormErrors,
     actor,
     blueprint,
+    page_number,
     parse_form,
     refused_into,
     render,
@@ -51,15 +52,6 @@ def shown_beside(errors: FormErrors, fields: Iterable[str]) -> FormErrors:
             else:
                 out.add("", f"{name}: {message}")
     return out
-
-
-def page_number() -> int:
-    """The page asked for (?page=), 1 when it is missing or not a page number, and at
-    most the highest page any list accepts."""
-    raw = request.args.get("page", "1")
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(MAX_PAGE)):
-        return 1
-    return min(max(int(raw), 1), MAX_PAGE)
 
 
 def scope_choices(model: TenantModel) -> list[tuple[str, str]]:
