@@ -64,8 +64,8 @@ def test_the_page_shows_the_last_request_of_each_identity_provider(
     table = page.split('<table id="idps">')[1].split("</table>")[0]
     rows = table.split("<tr>")[2:]
     assert len(rows) == 2
-    okta = next(row for row in rows if ">okta<" in row)
-    entra = next(row for row in rows if ">entra<" in row)
+    okta = next(row for row in rows if ">Okta<" in row)
+    entra = next(row for row in rows if ">Entra ID<" in row)
     assert "rejected" in okta and "400" in okta  # the refused create, with its reason
     assert "applied" in entra
     assert "3 / 0" in entra  # two users and a group, nothing refused

@@ -31,11 +31,11 @@ def test_the_log_shows_each_operation_with_its_idp_outcome_and_reason(
     assert page.status_code == 200
     shown = [row.split(" UTC ")[1] for row in rows(page.get_data(as_text=True))]
     assert shown[0] == (
-        "okta create User rejected 400 invalidValue: "
+        "Okta create User rejected 400 invalidValue: "
         "Field 'userName' is required but value is missing, null or empty"
     )
-    assert shown[1] == f"entra create Group Finance editors {demo.editors} applied —"
-    assert [row.split(" ")[:3] for row in shown[2:]] == [["entra", "create", "User"]] * 2
+    assert shown[1] == f"Entra ID create Group Finance editors {demo.editors} applied —"
+    assert [row.split(" ")[:4] for row in shown[2:]] == [["Entra", "ID", "create", "User"]] * 2
 
 
 def test_the_filter_form_narrows_the_log_and_keeps_what_was_chosen(
@@ -47,8 +47,8 @@ def test_the_filter_form_narrows_the_log_and_keeps_what_was_chosen(
     ).get_data(as_text=True)
     shown = rows(page)
     assert [row.split(" UTC ")[1] for row in shown] == [
-        f"entra create User grace@acme.test {demo.grace} applied —",
-        f"entra create User ada@acme.test {demo.ada} applied —",
+        f"Entra ID create User grace@acme.test {demo.grace} applied —",
+        f"Entra ID create User ada@acme.test {demo.ada} applied —",
     ]
     assert '<option value="applied" selected>' in page
     assert '<option value="User" selected>' in page
@@ -109,6 +109,6 @@ def test_an_idps_rejected_request_is_found_by_its_reason_in_the_browser(
     found = page.locator("#provisioning-log tbody tr")
     assert found.count() == 1
     text = found.inner_text()
-    assert "okta" in text and "rejected" in text
+    assert "Okta" in text and "rejected" in text
     assert "400 invalidValue: Field 'userName' is required" in text
     assert page.get_by_label("Reason contains").input_value() == "required"

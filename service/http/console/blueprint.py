@@ -195,6 +195,24 @@ def _console_context() -> dict[str, Any]:
     }
 
 
+# The IdPs as their admins know them (service.metrics names them for label values).
+IDP_LABELS = {
+    "entra": "Entra ID",
+    "okta": "Okta",
+    "onelogin": "OneLogin",
+    "google": "Google",
+    "jumpcloud": "JumpCloud",
+    "ping": "Ping Identity",
+    "keycloak": "Keycloak",
+    "other": "other",
+}
+
+
+@blueprint.app_template_filter("idp_label")
+def idp_label(name: str | None) -> str:
+    return IDP_LABELS.get(name or "", name or "—")
+
+
 def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     return render_template(f"console/{template}", **context), status
 
