@@ -4,7 +4,6 @@ token, and see the session end at once when its admin token is revoked through t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,20 +13,10 @@ from tests.e2e.conftest import LiveStack
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context()
-    opened = context.new_page()
-    opened.set_default_timeout(15_000)
-    try:
-        yield opened
-    finally:
-        context.close()
-
-
 def test_an_admin_uses_the_console_on_gunicorn_until_its_token_is_revoked(
     live_stack: LiveStack, page: Any
 ) -> None:
+    page.set_default_timeout(15_000)
     admin = live_stack.cli(
         "token", "create", "--tenant", live_stack.tenant, "--kind", "admin"
     ).strip()

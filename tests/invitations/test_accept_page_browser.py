@@ -3,26 +3,16 @@ it renders, accepting works once, and a reused or expired link says so clearly."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import update
 
 from service.persistence.base import utcnow
 from service.persistence.invitation_models import Invitation
 from service.runtime import Runtime
 from tests.invitations.conftest import Inbox
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context()
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def invited(admin: Callable[..., Any], inbox: Inbox, email: str) -> tuple[str, str]:
