@@ -20,7 +20,7 @@ from service.persistence import schema
 from service.persistence.models import Tenant
 from service.persistence.unit_of_work import UnitOfWork
 from service.runtime import Runtime
-from service.services import relay, tokens
+from service.services import console_sessions, relay, tokens
 from service.settings import Settings, SettingsError
 from service.wiring import build_runtime
 
@@ -526,8 +526,6 @@ def _echo_token_commands(tenant: Tenant) -> None:
 
 def _sign_in_link(runtime: Runtime, tenant_id: str, base_url: str) -> str:
     """A fresh one-time link to the tenant's console."""
-    from service.services import console_sessions
-
     code = console_sessions.issue_sign_in_link(
         runtime.unit_of_work(),
         tenant_id,
