@@ -149,6 +149,15 @@ def bearer(token: str) -> dict[str, Any]:
 
 # -- a real browser (Debian's chromium driven by Playwright) ---------------------------
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that opens the browser is marked `browser`: the pages it drives do
+    not change with the database behind them, so .ci/run drives them once."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",

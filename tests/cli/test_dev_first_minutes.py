@@ -21,11 +21,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import requests
 
 TOKEN = re.compile(r"^\s+(scim|admin|read|portal)\s+(rc_\w+_\S+)$", re.MULTILINE)
 SIGN_IN_LINK = re.compile(r"^  (http://\S+/console/sign-in/[\w-]+)$", re.MULTILINE)
 NONCE = re.compile(r'name="sign_in_nonce" value="([^"]+)"')
+
+# `rolecall dev` on its own SQLite file and in-process Redis, whatever the suite runs on.
+pytestmark = pytest.mark.embedded_only
 
 
 def _free_port() -> int:
